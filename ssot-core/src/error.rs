@@ -1,0 +1,174 @@
+//! The crate's one error type.
+//!
+//! Every fallible operation in `ssot-core` returns [`Error`]. Parse errors carry a
+//! [`ParseError`] with the format, the 1-based line (and column where the format
+//! tells us), the field at fault and what to do about it, so a message reads like
+//! `tasks.md:12:7: markdown: field `priority`: unknown priority `urgent`; expected
+//! one of critical, high, medium, normal, low, lowest`.
+
+use std::fmt;
+
+use crate::format::Format;
+use crate::task::{Status, TaskId};
+
+/// Everything that can go wrong in `ssot-core`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A document could not be parsed; see [`ParseError`] for where and why.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+
+    /// A status change that the task state machine does not allow.
+    #[error(
+        "task `{id}`: cannot change status from {from} to {to}; from {from} a task may go to: {allowed}",
+        allowed = Status::list(from.allowed_next())
+    )]
+    IllegalTransition {
+        /// The task whose status was to change.
+        id: TaskId,
+        /// Its current status.
+        from: Status,
+        /// The requested status.
+        to: Status,
+    },
+
+    /// A string that is not a valid task id.
+    #[error(
+        "invalid task id `{value}`: {reason} (ids are non-empty and use only letters, digits, `-`, `_` and `.`)"
+    )]
+    InvalidId {
+        /// The rejected text.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A string that is not a valid tag.
+    #[error(
+        "invalid tag `{value}`: {reason} (tags are non-empty and use only letters, digits, `-`, `_` and `/`)"
+    )]
+    InvalidTag {
+        /// The rejected text.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A task cannot be written in the requested format without losing data.
+    #[error("{format}: cannot write task `{id}` without losing data: field `{field}` {reason}")]
+    Unrepresentable {
+        /// The target format.
+        format: Format,
+        /// The task that cannot be written.
+        id: TaskId,
+        /// The field whose value the format cannot hold.
+        field: &'static str,
+        /// Why, and what to change.
+        reason: String,
+    },
+
+    /// The document around the tasks cannot be written in the requested format.
+    #[error("{format}: cannot write the document: {reason}")]
+    InvalidDocument {
+        /// The target format.
+        format: Format,
+        /// What is wrong, and what to change.
+        reason: String,
+    },
+
+    /// A format's writer failed. Every writer writes to memory, so this means a bug in
+    /// `ssot-core` or a dependency; it is reported rather than turned into a panic.
+    #[error("{format}: writing failed: {message} (this is a bug; please report it)")]
+    Write {
+        /// The target format.
+        format: Format,
+        /// What the writer said.
+        message: String,
+    },
+
+    /// A lookup by id found no task.
+    #[error("no task with id `{id}`")]
+    TaskNotFound {
+        /// The id that was looked up.
+        id: TaskId,
+    },
+
+    /// A push onto a [`TaskQueue`](crate::TaskQueue) that is at its `max_size`.
+    #[error(
+        "task queue is full ({max_size} tasks); task `{id}` was not added (pop or remove a task, or raise max_size)"
+    )]
+    QueueFull {
+        /// The task that was refused.
+        id: TaskId,
+        /// The queue's limit.
+        max_size: usize,
+    },
+
+    /// A push of a task whose id is already in the queue.
+    #[error("task `{id}` is already in the queue (remove it first to replace it)")]
+    DuplicateTask {
+        /// The id that is already queued.
+        id: TaskId,
+    },
+}
+
+/// Where and why a document failed to parse.
+///
+/// `line` is 1-based; `column`, when known, is a 1-based count of characters
+/// (not bytes) from the start of the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// The format that was being read.
+    pub format: Format,
+    /// 1-based line of the offending input (0 when the input is empty).
+    pub line: usize,
+    /// 1-based column, where the format reports one.
+    pub column: Option<usize>,
+    /// The task field at fault, where one is.
+    pub field: Option<String>,
+    /// What is wrong and, where possible, how to fix it.
+    pub message: String,
+}
+
+impl ParseError {
+    /// A parse error at `line` with no column and no field.
+    pub fn new(format: Format, line: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            format,
+            line,
+            column: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// Sets the column.
+    #[must_use]
+    pub fn with_column(mut self, column: usize) -> ParseError {
+        self.column = Some(column);
+        self
+    }
+
+    /// Sets the field at fault.
+    #[must_use]
+    pub fn with_field(mut self, field: impl Into<String>) -> ParseError {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} line {}", self.format, self.line)?;
+        if let Some(column) = self.column {
+            write!(f, ", column {column}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
