@@ -1,0 +1,692 @@
+//! [`MarkdownDocument`]: a Markdown file edited in place, one task's lines at a time.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::items::{ItemSpan, continuation_prefix, first_line_ending, line_ending_at};
+use super::line::{self, BLOCK_ID, Form, Key, STATUS_CHAR, Token, emoji_of_extra, sub};
+use super::write::{self, checkbox_char, has_value, separate, write_field, write_title};
+use crate::error::Error;
+use crate::format::{Draft, Format, placeholder_id, resolve_ids};
+use crate::task::{Status, Task, TaskId};
+
+/// A Markdown task list kept as text and edited in place.
+///
+/// Parsing keeps, for every task, the byte span of its lines. An edit rewrites only
+/// the lines of the task it changes: every other byte of the file (headings, prose,
+/// code blocks, blank lines, line endings, the `X`/`x` of other checkboxes, metadata
+/// the model has no field for) stays as it was.
+///
+/// ```
+/// use ssot_core::format::markdown::MarkdownDocument;
+/// use ssot_core::Status;
+///
+/// let mut doc = MarkdownDocument::parse("# Plan\r\n\r\n- [ ] Draft 🆔 d 📅 2026-03-01\r\n- [X] Outline\r\n")?;
+/// doc.set_status("d", Status::InProgress)?;
+/// doc.set_title("d", "Draft the plan")?;
+/// assert_eq!(
+///     doc.as_str(),
+///     "# Plan\r\n\r\n- [/] Draft the plan 🆔 d 📅 2026-03-01\r\n- [X] Outline\r\n"
+/// );
+/// // The state machine is enforced: a blocked task cannot be done.
+/// doc.set_status("d", Status::Blocked)?;
+/// assert!(doc.set_status("d", Status::Done).is_err());
+/// assert_eq!(doc.get("d").map(|t| t.status()), Some(Status::Blocked));
+/// # Ok::<(), ssot_core::Error>(())
+/// ```
+///
+/// # Costs
+///
+/// With n tasks in a file of N bytes:
+///
+/// | operation | cost |
+/// |---|---|
+/// | [`parse`](MarkdownDocument::parse) | one parse of the file, O(N), plus an id index, O(n) |
+/// | [`tasks`](MarkdownDocument::tasks), [`get`](MarkdownDocument::get), [`as_str`](MarkdownDocument::as_str) | O(1) (`get` is a hash lookup) |
+/// | [`set_status`](MarkdownDocument::set_status) | O(1) when the checkbox character keeps its byte length (always, between the five standard characters): one byte rewritten in place. Otherwise one `String::replace_range`, a move of the rest of the file, O(N), plus shifting the spans of later tasks, O(n) |
+/// | [`set_title`](MarkdownDocument::set_title), [`update`](MarkdownDocument::update) | re-reading and rewriting the task's own lines, O(line), then one `replace_range`, O(N) (a move of the rest of the file), and shifting later spans, O(n), both skipped when the lines keep their length; a change of id also re-derives the ids of the tasks without one, O(n) |
+///
+/// Nothing is re-parsed or re-rendered beyond the task's own lines.
+#[derive(Debug, Clone)]
+pub struct MarkdownDocument {
+    text: String,
+    tasks: Vec<Task>,
+    entries: Vec<Entry>,
+    index: HashMap<TaskId, usize>,
+}
+
+/// Where one task's lines are (byte offsets into `text`), and whether its line
+/// gives its id.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    line_start: usize,
+    status_at: usize,
+    rest_start: usize,
+    line_end: usize,
+    para_end: usize,
+    quote_depth: usize,
+    explicit_id: bool,
+}
+
+impl Entry {
+    fn new(span: &ItemSpan, explicit_id: bool) -> Entry {
+        Entry {
+            line_start: span.line_start,
+            status_at: span.status_at,
+            rest_start: span.rest_start,
+            line_end: span.line_end,
+            para_end: span.para_end,
+            quote_depth: span.quote_depth,
+            explicit_id,
+        }
+    }
+
+    /// Moves every offset at or after `edit_end` by `added - removed` bytes.
+    fn shift(&mut self, edit_end: usize, removed: usize, added: usize) {
+        for at in [
+            &mut self.line_start,
+            &mut self.status_at,
+            &mut self.rest_start,
+            &mut self.line_end,
+            &mut self.para_end,
+        ] {
+            if *at >= edit_end {
+                // `*at >= edit_end >= removed`: saturation never happens.
+                *at = at.saturating_sub(removed) + added;
+            }
+        }
+    }
+}
+
+/// The error for a span that no longer fits the text: a bug, reported rather than
+/// turned into a panic.
+fn stale(task: &Task) -> Error {
+    Error::Unrepresentable {
+        format: Format::Markdown,
+        id: task.id.clone(),
+        field: "title",
+        reason: "the document's record of where this task is no longer matches its text (a bug in ssot-core; please report it)".to_owned(),
+    }
+}
+
+impl MarkdownDocument {
+    /// Parses `text`, keeping it for in-place edits.
+    ///
+    /// Reads the same tasks as [`parse`](super::parse).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] as for [`parse`](super::parse).
+    pub fn parse(text: impl Into<String>) -> Result<MarkdownDocument, Error> {
+        let text = text.into();
+        let super::Read {
+            tasks,
+            spans,
+            explicit_ids,
+        } = super::read(&text)?;
+        let entries: Vec<Entry> = spans
+            .iter()
+            .zip(explicit_ids)
+            .map(|(s, e)| Entry::new(s, e))
+            .collect();
+        let index = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.clone(), i))
+            .collect();
+        Ok(MarkdownDocument {
+            text,
+            tasks,
+            entries,
+            index,
+        })
+    }
+
+    /// The tasks, in document order.
+    #[must_use]
+    pub fn tasks(&self) -> &[Task] {
+        &self.tasks
+    }
+
+    /// The task with id `id`, if there is one. O(1).
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<&Task> {
+        self.index.get(id).and_then(|&i| self.tasks.get(i))
+    }
+
+    /// The document's text, with every edit so far applied.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The document's text, with every edit so far applied.
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
+    fn position(&self, id: &str) -> Result<usize, Error> {
+        match self.index.get(id) {
+            Some(&i) => Ok(i),
+            None => Err(Error::TaskNotFound {
+                id: TaskId::new(id)?,
+            }),
+        }
+    }
+
+    /// Moves task `id` to status `to` through [`Task::transition`], rewriting only
+    /// the character between its checkbox's brackets: ` ` pending, `/` in progress,
+    /// `x` done, `h` blocked, `-` cancelled. A task already in status `to` is left as
+    /// it is (a `[X]` stays `[X]`). Moving a task with an unknown checkbox character
+    /// out of pending drops its `status_char`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskNotFound`] (or [`Error::InvalidId`] when `id` cannot be an id);
+    /// [`Error::IllegalTransition`] when the state machine forbids the change. On
+    /// error nothing changes.
+    pub fn set_status(&mut self, id: &str, to: Status) -> Result<(), Error> {
+        let i = self.position(id)?;
+        let (Some(task), Some(entry)) = (self.tasks.get_mut(i), self.entries.get(i).copied())
+        else {
+            return Err(Error::TaskNotFound {
+                id: TaskId::new(id)?,
+            });
+        };
+        let from = task.status();
+        let old_char = self
+            .text
+            .get(entry.status_at..)
+            .and_then(|s| s.chars().next());
+        let Some(old_char) = old_char else {
+            return Err(stale(task));
+        };
+        task.transition(to)?;
+        if from == to {
+            return Ok(());
+        }
+        if to != Status::Pending {
+            task.extra.shift_remove(STATUS_CHAR);
+        }
+        let mut buf = [0u8; 4];
+        let new = checkbox_char(task).encode_utf8(&mut buf);
+        let end = entry.status_at + old_char.len_utf8();
+        self.text.replace_range(entry.status_at..end, new);
+        let added = new.len();
+        if added != old_char.len_utf8() {
+            for e in self.entries.get_mut(i..).unwrap_or_default() {
+                e.shift(end, old_char.len_utf8(), added);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the title of task `id`; see [`update`](MarkdownDocument::update).
+    ///
+    /// A task whose line gives no id has an id derived from its title; so that the
+    /// id stays the same, the line then gets an explicit id (`🆔 t1a2b3c4d`, or
+    /// `[id:: ...]` on a Dataview line).
+    ///
+    /// # Errors
+    ///
+    /// As for [`update`](MarkdownDocument::update); for example
+    /// [`Error::Unrepresentable`] for a title with a line break.
+    pub fn set_title(&mut self, id: &str, title: &str) -> Result<(), Error> {
+        self.update(id, |t| title.clone_into(&mut t.title))
+    }
+
+    /// Applies `f` to a copy of task `id` and writes the result back to that task's
+    /// lines.
+    ///
+    /// Only what changed is rewritten: the checkbox character if the status changed,
+    /// the title if it changed, the metadata tokens of the fields that changed (in
+    /// the form, emoji or Dataview, the token already used), new tokens in the form
+    /// the line mostly uses, and the description lines if the description changed.
+    /// Every other token (dates, recurrences, block ids, unknown Dataview fields) is
+    /// kept byte for byte, and so is the rest of the file.
+    ///
+    /// A status change made by `f` is checked against the state machine as if made
+    /// with [`Task::transition`]; moving out of pending drops an unknown
+    /// `status_char`. Changing the id, or the title of a task whose line gives no id,
+    /// writes the id explicitly.
+    ///
+    /// ```
+    /// use ssot_core::format::markdown::MarkdownDocument;
+    /// use ssot_core::{Priority, Tag};
+    ///
+    /// let mut doc = MarkdownDocument::parse(
+    ///     "- [ ] Pay rent [id:: rent] [due:: 2026-02-01] [priority:: low] (see:: bank)\n",
+    /// )?;
+    /// let home = Tag::new("home")?;
+    /// doc.update("rent", |t| {
+    ///     t.priority = Priority::High;
+    ///     t.tags.push(home);
+    /// })?;
+    /// assert_eq!(
+    ///     doc.as_str(),
+    ///     "- [ ] Pay rent [id:: rent] [due:: 2026-02-01] [priority:: high] (see:: bank) #home\n"
+    /// );
+    /// # Ok::<(), ssot_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// On any error nothing changes:
+    /// - [`Error::TaskNotFound`] (or [`Error::InvalidId`]) when there is no task `id`;
+    /// - [`Error::IllegalTransition`] when `f` changed the status illegally;
+    /// - [`Error::InvalidId`] when `f` gave the task an id another task has, or one
+    ///   that would change the derived id of a task without an explicit id;
+    /// - [`Error::Unrepresentable`] when the task no longer fits Markdown (see the
+    ///   [module documentation](super)).
+    pub fn update(&mut self, id: &str, f: impl FnOnce(&mut Task)) -> Result<(), Error> {
+        let i = self.position(id)?;
+        let (Some(old), Some(entry)) = (self.tasks.get(i), self.entries.get(i).copied()) else {
+            return Err(Error::TaskNotFound {
+                id: TaskId::new(id)?,
+            });
+        };
+        let mut new = old.clone();
+        f(&mut new);
+        if new.status() != old.status() {
+            Task::new(old.id.clone(), String::new())
+                .with_status(old.status())
+                .transition(new.status())?;
+            if new.status() != Status::Pending {
+                new.extra.shift_remove(STATUS_CHAR);
+            }
+        }
+        if new == *old {
+            return Ok(());
+        }
+        let id_changed = new.id != old.id;
+        if id_changed {
+            if self.index.contains_key(new.id.as_str()) {
+                return Err(Error::InvalidId {
+                    value: new.id.to_string(),
+                    reason: "another task in this document already has this id",
+                });
+            }
+            self.check_derived_ids_kept(i, &new.id)?;
+        }
+        write::check(&new)?;
+        let explicit = entry.explicit_id || id_changed || new.title != old.title;
+        let Some(line) = self.text.get(entry.line_start..entry.line_end) else {
+            return Err(stale(old));
+        };
+        let mut rewritten = None;
+        let mut differing = "title";
+        // First with the title's text as it is; if the line then reads back
+        // differently (its end now looks like metadata), with the title re-escaped.
+        for verbatim_title in [true, false] {
+            let candidate = rewrite_line(line, &entry, old, &new, explicit, verbatim_title);
+            let mut read = line::blank_task(candidate.status);
+            let result = line::read_line(
+                &candidate.text,
+                candidate.rest_start,
+                candidate.status,
+                &mut read,
+            );
+            match result.map(|_| differing_field(&read, &new, explicit)) {
+                Ok(None) => {
+                    rewritten = Some(candidate);
+                    break;
+                }
+                Ok(Some(field)) => differing = field,
+                Err(_) => {}
+            }
+        }
+        let Some(candidate) = rewritten else {
+            return Err(Error::Unrepresentable {
+                format: Format::Markdown,
+                id: new.id.clone(),
+                field: differing,
+                reason: "the rewritten line would not read back as this task".to_owned(),
+            });
+        };
+        let mut replacement = candidate.text;
+        let line_len = replacement.len();
+        let (end, desc_len) = if new.description == old.description {
+            (
+                entry.line_end,
+                entry.para_end.saturating_sub(entry.line_end),
+            )
+        } else {
+            let prefix = continuation_prefix(sub(
+                line,
+                0,
+                entry.status_at.saturating_sub(entry.line_start + 1),
+            ));
+            let eol = line_ending_at(&self.text, entry.line_end)
+                .unwrap_or_else(|| first_line_ending(&self.text));
+            let start = replacement.len();
+            if !new.description.is_empty() {
+                for l in new.description.split('\n') {
+                    replacement.push_str(eol);
+                    replacement.push_str(&prefix);
+                    replacement.push_str(l);
+                }
+            }
+            let region = sub(&replacement, start, replacement.len());
+            if line::read_description(region, entry.quote_depth) != new.description {
+                return Err(Error::Unrepresentable {
+                    format: Format::Markdown,
+                    id: new.id.clone(),
+                    field: "description",
+                    reason: "the rewritten lines would not read back as this description"
+                        .to_owned(),
+                });
+            }
+            (entry.para_end, replacement.len() - start)
+        };
+        if self.text.get(entry.line_start..end).is_none() {
+            return Err(stale(old));
+        }
+        let old_id = old.id.clone();
+        self.text.replace_range(entry.line_start..end, &replacement);
+        let removed = end - entry.line_start;
+        if removed != replacement.len() {
+            for e in self.entries.get_mut(i + 1..).unwrap_or_default() {
+                e.shift(end, removed, replacement.len());
+            }
+        }
+        if let Some(e) = self.entries.get_mut(i) {
+            e.status_at = entry.line_start + candidate.status_at;
+            e.rest_start = entry.line_start + candidate.rest_start;
+            e.line_end = entry.line_start + line_len;
+            e.para_end = e.line_end + desc_len;
+            e.explicit_id = explicit;
+        }
+        if id_changed {
+            self.index.remove(&old_id);
+            self.index.insert(new.id.clone(), i);
+        }
+        if let Some(t) = self.tasks.get_mut(i) {
+            *t = new;
+        }
+        Ok(())
+    }
+
+    /// Checks that giving task `i` the explicit id `new_id` leaves the derived id of
+    /// every task without an explicit id as it is, so that a re-read of the file
+    /// gives the same ids.
+    fn check_derived_ids_kept(&self, i: usize, new_id: &TaskId) -> Result<(), Error> {
+        let drafts = self
+            .tasks
+            .iter()
+            .zip(&self.entries)
+            .enumerate()
+            .map(|(j, (t, e))| {
+                let (task, explicit) = if j == i {
+                    (Task::new(new_id.clone(), String::new()), true)
+                } else if e.explicit_id {
+                    (Task::new(t.id.clone(), String::new()), true)
+                } else {
+                    (Task::new(placeholder_id(), t.title.clone()), false)
+                };
+                let mut d = Draft::new(task, j + 1);
+                d.explicit = explicit;
+                d
+            })
+            .collect();
+        let derived = resolve_ids(Format::Markdown, drafts)?;
+        let moved = self
+            .tasks
+            .iter()
+            .zip(&derived)
+            .zip(&self.entries)
+            .enumerate()
+            .any(|(j, ((t, d), e))| j != i && !e.explicit_id && t.id != d.id);
+        if moved {
+            return Err(Error::InvalidId {
+                value: new_id.to_string(),
+                reason: "this change would alter the derived id of another task with the same title; give that task an explicit id first",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A rewritten first line, with where its checkbox character and text start.
+struct Rewritten {
+    text: String,
+    status: char,
+    status_at: usize,
+    rest_start: usize,
+}
+
+/// The keys a line already has tokens for. A set, not a list: a line may hold
+/// thousands of fields, and looking each one up must not be linear.
+#[derive(Default)]
+struct Handled<'a> {
+    fields: u16,
+    extras: HashSet<&'a str>,
+}
+
+impl<'a> Handled<'a> {
+    fn bit(key: Key<'_>) -> u16 {
+        match key {
+            Key::Id => 1,
+            Key::Dependencies => 2,
+            Key::Priority => 4,
+            Key::Estimate => 8,
+            Key::Category => 16,
+            Key::CreatedAt => 32,
+            Key::UpdatedAt => 64,
+            Key::ActualTime => 128,
+            Key::Tag => 256,
+            Key::Extra(_) => 0,
+        }
+    }
+
+    fn insert(&mut self, key: Key<'a>) {
+        match key {
+            Key::Extra(k) => {
+                self.extras.insert(k);
+            }
+            other => self.fields |= Handled::bit(other),
+        }
+    }
+
+    fn contains(&self, key: Key<'_>) -> bool {
+        match key {
+            Key::Extra(k) => self.extras.contains(k),
+            other => self.fields & Handled::bit(other) != 0,
+        }
+    }
+}
+
+/// What to do with an existing token.
+enum Action {
+    Keep,
+    Rewrite,
+    Drop,
+}
+
+/// The form a line mostly uses for the fields that have both.
+fn line_form(tokens: &[Token<'_>]) -> Form {
+    let (mut emoji, mut dataview) = (0, 0);
+    for t in tokens {
+        let both = match t.key {
+            Key::Id | Key::Dependencies | Key::Priority | Key::Estimate => true,
+            Key::Extra(k) => emoji_of_extra(k).is_some(),
+            _ => false,
+        };
+        if both {
+            match t.form {
+                Form::Emoji => emoji += 1,
+                Form::Dataview => dataview += 1,
+            }
+        }
+    }
+    if dataview > emoji {
+        Form::Dataview
+    } else {
+        Form::Emoji
+    }
+}
+
+fn same_field(old: &Task, new: &Task, key: Key<'_>) -> bool {
+    match key {
+        Key::Id => old.id == new.id,
+        Key::Dependencies => old.dependencies == new.dependencies,
+        Key::Priority => old.priority == new.priority,
+        Key::Estimate => old.estimated_time == new.estimated_time,
+        Key::Category => old.category == new.category,
+        Key::CreatedAt => old.created_at == new.created_at,
+        Key::UpdatedAt => old.updated_at == new.updated_at,
+        Key::ActualTime => old.actual_time == new.actual_time,
+        Key::Tag => old.tags == new.tags,
+        Key::Extra(k) => old.extra.get(k) == new.extra.get(k),
+    }
+}
+
+/// Builds the new first line of a task from its old `line`.
+fn rewrite_line(
+    line: &str,
+    entry: &Entry,
+    old: &Task,
+    new: &Task,
+    explicit: bool,
+    verbatim_title: bool,
+) -> Rewritten {
+    let status_rel = entry.status_at.saturating_sub(entry.line_start);
+    let rest_rel = entry.rest_start.saturating_sub(entry.line_start);
+    let old_char = sub(line, status_rel, line.len())
+        .chars()
+        .next()
+        .unwrap_or(' ');
+    let status = if new.status() == Status::Pending
+        && matches!(new.extra.get(STATUS_CHAR), Some(Value::String(_)))
+    {
+        checkbox_char(new)
+    } else if line::status_of(old_char) == Some(new.status()) {
+        old_char
+    } else {
+        checkbox_char(new)
+    };
+    let (tokens, scan_end) = line::tokens(line, rest_rel);
+    let region = sub(line, rest_rel, scan_end);
+    let t0 = scan_end - line::trim_blank_start(region).len();
+    let t1 = (rest_rel + line::trim_blank_end(region).len()).max(t0);
+    let form = line_form(&tokens);
+
+    let mut out = String::with_capacity(line.len() + 32);
+    out.push_str(sub(line, 0, status_rel));
+    out.push(status);
+    let rest_start = out.len() + 1;
+    out.push_str(sub(line, status_rel + old_char.len_utf8(), t0));
+    if verbatim_title && new.title == old.title {
+        out.push_str(sub(line, t0, t1));
+    } else if !new.title.is_empty() {
+        separate(&mut out);
+        write_title(&mut out, &new.title);
+    }
+
+    let mut handled = Handled::default();
+    // Compared once: a line may hold very many tags.
+    let tags_same = same_field(old, new, Key::Tag);
+    let mut tags_written = false;
+    let mut missing_written = false;
+    let mut cursor = t1;
+    for tok in &tokens {
+        if tok.key == Key::Extra(BLOCK_ID) && !missing_written {
+            write_missing(&mut out, new, explicit, form, &handled);
+            missing_written = true;
+        }
+        let action = match tok.key {
+            Key::Tag if tags_same => Action::Keep,
+            Key::Tag => {
+                if tags_written || !has_value(new, Key::Tag) {
+                    Action::Drop
+                } else {
+                    tags_written = true;
+                    Action::Rewrite
+                }
+            }
+            key if same_field(old, new, key) => Action::Keep,
+            key if has_value(new, key) => Action::Rewrite,
+            _ => Action::Drop,
+        };
+        let gap = sub(line, cursor, tok.start);
+        cursor = tok.end;
+        match action {
+            Action::Keep => {
+                out.push_str(gap);
+                separate(&mut out);
+                out.push_str(sub(line, tok.start, tok.end));
+            }
+            Action::Rewrite => {
+                out.push_str(gap);
+                write_field(&mut out, tok.key, tok.form, new);
+            }
+            Action::Drop => {}
+        }
+        handled.insert(tok.key);
+    }
+    if !missing_written {
+        write_missing(&mut out, new, explicit, form, &handled);
+    }
+    if !handled.contains(Key::Extra(BLOCK_ID)) {
+        write_field(&mut out, Key::Extra(BLOCK_ID), form, new);
+    }
+    out.push_str(sub(line, cursor.max(t1), line.len()));
+    Rewritten {
+        text: out,
+        status,
+        status_at: status_rel,
+        rest_start,
+    }
+}
+
+/// Writes the fields `new` has that the line has no token for, in the order a fresh
+/// line writes them (the block id excepted: it must stay last).
+fn write_missing(out: &mut String, new: &Task, explicit: bool, form: Form, handled: &Handled<'_>) {
+    let mut put = |key: Key<'_>| {
+        if !handled.contains(key) {
+            write_field(out, key, form, new);
+        }
+    };
+    if explicit {
+        put(Key::Id);
+    }
+    for key in [Key::Dependencies, Key::Priority, Key::Estimate, Key::Tag] {
+        put(key);
+    }
+    for key in new.extra.keys() {
+        if key != STATUS_CHAR && key != BLOCK_ID {
+            put(Key::Extra(key));
+        }
+    }
+    for key in [
+        Key::Category,
+        Key::CreatedAt,
+        Key::UpdatedAt,
+        Key::ActualTime,
+    ] {
+        put(key);
+    }
+}
+
+/// The first field in which the task read back from a line differs from the task
+/// meant to be written, if any. The description is compared separately.
+fn differing_field(read: &Task, want: &Task, explicit: bool) -> Option<&'static str> {
+    if explicit && read.id != want.id {
+        return Some("id");
+    }
+    let checks = [
+        ("title", read.title == want.title),
+        ("status", read.status() == want.status()),
+        ("priority", read.priority == want.priority),
+        ("dependencies", read.dependencies == want.dependencies),
+        ("tags", read.tags == want.tags),
+        ("estimated_time", read.estimated_time == want.estimated_time),
+        ("actual_time", read.actual_time == want.actual_time),
+        ("created_at", read.created_at == want.created_at),
+        ("updated_at", read.updated_at == want.updated_at),
+        ("category", read.category == want.category),
+        ("extra", read.extra == want.extra),
+    ];
+    checks.iter().find(|(_, same)| !same).map(|(f, _)| *f)
+}
