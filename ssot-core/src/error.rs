@@ -3,8 +3,9 @@
 //! Every fallible operation in `ssot-core` returns [`Error`]. Parse errors carry a
 //! [`ParseError`] with the format, the 1-based line (and column where the format
 //! tells us), the field at fault and what to do about it, so a message reads like
-//! `tasks.md:12:7: markdown: field `priority`: unknown priority `urgent`; expected
-//! one of critical, high, medium, normal, low, lowest`.
+//! ``markdown line 12, column 7, field `priority`: unknown priority `urgent`; expected
+//! one of critical, high, medium, normal, low, lowest``. The error does not know the
+//! file's path: prefix it where you read the file (`tasks.md: markdown line 12, ...`).
 
 use std::fmt;
 
@@ -87,6 +88,17 @@ pub enum Error {
         message: String,
     },
 
+    /// A name that is not a priority or a status.
+    #[error("unknown {what} `{name}`; expected one of {expected}")]
+    UnknownName {
+        /// `"priority"` or `"status"`.
+        what: &'static str,
+        /// The name that was not recognized.
+        name: String,
+        /// The accepted names.
+        expected: &'static str,
+    },
+
     /// A lookup by id found no task.
     #[error("no task with id `{id}`")]
     TaskNotFound {
@@ -118,6 +130,7 @@ pub enum Error {
 /// `line` is 1-based; `column`, when known, is a 1-based count of characters
 /// (not bytes) from the start of the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ParseError {
     /// The format that was being read.
     pub format: Format,

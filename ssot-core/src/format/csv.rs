@@ -72,8 +72,8 @@ use crate::format::record::{
     Field, line_column, parse_id, parse_priority, parse_status, parse_tag,
 };
 use crate::format::{
-    Draft, Format, TaskList, format_duration, parse_duration, parse_timestamp, placeholder_id,
-    resolve_ids,
+    Draft, Format, TaskList, check_unique_ids, format_duration, parse_duration, parse_timestamp,
+    placeholder_id, resolve_ids,
 };
 use crate::task::Task;
 
@@ -411,6 +411,7 @@ fn split_list(cell: &str) -> impl Iterator<Item = &str> {
 /// title; an extra field whose value is not a string, or is the empty string; an extra
 /// key that is a column name. Nothing is written in that case.
 pub fn render(list: &TaskList) -> Result<String, Error> {
+    check_unique_ids(Format::Csv, &list.tasks)?;
     let extra_columns = extra_columns(&list.tasks)?;
     let mut writer =
         ::csv::WriterBuilder::new().from_writer(Vec::with_capacity(128 * list.tasks.len() + 256));

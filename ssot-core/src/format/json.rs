@@ -33,11 +33,11 @@
 //! # Values, not spellings
 //!
 //! Extra fields hold [`serde_json::Value`]s, so what survives is the value: `1e2` is
-//! read as the float `100.0` and written back as `100.0`. serde_json reads integers
-//! that do not fit in 64 bits as floats, losing digits; quote such numbers. Floats
-//! are written exactly but read with serde_json's default parser, which for some
-//! inputs is off by a few units in the last place; serde_json's `float_roundtrip`
-//! feature makes reading exact. (YAML reads and writes floats exactly.)
+//! read as the float `100.0` and written back as `100.0`. Floats are read and written
+//! exactly (the workspace enables serde_json's `float_roundtrip`). One loss remains,
+//! and it is serde_json's: an integer that does not fit in 64 bits is read as the
+//! nearest float, losing digits (YAML refuses such a number instead); quote such
+//! numbers.
 //!
 //! # Errors
 //!

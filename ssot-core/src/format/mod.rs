@@ -69,6 +69,7 @@ impl Format {
 
     /// The format a file extension names (`md`, `markdown`, `json`, `yaml`, `yml`,
     /// `csv`, case-insensitive), or `None`.
+    #[must_use]
     pub fn from_extension(ext: &str) -> Option<Format> {
         let ext = ext.to_ascii_lowercase();
         match ext.as_str() {
@@ -81,6 +82,7 @@ impl Format {
     }
 
     /// The format of a path, from its extension.
+    #[must_use]
     pub fn from_path(path: impl AsRef<Path>) -> Option<Format> {
         path.as_ref()
             .extension()
@@ -149,6 +151,9 @@ pub fn parse(format: Format, text: &str) -> Result<TaskList, Error> {
 
 /// Renders `list` as `format`.
 ///
+/// Markdown and CSV have no place for [`TaskList::document`] and leave it out; every
+/// task field is written or refused.
+///
 /// # Errors
 ///
 /// [`Error::Unrepresentable`] when a task holds a value the format cannot write back
@@ -159,6 +164,23 @@ pub fn render(format: Format, list: &TaskList) -> Result<String, Error> {
         Format::Json => json::render(list),
         Format::Yaml => yaml::render(list),
         Format::Csv => csv::render(list),
+    }
+}
+
+/// Refuses a list in which two tasks share an id: every format reads duplicate ids
+/// back as an error, so writing them would break `parse(render(list)) == list`.
+pub(crate) fn check_unique_ids(format: Format, tasks: &[Task]) -> Result<(), Error> {
+    let mut seen = HashSet::with_capacity(tasks.len());
+    match tasks.iter().find(|t| !seen.insert(t.id.as_str())) {
+        None => Ok(()),
+        Some(task) => Err(Error::Unrepresentable {
+            format,
+            id: task.id.clone(),
+            field: "id",
+            reason: "is also the id of another task in the list, and a file must not repeat \
+                     an id; give each task its own"
+                .to_owned(),
+        }),
     }
 }
 

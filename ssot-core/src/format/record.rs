@@ -39,8 +39,8 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, ParseError};
 use crate::format::{
-    Draft, Format, TaskList, format_duration, parse_duration, parse_timestamp, placeholder_id,
-    resolve_ids,
+    Draft, Format, TaskList, check_unique_ids, format_duration, parse_duration, parse_timestamp,
+    placeholder_id, resolve_ids,
 };
 use crate::task::{Extra, Priority, Status, Tag, Task, TaskId};
 
@@ -136,30 +136,12 @@ pub(crate) fn parse_tag(s: &str) -> Result<Tag, String> {
 
 /// Parses a priority name.
 pub(crate) fn parse_priority(s: &str) -> Result<Priority, String> {
-    // The canonical names, as written, first: `from_name` accepts them too, but
-    // compares case-insensitively against every alias.
-    match s {
-        "critical" => Ok(Priority::Critical),
-        "high" => Ok(Priority::High),
-        "medium" => Ok(Priority::Medium),
-        "normal" => Ok(Priority::Normal),
-        "low" => Ok(Priority::Low),
-        "lowest" => Ok(Priority::Lowest),
-        _ => Priority::from_name(s).ok_or_else(|| Priority::unknown(s)),
-    }
+    Priority::from_name(s).ok_or_else(|| Priority::unknown(s))
 }
 
 /// Parses a status name.
 pub(crate) fn parse_status(s: &str) -> Result<Status, String> {
-    // The canonical names, as written, first: `from_name` allocates to normalize.
-    match s {
-        "pending" => Ok(Status::Pending),
-        "in_progress" => Ok(Status::InProgress),
-        "done" => Ok(Status::Done),
-        "blocked" => Ok(Status::Blocked),
-        "cancelled" => Ok(Status::Cancelled),
-        _ => Status::from_name(s).ok_or_else(|| Status::unknown(s)),
-    }
+    Status::from_name(s).ok_or_else(|| Status::unknown(s))
 }
 
 // ---------------------------------------------------------------------------
@@ -175,10 +157,18 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }
-    let before = text.get(..offset).unwrap_or("");
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = 1 + before.bytes().filter(|&b| b == b'\n').count();
-    let column = 1 + before.get(line_start..).map_or(0, |l| l.chars().count());
+    // A line ends at `\n`, `\r\n` or a lone `\r`, as CSV and YAML read them.
+    let bytes = text.as_bytes();
+    let (mut line, mut line_start) = (1, 0);
+    for (i, &b) in bytes.iter().enumerate().take(offset) {
+        if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            line += 1;
+            line_start = i + 1;
+        }
+    }
+    let column = 1 + text
+        .get(line_start..offset)
+        .map_or(0, |l| l.chars().count());
     (line, column)
 }
 
@@ -1139,6 +1129,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
 /// Checks what serialization cannot report itself: an extra key that is a task
 /// field name, or a document key named `tasks`, would be written twice.
 pub(crate) fn check_keys(format: Format, list: &TaskList) -> Result<(), Error> {
+    check_unique_ids(format, &list.tasks)?;
     for task in &list.tasks {
         if let Some(key) = task.extra.keys().find(|k| Field::from_name(k).is_some()) {
             return Err(Error::Unrepresentable {

@@ -66,31 +66,104 @@
 //! # Ok::<(), ssot_core::Error>(())
 //! ```
 
-use crate::error::Error;
+use crate::error::{Error, ParseError};
 use crate::format::record::{Ctx, DocumentOut, check_keys, line_column, parse_document};
 use crate::format::{Format, TaskList};
 
 /// Parses a YAML task list (one document).
 ///
 /// yaml_serde reads the whole document into a list of events first, so memory is
-/// proportional to the input; time is linear in it.
+/// proportional to the input; time is linear in it, given the bound on flow nesting
+/// below.
 ///
 /// # Errors
 ///
 /// [`Error::Parse`] with the line, column and field of the first problem, including
-/// a duplicate explicit id (see [`format`](crate::format#ids)) and a stream with more
-/// than one document.
+/// a duplicate explicit id (see [`format`](crate::format#ids)), a stream with more
+/// than one document, and flow collections nested deeper than [`MAX_FLOW_DEPTH`].
 pub fn parse(text: &str) -> Result<TaskList, Error> {
     // A stream with no document at all (empty, or only comments) is an empty list;
     // yaml_serde would call it an unexpected end of input.
     if is_blank(text) {
         return Ok(TaskList::default());
     }
+    check_flow_depth(text)?;
     parse_document(Format::Yaml, |count_lines| {
         let ctx = Ctx::new(Format::Yaml, text, count_lines);
         ctx.read(serde_yaml::Deserializer::from_str(text))
             .map_err(|e| ctx.error(position(text, &e)))
     })
+}
+
+/// The deepest nesting of flow collections (`[...]`, `{...}`) [`parse`] accepts.
+pub const MAX_FLOW_DEPTH: usize = 128;
+
+/// Refuses flow collections nested deeper than [`MAX_FLOW_DEPTH`], before libyaml
+/// sees them: its scanner does work proportional to the nesting depth for every
+/// token, so a few hundred kilobytes of `[[[[...` would take a minute to reach
+/// yaml_serde's own recursion limit.
+///
+/// One linear pass that skips comments and quoted scalars. A quote counts as opening a
+/// scalar only where YAML allows one to start (after a blank, an indicator or the
+/// start of a line), so the apostrophe in `don't` is text, as it is to YAML.
+fn check_flow_depth(text: &str) -> Result<(), Error> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    let starts_scalar = |i: usize| {
+        i == 0
+            || matches!(
+                bytes.get(i - 1),
+                Some(b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',' | b':' | b'-' | b'?')
+            )
+    };
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'#' if starts_scalar(i) => {
+                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                    i += 1;
+                }
+            }
+            b'"' if starts_scalar(i) => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'\'' if starts_scalar(i) => {
+                i += 1;
+                // `''` inside a single-quoted scalar is an escaped quote: the scan
+                // leaves and re-enters the scalar, which changes nothing.
+                while bytes.get(i).is_some_and(|&c| c != b'\'') {
+                    i += 1;
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    let (line, column) = line_column(text, i);
+                    return Err(ParseError::new(
+                        Format::Yaml,
+                        line,
+                        format!(
+                            "flow collections (`[...]`, `{{...}}`) are nested more than \
+                             {MAX_FLOW_DEPTH} deep; use block style, or less nesting"
+                        ),
+                    )
+                    .with_column(column)
+                    .into());
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// Whether `text` holds no YAML node: only whitespace, comments and document markers.

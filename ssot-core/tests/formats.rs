@@ -1,0 +1,52 @@
+//! Behaviour every format shares.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ssot_core::{Error, Format, Task, TaskId, TaskList, format};
+
+#[test]
+fn every_format_refuses_to_write_two_tasks_with_one_id() {
+    let id = TaskId::new("a").unwrap();
+    let list = TaskList::new(vec![Task::new(id.clone(), "x"), Task::new(id, "y")]);
+    for fmt in Format::ALL {
+        let err = format::render(fmt, &list).unwrap_err();
+        assert!(
+            matches!(err, Error::Unrepresentable { field: "id", .. }),
+            "{fmt}: {err}"
+        );
+    }
+}
+
+#[test]
+fn yaml_refuses_deep_flow_nesting_quickly_with_its_position() {
+    let text = format!("- title: a\n  x: {}", "[".repeat(200_000));
+    let err = format::parse(Format::Yaml, &text).unwrap_err();
+    let Error::Parse(p) = err else {
+        panic!("expected a parse error")
+    };
+    assert_eq!((p.line, p.column), (2, Some(6 + 128)), "{p}");
+    assert!(p.message.contains("nested more than 128"), "{p}");
+}
+
+#[test]
+fn yaml_flow_nesting_inside_quotes_and_comments_is_text() {
+    let deep = "[".repeat(300);
+    let text = format!(
+        "# {deep}\n- title: \"{deep}\"\n  note: '{deep}'\n  other: don't {deep}\n  ok: [[1], {{a: [2]}}]\n"
+    );
+    // The plain scalar `don't [[[...` holds real flow indicators for YAML too; only
+    // the comment and the quoted scalars are skipped.
+    let err = format::parse(Format::Yaml, &text).unwrap_err();
+    assert!(err.to_string().contains("yaml line 4"), "{err}");
+    let text = text.replace(&format!("don't {deep}"), "don't");
+    let list = format::parse(Format::Yaml, &text).unwrap();
+    assert_eq!(list.tasks[0].title, deep);
+}
+
+#[test]
+fn csv_error_lines_count_lone_carriage_returns() {
+    let err = format::parse(Format::Csv, "title,priority\ra,low\rb,urgent\r").unwrap_err();
+    let Error::Parse(p) = err else {
+        panic!("expected a parse error")
+    };
+    assert_eq!((p.line, p.column), (3, Some(3)), "{p}");
+}
