@@ -48,8 +48,8 @@ impl QueueKey {
 /// | operation | cost |
 /// |---|---|
 /// | [`push`](TaskQueue::push), [`remove`](TaskQueue::remove), [`pop`](TaskQueue::pop) | O(log n) |
-/// | [`peek`](TaskQueue::peek) | O(log n) |
-/// | [`get`](TaskQueue::get), [`contains`](TaskQueue::contains), [`len`](TaskQueue::len) | O(1) expected |
+/// | [`peek`](TaskQueue::peek), [`get`](TaskQueue::get) | O(log n) |
+/// | [`contains`](TaskQueue::contains), [`len`](TaskQueue::len) | O(1) expected |
 /// | [`pop_next`](TaskQueue::pop_next) | O((k + 1) log n) for k tasks skipped |
 /// | [`iter`](TaskQueue::iter) | O(n) for the whole walk |
 ///
@@ -93,6 +93,7 @@ impl TaskQueue {
     }
 
     /// The bound given to [`with_max_size`](TaskQueue::with_max_size), if any.
+    #[must_use]
     pub fn max_size(&self) -> Option<usize> {
         self.max_size
     }
@@ -123,11 +124,13 @@ impl TaskQueue {
     }
 
     /// The first task in queue order, without removing it.
+    #[must_use]
     pub fn peek(&self) -> Option<&Task> {
         self.order.values().next()
     }
 
     /// Removes and returns the first task in queue order.
+    #[must_use]
     pub fn pop(&mut self) -> Option<Task> {
         let (_, task) = self.order.pop_first()?;
         self.index.remove(&task.id);
@@ -136,6 +139,7 @@ impl TaskQueue {
 
     /// Removes and returns the first task, in queue order, for which `ready` returns
     /// true; tasks it skips stay queued in place. `None` if no task is ready.
+    #[must_use]
     pub fn pop_next(&mut self, mut ready: impl FnMut(&Task) -> bool) -> Option<Task> {
         let key = self
             .order
@@ -154,21 +158,25 @@ impl TaskQueue {
     }
 
     /// The queued task with id `id`.
+    #[must_use]
     pub fn get(&self, id: &str) -> Option<&Task> {
         self.index.get(id).and_then(|key| self.order.get(key))
     }
 
     /// Whether a task with id `id` is queued.
+    #[must_use]
     pub fn contains(&self, id: &str) -> bool {
         self.index.contains_key(id)
     }
 
     /// How many tasks are queued.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
     /// Whether the queue is empty.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }

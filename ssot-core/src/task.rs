@@ -116,6 +116,7 @@ impl Task {
     }
 
     /// The task's status.
+    #[must_use]
     pub fn status(&self) -> Status {
         self.status
     }
@@ -200,6 +201,7 @@ impl Priority {
 
     /// Parses a priority name, case-insensitively, accepting the aliases in the table
     /// above. Returns `None` for anything else.
+    #[must_use]
     pub fn from_name(name: &str) -> Option<Priority> {
         const NAMES: [(&str, Priority); 8] = [
             ("critical", Priority::Critical),
@@ -220,8 +222,24 @@ impl Priority {
     /// The message used when a priority name is not recognized.
     pub(crate) fn unknown(name: &str) -> String {
         format!(
-            "unknown priority `{name}`; expected one of critical, high, medium, normal, low, lowest"
+            "unknown priority `{name}`; expected one of {}",
+            Priority::EXPECTED
         )
+    }
+
+    const EXPECTED: &'static str = "critical, high, medium, normal, low, lowest";
+}
+
+impl FromStr for Priority {
+    type Err = Error;
+
+    /// Parses a name as [`Priority::from_name`] does.
+    fn from_str(s: &str) -> Result<Priority, Error> {
+        Priority::from_name(s).ok_or_else(|| Error::UnknownName {
+            what: "priority",
+            name: s.to_owned(),
+            expected: Priority::EXPECTED,
+        })
     }
 }
 
@@ -297,6 +315,7 @@ impl Status {
     /// Parses a status name, case-insensitively; `-` and space are read as `_`, so
     /// `in-progress` and `In Progress` are `InProgress`. `todo` is read as `Pending`,
     /// `canceled` as `Cancelled`. Returns `None` for anything else.
+    #[must_use]
     pub fn from_name(name: &str) -> Option<Status> {
         const NAMES: [(&str, Status); 7] = [
             ("pending", Status::Pending),
@@ -326,11 +345,15 @@ impl Status {
     /// The message used when a status name is not recognized.
     pub(crate) fn unknown(name: &str) -> String {
         format!(
-            "unknown status `{name}`; expected one of pending, in_progress, done, blocked, cancelled"
+            "unknown status `{name}`; expected one of {}",
+            Status::EXPECTED
         )
     }
 
+    const EXPECTED: &'static str = "pending, in_progress, done, blocked, cancelled";
+
     /// The statuses this one may move to, other than itself.
+    #[must_use]
     pub fn allowed_next(self) -> &'static [Status] {
         use Status::*;
         match self {
@@ -342,6 +365,7 @@ impl Status {
     }
 
     /// Whether the state machine allows moving from `self` to `to`.
+    #[must_use]
     pub fn can_become(self, to: Status) -> bool {
         self == to || self.allowed_next().contains(&to)
     }
@@ -354,6 +378,19 @@ impl Status {
     pub(crate) fn list(statuses: &[Status]) -> String {
         let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
         names.join(", ")
+    }
+}
+
+impl FromStr for Status {
+    type Err = Error;
+
+    /// Parses a name as [`Status::from_name`] does.
+    fn from_str(s: &str) -> Result<Status, Error> {
+        Status::from_name(s).ok_or_else(|| Error::UnknownName {
+            what: "status",
+            name: s.to_owned(),
+            expected: Status::EXPECTED,
+        })
     }
 }
 
@@ -554,6 +591,12 @@ mod tests {
         assert_eq!(Priority::from_name("Highest"), Some(Priority::Critical));
         assert_eq!(Priority::from_name("none"), Some(Priority::Normal));
         assert_eq!(Priority::from_name("urgent"), None);
+        assert_eq!("High".parse::<Priority>().unwrap(), Priority::High);
+        let err = "urgent".parse::<Priority>().unwrap_err().to_string();
+        assert!(
+            err.contains("unknown priority `urgent`; expected one of"),
+            "{err}"
+        );
         for p in Priority::ALL {
             assert_eq!(Priority::from_name(p.as_str()), Some(p));
         }
@@ -568,6 +611,8 @@ mod tests {
         assert_eq!(Status::from_name("in-progress"), Some(Status::InProgress));
         assert_eq!(Status::from_name("canceled"), Some(Status::Cancelled));
         assert_eq!(Status::from_name("later"), None);
+        assert_eq!("in progress".parse::<Status>().unwrap(), Status::InProgress);
+        assert!("later".parse::<Status>().is_err());
     }
 
     #[test]
