@@ -267,6 +267,19 @@ fn markdown_edit(c: &mut Criterion) {
                 .expect("allowed");
         })
     });
+    let mut long = false;
+    group.bench_function("set_title one task (length changes)", |b| {
+        b.iter(|| {
+            long = !long;
+            let title = if long {
+                "A longer title for this task"
+            } else {
+                "Short"
+            };
+            doc.set_title(black_box(target.as_str()), title)
+                .expect("valid title");
+        })
+    });
     group.bench_function("reference: fs::write of the file", |b| {
         b.iter(|| std::fs::write(&file, black_box(doc.as_str())).expect("write"))
     });
