@@ -1227,3 +1227,18 @@ fn nasty_inputs_never_panic() {
         exercise(text);
     }
 }
+
+#[test]
+fn a_byte_order_mark_is_skipped_when_reading_and_kept_when_editing() {
+    let text = "\u{feff}- [ ] First 🆔 a\r\n- [ ] Second\r\n";
+    let list = markdown::parse(text).unwrap();
+    assert_eq!(list.tasks.len(), 2);
+    assert_eq!(list.tasks[0].title, "First");
+    let mut doc = MarkdownDocument::parse(text).unwrap();
+    doc.set_status("a", Status::Done).unwrap();
+    doc.set_title("a", "First task").unwrap();
+    assert_eq!(
+        doc.as_str(),
+        "\u{feff}- [x] First task 🆔 a\r\n- [ ] Second\r\n"
+    );
+}

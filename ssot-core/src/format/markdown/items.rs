@@ -4,6 +4,12 @@
 //! the checkbox and everything after it are read from the source bytes, so the
 //! parser's inline results are never used. Offsets from the parser are only ever
 //! used through `get`, so a wrong offset can make an item be missed, never a panic.
+//!
+//! A document of *plain* lines only (tasks at the left margin, blank lines, ATX
+//! headings, text), such as [`render`](super::render) writes, has a block structure
+//! that is known line by line: it is read by a scan of its lines instead, which finds
+//! the same items (a property test checks it against pulldown-cmark) in a small
+//! fraction of the time. See [`find_plain`].
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
@@ -36,52 +42,246 @@ pub(super) struct ItemSpan {
     pub(super) line: usize,
 }
 
+impl ItemSpan {
+    const EMPTY: ItemSpan = ItemSpan {
+        line_start: 0,
+        status_at: 0,
+        status: ' ',
+        rest_start: 0,
+        line_end: 0,
+        para_end: 0,
+        quote_depth: 0,
+        line: 0,
+    };
+}
+
 /// Every checkbox item of `text`, in document order.
 ///
 /// An item is a task when its first line is a list marker (`-`, `*`, `+`, `1.`,
 /// `1)`), blanks, a checkbox `[c]` holding one character, then a blank or the end of
-/// the line, and its first block is a paragraph. Cost: one pulldown-cmark pass, O(n).
+/// the line, and its first block is a paragraph. Cost: one pulldown-cmark pass, O(n),
+/// or, for a document of plain lines (see [`find_plain`]), one scan of its lines.
 pub(super) fn find(text: &str) -> Vec<ItemSpan> {
-    let mut found = Vec::new();
+    // A byte-order mark is not content (editors on Windows write one): read what
+    // follows it, with offsets into the whole text, so that edits keep the mark.
+    const BOM: &str = "\u{feff}";
+    let Some(body) = text.strip_prefix(BOM) else {
+        return find_plain(text).unwrap_or_else(|| find_with_parser(text));
+    };
+    let mut spans = find_plain(body).unwrap_or_else(|| find_with_parser(body));
+    for span in &mut spans {
+        for at in [
+            &mut span.line_start,
+            &mut span.status_at,
+            &mut span.rest_start,
+            &mut span.line_end,
+            &mut span.para_end,
+        ] {
+            *at += BOM.len();
+        }
+    }
+    spans
+}
+
+/// How many items to make room for in `text` up front: one per 64 bytes, about the
+/// shortest task line with metadata, so that a task list rarely regrows its vector
+/// (a regrowth copies every span found so far) and prose costs at most about its own
+/// size in spare room, dropped with the spans.
+fn capacity_guess(text: &str) -> usize {
+    text.len() / 64
+}
+
+/// What one line of a plain document is (see [`find_plain`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plain {
+    /// `-`, `*` or `+`, one space and `[`; it must then be a checkbox that
+    /// [`checkbox`] accepts, whose character is not `\\`.
+    Task,
+    /// Spaces and tabs only, or nothing.
+    Blank,
+    /// `#` to `######`, then a space, a tab or the end of the line.
+    Heading,
+    /// Spaces (any number, none included), then a letter or a non-ASCII character.
+    Text,
+}
+
+/// Which [`Plain`] line `line` is, if any.
+fn plain_line(line: &[u8]) -> Option<Plain> {
+    let Some(&first) = line.first() else {
+        return Some(Plain::Blank);
+    };
+    match first {
+        b'-' | b'*' | b'+' => (line.get(1..3) == Some(b" [")).then_some(Plain::Task),
+        b'#' => {
+            let n = line.iter().take_while(|&&b| b == b'#').count();
+            (n <= 6 && matches!(line.get(n), None | Some(b' ' | b'\t'))).then_some(Plain::Heading)
+        }
+        _ => {
+            let indent = line.iter().take_while(|&&b| b == b' ').count();
+            match line.get(indent) {
+                Some(&b) if b.is_ascii_alphabetic() || b >= 0x80 => Some(Plain::Text),
+                Some(b' ' | b'\t') | None => line
+                    .iter()
+                    .all(|&b| b == b' ' || b == b'\t')
+                    .then_some(Plain::Blank),
+                Some(_) => None,
+            }
+        }
+    }
+}
+
+/// Whether the last line of a paragraph, `line`, ends in a way that pulldown-cmark's
+/// inline events reach and [`finish`] does not trim past: after trailing spaces and
+/// tabs, a visible ASCII character or a non-ASCII one that is neither whitespace nor a
+/// control character.
+fn ends_plainly(line: &str) -> bool {
+    let line = line.trim_end_matches([' ', '\t']);
+    line.chars().next_back().is_some_and(|c| {
+        c.is_ascii_graphic() || (!c.is_ascii() && !c.is_whitespace() && !c.is_control())
+    })
+}
+
+/// The items of a document made only of *plain* lines, found without a Markdown
+/// parser; `None` when any line is not plain, or the text holds a `\r`.
+///
+/// A plain line is a task item at the left margin (`- [c] ...`), a blank line, an
+/// ATX heading, or text starting (after spaces) with a letter or a non-ASCII
+/// character. For such a document CommonMark's block structure is known line by
+/// line: no line can start a code block, an HTML block, a block quote, a nested list
+/// or front matter that would hide a task, a task line always starts a new item
+/// whose first block is a paragraph (its checkbox cannot open a link reference
+/// definition, as `[c]` is followed by a blank or the end of the line and `c` is not
+/// a backslash), and that paragraph runs on over the text lines right after it,
+/// lazy or indented, up to the next task, blank or heading line. The result is the
+/// one pulldown-cmark gives (tested against it), at the cost of one scan of the lines.
+fn find_plain(text: &str) -> Option<Vec<ItemSpan>> {
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'\r', bytes).is_some() {
+        return None;
+    }
+    let mut found = Vec::with_capacity(capacity_guess(text));
+    // The item whose paragraph the current line may continue, and where the last line
+    // of that paragraph so far starts.
+    let mut open: Option<(ItemSpan, usize)> = None;
+    let mut start = 0;
+    let mut line_no = 0;
+    loop {
+        let end = memchr::memchr(b'\n', bytes.get(start..)?).map_or(bytes.len(), |p| start + p);
+        line_no += 1;
+        match plain_line(bytes.get(start..end)?)? {
+            Plain::Task => {
+                if let Some((item, last)) = open.take() {
+                    found.push(finish_plain(text, item, last)?);
+                }
+                // The line is `start..end`: no search for its ends.
+                let (status_at, status, rest_start) = checkbox(text, start)?;
+                if status == '\\' {
+                    return None;
+                }
+                let item = ItemSpan {
+                    line_start: start,
+                    status_at,
+                    status,
+                    rest_start,
+                    line_end: end,
+                    para_end: end,
+                    quote_depth: 0,
+                    line: line_no,
+                };
+                open = Some((item, start));
+            }
+            Plain::Text => {
+                if let Some((item, last)) = open.as_mut() {
+                    item.para_end = end;
+                    *last = start;
+                }
+            }
+            Plain::Blank | Plain::Heading => {
+                if let Some((item, last)) = open.take() {
+                    found.push(finish_plain(text, item, last)?);
+                }
+            }
+        }
+        if end == bytes.len() {
+            break;
+        }
+        start = end + 1;
+    }
+    if let Some((item, last)) = open.take() {
+        found.push(finish_plain(text, item, last)?);
+    }
+    Some(found)
+}
+
+/// [`finish`] for an item of a plain document whose paragraph's last line starts at
+/// `last`: `None` when that line, if it is not the item's first, ends in a way the
+/// line scan does not vouch for.
+fn finish_plain(text: &str, item: ItemSpan, last: usize) -> Option<ItemSpan> {
+    if last > item.line_start && !ends_plainly(text.get(last..item.para_end)?) {
+        return None;
+    }
+    Some(finish(text, item))
+}
+
+/// [`find`] with pulldown-cmark.
+fn find_with_parser(text: &str) -> Vec<ItemSpan> {
+    let mut found = Vec::with_capacity(capacity_guess(text));
     let mut lines = LineCounter::new(text);
     let mut quote_depth = 0usize;
-    // A checkbox item whose first paragraph is being measured, and whether its first
-    // block has been seen yet.
-    let mut pending: Option<(ItemSpan, bool)> = None;
+    // The checkbox item whose first paragraph is being measured, if `state` is not
+    // `Idle`. Kept out of an `Option` so that the common events (inline content)
+    // update it in place instead of moving it out and back.
+    let mut item = ItemSpan::EMPTY;
+    let mut state = State::Idle;
     for (event, range) in Parser::new_ext(text, OPTIONS).into_offset_iter() {
-        if let Some((mut item, started)) = pending.take() {
+        if state != State::Idle {
             if is_inline(&event) {
                 item.para_end = item.para_end.max(range.end);
-                pending = Some((item, true));
+                state = State::Started;
                 continue;
             }
-            if !started && matches!(event, Event::Start(Tag::Paragraph)) {
+            if state == State::Waiting && matches!(event, Event::Start(Tag::Paragraph)) {
                 item.para_end = item.para_end.max(range.end);
                 found.push(finish(text, item));
+                state = State::Idle;
                 continue;
             }
-            if started {
+            if state == State::Started {
                 found.push(finish(text, item));
             }
             // Otherwise the item's first block is not a paragraph: not a task.
+            state = State::Idle;
         }
         match event {
             Event::Start(Tag::BlockQuote(_)) => quote_depth += 1,
             Event::End(TagEnd::BlockQuote(_)) => quote_depth = quote_depth.saturating_sub(1),
             Event::Start(Tag::Item) => {
-                if let Some(mut item) = checkbox_item(text, lines.has_cr, range.start, quote_depth)
-                {
+                if let Some(next) = checkbox_item(text, lines.has_cr, range.start, quote_depth) {
+                    item = next;
                     item.line = lines.line_of(item.line_start);
-                    pending = Some((item, false));
+                    // The first line holds no line ending: skip it uncounted.
+                    lines.skip_to(item.line_end);
+                    state = State::Waiting;
                 }
             }
             _ => {}
         }
     }
-    if let Some((item, true)) = pending {
+    if state == State::Started {
         found.push(finish(text, item));
     }
     found
+}
+
+/// Where [`find`] is with the checkbox item it last saw.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No item is being measured.
+    Idle,
+    /// An item was found; its first block has not started yet.
+    Waiting,
+    /// The item's first block is inline content (a tight list item's paragraph).
+    Started,
 }
 
 /// Clamps the paragraph end to the text, drops trailing line endings and blanks, and
@@ -140,6 +340,37 @@ fn is_inline(event: &Event<'_>) -> bool {
 
 /// Reads the list marker and checkbox of the item starting at `start`.
 fn checkbox_item(text: &str, has_cr: bool, start: usize, quote_depth: usize) -> Option<ItemSpan> {
+    let (status_at, status, rest_start) = checkbox(text, start)?;
+    let bytes = text.as_bytes();
+    let rest = bytes.get(rest_start..)?;
+    // Look for `\n` alone when the text has no `\r` at all, the common case.
+    let line_end = rest_start
+        + if has_cr {
+            memchr::memchr2(b'\n', b'\r', rest)
+        } else {
+            memchr::memchr(b'\n', rest)
+        }
+        .unwrap_or(rest.len());
+    let line_start = bytes
+        .get(..start)?
+        .iter()
+        .rposition(|&b| b == b'\n' || b == b'\r')
+        .map_or(0, |p| p + 1);
+    Some(ItemSpan {
+        line_start,
+        status_at,
+        status,
+        rest_start,
+        line_end,
+        para_end: line_end,
+        quote_depth,
+        line: 0,
+    })
+}
+
+/// The list marker and checkbox of the item starting at `start`: where the checkbox
+/// character is, the character, and where the text after the `]` starts.
+fn checkbox(text: &str, start: usize) -> Option<(usize, char, usize)> {
     let bytes = text.as_bytes();
     let mut i = start;
     while bytes.get(i).is_some_and(|&b| b == b' ' || b == b'\t') {
@@ -184,31 +415,7 @@ fn checkbox_item(text: &str, has_cr: bool, start: usize, quote_depth: usize) -> 
     ) {
         return None;
     }
-    let rest = bytes.get(rest_start..)?;
-    // `memchr` (behind `<[u8]>::contains`-style searches) only takes one byte: look for
-    // `\n` that way when the text has no `\r` at all, which is the common case.
-    let line_end = rest_start
-        + if has_cr {
-            rest.iter().position(|&b| b == b'\n' || b == b'\r')
-        } else {
-            text.get(rest_start..)?.find('\n')
-        }
-        .unwrap_or(rest.len());
-    let line_start = bytes
-        .get(..start)?
-        .iter()
-        .rposition(|&b| b == b'\n' || b == b'\r')
-        .map_or(0, |p| p + 1);
-    Some(ItemSpan {
-        line_start,
-        status_at,
-        status,
-        rest_start,
-        line_end,
-        para_end: line_end,
-        quote_depth,
-        line: 0,
-    })
+    Some((status_at, status, rest_start))
 }
 
 /// Turns increasing byte offsets into 1-based line numbers in one pass over the text.
@@ -250,11 +457,30 @@ impl<'a> LineCounter<'a> {
                 })
                 .count()
         } else {
-            span.iter().filter(|&&b| b == b'\n').count()
+            count_newlines(span)
         };
         self.pos = offset;
         self.line
     }
+
+    /// Moves on to `offset` without counting: the caller knows that no line ending
+    /// starts between the last offset asked for and `offset`.
+    fn skip_to(&mut self, offset: usize) {
+        if offset > self.pos {
+            self.pos = offset;
+        }
+    }
+}
+
+/// How many `\n` bytes `bytes` holds. Counted in blocks whose per-byte sums fit a
+/// `u8`, which the compiler turns into vector code.
+fn count_newlines(bytes: &[u8]) -> usize {
+    let mut blocks = bytes.chunks_exact(128);
+    let mut n = 0;
+    for block in &mut blocks {
+        n += usize::from(block.iter().fold(0u8, |acc, &b| acc + u8::from(b == b'\n')));
+    }
+    n + blocks.remainder().iter().filter(|&&b| b == b'\n').count()
 }
 
 /// The line ending used after byte `at` (`\r\n`, `\n` or `\r`), if one is there.
@@ -292,8 +518,183 @@ pub(super) fn continuation_prefix(prefix: &str) -> String {
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
+    /// The items pulldown-cmark finds, checked against the line scan when it applies.
     fn items(text: &str) -> Vec<ItemSpan> {
-        find(text)
+        let found = find_with_parser(text);
+        if let Some(plain) = find_plain(text) {
+            assert_eq!(plain, found, "{text:?}");
+        }
+        found
+    }
+
+    /// Inline content that stresses what the line scan must not get wrong: code
+    /// spans, HTML, link syntax, escapes, odd whitespace and control characters.
+    const INLINE: &[&str] = &[
+        "word",
+        "x",
+        " ",
+        "  ",
+        "\t",
+        "`code",
+        "`",
+        "*",
+        "**",
+        "_",
+        "[",
+        "]",
+        "](u)",
+        "[l](u)",
+        "]: /u",
+        "<",
+        "<!--",
+        "-->",
+        "<div>",
+        "<a href=\"x\">",
+        "&amp;",
+        "&#35;",
+        "\\",
+        "🆔 a",
+        "#tag",
+        "\u{0}",
+        "\u{b}",
+        "\u{c}",
+        "\u{a0}",
+        "\u{3000}",
+        "\u{85}",
+        "\u{2028}",
+        "é",
+        "日本",
+        "$",
+        "$$",
+        "~~",
+        "|",
+        "|--|",
+        "\u{200b}",
+        "\u{feff}",
+        "---",
+        "===",
+        ">",
+        "1.",
+        "1)",
+        "- [ ]",
+        "* ",
+        "```",
+        "~~~",
+        "<pre>",
+        "<script>",
+        "[^1]",
+        "[^1]: x",
+        "![i](u)",
+        "[[w]]",
+        "<http://a>",
+        "    ",
+    ];
+
+    /// Lines of every plain kind, with awkward inline content; with `odd`, also
+    /// awkward checkbox characters and line starts, and lines that are not plain.
+    fn arb_line(odd: bool) -> impl Strategy<Value = String> {
+        let pick = |plain: &[&'static str], more: &[&'static str]| {
+            let mut all = plain.to_vec();
+            if odd {
+                all.extend_from_slice(more);
+            }
+            prop::sample::select(all)
+        };
+        let inline =
+            prop::collection::vec(prop::sample::select(INLINE), 0..6).prop_map(|v| v.concat());
+        let marker = pick(&["- ", "* ", "+ "], &["-  ", "-\t", "1. ", " - "]);
+        let status = pick(
+            &[
+                " ", "x", "/", "-", "h", "?", "[", "]", "<", "`", "*", "#", "^", "\t", "é",
+                "\u{a0}",
+            ],
+            &["\\", "", "ab"],
+        );
+        let after = pick(&["", " ", "\t"], &[":", "]:", "\u{c}", "x"]);
+        let task = (marker, status, after, inline.clone())
+            .prop_map(|(m, c, a, rest)| format!("{m}[{c}]{a}{rest}"));
+        let blank = pick(&["", " ", "\t", "  \t"], &["\u{c}", "\u{b}"]).prop_map(String::from);
+        let hashes = if odd { 1usize..9 } else { 1usize..7 };
+        let heading = (
+            hashes,
+            pick(&["", " ", "\t"], &["x", "\u{c}"]),
+            inline.clone(),
+        )
+            .prop_map(|(n, sep, rest)| format!("{}{sep}{rest}", "#".repeat(n)));
+        let first = pick(
+            &[
+                "a", "Z", "é", "日", "\u{a0}", "\u{3000}", "\u{85}", "\u{feff}", "\u{2028}",
+            ],
+            &[
+                "1", "-", ">", "#", "`", "<", "=", "[", "\\", "*", "_", "|", ":", "~", "\u{c}",
+            ],
+        );
+        let text = (0usize..7, first, inline)
+            .prop_map(|(n, f, rest)| format!("{}{f}{rest}", " ".repeat(n)));
+        let other = pick(
+            &["- [ ] plain"],
+            &[
+                "---",
+                "===",
+                "```",
+                "~~~",
+                "> - [ ] q",
+                "  - [ ] n",
+                "    - [ ] c",
+                "<div>",
+                "***",
+            ],
+        )
+        .prop_map(String::from);
+        prop_oneof![4 => task, 2 => blank, 1 => heading, 3 => text, 1 => other]
+    }
+
+    fn document(lines: &[String], newline_at_end: bool) -> String {
+        let mut text = lines.join("\n");
+        if newline_at_end {
+            text.push('\n');
+        }
+        text
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+        /// The line scan finds exactly what pulldown-cmark finds.
+        #[test]
+        fn plain_documents_read_as_with_the_parser(
+            lines in prop::collection::vec(arb_line(false), 0..24),
+            newline_at_end in any::<bool>(),
+        ) {
+            items(&document(&lines, newline_at_end));
+        }
+
+        /// ... and declines what it does not vouch for.
+        #[test]
+        fn odd_documents_read_as_with_the_parser(
+            lines in prop::collection::vec(arb_line(true), 0..8),
+            newline_at_end in any::<bool>(),
+        ) {
+            items(&document(&lines, newline_at_end));
+        }
+    }
+
+    #[test]
+    fn documents_of_tasks_headings_and_text_are_plain() {
+        let text =
+            "# Tasks\n\n- [ ] a 🆔 a\n  more\nlazy\n* [x] b\n\nNotes.\n  indented\n\n+ [?] c\n";
+        assert!(find_plain(text).is_some());
+        assert_eq!(items(text).len(), 3);
+        for not_plain in [
+            "- [ ] a\r\n",
+            "```\n- [ ] a\n```\n",
+            "> - [ ] a\n",
+            "- [ ] a\n---\n",
+        ] {
+            assert!(find_plain(not_plain).is_none(), "{not_plain:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::error::Error;
 use crate::format::{parse_duration, parse_timestamp, placeholder_id};
 use crate::task::{Priority, Status, Tag, Task, TaskId};
 
@@ -49,6 +50,23 @@ pub(super) fn trim_blank_end(s: &str) -> &str {
 
 fn has_blank(s: &str) -> bool {
     s.bytes().any(is_blank_byte)
+}
+
+/// Whether every comma-separated part of `b`, without surrounding blanks, is free of
+/// blanks: one pass, no blank between two other bytes of a part.
+fn is_comma_list(b: &[u8]) -> bool {
+    // 0: before a part's first non-blank; 1: inside it; 2: blanks after it.
+    let mut state = 0u8;
+    for &c in b {
+        state = match (c, state) {
+            (b',', _) => 0,
+            (b' ' | b'\t', 0) => 0,
+            (b' ' | b'\t', _) => 2,
+            (_, 2) => return false,
+            _ => 1,
+        };
+    }
+    true
 }
 
 /// `s.get(range)`, or `""` when the range is not valid for `s`.
@@ -212,7 +230,7 @@ impl ValueShape {
         }
         match self {
             ValueShape::Word => !has_blank(value),
-            ValueShape::CommaList => value.split(',').all(|part| !has_blank(trim_blank(part))),
+            ValueShape::CommaList => is_comma_list(value.as_bytes()),
             ValueShape::Date => {
                 let b = value.as_bytes();
                 b.len() == 10
@@ -265,6 +283,16 @@ pub(super) fn emoji_of_extra(key: &str) -> Option<(char, ValueShape)> {
         .map(|&(e, _, s)| (e, s))
 }
 
+/// Whether `s` is a valid tag (after the `#`): [`Tag::is_tag_char`], with a fast
+/// path for ASCII.
+fn is_tag(s: &str) -> bool {
+    !s.is_empty()
+        && (s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/'))
+            || s.chars().all(Tag::is_tag_char))
+}
+
 /// Whether `s` is an Obsidian block id (after the `^`).
 pub(super) fn is_block_id(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -273,6 +301,13 @@ pub(super) fn is_block_id(s: &str) -> bool {
 /// Whether `key` can be read as a Dataview key.
 fn is_dataview_key(key: &str) -> bool {
     !key.is_empty() && !key.contains(|c: char| matches!(c, '[' | ']' | '(' | ')') || c.is_control())
+}
+
+/// The offset of the first `::` in `s` (as `str::find("::")`, without a substring
+/// searcher's set-up cost on such short text).
+fn find_double_colon(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b':', b).find(|&i| b.get(i + 1) == Some(&b':'))
 }
 
 /// Whether `key` can be written as a Dataview key and read back unchanged.
@@ -351,10 +386,13 @@ impl<'a> Scanner<'a> {
         if e == self.min {
             return None;
         }
-        let token = self.token_ending_at(e)?;
-        self.end = token.start;
-        self.first = false;
-        Some(token)
+        // Returned as it comes: no copy of the token through a `?`.
+        let token = self.token_ending_at(e);
+        if let Some(t) = &token {
+            self.end = t.start;
+            self.first = false;
+        }
+        token
     }
 
     /// Whether a token may start at byte `at`.
@@ -397,15 +435,10 @@ impl<'a> Scanner<'a> {
         // The last word: a tag or a block id. Blanks are ASCII, so a byte search is
         // safe in UTF-8.
         let word_start = self.min
-            + s.as_bytes()
-                .get(self.min..e)?
-                .iter()
-                .rposition(|&b| is_blank_byte(b))
-                .map_or(0, |p| p + 1);
+            + memchr::memrchr2(b' ', b'\t', s.as_bytes().get(self.min..e)?).map_or(0, |p| p + 1);
         let word = sub(s, word_start, e);
         if let Some(tag) = word.strip_prefix('#')
-            && !tag.is_empty()
-            && tag.chars().all(Tag::is_tag_char)
+            && is_tag(tag)
             && self.starts_token(word_start)
         {
             return Some(Token {
@@ -458,7 +491,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let inner = s.get(at + 1..s.len() - 1)?;
-        let sep = inner.find("::")?;
+        let sep = find_double_colon(inner)?;
         let key = trim_blank(inner.get(..sep)?);
         if !is_dataview_key(key) {
             return None;
@@ -483,20 +516,15 @@ impl<'a> Scanner<'a> {
         // U+2FFF) or 0xF0 (U+10000 and up): look for those bytes, not for chars.
         let bytes = s.as_bytes();
         let mut end = bytes.len();
-        let (rel, emoji, key, shape) = loop {
-            let rel = bytes
-                .get(self.min..end)?
-                .iter()
-                .rposition(|&b| b == 0xE2 || b == 0xF0)?;
-            let at = self.min + rel;
+        let (at, emoji, key, shape) = loop {
+            let at = self.min + memchr::memrchr2(0xE2, 0xF0, bytes.get(self.min..end)?)?;
             if let Some(c) = s.get(at..).and_then(|t| t.chars().next())
                 && let Some((k, shape)) = value_emoji(c)
             {
-                break (rel, c, k, shape);
+                break (at, c, k, shape);
             }
             end = at;
         };
-        let at = self.min + rel;
         if !self.starts_token(at) {
             return None;
         }
@@ -583,8 +611,14 @@ pub(super) fn read_line(
     // Tokens arrive last first; extras are collected to be inserted in line order.
     let mut extras: Vec<(&str, &str, usize)> = Vec::new();
     let mut scanner = Scanner::new(line, rest);
-    while let Some(t) = scanner.next_token() {
-        apply(&t, task, &mut seen, &mut extras)?;
+    loop {
+        // Used where it was returned: copying a token just written field by field
+        // stalls on the stores (no store-to-load forwarding across them).
+        let token = scanner.next_token();
+        let Some(t) = token.as_ref() else {
+            break;
+        };
+        apply(t, task, &mut seen, &mut extras)?;
         explicit_id |= t.key == Key::Id;
     }
     task.tags.reverse();
@@ -619,7 +653,6 @@ fn apply<'a>(
     seen: &mut u16,
     extras: &mut Vec<(&'a str, &'a str, usize)>,
 ) -> Result<(), LineError> {
-    let field = t.key.field();
     let bit = match t.key {
         Key::Id => 1,
         Key::Dependencies => 2,
@@ -632,12 +665,13 @@ fn apply<'a>(
         Key::Tag | Key::Extra(_) => 0,
     };
     if *seen & bit != 0 {
-        return Err(twice(t.start, field));
+        return Err(twice(t.start, t.key.field()));
     }
     *seen |= bit;
-    let bad = |message: String| LineError::new(t.value_at, field, message);
+    // The field's name is only looked up for an error.
+    let bad = |message: String| LineError::new(t.value_at, t.key.field(), message);
     match t.key {
-        Key::Id => task.id = TaskId::new(t.value).map_err(|e| bad(e.to_string()))?,
+        Key::Id => task.id = task_id(t.value).map_err(|e| bad(e.to_string()))?,
         Key::Dependencies => {
             if !trim_blank(t.value).is_empty() {
                 for part in t.value.split(',') {
@@ -649,7 +683,7 @@ fn apply<'a>(
                         )));
                     }
                     task.dependencies
-                        .push(TaskId::new(part).map_err(|e| bad(e.to_string()))?);
+                        .push(task_id(part).map_err(|e| bad(e.to_string()))?);
                 }
             }
         }
@@ -682,6 +716,19 @@ fn apply<'a>(
         }
     }
     Ok(())
+}
+
+/// `TaskId::new(s)`, with a fast path for the common all-ASCII id: the same check,
+/// without decoding characters.
+fn task_id(s: &str) -> Result<TaskId, Error> {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        Ok(TaskId::unchecked(s.to_owned()))
+    } else {
+        TaskId::new(s)
+    }
 }
 
 /// Whether a numeric character reference to `c` is decoded in a title. Whitespace and
@@ -722,7 +769,7 @@ fn char_reference(s: &str) -> Option<(char, usize)> {
 /// dropped (a CommonMark escape), and a numeric character reference to a character
 /// that is not whitespace or a control character is decoded.
 pub(super) fn decode_title(raw: &str) -> Cow<'_, str> {
-    if !raw.bytes().any(|b| b == b'\\' || b == b'&') {
+    if memchr::memchr2(b'\\', b'&', raw.as_bytes()).is_none() {
         return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());

@@ -39,6 +39,14 @@
 //! worst miss an item, never panic. Obsidian's own `%%comments%%` are not CommonMark:
 //! a checkbox inside one is read as a task (an HTML comment `<!-- -->` hides it).
 //!
+//! A document made only of task lines at the left margin (`- [c] ...`, or with `*`
+//! or `+`), blank lines, ATX headings and lines of text (starting, after spaces, with
+//! a letter or a non-ASCII character), as [`render`] writes them, holds none of those
+//! blocks, and its block structure is known line by line: its items are found by a
+//! scan of its lines instead, with the same result (a property test holds it to
+//! pulldown-cmark's) at a fraction of the cost. Any other line sends the whole
+//! document through pulldown-cmark.
+//!
 //! # Status characters
 //!
 //! | checkbox | status |
@@ -173,13 +181,17 @@
 //!
 //! # Costs
 //!
-//! [`parse`] is one pulldown-cmark pass over the text plus, for each task, one scan of
-//! its line from the end and the allocations of its strings: O(N) in the size of the
-//! text. On the workspace benchmark (10,000 tasks, `cargo bench -p ssot-benches
-//! --bench formats -- markdown`) it reads about 90–100 MB/s, a third of the speed at
-//! which pulldown-cmark alone walks the same text; building the tasks (their strings,
-//! id checks, the id index) is most of the difference. [`render`] is O(N) with one
-//! output allocation (about 350 MB/s). See [`MarkdownDocument`] for the cost of edits.
+//! [`parse`] is one pass over the text to find the items (a scan of its lines, or one
+//! pulldown-cmark pass, see above) plus, for each task, one scan of its line from the
+//! end and the allocations of its strings: O(N) in the size of the text. On the
+//! workspace benchmark (10,000 tasks as [`render`] writes them, `cargo bench -p
+//! ssot-benches --bench formats -- markdown`) it reads about 190–240 MB/s, two thirds
+//! of the speed at which pulldown-cmark alone walks the same text; building the tasks
+//! (allocating their strings, which dropping the list frees again, checking ids, the
+//! id index) is most of the cost. The same tasks in a document that needs
+//! pulldown-cmark (under YAML front matter, say) read at about 110–135 MB/s.
+//! [`render`] is O(N) with one output allocation (about 350–430 MB/s). See
+//! [`MarkdownDocument`] for the cost of edits.
 
 mod edit;
 mod items;
@@ -230,15 +242,16 @@ fn read(text: &str) -> Result<Read, Error> {
     // Finding the items first sizes the task vector exactly: tasks are large, and
     // growing a vector of them costs more than the small spans.
     let spans = items::find(text);
-    let mut drafts = Vec::with_capacity(spans.len());
+    // Blank drafts first, then each filled in place: a task is large, and extending a
+    // vector from an iterator builds each one where it stays.
+    let mut drafts: Vec<Draft> = spans
+        .iter()
+        .map(|item| Draft::new(line::blank_task(item.status), item.line))
+        .collect();
     let mut explicit_ids = Vec::with_capacity(spans.len());
-    for item in &spans {
+    for (item, draft) in spans.iter().zip(&mut drafts) {
         let line = line::sub(text, item.line_start, item.line_end);
         let rest = item.rest_start.saturating_sub(item.line_start);
-        drafts.push(Draft::new(line::blank_task(item.status), item.line));
-        let Some(draft) = drafts.last_mut() else {
-            continue;
-        };
         let task = &mut draft.task;
         draft.explicit = line::read_line(line, rest, item.status, task)
             .map_err(|e| parse_error(line, item.line, e))?;

@@ -1,6 +1,5 @@
 //! Writing tasks as Markdown lines, and deciding what Markdown cannot hold.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -11,22 +10,15 @@ use super::line::{
     is_writable_key, is_writable_value, trim_blank,
 };
 use crate::error::Error;
-use crate::format::{Format, TaskList, format_duration};
+use crate::format::{Format, TaskList, check_unique_ids, format_duration};
 use crate::task::{Priority, Status, Task};
 
 /// Renders `list` as one `- [c] title metadata` line per task, description lines
 /// indented below it. Cost: O(total size), one output allocation.
 pub(super) fn render(list: &TaskList) -> Result<String, Error> {
+    check_unique_ids(Format::Markdown, &list.tasks)?;
     let mut out = String::with_capacity(list.tasks.len() * 96);
-    let mut ids = HashSet::with_capacity(list.tasks.len());
     for task in &list.tasks {
-        if !ids.insert(task.id.as_str()) {
-            return Err(unrepresentable(
-                task,
-                "id",
-                "another task in the list has the same id, and a Markdown file must not repeat an id",
-            ));
-        }
         check(task)?;
         write_task(&mut out, task);
     }
