@@ -101,7 +101,7 @@ proptest! {
         }
         let text: String = chars.into_iter().collect();
         if let Err(Error::Parse(e)) = csv::parse(&text) {
-            prop_assert!(e.line >= 1 && e.line <= text.lines().count() + 1, "{e}\n{text:?}");
+            prop_assert!(e.line >= 1 && e.line <= common::line_count(&text) + 1, "{e}\n{text:?}");
             prop_assert!(e.column.is_none_or(|c| c >= 1), "{e}");
         }
     }

@@ -188,7 +188,7 @@ proptest! {
             let text = mutate(&render(&list).unwrap(), &edits);
             if let Err(Error::Parse(e)) = parse(&text) {
                 // Positions are 1-based and inside the text.
-                prop_assert!(e.line >= 1 && e.line <= text.lines().count() + 1, "{e}\n{text}");
+                prop_assert!(e.line >= 1 && e.line <= common::line_count(&text) + 1, "{e}\n{text}");
                 prop_assert!(e.column.is_none_or(|c| c >= 1), "{e}");
             }
         }

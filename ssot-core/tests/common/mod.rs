@@ -163,3 +163,12 @@ pub fn cases(default: u32) -> ProptestConfig {
         ..ProptestConfig::default()
     }
 }
+
+/// Lines as the parsers count them in error positions: a line ends at `\n`, `\r\n`
+/// or a lone `\r`.
+pub fn line_count(text: &str) -> usize {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .lines()
+        .count()
+}
