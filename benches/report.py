@@ -20,7 +20,8 @@ def load(group, op, name):
 
 
 FLOORS = {"json": "floor serde_json", "yaml": "floor yaml_serde", "csv": "floor csv",
-          "markdown": "floor pulldown-cmark events"}
+          "markdown": "floor pulldown-cmark events",
+          "markdown-parser-path": "floor pulldown-cmark events"}
 print("| format | operation | ssot median | ssot MB/s | ssot tasks/s | floor median | floor MB/s | ssot / floor |")
 print("|---|---|---|---|---|---|---|---|")
 for fmt, floor in FLOORS.items():

@@ -223,6 +223,30 @@ fn formats(c: &mut Criterion) {
     for fmt in [Format::Json, Format::Yaml, Format::Csv, Format::Markdown] {
         bench_format(c, &list, fmt);
     }
+    markdown_parser_path(c, &list);
+}
+
+/// The same tasks after a fenced code block: a document the plain-line scan declines,
+/// so items are found by pulldown-cmark, as in most hand-written files.
+fn markdown_parser_path(c: &mut Criterion, list: &TaskList) {
+    let mut text = String::from("```sh\ncargo run --example quickstart\n```\n\n");
+    text.push_str(&format::render(Format::Markdown, list).expect("representable"));
+    let mut group = c.benchmark_group("markdown-parser-path");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_function(BenchmarkId::new("parse", "ssot"), |b| {
+        b.iter(|| format::parse(Format::Markdown, black_box(&text)).expect("parses"))
+    });
+    group.bench_function(
+        BenchmarkId::new("parse", "floor pulldown-cmark events"),
+        |b| {
+            b.iter(|| {
+                pulldown_cmark::Parser::new_ext(black_box(&text), pulldown_cmark::Options::empty())
+                    .into_offset_iter()
+                    .count()
+            })
+        },
+    );
+    group.finish();
 }
 
 /// Markdown with headings and prose around the tasks, as people write it.
