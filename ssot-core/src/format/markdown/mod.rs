@@ -189,7 +189,7 @@
 //! of the speed at which pulldown-cmark alone walks the same text; building the tasks
 //! (allocating their strings, which dropping the list frees again, checking ids, the
 //! id index) is most of the cost. The same tasks in a document that needs
-//! pulldown-cmark (under YAML front matter, say) read at about 110–135 MB/s.
+//! pulldown-cmark (after a fenced code block, say) read at about 110–135 MB/s.
 //! [`render`] is O(N) with one output allocation (about 350–430 MB/s). See
 //! [`MarkdownDocument`] for the cost of edits.
 
