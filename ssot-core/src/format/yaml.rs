@@ -53,7 +53,7 @@
 //!
 //! # Errors
 //!
-//! Every [`ParseError`](crate::ParseError) has the line and column where yaml_serde
+//! Every [`ParseError`] has the line and column where yaml_serde
 //! found the problem (the start of the offending value) and the field at fault.
 //!
 //! ```
