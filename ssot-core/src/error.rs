@@ -99,6 +99,16 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// An edit would give a task an id that another task has, or that would change the
+    /// derived id of another task.
+    #[error("cannot give a task the id `{id}`: {reason}")]
+    IdConflict {
+        /// The id the edit asked for.
+        id: TaskId,
+        /// Why it cannot be used, and what to do instead.
+        reason: &'static str,
+    },
+
     /// A lookup by id found no task.
     #[error("no task with id `{id}`")]
     TaskNotFound {

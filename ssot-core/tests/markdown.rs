@@ -718,7 +718,7 @@ fn update_can_rename_but_not_onto_a_taken_id() {
     assert!(doc.as_str().contains("- [ ] Plan 🆔 plan-2 ⏫"));
     assert!(doc.get("plan").is_none() && doc.get("plan-2").is_some());
     let err = doc.update("plan-2", |t| t.id = id("shop")).unwrap_err();
-    assert!(matches!(err, Error::InvalidId { .. }));
+    assert!(matches!(err, Error::IdConflict { .. }));
     reparsed(&doc);
 
     // Renaming a task must not shift the derived id of another.
@@ -727,7 +727,7 @@ fn update_can_rename_but_not_onto_a_taken_id() {
     let err = doc
         .update(first.as_str(), |t| t.id = id("renamed"))
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidId { .. }));
+    assert!(matches!(err, Error::IdConflict { .. }));
 }
 
 #[test]
@@ -1241,4 +1241,23 @@ fn a_byte_order_mark_is_skipped_when_reading_and_kept_when_editing() {
         doc.as_str(),
         "\u{feff}- [x] First task 🆔 a\r\n- [ ] Second\r\n"
     );
+}
+
+#[test]
+fn with_lone_cr_endings_an_edit_that_would_change_other_lines_is_refused_and_undone() {
+    let text = "```\r- [ ] ```";
+    let mut doc = MarkdownDocument::parse(text).unwrap();
+    assert_eq!(
+        doc.tasks().len(),
+        1,
+        "pulldown-cmark reads the item as a task"
+    );
+    let id = doc.tasks()[0].id.clone();
+    let err = doc.set_title(id.as_str(), "new ⏫ #t").unwrap_err();
+    assert!(matches!(err, Error::Unrepresentable { .. }), "{err}");
+    assert_eq!(doc.as_str(), text);
+    assert_eq!(doc.tasks().len(), 1);
+    // Edits that keep the structure still work in such a file.
+    doc.set_status(id.as_str(), Status::Done).unwrap();
+    assert_eq!(doc.as_str(), "```\r- [x] ```");
 }

@@ -273,6 +273,8 @@ impl DerivedIds {
         let hash = blake3::hash(normalized.as_bytes());
         let mut candidate = String::with_capacity(12);
         candidate.push('t');
+        // A BLAKE3 hex digest is 64 ASCII digits, so the first 8 bytes are 8 whole
+        // characters: this slice cannot panic.
         candidate.push_str(&hash.to_hex().as_str()[..8]);
         if self.used.contains(&candidate) {
             let base = candidate;

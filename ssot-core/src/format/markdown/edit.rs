@@ -47,13 +47,19 @@ use crate::task::{Status, Task, TaskId};
 /// | [`set_status`](MarkdownDocument::set_status) | O(1) when the checkbox character keeps its byte length (always, between the five standard characters): one byte rewritten in place. Otherwise one `String::replace_range`, a move of the rest of the file, O(N), plus shifting the spans of later tasks, O(n) |
 /// | [`set_title`](MarkdownDocument::set_title), [`update`](MarkdownDocument::update) | re-reading and rewriting the task's own lines, O(line), then one `replace_range`, O(N) (a move of the rest of the file), and shifting later spans, O(n), both skipped when the lines keep their length; a change of id also re-derives the ids of the tasks without one, O(n) |
 ///
-/// Nothing is re-parsed or re-rendered beyond the task's own lines.
+/// Nothing is re-parsed or re-rendered beyond the task's own lines, except in a file
+/// with a lone `\r` line ending (old Mac style): there, whether a line opens a block
+/// can depend on the text after the `\r`, so every edit also re-reads the whole
+/// document, O(N), and an edit that would change which other lines are tasks is
+/// refused with [`Error::Unrepresentable`] and undone.
 #[derive(Debug, Clone)]
 pub struct MarkdownDocument {
     text: String,
     tasks: Vec<Task>,
     entries: Vec<Entry>,
     index: HashMap<TaskId, usize>,
+    /// Whether a line ends in a lone `\r`; see [`MarkdownDocument::checked`].
+    lone_cr: bool,
 }
 
 /// Where one task's lines are (byte offsets into `text`), and whether its line
@@ -102,11 +108,12 @@ impl Entry {
 /// The error for a span that no longer fits the text: a bug, reported rather than
 /// turned into a panic.
 fn stale(task: &Task) -> Error {
-    Error::Unrepresentable {
+    Error::Write {
         format: Format::Markdown,
-        id: task.id.clone(),
-        field: "title",
-        reason: "the document's record of where this task is no longer matches its text (a bug in ssot-core; please report it)".to_owned(),
+        message: format!(
+            "the document's record of where task `{}` is no longer matches its text",
+            task.id
+        ),
     }
 }
 
@@ -135,11 +142,17 @@ impl MarkdownDocument {
             .enumerate()
             .map(|(i, t)| (t.id.clone(), i))
             .collect();
+        let lone_cr = text
+            .as_bytes()
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'));
         Ok(MarkdownDocument {
             text,
             tasks,
             entries,
             index,
+            lone_cr,
         })
     }
 
@@ -167,6 +180,40 @@ impl MarkdownDocument {
         self.text
     }
 
+    /// Runs `edit`, and in a document with a lone `\r` line ending also checks that the
+    /// whole document still reads as the edited tasks, undoing the edit if not.
+    ///
+    /// With lone `\r` endings, whether a line such as a fence opens a block can depend
+    /// on the text after the `\r`, so rewriting one line could change which other
+    /// lines are tasks. Such files are rare; for them an edit costs a copy and a parse
+    /// of the document, O(N). Every other document skips the check.
+    fn checked(
+        &mut self,
+        id: &str,
+        edit: impl FnOnce(&mut MarkdownDocument) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if !self.lone_cr {
+            return edit(self);
+        }
+        let before = self.clone();
+        edit(self)?;
+        match super::read(&self.text) {
+            Ok(read) if read.tasks == self.tasks => Ok(()),
+            _ => {
+                *self = before;
+                Err(Error::Unrepresentable {
+                    format: Format::Markdown,
+                    id: TaskId::new(id)?,
+                    field: "title",
+                    reason: "in a file with lone carriage-return line endings this edit would \
+                             change which other lines are tasks; convert the line endings to \
+                             `\\n` or `\\r\\n` first"
+                        .to_owned(),
+                })
+            }
+        }
+    }
+
     fn position(&self, id: &str) -> Result<usize, Error> {
         match self.index.get(id) {
             Some(&i) => Ok(i),
@@ -188,6 +235,10 @@ impl MarkdownDocument {
     /// [`Error::IllegalTransition`] when the state machine forbids the change. On
     /// error nothing changes.
     pub fn set_status(&mut self, id: &str, to: Status) -> Result<(), Error> {
+        self.checked(id, |doc| doc.set_status_inner(id, to))
+    }
+
+    fn set_status_inner(&mut self, id: &str, to: Status) -> Result<(), Error> {
         let i = self.position(id)?;
         let (Some(task), Some(entry)) = (self.tasks.get_mut(i), self.entries.get(i).copied())
         else {
@@ -234,7 +285,11 @@ impl MarkdownDocument {
     /// As for [`update`](MarkdownDocument::update); for example
     /// [`Error::Unrepresentable`] for a title with a line break.
     pub fn set_title(&mut self, id: &str, title: &str) -> Result<(), Error> {
-        self.update(id, |t| title.clone_into(&mut t.title))
+        self.checked(id, |doc| doc.set_title_inner(id, title))
+    }
+
+    fn set_title_inner(&mut self, id: &str, title: &str) -> Result<(), Error> {
+        self.update_inner(id, |t| title.clone_into(&mut t.title))
     }
 
     /// Applies `f` to a copy of task `id` and writes the result back to that task's
@@ -276,11 +331,15 @@ impl MarkdownDocument {
     /// On any error nothing changes:
     /// - [`Error::TaskNotFound`] (or [`Error::InvalidId`]) when there is no task `id`;
     /// - [`Error::IllegalTransition`] when `f` changed the status illegally;
-    /// - [`Error::InvalidId`] when `f` gave the task an id another task has, or one
+    /// - [`Error::IdConflict`] when `f` gave the task an id another task has, or one
     ///   that would change the derived id of a task without an explicit id;
     /// - [`Error::Unrepresentable`] when the task no longer fits Markdown (see the
     ///   [module documentation](super)).
     pub fn update(&mut self, id: &str, f: impl FnOnce(&mut Task)) -> Result<(), Error> {
+        self.checked(id, |doc| doc.update_inner(id, f))
+    }
+
+    fn update_inner(&mut self, id: &str, f: impl FnOnce(&mut Task)) -> Result<(), Error> {
         let i = self.position(id)?;
         let (Some(old), Some(entry)) = (self.tasks.get(i), self.entries.get(i).copied()) else {
             return Err(Error::TaskNotFound {
@@ -303,9 +362,9 @@ impl MarkdownDocument {
         let id_changed = new.id != old.id;
         if id_changed {
             if self.index.contains_key(new.id.as_str()) {
-                return Err(Error::InvalidId {
-                    value: new.id.to_string(),
-                    reason: "another task in this document already has this id",
+                return Err(Error::IdConflict {
+                    id: new.id.clone(),
+                    reason: "another task in this document already has this id; choose another",
                 });
             }
             self.check_derived_ids_kept(i, &new.id)?;
@@ -439,8 +498,8 @@ impl MarkdownDocument {
             .enumerate()
             .any(|(j, ((t, d), e))| j != i && !e.explicit_id && t.id != d.id);
         if moved {
-            return Err(Error::InvalidId {
-                value: new_id.to_string(),
+            return Err(Error::IdConflict {
+                id: new_id.clone(),
                 reason: "this change would alter the derived id of another task with the same title; give that task an explicit id first",
             });
         }
