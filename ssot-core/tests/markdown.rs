@@ -1261,3 +1261,22 @@ fn with_lone_cr_endings_an_edit_that_would_change_other_lines_is_refused_and_und
     doc.set_status(id.as_str(), Status::Done).unwrap();
     assert_eq!(doc.as_str(), "```\r- [x] ```");
 }
+
+#[test]
+fn a_description_line_that_a_vertical_tab_or_form_feed_makes_a_heading_is_refused() {
+    for blank in ['\u{b}', '\u{c}'] {
+        let mut task = Task::new(TaskId::new("a").unwrap(), "x");
+        task.description = format!("first\n#{blank}b");
+        let err = markdown::render(&TaskList::new(vec![task])).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Unrepresentable {
+                    field: "description",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+}

@@ -160,6 +160,8 @@ pub fn cases(default: u32) -> ProptestConfig {
         .unwrap_or(default);
     ProptestConfig {
         cases,
+        // Some generators filter (about one case in six); allow for it at any depth.
+        max_global_rejects: cases.max(1024),
         ..ProptestConfig::default()
     }
 }

@@ -115,10 +115,10 @@ fn starts_block(l: &str) -> bool {
     let b = l.as_bytes();
     let first = b.first().copied().unwrap_or(b' ');
     let second = b.get(1).copied();
-    let blank_or_end = |c: Option<u8>| matches!(c, None | Some(b' ' | b'\t'));
+    let blank_or_end = |c: Option<u8>| matches!(c, None | Some(b' ' | b'\t' | 0x0b | 0x0c));
     let only = |set: &[u8]| {
         b.iter()
-            .all(|c| set.contains(c) || *c == b' ' || *c == b'\t')
+            .all(|c| set.contains(c) || matches!(c, b' ' | b'\t' | 0x0b | 0x0c))
     };
     match first {
         b'#' => {
