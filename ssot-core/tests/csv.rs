@@ -7,18 +7,9 @@ mod common;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use ssot_core::format::csv;
-use ssot_core::{Error, ParseError, Priority, Status, Task, TaskId, TaskList};
+use ssot_core::{Error, Priority, Status, Task, TaskList};
 
-fn parse_error(result: Result<TaskList, Error>) -> ParseError {
-    match result {
-        Err(Error::Parse(e)) => e,
-        other => panic!("expected a parse error, got {other:?}"),
-    }
-}
-
-fn id(s: &str) -> TaskId {
-    TaskId::new(s).unwrap()
-}
+use common::{id, parse_error};
 
 /// Text of any Unicode scalar values, with CSV's special characters and control
 /// characters over-represented, sometimes empty, sometimes long.

@@ -6,7 +6,7 @@ mod common;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use ssot_core::format::{json, yaml};
-use ssot_core::{Error, Extra, ParseError, Priority, Status, Task, TaskId, TaskList};
+use ssot_core::{Error, Extra, Priority, Status, Task, TaskList};
 
 // ---------------------------------------------------------------------------
 // Helpers.
@@ -20,16 +20,7 @@ const FORMATS: [(&str, Parse, Render); 2] = [
     ("yaml", yaml::parse, yaml::render),
 ];
 
-fn parse_error(result: Result<TaskList, Error>) -> ParseError {
-    match result {
-        Err(Error::Parse(e)) => e,
-        other => panic!("expected a parse error, got {other:?}"),
-    }
-}
-
-fn id(s: &str) -> TaskId {
-    TaskId::new(s).unwrap()
-}
+use common::{id, parse_error};
 
 /// Text of any Unicode scalar values, control characters included, sometimes long.
 fn arb_text() -> BoxedStrategy<String> {

@@ -39,8 +39,8 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, ParseError};
 use crate::format::{
-    Draft, Format, TaskList, check_unique_ids, format_duration, parse_duration, parse_timestamp,
-    placeholder_id, resolve_ids,
+    Draft, Format, TaskList, check_unique_ids, count_newlines, format_duration, parse_duration,
+    parse_timestamp, placeholder_id, resolve_ids,
 };
 use crate::task::{Extra, Priority, Status, Tag, Task, TaskId};
 
@@ -224,18 +224,6 @@ impl<'t> LineCounter<'t> {
         });
         starts.partition_point(|&s| s <= offset).max(1)
     }
-}
-
-/// The number of `\n` in `bytes`.
-fn count_newlines(bytes: &[u8]) -> usize {
-    // Sums of 64 flags fit in a `u8`, which lets the compiler count 16 or 32 bytes
-    // per instruction; a plain `filter().count()` adds each byte to a `usize`.
-    let mut chunks = bytes.chunks_exact(64);
-    let mut n = 0;
-    for chunk in &mut chunks {
-        n += usize::from(chunk.iter().fold(0u8, |a, &b| a + u8::from(b == b'\n')));
-    }
-    n + chunks.remainder().iter().filter(|&&b| b == b'\n').count()
 }
 
 // ---------------------------------------------------------------------------

@@ -174,3 +174,16 @@ pub fn line_count(text: &str) -> usize {
         .lines()
         .count()
 }
+
+/// The parse error of a failed parse; panics on anything else.
+pub fn parse_error(result: Result<TaskList, ssot_core::Error>) -> ssot_core::ParseError {
+    match result {
+        Err(ssot_core::Error::Parse(e)) => e,
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+}
+
+/// A task id the test knows is valid.
+pub fn id(s: &str) -> TaskId {
+    TaskId::new(s).expect("test ids are valid")
+}

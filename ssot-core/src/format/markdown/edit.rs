@@ -524,34 +524,19 @@ struct Handled<'a> {
 }
 
 impl<'a> Handled<'a> {
-    fn bit(key: Key<'_>) -> u16 {
-        match key {
-            Key::Id => 1,
-            Key::Dependencies => 2,
-            Key::Priority => 4,
-            Key::Estimate => 8,
-            Key::Category => 16,
-            Key::CreatedAt => 32,
-            Key::UpdatedAt => 64,
-            Key::ActualTime => 128,
-            Key::Tag => 256,
-            Key::Extra(_) => 0,
-        }
-    }
-
     fn insert(&mut self, key: Key<'a>) {
         match key {
             Key::Extra(k) => {
                 self.extras.insert(k);
             }
-            other => self.fields |= Handled::bit(other),
+            other => self.fields |= other.bit(),
         }
     }
 
     fn contains(&self, key: Key<'_>) -> bool {
         match key {
             Key::Extra(k) => self.extras.contains(k),
-            other => self.fields & Handled::bit(other) != 0,
+            other => self.fields & other.bit() != 0,
         }
     }
 }

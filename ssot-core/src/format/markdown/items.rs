@@ -11,6 +11,7 @@
 //! the same items (a property test checks it against pulldown-cmark) in a small
 //! fraction of the time. See [`find_plain`].
 
+use crate::format::count_newlines;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 /// YAML front matter (`---` at the top of a note, as Obsidian writes it) is metadata,
@@ -470,17 +471,6 @@ impl<'a> LineCounter<'a> {
             self.pos = offset;
         }
     }
-}
-
-/// How many `\n` bytes `bytes` holds. Counted in blocks whose per-byte sums fit a
-/// `u8`, which the compiler turns into vector code.
-fn count_newlines(bytes: &[u8]) -> usize {
-    let mut blocks = bytes.chunks_exact(128);
-    let mut n = 0;
-    for block in &mut blocks {
-        n += usize::from(block.iter().fold(0u8, |acc, &b| acc + u8::from(b == b'\n')));
-    }
-    n + blocks.remainder().iter().filter(|&&b| b == b'\n').count()
 }
 
 /// The line ending used after byte `at` (`\r\n`, `\n` or `\r`), if one is there.

@@ -129,6 +129,23 @@ pub(super) enum Key<'a> {
 }
 
 impl Key<'_> {
+    /// A distinct bit for each model field a token can set (0 for extras), for sets
+    /// of fields kept in a `u16`.
+    pub(super) fn bit(&self) -> u16 {
+        match self {
+            Key::Id => 1,
+            Key::Dependencies => 2,
+            Key::Priority => 4,
+            Key::Estimate => 8,
+            Key::Category => 16,
+            Key::CreatedAt => 32,
+            Key::UpdatedAt => 64,
+            Key::ActualTime => 128,
+            Key::Tag => 256,
+            Key::Extra(_) => 0,
+        }
+    }
+
     /// The task field named in error messages.
     pub(super) fn field(&self) -> &str {
         match self {
@@ -653,16 +670,11 @@ fn apply<'a>(
     seen: &mut u16,
     extras: &mut Vec<(&'a str, &'a str, usize)>,
 ) -> Result<(), LineError> {
-    let bit = match t.key {
-        Key::Id => 1,
-        Key::Dependencies => 2,
-        Key::Priority => 4,
-        Key::Estimate => 8,
-        Key::Category => 16,
-        Key::CreatedAt => 32,
-        Key::UpdatedAt => 64,
-        Key::ActualTime => 128,
-        Key::Tag | Key::Extra(_) => 0,
+    // A line may hold many tags; every other field once.
+    let bit = if matches!(t.key, Key::Tag) {
+        0
+    } else {
+        t.key.bit()
     };
     if *seen & bit != 0 {
         return Err(twice(t.start, t.key.field()));
