@@ -40,8 +40,11 @@
 //! - [`TaskList::document`] is not written (it is always `None` when reading).
 //!
 //! Cells are quoted only when needed (a `,`, `"` or line break inside); line breaks
-//! inside quoted cells are kept. Rows end with `\n`; `\r\n` is read too. A leading
-//! UTF-8 byte-order mark is skipped; empty input, or a header alone, is an empty list.
+//! inside quoted cells are kept. Rows end with `\n`; `\r\n` and a lone `\r` are read
+//! too. A leading UTF-8 byte-order mark is skipped; empty input, or a header alone,
+//! is an empty list. Quoting that breaks RFC 4180 is read the way the `csv` crate
+//! reads it, not refused: `"a"b` is the cell `ab`, and a `"` inside an unquoted cell
+//! is kept as text.
 //!
 //! # Errors
 //!
