@@ -1,0 +1,2 @@
+//! Scaffold, replaced by its issue's work.
+fn main() {}

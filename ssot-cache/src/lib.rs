@@ -1,0 +1,1 @@
+//! `ssot-cache`: scaffold, replaced by its issue's work.

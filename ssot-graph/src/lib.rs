@@ -1,0 +1,1 @@
+//! `ssot-graph`: scaffold, replaced by its issue's work.

@@ -1,0 +1,1 @@
+//! `ssot-lock`: scaffold, replaced by its issue's work.

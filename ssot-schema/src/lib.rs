@@ -1,0 +1,1 @@
+//! `ssot-schema`: scaffold, replaced by its issue's work.

@@ -1,0 +1,1 @@
+//! `ssot-version`: scaffold, replaced by its issue's work.
