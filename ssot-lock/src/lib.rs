@@ -1,1 +1,189 @@
-//! `ssot-lock`: scaffold, replaced by its issue's work.
+//! Locks keyed by resource, with read, write and exclusive kinds, priorities, timeouts,
+//! deadlock detection, and the same kinds across processes through lock files.
+//!
+//! A [`LockManager<K>`] hands out locks on keys of any hashable type (a path, a document
+//! name, an id). There are three [`LockKind`]s. `Read` is shared. `Write` is an intent to
+//! write: one writer at a time, while readers keep reading the old state as it prepares
+//! the new one; it then [upgrades](LockGuard::upgrade) to `Exclusive` to commit, which
+//! waits for the readers to drain. `Exclusive` admits no one. Every lock is an RAII
+//! [`LockGuard`]. Requests that must wait are queued by priority and then by arrival;
+//! a request that would wait in a cycle of owners fails at once with
+//! [`Error::Deadlock`], naming the cycle, instead of hanging. [`FileLock`] gives the same
+//! three kinds between processes, and
+//! [`LockRequest::acquire_with_file`] takes both in one call.
+//!
+//! # Example: read, prepare, commit
+//!
+//! ```
+//! use ssot_lock::{LockKind, LockManager};
+//!
+//! let locks = LockManager::<String>::new();
+//!
+//! // A writer announces its intent; readers are still let in.
+//! let mut writer = locks.lock("tasks.md", LockKind::Write)?;
+//! let reader = std::thread::scope(|s| {
+//!     s.spawn(|| locks.try_lock("tasks.md", LockKind::Read).map(|g| g.kind())).join()
+//! });
+//! assert_eq!(reader.unwrap()?, LockKind::Read);
+//!
+//! // To commit, upgrade: it waits for readers, and new ones queue behind it.
+//! writer.upgrade()?;
+//! assert_eq!(writer.kind(), LockKind::Exclusive);
+//! # Ok::<(), ssot_lock::Error>(())
+//! ```
+//!
+//! # Example: a deadlock is an error, not a hang
+//!
+//! ```
+//! use std::sync::Barrier;
+//! use ssot_lock::{Error, LockKind, LockManager};
+//!
+//! let locks = LockManager::<String>::new();
+//! let barrier = Barrier::new(2);
+//! let run = |first: &str, second: &str| {
+//!     let _held = locks.lock(first, LockKind::Exclusive)?;
+//!     barrier.wait();
+//!     locks.lock(second, LockKind::Exclusive).map(drop)
+//! };
+//! let outcomes: Vec<bool> = std::thread::scope(|s| {
+//!     let a = s.spawn(|| run("a", "b"));
+//!     let b = s.spawn(|| run("b", "a"));
+//!     [a, b].map(|t| matches!(t.join().unwrap(), Err(Error::Deadlock { .. }))).to_vec()
+//! });
+//! // Exactly one of the two was refused; the other got both keys.
+//! assert_eq!(outcomes.iter().filter(|&&d| d).count(), 1);
+//! ```
+//!
+//! # Example: a session that spans threads, with priority and timeout
+//!
+//! ```
+//! use std::time::Duration;
+//! use ssot_lock::{Error, LockKind, LockManager, Owner};
+//!
+//! let locks = LockManager::<u64>::new();
+//! let session = Owner::new();
+//! let guard = locks.request(&7, LockKind::Exclusive).owner(session).priority(5).acquire()?;
+//!
+//! std::thread::scope(|s| {
+//!     s.spawn(|| {
+//!         // Same session, other thread: re-entry is an error, never a self-deadlock.
+//!         let again = locks.request(&7, LockKind::Read).owner(session).acquire();
+//!         assert!(matches!(again, Err(Error::AlreadyHeld { .. })));
+//!         // Another owner times out.
+//!         let other = locks.lock_timeout(&7, LockKind::Read, Duration::from_millis(1));
+//!         assert!(matches!(other, Err(Error::Timeout { .. })));
+//!     });
+//! });
+//! assert_eq!(locks.holders(&7), vec![(session, LockKind::Exclusive)]);
+//! drop(guard);
+//! assert_eq!(locks.active_keys(), 0); // an idle key takes no memory
+//! # Ok::<(), ssot_lock::Error>(())
+//! ```
+//!
+//! # Example: across processes
+//!
+//! ```
+//! use ssot_lock::{LockKind, LockManager};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let data = dir.path().join("tasks.md");
+//! let locks = LockManager::<std::path::PathBuf>::new();
+//!
+//! // In-process first (queued, deadlock-checked), then `tasks.md.lock` for other processes.
+//! let mut guard = locks
+//!     .request(&data, LockKind::Write)
+//!     .acquire_with_file(dir.path().join("tasks.md.lock"))?;
+//! let text = std::fs::read_to_string(&data).unwrap_or_default();
+//! guard.upgrade()?;
+//! std::fs::write(&data, text + "- [ ] one more\n")?;
+//! drop(guard);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Semantics
+//!
+//! A holder of the row kind lets in a request of the column kind:
+//!
+//! |           | Read | Write | Exclusive |
+//! |-----------|------|-------|-----------|
+//! | Read      | yes  | yes   | no        |
+//! | Write     | yes  | no    | no        |
+//! | Exclusive | no   | no    | no        |
+//!
+//! These are SQL Server's S (shared), U (update) and X (exclusive) modes. `Write` is the
+//! update lock, which exists to prevent the read-then-update deadlock: two readers that
+//! both try to upgrade wait for each other forever, while two `Write` requests simply
+//! queue. So only `Write` [upgrades](LockGuard::upgrade); a `Read` guard refuses with
+//! [`Error::InvalidUpgrade`].
+//!
+//! - **Grant rule.** A request is granted when its kind is compatible with every holder
+//!   and with every request queued ahead of it. The queue is ordered by upgrades first,
+//!   then priority (highest first), then arrival. So while an `Exclusive` request or an
+//!   upgrade waits, new `Read` and `Write` requests of the same or lower priority queue
+//!   behind it: writers are never starved. A queued `Write` does not stop new readers,
+//!   as a held one does not. A higher priority overtakes a lower one, whatever its kind.
+//! - **Owners.** Every request has an [`Owner`]: the calling thread, or a session made
+//!   with [`Owner::new`] and passed to [`LockRequest::owner`] from any thread. An owner
+//!   has at most one lock or waiting request per key; asking again is
+//!   [`Error::AlreadyHeld`] (never a count, never a self-deadlock). Change a lock's kind
+//!   with [`upgrade`](LockGuard::upgrade) and [`downgrade`](LockGuard::downgrade).
+//! - **Deadlocks.** Before a request waits, the manager searches the wait-for graph for
+//!   a cycle through its owner. A request waits for the holders it conflicts with and
+//!   also for the conflicting requests queued ahead of it (PostgreSQL's soft edges,
+//!   without which priority queueing would hide deadlocks). If waiting would close a
+//!   cycle, that request fails with [`Error::Deadlock`], listing each owner, the key it
+//!   waits on and whom it waits for; the others keep waiting. Owners are the unit: with
+//!   a session shared by threads, a cycle through the session is reported even if
+//!   another of its threads might have broken it later.
+//! - **Timeouts.** A timed-out request is withdrawn, and whatever it held back is
+//!   granted. A timeout or deadlock on an upgrade leaves the guard holding `Write`.
+//! - **Memory.** A key's entry exists only while it has a holder or a waiter.
+//! - **Statistics.** [`LockManager::stats`] counts acquisitions, upgrades, contended
+//!   requests, refusals, timeouts, deadlocks and total wait time;
+//!   [`LockManager::holders`] and [`LockManager::waiters`] show one key.
+//! - **Across processes.** [`FileLock`] builds the same table from two lock files and
+//!   std's `File::lock`; see [its design notes](file) for the upgrade that lets no second
+//!   writer in, and for what differs: no writer preference and no deadlock detection
+//!   between processes, and timeouts by polling.
+//!
+//! # Costs
+//!
+//! With `S` shards (default: four per CPU, 8 to 128), `H` holders and `W` waiters on the
+//! key, and `G` requests waiting in the whole manager:
+//!
+//! | operation | cost |
+//! |-----------|------|
+//! | uncontended `lock`/`try_lock` + drop | two lock/unlock pairs of one shard mutex, two hash probes; no allocation for the first holder (later readers of one key share a vector) |
+//! | `lock` that must wait | locks all `S` shards once, plus the deadlock search: O(owners reached × `G`); then one `Condvar` sleep |
+//! | release, downgrade | one shard, O(`H` + `W`) to grant and wake what is now allowed |
+//! | timeout | O(`H` + `W`) on the key's shard |
+//! | `upgrade` with no other holder | one shard; otherwise as a `lock` that must wait |
+//! | `holders`, `waiters` | one shard, O(`H` or `W`) |
+//! | `stats`, `active_keys` | all shards, one at a time |
+//! | `FileLock` lock/unlock | one or two system calls per file; a timeout polls (50 µs doubling to 10 ms) |
+//! | `acquire_with_file` | the in-process lock, plus opening two files and locking them |
+//!
+//! # Map of the crate
+//!
+//! - [`LockManager`], [`LockManagerBuilder`], [`LockRequest`], [`LockGuard`],
+//!   [`QueuedRequest`], [`LockStats`]: in-process locks.
+//! - [`LockKind`], [`Owner`]: what and who.
+//! - [`FileLock`], [`FileLockGuard`], [`CombinedGuard`]: across processes.
+//! - [`Error`], [`CycleStep`]: the one error type.
+#![deny(missing_docs)]
+
+mod error;
+pub mod file;
+mod kind;
+mod manager;
+mod owner;
+mod state;
+mod stats;
+mod wait;
+
+pub use crate::error::{CycleStep, Error, Result};
+pub use crate::file::{CombinedGuard, FileLock, FileLockGuard};
+pub use crate::kind::LockKind;
+pub use crate::manager::{LockGuard, LockManager, LockManagerBuilder, LockRequest, QueuedRequest};
+pub use crate::owner::Owner;
+pub use crate::stats::LockStats;

@@ -1,0 +1,25 @@
+//! How long a request is prepared to wait.
+
+use std::time::{Duration, Instant};
+
+/// How long a request waits: forever, not at all, or until a deadline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Wait {
+    Block,
+    Try,
+    Until {
+        deadline: Instant,
+        timeout: Duration,
+    },
+}
+
+impl Wait {
+    /// Waits at most `timeout`; a timeout too large to add to `Instant::now()` waits
+    /// forever, which is what it means.
+    pub(crate) fn timeout(timeout: Duration) -> Wait {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => Wait::Until { deadline, timeout },
+            None => Wait::Block,
+        }
+    }
+}
