@@ -142,7 +142,7 @@
 //!   requests, refusals, timeouts, deadlocks and total wait time;
 //!   [`LockManager::holders`] and [`LockManager::waiters`] show one key.
 //! - **Across processes.** [`FileLock`] builds the same table from two lock files and
-//!   std's `File::lock`; see [its design notes](file) for the upgrade that lets no second
+//!   std's `File::lock`; see [its design notes](mod@file) for the upgrade that lets no second
 //!   writer in, and for what differs: no writer preference and no deadlock detection
 //!   between processes, and timeouts by polling.
 //!

@@ -409,8 +409,8 @@ mod tests {
                     Op::Downgrade { owner, to } => {
                         let o = owners[owner];
                         if s.queue.iter().any(|w| w.owner == o && w.upgrade) { continue; }
-                        if let Some(h) = s.holders.get_mut(o) {
-                            if to <= h.kind { h.kind = to; }
+                        if let Some(h) = s.holders.get_mut(o).filter(|h| to <= h.kind) {
+                            h.kind = to;
                         }
                         s.grant_waiting(|_| {});
                     }

@@ -34,7 +34,11 @@ fn lock_path(dir: &Path) -> PathBuf {
 
 /// The counter is `LINES` copies of its value, one per line.
 fn write_counter(path: &Path, value: u64) {
-    let mut file = OpenOptions::new().write(true).truncate(true).open(path).unwrap();
+    let mut file = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .unwrap();
     let line = format!("{value:020}\n");
     for chunk in 0..4 {
         // Several writes with a yield between: a torn state is there to be seen.
@@ -53,7 +57,10 @@ fn read_counter(path: &Path) -> u64 {
     let text = std::fs::read_to_string(path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), LINES, "torn write: {} lines", lines.len());
-    assert!(lines.iter().all(|l| *l == lines[0]), "torn write: mixed lines");
+    assert!(
+        lines.iter().all(|l| *l == lines[0]),
+        "torn write: mixed lines"
+    );
     lines[0].parse().unwrap()
 }
 
@@ -132,7 +139,10 @@ fn child() {
                 let g = lock.lock(Read).unwrap();
                 let value = read_counter(&counter_path(dir));
                 drop(g);
-                assert!(value >= last, "the counter went back from {last} to {value}");
+                assert!(
+                    value >= last,
+                    "the counter went back from {last} to {value}"
+                );
                 last = value;
                 std::thread::yield_now();
             }
@@ -146,13 +156,21 @@ fn several_processes_count_exactly_and_readers_never_see_a_torn_write() {
     let dir = tempfile::tempdir().unwrap();
     write_counter_new(&counter_path(dir.path()));
     let exe = std::env::current_exe().unwrap();
-    let roles = ["writer", "writer", "combined", "combined", "reader", "reader"];
+    let roles = [
+        "writer", "writer", "combined", "combined", "reader", "reader",
+    ];
     let writers = roles.iter().filter(|r| **r != "reader").count() as u64;
     let children: Vec<_> = roles
         .iter()
         .map(|role| {
             Command::new(&exe)
-                .args(["--exact", "child", "--ignored", "--test-threads=1", "--quiet"])
+                .args([
+                    "--exact",
+                    "child",
+                    "--ignored",
+                    "--test-threads=1",
+                    "--quiet",
+                ])
                 .env(CHILD_ENV, format!("{role}:{}", dir.path().display()))
                 .env(TARGET_ENV, (writers * INCREMENTS).to_string())
                 .stdout(Stdio::null())
@@ -164,7 +182,10 @@ fn several_processes_count_exactly_and_readers_never_see_a_torn_write() {
         let status = child.wait().unwrap();
         assert!(status.success(), "{role} child failed: {status}");
     }
-    assert_eq!(read_counter(&counter_path(dir.path())), writers * INCREMENTS);
+    assert_eq!(
+        read_counter(&counter_path(dir.path())),
+        writers * INCREMENTS
+    );
 }
 
 fn write_counter_new(path: &Path) {

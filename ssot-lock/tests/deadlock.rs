@@ -36,7 +36,9 @@ fn two_owners_taking_two_keys_in_opposite_order_get_one_deadlock_and_one_success
     let succeeded: Vec<_> = outcomes.iter().filter(|(_, r)| r.is_ok()).collect();
     assert_eq!(failed.len(), 1, "{outcomes:?}");
     assert_eq!(succeeded.len(), 1, "{outcomes:?}");
-    let (victim, Err(err)) = failed[0] else { unreachable!() };
+    let (victim, Err(err)) = failed[0] else {
+        unreachable!()
+    };
     match err {
         Error::Deadlock { victim: v, cycle } => {
             assert_eq!(v, victim);
@@ -48,7 +50,12 @@ fn two_owners_taking_two_keys_in_opposite_order_get_one_deadlock_and_one_success
         other => panic!("expected a deadlock, got {other}"),
     }
     let msg = err.to_string();
-    for needle in [a.0.to_string(), b.0.to_string(), "key \"a\"".into(), "key \"b\"".into()] {
+    for needle in [
+        a.0.to_string(),
+        b.0.to_string(),
+        "key \"a\"".into(),
+        "key \"b\"".into(),
+    ] {
         assert!(msg.contains(&needle), "{msg} does not name {needle}");
     }
     assert_eq!(locks.stats().deadlocks, 1);
@@ -72,7 +79,9 @@ fn a_cycle_through_a_queued_request_is_detected() {
         until_queued(&locks, "k1", 2);
 
         let err = locks.request("k2", Write).owner(a).acquire().unwrap_err();
-        let Error::Deadlock { victim, cycle } = &err else { panic!("{err}") };
+        let Error::Deadlock { victim, cycle } = &err else {
+            panic!("{err}")
+        };
         assert_eq!(*victim, a);
         let owners: Vec<Owner> = cycle.iter().map(|step| step.owner).collect();
         assert_eq!(owners, vec![a, b, c], "{err}");
@@ -92,13 +101,20 @@ fn an_upgrade_that_would_wait_for_a_reader_waiting_on_the_upgrader_is_refused() 
     let locks = LockManager::<String>::new();
     let (a, b) = (Owner::new(), Owner::new());
     let mut writer = locks.request("doc", Write).owner(a).acquire().unwrap();
-    let other = locks.request("index", Exclusive).owner(a).acquire().unwrap();
+    let other = locks
+        .request("index", Exclusive)
+        .owner(a)
+        .acquire()
+        .unwrap();
     let reader = locks.request("doc", Read).owner(b).acquire().unwrap();
     std::thread::scope(|s| {
         let tb = s.spawn(|| locks.request("index", Read).owner(b).acquire().map(drop));
         until_queued(&locks, "index", 1);
         let err = writer.upgrade().unwrap_err();
-        assert!(matches!(err, Error::Deadlock { victim, .. } if victim == a), "{err}");
+        assert!(
+            matches!(err, Error::Deadlock { victim, .. } if victim == a),
+            "{err}"
+        );
         // The upgrade failed, the Write lock stays.
         assert_eq!(writer.kind(), Write);
         drop(other);
@@ -114,7 +130,11 @@ fn a_session_waiting_on_itself_through_another_owner_is_refused() {
     let locks = LockManager::<String>::new();
     let session = Owner::new();
     let p = Owner::new();
-    let held = locks.request("k1", Exclusive).owner(session).acquire().unwrap();
+    let held = locks
+        .request("k1", Exclusive)
+        .owner(session)
+        .acquire()
+        .unwrap();
     let gp = locks.request("k2", Exclusive).owner(p).acquire().unwrap();
     std::thread::scope(|s| {
         // p waits for the session's k1.
@@ -126,7 +146,10 @@ fn a_session_waiting_on_itself_through_another_owner_is_refused() {
             .join()
             .unwrap()
             .unwrap_err();
-        assert!(matches!(err, Error::Deadlock { victim, .. } if victim == session), "{err}");
+        assert!(
+            matches!(err, Error::Deadlock { victim, .. } if victim == session),
+            "{err}"
+        );
         drop(held);
         tp.join().unwrap().unwrap();
     });
@@ -161,14 +184,30 @@ fn a_grant_by_overtaking_that_would_close_a_cycle_is_refused() {
         until_queued(locks, "k2", 1);
         // Another thread of the session would overtake p on k1 with a high priority.
         let err = s
-            .spawn(move || locks.request("k1", Read).owner(session).priority(9).acquire().map(drop))
+            .spawn(move || {
+                locks
+                    .request("k1", Read)
+                    .owner(session)
+                    .priority(9)
+                    .acquire()
+                    .map(drop)
+            })
             .join()
             .unwrap()
             .unwrap_err();
-        assert!(matches!(err, Error::Deadlock { victim, .. } if victim == session), "{err}");
+        assert!(
+            matches!(err, Error::Deadlock { victim, .. } if victim == session),
+            "{err}"
+        );
         // Without the cycle, the same overtaking is granted.
         let q = Owner::new();
-        let gq = locks.request("k1", Read).owner(q).priority(9).no_wait().acquire().unwrap();
+        let gq = locks
+            .request("k1", Read)
+            .owner(q)
+            .priority(9)
+            .no_wait()
+            .acquire()
+            .unwrap();
         drop(gq);
         drop(gh);
         tp.join().unwrap();
@@ -186,19 +225,32 @@ fn a_long_cycle_names_every_owner_and_key() {
     let guards: Vec<_> = owners
         .iter()
         .zip(&keys)
-        .map(|(&o, k)| locks.request(k.as_str(), Exclusive).owner(o).acquire().unwrap())
+        .map(|(&o, k)| {
+            locks
+                .request(k.as_str(), Exclusive)
+                .owner(o)
+                .acquire()
+                .unwrap()
+        })
         .collect();
     std::thread::scope(|s| {
         // owner i waits for key i+1, for i in 0..3.
         let mut waiting = vec![];
         for i in 0..3 {
             let (locks, owner, key) = (&locks, owners[i], keys[i + 1].as_str());
-            waiting.push(s.spawn(move || locks.request(key, Write).owner(owner).acquire().map(drop)));
+            waiting
+                .push(s.spawn(move || locks.request(key, Write).owner(owner).acquire().map(drop)));
             until_queued(locks, key, 1);
         }
         // owner 3 asks for key 0: the cycle has four steps.
-        let err = locks.request("k0", Read).owner(owners[3]).acquire().unwrap_err();
-        let Error::Deadlock { cycle, .. } = &err else { panic!("{err}") };
+        let err = locks
+            .request("k0", Read)
+            .owner(owners[3])
+            .acquire()
+            .unwrap_err();
+        let Error::Deadlock { cycle, .. } = &err else {
+            panic!("{err}")
+        };
         assert_eq!(cycle.len(), 4, "{err}");
         let msg = err.to_string();
         for o in &owners {

@@ -22,7 +22,11 @@ fn the_table_holds_between_handles() {
             let mut b = FileLock::open(lock_path(&dir)).unwrap();
             let _g = a.lock(held).unwrap();
             let result = b.try_lock(asked);
-            assert_eq!(result.is_ok(), held.compatible_with(asked), "{held} then {asked}");
+            assert_eq!(
+                result.is_ok(),
+                held.compatible_with(asked),
+                "{held} then {asked}"
+            );
             if let Err(e) = result {
                 assert!(matches!(e, Error::WouldBlock { .. }), "{e}");
                 assert!(e.to_string().contains("data.lock"), "{e}");
@@ -40,7 +44,13 @@ fn upgrade_waits_for_readers_and_no_second_writer_ever_enters() {
 
     let mut w = writer.lock(Write).unwrap();
     let r = reader.lock(Read).unwrap();
-    assert!(matches!(w.try_upgrade(), Err(Error::WouldBlock { kind: Exclusive, .. })));
+    assert!(matches!(
+        w.try_upgrade(),
+        Err(Error::WouldBlock {
+            kind: Exclusive,
+            ..
+        })
+    ));
     assert_eq!(w.kind(), Write);
     // The failed upgrade gave the data lock back: still a writer, readers still welcome.
     assert!(rival.try_lock(Write).is_err());
@@ -88,7 +98,16 @@ fn upgrade_timeout_keeps_the_write_lock() {
     let mut w = a.lock(Write).unwrap();
     let _r = b.lock(Read).unwrap();
     let err = w.upgrade_timeout(Duration::from_millis(5)).unwrap_err();
-    assert!(matches!(err, Error::Timeout { kind: Exclusive, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: Exclusive,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(w.kind(), Write);
     assert!(c.try_lock(Write).is_err());
 }
@@ -105,8 +124,14 @@ fn downgrades_let_others_in_step_by_step() {
     assert!(b.try_lock(Write).is_err());
     g.downgrade(Read).unwrap();
     assert!(b.try_lock(Write).is_ok());
-    assert!(matches!(g.downgrade(Exclusive), Err(Error::InvalidDowngrade { .. })));
-    assert!(matches!(g.upgrade(), Err(Error::InvalidUpgrade { from: Read, .. })));
+    assert!(matches!(
+        g.downgrade(Exclusive),
+        Err(Error::InvalidDowngrade { .. })
+    ));
+    assert!(matches!(
+        g.upgrade(),
+        Err(Error::InvalidUpgrade { from: Read, .. })
+    ));
     drop(g);
     assert_eq!(a.held(), None);
     assert!(b.try_lock(Exclusive).is_ok());
@@ -127,7 +152,10 @@ fn the_combined_lock_holds_in_process_and_across_handles() {
     let locks = LockManager::<String>::new();
     let mut outsider = FileLock::open(lock_path(&dir)).unwrap();
 
-    let mut g = locks.request("data", Write).acquire_with_file(lock_path(&dir)).unwrap();
+    let mut g = locks
+        .request("data", Write)
+        .acquire_with_file(lock_path(&dir))
+        .unwrap();
     assert_eq!(g.kind(), Write);
     assert_eq!(locks.holders("data").len(), 1);
     assert!(outsider.try_lock(Write).is_err());
@@ -138,7 +166,10 @@ fn the_combined_lock_holds_in_process_and_across_handles() {
     assert!(outsider.try_lock(Read).is_err());
     std::thread::scope(|s| {
         s.spawn(|| {
-            let r = locks.request("data", Read).no_wait().acquire_with_file(lock_path(&dir));
+            let r = locks
+                .request("data", Read)
+                .no_wait()
+                .acquire_with_file(lock_path(&dir));
             assert!(matches!(r, Err(Error::WouldBlock { .. })));
         });
     });
@@ -156,7 +187,10 @@ fn a_combined_upgrade_that_fails_on_the_file_leaves_both_locks_write() {
     let locks = LockManager::<String>::new();
     let mut reader = FileLock::open(lock_path(&dir)).unwrap();
     let _r = reader.lock(Read).unwrap();
-    let mut g = locks.request("data", Write).acquire_with_file(lock_path(&dir)).unwrap();
+    let mut g = locks
+        .request("data", Write)
+        .acquire_with_file(lock_path(&dir))
+        .unwrap();
     assert!(matches!(g.try_upgrade(), Err(Error::WouldBlock { .. })));
     assert_eq!(g.kind(), Write);
     assert_eq!(locks.holders("data")[0].1, Write);

@@ -26,10 +26,24 @@ const KEYS: u64 = 3;
 
 #[derive(Debug, Clone)]
 enum Op {
-    TryLock { owner: usize, key: u64, kind: LockKind },
-    TryUpgrade { owner: usize, key: u64 },
-    Downgrade { owner: usize, key: u64, to: LockKind },
-    Release { owner: usize, key: u64 },
+    TryLock {
+        owner: usize,
+        key: u64,
+        kind: LockKind,
+    },
+    TryUpgrade {
+        owner: usize,
+        key: u64,
+    },
+    Downgrade {
+        owner: usize,
+        key: u64,
+        to: LockKind,
+    },
+    Release {
+        owner: usize,
+        key: u64,
+    },
 }
 
 fn kind() -> impl Strategy<Value = LockKind> {

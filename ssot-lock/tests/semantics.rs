@@ -27,7 +27,11 @@ fn try_lock_follows_the_compatibility_table() {
             let b = Owner::new();
             let _g = locks.request("k", held).owner(a).acquire().unwrap();
             let result = locks.request("k", asked).owner(b).no_wait().acquire();
-            assert_eq!(result.is_ok(), held.compatible_with(asked), "{held} then {asked}");
+            assert_eq!(
+                result.is_ok(),
+                held.compatible_with(asked),
+                "{held} then {asked}"
+            );
             if let Err(e) = result {
                 assert!(matches!(e, Error::WouldBlock { .. }), "{e}");
                 assert!(e.to_string().contains("key \"k\""), "{e}");
@@ -46,7 +50,10 @@ fn a_queued_exclusive_blocks_new_readers_and_writers() {
         let other = Owner::new();
         for kind in [Read, Write] {
             let r = locks.request("k", kind).owner(other).no_wait().acquire();
-            assert!(matches!(r, Err(Error::WouldBlock { .. })), "{kind} overtook a queued Exclusive");
+            assert!(
+                matches!(r, Err(Error::WouldBlock { .. })),
+                "{kind} overtook a queued Exclusive"
+            );
         }
         drop(reader);
         assert_eq!(writer.join().unwrap().unwrap(), Exclusive);
@@ -60,7 +67,11 @@ fn a_queued_write_lets_readers_in() {
     std::thread::scope(|s| {
         let second = s.spawn(|| locks.lock("k", Write).map(drop));
         until_queued(&locks, "k", 1);
-        let r = locks.request("k", Read).owner(Owner::new()).no_wait().acquire();
+        let r = locks
+            .request("k", Read)
+            .owner(Owner::new())
+            .no_wait()
+            .acquire();
         assert!(r.is_ok());
         drop(r);
         drop(first);
@@ -74,17 +85,27 @@ fn waiters_are_granted_by_priority_then_arrival() {
     let blocker = locks.lock("k", Exclusive).unwrap();
     let (tx, rx) = mpsc::channel();
     // (label, priority), queued one after another in this order.
-    let requests = [("low-1", 0), ("high-1", 5), ("low-2", 0), ("high-2", 5), ("mid", 2)];
+    let requests = [
+        ("low-1", 0),
+        ("high-1", 5),
+        ("low-2", 0),
+        ("high-2", 5),
+        ("mid", 2),
+    ];
     std::thread::scope(|s| {
         for (i, (label, priority)) in requests.into_iter().enumerate() {
             let tx = tx.clone();
             let locks = &locks;
             s.spawn(move || {
-                let g = locks.request("k", Exclusive).priority(priority).acquire().unwrap();
+                let g = locks
+                    .request("k", Exclusive)
+                    .priority(priority)
+                    .acquire()
+                    .unwrap();
                 tx.send(label).unwrap();
                 drop(g);
             });
-            until_queued(&locks, "k", i + 1);
+            until_queued(locks, "k", i + 1);
         }
         let queued: Vec<i32> = locks.waiters("k").iter().map(|w| w.priority).collect();
         assert_eq!(queued, vec![5, 5, 2, 0, 0]);
@@ -119,7 +140,10 @@ fn reacquiring_a_held_key_is_an_error_not_a_deadlock() {
     let _g = locks.lock("k", Read).unwrap();
     for kind in LockKind::ALL {
         let err = locks.lock("k", kind).unwrap_err();
-        assert!(matches!(err, Error::AlreadyHeld { kind: Read, .. }), "{err}");
+        assert!(
+            matches!(err, Error::AlreadyHeld { kind: Read, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("upgrade()"), "{err}");
     }
     // The failed attempts changed nothing.
@@ -150,7 +174,11 @@ fn a_session_owner_spans_threads() {
 #[test]
 fn upgrade_waits_for_readers_and_blocks_new_ones() {
     let locks = LockManager::<String>::new();
-    let reader = locks.request("k", Read).owner(Owner::new()).acquire().unwrap();
+    let reader = locks
+        .request("k", Read)
+        .owner(Owner::new())
+        .acquire()
+        .unwrap();
     std::thread::scope(|s| {
         let upgrader = s.spawn(|| {
             let mut g = locks.lock("k", Write).unwrap();
@@ -161,7 +189,11 @@ fn upgrade_waits_for_readers_and_blocks_new_ones() {
         until_queued(&locks, "k", 1);
         let w = locks.waiters("k");
         assert!(w[0].upgrade && w[0].kind == Exclusive);
-        let late = locks.request("k", Read).owner(Owner::new()).no_wait().acquire();
+        let late = locks
+            .request("k", Read)
+            .owner(Owner::new())
+            .no_wait()
+            .acquire();
         assert!(matches!(late, Err(Error::WouldBlock { .. })));
         drop(reader);
         upgrader.join().unwrap();
@@ -173,17 +205,33 @@ fn upgrade_of_a_read_lock_is_refused() {
     let locks = LockManager::<String>::new();
     let mut g = locks.lock("k", Read).unwrap();
     let err = g.upgrade().unwrap_err();
-    assert!(matches!(err, Error::InvalidUpgrade { from: Read, .. }), "{err}");
+    assert!(
+        matches!(err, Error::InvalidUpgrade { from: Read, .. }),
+        "{err}"
+    );
     assert_eq!(g.kind(), Read);
 }
 
 #[test]
 fn upgrade_timeout_keeps_the_write_lock() {
     let locks = LockManager::<String>::new();
-    let _reader = locks.request("k", Read).owner(Owner::new()).acquire().unwrap();
+    let _reader = locks
+        .request("k", Read)
+        .owner(Owner::new())
+        .acquire()
+        .unwrap();
     let mut g = locks.lock("k", Write).unwrap();
     let err = g.upgrade_timeout(Duration::from_millis(1)).unwrap_err();
-    assert!(matches!(err, Error::Timeout { kind: Exclusive, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: Exclusive,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(g.kind(), Write);
     assert!(locks.waiters("k").is_empty());
     assert_eq!(locks.stats().timeouts, 1);
@@ -200,7 +248,17 @@ fn downgrade_lets_waiters_in_and_refuses_to_strengthen() {
         assert_eq!(reader.join().unwrap().unwrap(), Read);
     });
     let err = g.downgrade(Exclusive).unwrap_err();
-    assert!(matches!(err, Error::InvalidDowngrade { from: Write, to: Exclusive, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidDowngrade {
+                from: Write,
+                to: Exclusive,
+                ..
+            }
+        ),
+        "{err}"
+    );
     g.downgrade(Read).unwrap();
     assert_eq!(locks.holders("k"), vec![(Owner::current(), Read)]);
 }
@@ -208,7 +266,11 @@ fn downgrade_lets_waiters_in_and_refuses_to_strengthen() {
 #[test]
 fn a_timed_out_exclusive_is_withdrawn_and_lets_queued_readers_in() {
     let locks = LockManager::<String>::new();
-    let reader = locks.request("k", Read).owner(Owner::new()).acquire().unwrap();
+    let reader = locks
+        .request("k", Read)
+        .owner(Owner::new())
+        .acquire()
+        .unwrap();
     let (tx, rx) = mpsc::channel();
     let locks_ref = &locks;
     std::thread::scope(|s| {
@@ -253,8 +315,22 @@ fn statistics_count_every_outcome() {
     let locks = LockManager::<String>::new();
     let g = locks.lock("k", Write).unwrap();
     let other = Owner::new();
-    assert!(locks.request("k", Write).owner(other).no_wait().acquire().is_err());
-    assert!(locks.request("k", Exclusive).owner(other).timeout(Duration::ZERO).acquire().is_err());
+    assert!(
+        locks
+            .request("k", Write)
+            .owner(other)
+            .no_wait()
+            .acquire()
+            .is_err()
+    );
+    assert!(
+        locks
+            .request("k", Exclusive)
+            .owner(other)
+            .timeout(Duration::ZERO)
+            .acquire()
+            .is_err()
+    );
     drop(g);
     let mut g = locks.lock("k", Write).unwrap();
     g.upgrade().unwrap();
@@ -271,7 +347,9 @@ fn statistics_count_every_outcome() {
 #[test]
 fn idle_keys_take_no_memory() {
     let locks = LockManager::<u64>::builder().shards(4).build();
-    let guards: Vec<_> = (0..1000u64).map(|k| locks.lock(&k, Read).unwrap()).collect();
+    let guards: Vec<_> = (0..1000u64)
+        .map(|k| locks.lock(&k, Read).unwrap())
+        .collect();
     assert_eq!(locks.active_keys(), 1000);
     drop(guards);
     assert_eq!(locks.active_keys(), 0);
@@ -283,11 +361,21 @@ fn many_readers_of_one_key_are_held_together() {
     let owners: Vec<Owner> = (0..10).map(|_| Owner::new()).collect();
     let guards: Vec<_> = owners
         .iter()
-        .map(|&o| locks.request("k", Read).owner(o).no_wait().acquire().unwrap())
+        .map(|&o| {
+            locks
+                .request("k", Read)
+                .owner(o)
+                .no_wait()
+                .acquire()
+                .unwrap()
+        })
         .collect();
     assert_eq!(locks.holders("k").len(), 10);
     // Release out of order.
-    let (even, odd): (Vec<_>, Vec<_>) = guards.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let (even, odd): (Vec<_>, Vec<_>) = guards
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
     drop(odd);
     assert_eq!(locks.holders("k").len(), 5);
     drop(even);

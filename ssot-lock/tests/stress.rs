@@ -24,7 +24,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
 }
@@ -52,7 +55,11 @@ impl Occupancy {
     }
 
     fn check(&self, kind: LockKind, same_kind_before: usize) {
-        let (r, w, x) = (self.read.load(SeqCst), self.write.load(SeqCst), self.exclusive.load(SeqCst));
+        let (r, w, x) = (
+            self.read.load(SeqCst),
+            self.write.load(SeqCst),
+            self.exclusive.load(SeqCst),
+        );
         match kind {
             Read => assert_eq!(x, 0, "a reader beside an exclusive holder"),
             Write => {
@@ -61,7 +68,11 @@ impl Occupancy {
             }
             Exclusive => {
                 assert_eq!(same_kind_before, 0, "two exclusive holders");
-                assert_eq!((r, w), (0, 0), "an exclusive holder beside readers or writers");
+                assert_eq!(
+                    (r, w),
+                    (0, 0),
+                    "an exclusive holder beside readers or writers"
+                );
             }
         }
     }
@@ -96,8 +107,18 @@ fn kind(rng: &mut Lcg) -> LockKind {
     LockKind::ALL[rng.below(3) as usize]
 }
 
-fn acquire<'m>(locks: &'m LockManager<u64>, key: u64, kind: LockKind, owner: Owner, rng: &mut Lcg, seen: &Seen) -> Option<LockGuard<'m, u64>> {
-    let request = locks.request(&key, kind).owner(owner).priority(rng.below(4) as i32 - 1);
+fn acquire<'m>(
+    locks: &'m LockManager<u64>,
+    key: u64,
+    kind: LockKind,
+    owner: Owner,
+    rng: &mut Lcg,
+    seen: &Seen,
+) -> Option<LockGuard<'m, u64>> {
+    let request = locks
+        .request(&key, kind)
+        .owner(owner)
+        .priority(rng.below(4) as i32 - 1);
     let request = match rng.below(3) {
         0 => request,
         1 => request.no_wait(),
@@ -119,7 +140,10 @@ fn acquire<'m>(locks: &'m LockManager<u64>, key: u64, kind: LockKind, owner: Own
 fn work(guard: &mut LockGuard<'_, u64>, room: &Occupancy, rng: &mut Lcg, seen: &Seen) {
     for _ in 0..rng.below(3) {
         std::thread::yield_now();
-        room.check(guard.kind(), 0.max(room.counter(guard.kind()).load(SeqCst) - 1));
+        room.check(
+            guard.kind(),
+            room.counter(guard.kind()).load(SeqCst).saturating_sub(1),
+        );
     }
     if guard.kind() == Write && rng.below(2) == 0 {
         let result = match rng.below(3) {
@@ -141,7 +165,11 @@ fn work(guard: &mut LockGuard<'_, u64>, room: &Occupancy, rng: &mut Lcg, seen: &
         }
     }
     if guard.kind() > Read && rng.below(2) == 0 {
-        let to = if guard.kind() == Exclusive && rng.below(2) == 0 { Write } else { Read };
+        let to = if guard.kind() == Exclusive && rng.below(2) == 0 {
+            Write
+        } else {
+            Read
+        };
         // Leave the stronger kind before entering the weaker one (the counters must
         // never claim more than is held), then weaken the lock.
         room.leave(guard.kind());
@@ -166,10 +194,15 @@ fn many_threads_keep_the_table_and_balance_every_counter() {
             s.spawn(move || {
                 let mut rng = Lcg(t as u64 * 7919 + 1);
                 // Half the threads act as an explicit session, half as themselves.
-                let owner = if t % 2 == 0 { Owner::new() } else { Owner::current() };
+                let owner = if t % 2 == 0 {
+                    Owner::new()
+                } else {
+                    Owner::current()
+                };
                 for _ in 0..ROUNDS {
                     let first = rng.below(KEYS);
-                    let Some(mut g1) = acquire(locks, first, kind(&mut rng), owner, &mut rng, seen) else {
+                    let Some(mut g1) = acquire(locks, first, kind(&mut rng), owner, &mut rng, seen)
+                    else {
                         continue;
                     };
                     rooms[first as usize].enter(g1.kind());
@@ -177,7 +210,9 @@ fn many_threads_keep_the_table_and_balance_every_counter() {
                     if rng.below(2) == 0 {
                         // A second key while holding the first: deadlocks may happen.
                         let second = (first + 1 + rng.below(KEYS - 1)) % KEYS;
-                        if let Some(mut g2) = acquire(locks, second, kind(&mut rng), owner, &mut rng, seen) {
+                        if let Some(mut g2) =
+                            acquire(locks, second, kind(&mut rng), owner, &mut rng, seen)
+                        {
                             rooms[second as usize].enter(g2.kind());
                             work(&mut g2, &rooms[second as usize], &mut rng, seen);
                             release(g2, &rooms[second as usize]);
@@ -190,7 +225,10 @@ fn many_threads_keep_the_table_and_balance_every_counter() {
     });
 
     for room in &rooms {
-        assert_eq!(room.read.load(SeqCst) + room.write.load(SeqCst) + room.exclusive.load(SeqCst), 0);
+        assert_eq!(
+            room.read.load(SeqCst) + room.write.load(SeqCst) + room.exclusive.load(SeqCst),
+            0
+        );
     }
     assert_eq!(locks.active_keys(), 0, "idle keys still take memory");
     let stats: LockStats = locks.stats();
