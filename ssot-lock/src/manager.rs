@@ -54,7 +54,6 @@ use crate::{LockKind, LockStats, Owner};
 /// One key's entry in a shard.
 struct Entry<K> {
     key: K,
-    hash: u64,
     /// Unique within the shard for the shard's lifetime: guards find their entry by it.
     id: u64,
     state: KeyState,
@@ -413,11 +412,10 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                         hash,
                         Entry {
                             key: key.to_owned(),
-                            hash,
                             id,
                             state: KeyState::held_by(owner, kind),
                         },
-                        |e| e.hash,
+                        |e| self.hasher.hash_one(&e.key),
                     );
                     shard.stats.acquisitions += 1;
                     return Ok(self.guard(hash, id, owner, kind));
@@ -473,11 +471,10 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                 hash,
                 Entry {
                     key: key.to_owned(),
-                    hash,
                     id,
                     state: KeyState::held_by(owner, kind),
                 },
-                |e| e.hash,
+                |e| self.hasher.hash_one(&e.key),
             );
             shard.stats.acquisitions += 1;
             return Ok(self.guard(hash, id, owner, kind));

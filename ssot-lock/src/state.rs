@@ -11,9 +11,12 @@
 //! behind it: that is the writer-starvation freedom. Because a queued `Write` is
 //! compatible with `Read`, readers still pass a queued writer, as they pass a holding one.
 //!
-//! One holder is stored inline, so the uncontended case (one holder, no waiters) takes
-//! no allocation beyond the map slot.
+//! One holder is stored inline and everything else (more readers, the queue) behind
+//! one pointer each, allocated only when used: the uncontended case (one holder, no
+//! waiters) takes no allocation beyond the map slot, and the slot stays small (48
+//! bytes with a `u64` key), which the fast path's insert and remove feel.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -54,12 +57,62 @@ pub(crate) struct Waiting {
     pub(crate) waiter: Arc<Waiter>,
 }
 
-/// The holders of a key: the first inline, the rest (other readers) in a vector that is
-/// only allocated when a second holder arrives.
+/// A vector that takes one pointer while empty and never allocated (a `Vec` takes
+/// three words).
+#[derive(Debug)]
+pub(crate) struct Spill<T>(Option<Box<Vec<T>>>);
+
+impl<T> Default for Spill<T> {
+    fn default() -> Self {
+        Spill(None)
+    }
+}
+
+impl<T> Deref for Spill<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl<T> DerefMut for Spill<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.0.as_deref_mut().map_or(&mut [], Vec::as_mut_slice)
+    }
+}
+
+impl<T> Spill<T> {
+    fn vec(&mut self) -> &mut Vec<T> {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn push(&mut self, value: T) {
+        self.vec().push(value);
+    }
+
+    pub(crate) fn insert(&mut self, index: usize, value: T) {
+        self.vec().insert(index, value);
+    }
+
+    pub(crate) fn remove(&mut self, index: usize) -> T {
+        self.vec().remove(index)
+    }
+
+    fn swap_remove(&mut self, index: usize) -> T {
+        self.vec().swap_remove(index)
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        self.0.as_mut().and_then(|v| v.pop())
+    }
+}
+
+/// The holders of a key: the first inline, the rest (other readers) spilled.
 #[derive(Debug, Default)]
 pub(crate) struct Holders {
     first: Option<Holder>,
-    more: Vec<Holder>,
+    more: Spill<Holder>,
 }
 
 impl Holders {
@@ -108,7 +161,7 @@ impl Holders {
 pub(crate) struct KeyState {
     pub(crate) holders: Holders,
     /// Ordered: upgrades first, then higher priority, then earlier arrival.
-    pub(crate) queue: Vec<Waiting>,
+    pub(crate) queue: Spill<Waiting>,
 }
 
 impl KeyState {
@@ -116,9 +169,9 @@ impl KeyState {
         KeyState {
             holders: Holders {
                 first: Some(Holder { owner, kind }),
-                more: Vec::new(),
+                more: Spill::default(),
             },
-            queue: Vec::new(),
+            queue: Spill::default(),
         }
     }
 
