@@ -137,7 +137,8 @@
 //!   another of its threads might have broken it later.
 //! - **Timeouts.** A timed-out request is withdrawn, and whatever it held back is
 //!   granted. A timeout or deadlock on an upgrade leaves the guard holding `Write`.
-//! - **Memory.** A key's entry exists only while it has a holder or a waiter.
+//! - **Memory.** A key's entry exists only while it has a holder or a waiter, and a
+//!   shard's table that grew for a burst of keys is shrunk once it is mostly empty.
 //! - **Statistics.** [`LockManager::stats`] counts acquisitions, upgrades, contended
 //!   requests, refusals, timeouts, deadlocks and total wait time;
 //!   [`LockManager::holders`] and [`LockManager::waiters`] show one key.

@@ -9,6 +9,9 @@
 //! first holder stored inline in the entry and no allocation beyond the table slot
 //! (hashbrown keeps its capacity after removals).
 //!
+//! An entry's table slot is reused, not freed; a table that grew for a burst of keys
+//! is shrunk once it is mostly empty (see `SHRINK_ABOVE`).
+//!
 //! A guard does not keep a copy of the key: it keeps the key's hash and the entry's
 //! id (unique within the shard), and finds its entry with `HashTable::find_entry(hash,
 //! |e| e.id == id)`. That is why the table is a `HashTable` rather than a `HashMap`: a
@@ -50,6 +53,11 @@ use crate::file::{CombinedGuard, FileLock};
 use crate::state::{Holder, KeyState, Waiter, Waiting};
 use crate::wait::Wait;
 use crate::{LockKind, LockStats, Owner};
+
+/// A shard's table that has grown past this many slots is shrunk, on the next insert,
+/// once fewer than an eighth of its slots are used: memory follows the keys in use,
+/// and the 4x gap between shrinking and growing again keeps both amortized O(1).
+const SHRINK_ABOVE: usize = 1024;
 
 /// One key's entry in a shard.
 struct Entry<K> {
@@ -406,6 +414,15 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
             let shard = &mut *guard;
             match shard.table.find_mut(hash, |e| e.key.borrow() == key) {
                 None => {
+                    if shard.table.capacity() > SHRINK_ABOVE
+                        && shard.table.len() * 8 < shard.table.capacity()
+                    {
+                        // A burst of keys is over: give the table's memory back.
+                        let len = shard.table.len();
+                        shard
+                            .table
+                            .shrink_to(len * 2, |e| self.hasher.hash_one(&e.key));
+                    }
                     let id = shard.next_id;
                     shard.next_id += 1;
                     shard.table.insert_unique(
@@ -980,5 +997,25 @@ impl<K: Hash + Eq + Debug> LockGuard<'_, K> {
 impl<K> Drop for LockGuard<'_, K> {
     fn drop(&mut self) {
         self.manager.release(self.hash, self.id, self.owner);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_that_grew_for_a_burst_gives_its_memory_back() {
+        let locks = LockManager::<u64>::builder().shards(1).build();
+        let guards: Vec<_> = (0..20_000u64)
+            .map(|k| locks.lock(&k, LockKind::Read).unwrap())
+            .collect();
+        let grown = locks.shards[0].0.lock().table.capacity();
+        assert!(grown >= 20_000);
+        drop(guards);
+        assert_eq!(locks.active_keys(), 0);
+        drop(locks.lock(&1, LockKind::Read).unwrap());
+        let after = locks.shards[0].0.lock().table.capacity();
+        assert!(after <= SHRINK_ABOVE, "{after} slots left after the burst");
     }
 }
