@@ -15,8 +15,10 @@
 //! manager inserts an idle key's entry on acquire and removes it on release.
 //!
 //! Workloads: one thread acquiring and releasing Read, then Exclusive, on one key and
-//! cycling through 10,000 keys (uncontended); and two threads each acquiring and
-//! releasing the same key 1,000 times (contended), for Exclusive and for Read.
+//! cycling through 10,000 `u64` keys (uncontended); the same with 10,000 path-like
+//! string keys, as `String` and as `Arc<str>` (the manager clones the key into its
+//! entry); and two threads each acquiring and releasing the same key 1,000 times
+//! (contended), for Exclusive and for Read.
 //!
 //! Run: `cargo bench -p ssot-benches --bench lock` (add a filter such as `uncontended`).
 
@@ -101,6 +103,59 @@ fn uncontended(c: &mut Criterion) {
     group.finish();
 }
 
+/// Path-like string keys: the manager clones the key into the entry on an uncontended
+/// acquire (an allocation for `String`, a reference count for `Arc<str>`); the floor
+/// looks keys up by `&str` in a map that owns them already.
+fn uncontended_string_keys(c: &mut Criterion) {
+    const KEYS: usize = 10_000;
+    let mut group = c.benchmark_group("lock/uncontended string keys");
+    group.sample_size(50);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(2));
+    group.throughput(Throughput::Elements(1));
+    let names: Vec<String> = (0..KEYS)
+        .map(|i| format!("projects/p{}/tasks-{i}.md", i % 97))
+        .collect();
+    let shared: Vec<Arc<str>> = names.iter().map(|n| Arc::from(n.as_str())).collect();
+    let floor: DashMap<String, Arc<RwLock<()>>> = names
+        .iter()
+        .map(|n| (n.clone(), Arc::new(RwLock::new(()))))
+        .collect();
+    let by_string = LockManager::<String>::new();
+    let by_arc = LockManager::<Arc<str>>::new();
+    let kind = LockKind::Exclusive;
+    let param = format!("{kind}/{KEYS} keys");
+    group.bench_function(BenchmarkId::new("ssot-lock String", &param), |b| {
+        let mut i = 0;
+        b.iter(|| {
+            drop(black_box(
+                by_string
+                    .lock(names[i].as_str(), kind)
+                    .expect("uncontended"),
+            ));
+            i = (i + 1) % KEYS;
+        });
+    });
+    group.bench_function(BenchmarkId::new("ssot-lock Arc<str>", &param), |b| {
+        let mut i = 0;
+        b.iter(|| {
+            drop(black_box(
+                by_arc.lock(&shared[i], kind).expect("uncontended"),
+            ));
+            i = (i + 1) % KEYS;
+        });
+    });
+    group.bench_function(BenchmarkId::new("floor dashmap+arc", &param), |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let lock = Arc::clone(&floor.get(names[i].as_str()).expect("key present"));
+            drop(black_box(lock.write()));
+            i = (i + 1) % KEYS;
+        });
+    });
+    group.finish();
+}
+
 const ROUNDS: u64 = 1_000;
 
 /// Two threads, each acquiring and releasing key 0 `ROUNDS` times; the time from the
@@ -146,5 +201,5 @@ fn contended(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, uncontended, contended);
+criterion_group!(benches, uncontended, uncontended_string_keys, contended);
 criterion_main!(benches);
