@@ -104,8 +104,8 @@ fn uncontended(c: &mut Criterion) {
 }
 
 /// Path-like string keys: the manager clones the key into the entry on an uncontended
-/// acquire (an allocation for `String`, a reference count for `Arc<str>`); the floor
-/// looks keys up by `&str` in a map that owns them already.
+/// acquire (an allocation for `String`, two atomic operations for `Arc<str>`); the
+/// floor looks keys up by `&str` in a map that owns them already.
 fn uncontended_string_keys(c: &mut Criterion) {
     const KEYS: usize = 10_000;
     let mut group = c.benchmark_group("lock/uncontended string keys");
