@@ -16,6 +16,9 @@ use std::fmt;
 ///
 /// The kinds are ordered by strength: `Read < Write < Exclusive`. A downgrade goes to
 /// a weaker kind, an upgrade from `Write` to `Exclusive`.
+///
+/// The enum is exhaustive on purpose: the table is the crate's contract, and a fourth
+/// kind would change the meaning of every match on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LockKind {
     /// Shared: any number of readers, beside at most one `Write` holder.

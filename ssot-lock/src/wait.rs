@@ -23,3 +23,17 @@ impl Wait {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_past_the_end_of_time_waits_forever() {
+        assert!(matches!(Wait::timeout(Duration::MAX), Wait::Block));
+        assert!(matches!(
+            Wait::timeout(Duration::from_secs(1)),
+            Wait::Until { .. }
+        ));
+    }
+}

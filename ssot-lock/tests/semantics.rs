@@ -381,3 +381,37 @@ fn many_readers_of_one_key_are_held_together() {
     drop(even);
     assert_eq!(locks.active_keys(), 0);
 }
+
+#[test]
+fn a_session_cannot_queue_twice_for_one_key() {
+    let locks = LockManager::<String>::new();
+    let session = Owner::new();
+    let blocker = locks.lock("k", Exclusive).unwrap();
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| {
+            locks
+                .request("k", Read)
+                .owner(session)
+                .acquire()
+                .map(|g| g.kind())
+        });
+        until_queued(&locks, "k", 1);
+        // The same session, from this thread, while its first request waits.
+        let again = locks.request("k", Write).owner(session).no_wait().acquire();
+        assert!(
+            matches!(again, Err(Error::AlreadyHeld { kind: Read, .. })),
+            "{again:?}"
+        );
+        drop(blocker);
+        assert_eq!(waiting.join().unwrap().unwrap(), Read);
+    });
+}
+
+#[test]
+fn guards_and_managers_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<LockManager<String>>();
+    send_sync::<ssot_lock::LockGuard<'static, String>>();
+    send_sync::<ssot_lock::FileLock>();
+    send_sync::<Error>();
+}
