@@ -132,11 +132,12 @@
 //!   also for the conflicting requests queued ahead of it (PostgreSQL's soft edges,
 //!   without which priority queueing would hide deadlocks). If waiting would close a
 //!   cycle, that request fails with [`Error::Deadlock`], listing each owner, the key it
-//!   waits on and whom it waits for; the others keep waiting. Owners are the unit: with
+//!   waits on and whom it waits for; the others keep waiting. A request granted by
+//!   overtaking a conflicting waiter (a higher priority) is checked the same way. Owners are the unit: with
 //!   a session shared by threads, a cycle through the session is reported even if
 //!   another of its threads might have broken it later.
-//! - **Timeouts.** A timed-out request is withdrawn, and whatever it held back is
-//!   granted. A timeout or deadlock on an upgrade leaves the guard holding `Write`.
+//! - **Timeouts.** A timed-out request is withdrawn, and the requests it held back are
+//!   granted if the rule now allows. A timeout or deadlock on an upgrade leaves the guard holding `Write`.
 //! - **Memory.** A key's entry exists only while it has a holder or a waiter, and a
 //!   shard's table that grew for a burst of keys is shrunk once it is mostly empty.
 //! - **Statistics.** [`LockManager::stats`] counts acquisitions, upgrades, contended
@@ -156,8 +157,8 @@
 //! |-----------|------|
 //! | uncontended `lock`/`try_lock` + drop | two lock/unlock pairs of one shard mutex, two hash probes, one clone of the key into the entry; no other allocation for the first holder (later readers of one key share a vector). For `String` or `PathBuf` keys the clone allocates (measured cheaper than the two atomic operations of an `Arc<str>` key's clone and drop) |
 //! | `lock` that must wait | locks all `S` shards once, plus the deadlock search: O(owners reached × `G`); then one `Condvar` sleep |
-//! | release, downgrade | one shard, O(`H` + `W`) to grant and wake what is now allowed |
-//! | timeout | O(`H` + `W`) on the key's shard |
+//! | release, downgrade | one shard; with no waiters O(`H`), else the grant scan: O(`W` × (`H` + `W`)) at worst, and one wake-up per request granted |
+//! | timeout | the key's shard only, and the grant scan |
 //! | `upgrade` with no other holder | one shard; otherwise as a `lock` that must wait |
 //! | `holders`, `waiters` | one shard, O(`H` or `W`) |
 //! | `stats`, `active_keys` | all shards, one at a time |
