@@ -3,33 +3,34 @@
 //! # Design
 //!
 //! The operating system offers two kinds of whole-file lock (std's `File::lock` and
-//! `File::lock_shared`: `flock` on Unix, `LockFileEx` on Windows), and no atomic change
-//! from one to the other. Three kinds are built from two files:
+//! `File::lock_shared`: `flock` on Unix, `LockFileEx` on Windows), no atomic change from
+//! one to the other, and no writer preference. Three kinds are built from three files:
 //!
-//! | kind      | `<path>.intent` | `<path>` (data) |
-//! |-----------|-----------------|-----------------|
-//! | Read      | -               | shared          |
-//! | Write     | exclusive       | shared          |
-//! | Exclusive | exclusive       | exclusive       |
+//! | kind      | `<path>.intent` | `<path>.gate`                 | `<path>` (data) |
+//! |-----------|-----------------|-------------------------------|-----------------|
+//! | Read      | -               | shared, while acquiring only  | shared          |
+//! | Write     | exclusive       | -                             | shared          |
+//! | Exclusive | exclusive       | exclusive, while acquiring only | exclusive     |
 //!
 //! Checking the table: two `Write`s, or `Write` and `Exclusive`, meet on the intent
 //! file; `Exclusive` and `Read` meet on the data file; `Read` and `Write` share the data
-//! file and do not meet. Every kind that takes both files takes the intent file first,
-//! so two processes never wait for each other in opposite orders.
+//! file and do not meet.
 //!
-//! The upgrade from `Write` to `Exclusive` releases the shared lock on the data file and
-//! then waits for an exclusive one. In that gap a reader may come in (which the table
-//! allows beside a `Write` anyway), but no second writer can: it would need the intent
-//! file, which the upgrader keeps throughout. If the exclusive lock is not obtained
-//! (try or timeout), the shared one is taken back at once (only an intent holder can
-//! hold the data file exclusively, and that is us), so the guard stays a `Write`.
-//! Downgrades work the same way in reverse and never wait.
+//! The gate gives writers the preference the operating system does not: an `Exclusive`
+//! request (or an upgrade) holds the gate exclusively while it waits for the readers to
+//! leave the data file, and a new reader must pass the gate (shared, released as soon
+//! as it holds the data file), so new readers wait behind a waiting writer, as they do
+//! in a [`LockManager`](crate::LockManager). Only an intent holder ever locks the data
+//! file exclusively, and a reader holds the gate only while it waits for the data file,
+//! which is then held by no one exclusively or by an `Exclusive` holder that waits for
+//! nothing: so the files are never waited for in a cycle.
 //!
-//! The operating system gives no writer preference: a steady stream of readers in other
-//! processes can delay an `Exclusive` (or an upgrade) for as long as it lasts. Within
-//! one process, put a [`LockManager`](crate::LockManager) in front
-//! ([`LockRequest::acquire_with_file`](crate::LockRequest::acquire_with_file)), which
-//! does queue readers behind a waiting writer.
+//! The upgrade from `Write` to `Exclusive` takes the gate, releases the shared lock on
+//! the data file, waits for an exclusive one, and releases the gate. In the gap no second
+//! writer can enter: it would need the intent file, which the upgrader keeps throughout.
+//! If the exclusive lock is not obtained (try or timeout), the shared one is taken back
+//! at once (only the intent holder could hold the data file exclusively, and that is
+//! us), so the guard stays a `Write`. Downgrades never wait.
 //!
 //! std has no timed file lock, so a timeout polls `try_lock` with exponential backoff:
 //! 50 µs, doubling up to 10 ms between attempts, never sleeping past the deadline. A
@@ -56,7 +57,7 @@ const FIRST_BACKOFF: Duration = Duration::from_micros(50);
 const MAX_BACKOFF: Duration = Duration::from_millis(10);
 
 /// A cross-process lock with the three kinds of [`LockKind`], on a lock file and its
-/// `.intent` companion.
+/// `.intent` and `.gate` companions.
 ///
 /// Taking a lock needs `&mut self`, so one `FileLock` is held by one guard at a time;
 /// for several threads of one process, give each its own `FileLock` or, better, use
@@ -78,9 +79,28 @@ const MAX_BACKOFF: Duration = Duration::from_millis(10);
 pub struct FileLock {
     path: PathBuf,
     intent_path: PathBuf,
+    gate_path: PathBuf,
     data: File,
     intent: File,
+    gate: File,
     held: Option<LockKind>,
+}
+
+/// One of a `FileLock`'s three files.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Data,
+    Intent,
+    Gate,
+}
+
+const SHARED: bool = true;
+const EXCLUSIVE: bool = false;
+
+fn companion(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 fn open(path: &Path) -> Result<File> {
@@ -139,30 +159,33 @@ fn take(file: &File, shared: bool, wait: Wait) -> io::Result<bool> {
 }
 
 impl FileLock {
-    /// Opens (creating if needed) the lock file `path` and its companion
-    /// `<path>.intent`. Neither file is ever written; they may be left in place.
+    /// Opens (creating if needed) the lock file `path` and its companions
+    /// `<path>.intent` and `<path>.gate`. None of them is ever written; they may be left
+    /// in place.
     ///
     /// Use a lock file beside the resource rather than the resource itself: on Windows
     /// a locked file cannot be read or written through other handles.
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if either file cannot be opened or created.
+    /// [`Error::Io`] if a file cannot be opened or created.
     pub fn open(path: impl AsRef<Path>) -> Result<FileLock> {
         let path = path.as_ref().to_owned();
-        let mut intent_path = path.clone().into_os_string();
-        intent_path.push(".intent");
-        let intent_path = PathBuf::from(intent_path);
+        let intent_path = companion(&path, ".intent");
+        let gate_path = companion(&path, ".gate");
         Ok(FileLock {
             data: open(&path)?,
             intent: open(&intent_path)?,
+            gate: open(&gate_path)?,
             path,
             intent_path,
+            gate_path,
             held: None,
         })
     }
 
-    /// The lock file's path (the data lock; the intent lock is `<path>.intent`).
+    /// The lock file's path (the data lock; the others are `<path>.intent` and
+    /// `<path>.gate`).
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
@@ -207,14 +230,17 @@ impl FileLock {
         Ok(FileLockGuard { lock: self })
     }
 
-    fn io(&self, intent: bool, action: &'static str) -> impl FnOnce(io::Error) -> Error + use<> {
-        let path = if intent {
-            self.intent_path.clone()
-        } else {
-            self.path.clone()
-        };
-        move |source| Error::Io {
-            path,
+    fn file(&self, part: Part) -> (&File, &Path) {
+        match part {
+            Part::Data => (&self.data, &self.path),
+            Part::Intent => (&self.intent, &self.intent_path),
+            Part::Gate => (&self.gate, &self.gate_path),
+        }
+    }
+
+    fn io_error(&self, part: Part, action: &'static str, source: io::Error) -> Error {
+        Error::Io {
+            path: self.file(part).1.to_owned(),
             action,
             source,
         }
@@ -232,6 +258,22 @@ impl FileLock {
         }
     }
 
+    /// Locks one file for a request of `kind`, or says why not.
+    fn take(&self, part: Part, shared: bool, wait: Wait, kind: LockKind) -> Result<()> {
+        match take(self.file(part).0, shared, wait) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.refused(kind, wait)),
+            Err(e) => Err(self.io_error(part, "lock", e)),
+        }
+    }
+
+    /// Unlocks one file on a path that is already failing or cannot fail usefully: an
+    /// unlock only fails on a handle that is not locked or not open, and the locks go
+    /// with the files when they close in any case.
+    fn unlock_quietly(&self, part: Part) {
+        let _ = self.file(part).0.unlock();
+    }
+
     pub(crate) fn acquire(&mut self, kind: LockKind, wait: Wait) -> Result<()> {
         if let Some(held) = self.held {
             return Err(Error::AlreadyHeld {
@@ -240,37 +282,43 @@ impl FileLock {
                 kind: held,
             });
         }
-        if kind != LockKind::Read
-            && !take(&self.intent, false, wait).map_err(self.io(true, "lock"))?
-        {
-            return Err(self.refused(kind, wait));
-        }
-        let shared = kind != LockKind::Exclusive;
-        match take(&self.data, shared, wait) {
-            Ok(true) => {
-                self.held = Some(kind);
-                Ok(())
+        match kind {
+            LockKind::Read => {
+                self.take(Part::Gate, SHARED, wait, kind)?;
+                let data = self.take(Part::Data, SHARED, wait, kind);
+                self.unlock_quietly(Part::Gate);
+                data?;
             }
-            outcome => {
-                if kind != LockKind::Read {
-                    // Best effort: closing the file releases it in any case.
-                    let _ = self.intent.unlock();
-                }
-                match outcome {
-                    Err(e) => Err(self.io(false, "lock")(e)),
-                    _ => Err(self.refused(kind, wait)),
+            LockKind::Write => {
+                self.take(Part::Intent, EXCLUSIVE, wait, kind)?;
+                if let Err(e) = self.take(Part::Data, SHARED, wait, kind) {
+                    self.unlock_quietly(Part::Intent);
+                    return Err(e);
                 }
             }
+            LockKind::Exclusive => {
+                self.take(Part::Intent, EXCLUSIVE, wait, kind)?;
+                if let Err(e) = self.take(Part::Gate, EXCLUSIVE, wait, kind) {
+                    self.unlock_quietly(Part::Intent);
+                    return Err(e);
+                }
+                let data = self.take(Part::Data, EXCLUSIVE, wait, kind);
+                self.unlock_quietly(Part::Gate);
+                if let Err(e) = data {
+                    self.unlock_quietly(Part::Intent);
+                    return Err(e);
+                }
+            }
         }
+        self.held = Some(kind);
+        Ok(())
     }
 
     pub(crate) fn release(&mut self) {
         if let Some(kind) = self.held.take() {
-            // An unlock can only fail on a handle that is not locked or not open; the
-            // locks go with the files when they close in any case.
-            let _ = self.data.unlock();
+            self.unlock_quietly(Part::Data);
             if kind != LockKind::Read {
-                let _ = self.intent.unlock();
+                self.unlock_quietly(Part::Intent);
             }
         }
     }
@@ -279,22 +327,26 @@ impl FileLock {
         match self.held {
             Some(LockKind::Exclusive) => Ok(()),
             Some(LockKind::Write) => {
-                self.data.unlock().map_err(self.io(false, "unlock"))?;
-                match take(&self.data, false, wait) {
-                    Ok(true) => {
-                        self.held = Some(LockKind::Exclusive);
-                        Ok(())
-                    }
-                    outcome => {
-                        // We hold the intent file, so no one else can hold the data file
-                        // exclusively: the shared lock comes back without waiting.
-                        self.data.lock_shared().map_err(self.io(false, "lock"))?;
-                        match outcome {
-                            Err(e) => Err(self.io(false, "lock")(e)),
-                            _ => Err(self.refused(LockKind::Exclusive, wait)),
-                        }
+                let kind = LockKind::Exclusive;
+                // Hold new readers back while we wait for the current ones.
+                self.take(Part::Gate, EXCLUSIVE, wait, kind)?;
+                let exchanged = self
+                    .data
+                    .unlock()
+                    .map_err(|e| self.io_error(Part::Data, "unlock", e))
+                    .and_then(|()| self.take(Part::Data, EXCLUSIVE, wait, kind));
+                if exchanged.is_err() {
+                    // We hold the intent file, so no one else can hold the data file
+                    // exclusively: the shared lock comes back without waiting.
+                    if let Err(e) = self.data.lock_shared() {
+                        self.unlock_quietly(Part::Gate);
+                        return Err(self.io_error(Part::Data, "lock", e));
                     }
                 }
+                self.unlock_quietly(Part::Gate);
+                exchanged?;
+                self.held = Some(kind);
+                Ok(())
             }
             held => Err(Error::InvalidUpgrade {
                 resource: format!("lock file {}", self.path.display()),
@@ -316,12 +368,18 @@ impl FileLock {
         }
         if from == LockKind::Exclusive && to != LockKind::Exclusive {
             // The intent file stays ours throughout, so no writer enters the gap.
-            self.data.unlock().map_err(self.io(false, "unlock"))?;
-            self.data.lock_shared().map_err(self.io(false, "lock"))?;
+            self.data
+                .unlock()
+                .map_err(|e| self.io_error(Part::Data, "unlock", e))?;
+            self.data
+                .lock_shared()
+                .map_err(|e| self.io_error(Part::Data, "lock", e))?;
             self.held = Some(LockKind::Write);
         }
         if to == LockKind::Read && self.held == Some(LockKind::Write) {
-            self.intent.unlock().map_err(self.io(true, "unlock"))?;
+            self.intent
+                .unlock()
+                .map_err(|e| self.io_error(Part::Intent, "unlock", e))?;
             self.held = Some(LockKind::Read);
         }
         Ok(())

@@ -143,10 +143,11 @@
 //! - **Statistics.** [`LockManager::stats`] counts acquisitions, upgrades, contended
 //!   requests, refusals, timeouts, deadlocks and total wait time;
 //!   [`LockManager::holders`] and [`LockManager::waiters`] show one key.
-//! - **Across processes.** [`FileLock`] builds the same table from two lock files and
-//!   std's `File::lock`; see [its design notes](mod@file) for the upgrade that lets no second
-//!   writer in, and for what differs: no writer preference and no deadlock detection
-//!   between processes, and timeouts by polling.
+//! - **Across processes.** [`FileLock`] builds the same table, with the same preference
+//!   for waiting writers, from three lock files and std's `File::lock`; see
+//!   [its design notes](mod@file) for the upgrade that lets no second writer in, and for
+//!   what differs: no priorities and no deadlock detection between processes, and
+//!   timeouts by polling.
 //!
 //! # Costs
 //!
@@ -162,8 +163,8 @@
 //! | `upgrade` with no other holder | one shard; otherwise as a `lock` that must wait |
 //! | `holders`, `waiters` | one shard, O(`H` or `W`) |
 //! | `stats`, `active_keys` | all shards, one at a time |
-//! | `FileLock` lock/unlock | one or two system calls per file; a timeout polls (50 µs doubling to 10 ms) |
-//! | `acquire_with_file` | the in-process lock, plus opening two files and locking them |
+//! | `FileLock` lock + unlock | system calls: Read 4 (gate and data file), Write 4 (intent and data), Exclusive 6; a timeout polls `try_lock` (50 µs doubling to 10 ms) |
+//! | `acquire_with_file` | the in-process lock, plus opening three files and locking them |
 //!
 //! # Map of the crate
 //!

@@ -859,7 +859,8 @@ where
     ///
     /// The in-process lock comes first, so threads of this process queue (with
     /// priorities and deadlock detection) in the manager, and only the winner touches
-    /// the file. The file's lock files are opened for this guard and closed with it.
+    /// the file. The lock files (`lock_file`, `<lock_file>.intent`, `<lock_file>.gate`)
+    /// are opened for this guard and closed with it.
     /// The guard releases the file lock first, then the in-process lock.
     ///
     /// # Errors

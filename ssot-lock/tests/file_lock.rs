@@ -195,3 +195,48 @@ fn a_combined_upgrade_that_fails_on_the_file_leaves_both_locks_write() {
     assert_eq!(g.kind(), Write);
     assert_eq!(locks.holders("data")[0].1, Write);
 }
+
+#[test]
+fn a_waiting_exclusive_holds_new_readers_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reader = FileLock::open(lock_path(&dir)).unwrap();
+    let mut writer = FileLock::open(lock_path(&dir)).unwrap();
+    let mut late = FileLock::open(lock_path(&dir)).unwrap();
+    let r = reader.lock(Read).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let g = writer.lock(Exclusive).unwrap();
+            tx.send(()).unwrap();
+            drop(g);
+        });
+        // Once the writer waits (holding the gate), new readers are refused, although
+        // the only holder is a reader.
+        while late.try_lock(Read).is_ok() {
+            std::thread::yield_now();
+        }
+        assert!(matches!(late.try_lock(Read), Err(Error::WouldBlock { .. })));
+        drop(r);
+        rx.recv().unwrap();
+    });
+    assert!(late.try_lock(Read).is_ok());
+}
+
+#[test]
+fn an_upgrade_holds_new_readers_back_and_keeps_writers_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reader = FileLock::open(lock_path(&dir)).unwrap();
+    let mut writer = FileLock::open(lock_path(&dir)).unwrap();
+    let mut late = FileLock::open(lock_path(&dir)).unwrap();
+    let r = reader.lock(Read).unwrap();
+    let mut w = writer.lock(Write).unwrap();
+    std::thread::scope(|s| {
+        let t = s.spawn(move || w.upgrade().map(|()| w.kind()));
+        while late.try_lock(Read).is_ok() {
+            std::thread::yield_now();
+        }
+        assert!(late.try_lock(Write).is_err());
+        drop(r);
+        assert_eq!(t.join().unwrap().unwrap(), Exclusive);
+    });
+}
