@@ -164,7 +164,9 @@ impl FileLock {
     /// in place.
     ///
     /// Use a lock file beside the resource rather than the resource itself: on Windows
-    /// a locked file cannot be read or written through other handles.
+    /// a locked file cannot be read or written through other handles. Do not delete the
+    /// lock files while any process may use them: a process that then creates a new file
+    /// of the same name would lock a different file, and the lock would be split in two.
     ///
     /// # Errors
     ///
