@@ -56,7 +56,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         }
         let mut edges: Vec<(u32, u32)> = Vec::with_capacity(self.dependency_count());
         for &v in &sorted {
-            for &w in &self.dependents[v as usize] {
+            for &w in self.dependents.get(v) {
                 edges.push((rank[v as usize], rank[w as usize]));
             }
         }
@@ -83,7 +83,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
             node[v as usize] = g.add_node(self.id(v).clone());
         }
         for &v in &sorted {
-            for &w in &self.dependents[v as usize] {
+            for &w in self.dependents.get(v) {
                 g.add_edge(node[v as usize], node[w as usize], ());
             }
         }

@@ -59,6 +59,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 
+use crate::adjacency::Lists;
 use crate::cycle::Cycle;
 use crate::error::Error;
 use crate::state::State;
@@ -94,9 +95,9 @@ pub struct DepGraph<Id> {
     /// Slot to id; `None` for a free slot.
     pub(crate) ids: Vec<Option<Id>>,
     /// Slot to its direct dependencies (arcs into the slot).
-    pub(crate) deps: Vec<Vec<u32>>,
+    pub(crate) deps: Lists,
     /// Slot to its direct dependents (arcs out of the slot).
-    pub(crate) dependents: Vec<Vec<u32>>,
+    pub(crate) dependents: Lists,
     /// Slot to its position in the topological order (`NONE` for a free slot).
     pub(crate) ord: Vec<u32>,
     /// Position to slot, `NONE` for a hole. Iterating it skipping holes is a
@@ -150,8 +151,8 @@ impl<Id> Default for DepGraph<Id> {
         DepGraph {
             index: IdMap::default(),
             ids: Vec::new(),
-            deps: Vec::new(),
-            dependents: Vec::new(),
+            deps: Lists::default(),
+            dependents: Lists::default(),
             ord: Vec::new(),
             at: Vec::new(),
             state: Vec::new(),
@@ -236,8 +237,8 @@ impl<Id> DepGraph<Id> {
 
     /// Whether the arc `dep -> task` exists: a scan of the shorter adjacency list.
     fn has_arc(&self, dep: u32, task: u32) -> bool {
-        let out = &self.dependents[dep as usize];
-        let inn = &self.deps[task as usize];
+        let out = self.dependents.get(dep);
+        let inn = self.deps.get(task);
         if out.len() <= inn.len() {
             out.contains(&task)
         } else {
@@ -260,8 +261,8 @@ impl<Id> DepGraph<Id> {
             // topological), and the order must change or the arc is refused.
             self.reorder(dep, task)?;
         }
-        self.dependents[dep as usize].push(task);
-        self.deps[task as usize].push(dep);
+        self.dependents.push(dep, task);
+        self.deps.push(task, dep);
         self.arcs += 1;
         if self.state[dep as usize] != State::Done {
             self.unmet[task as usize] += 1;
@@ -287,7 +288,7 @@ impl<Id> DepGraph<Id> {
         let mut i = 0;
         while let Some(&v) = s.forward.get(i) {
             i += 1;
-            for &w in &self.dependents[v as usize] {
+            for &w in self.dependents.get(v) {
                 let o = ord[w as usize];
                 if o == upper {
                     // `w` is `x`: y already reaches x, so x -> y closes a cycle.
@@ -315,7 +316,7 @@ impl<Id> DepGraph<Id> {
         let mut i = 0;
         while let Some(&v) = s.backward.get(i) {
             i += 1;
-            for &w in &self.deps[v as usize] {
+            for &w in self.deps.get(v) {
                 let o = ord[w as usize];
                 if o > lower && s.mark[w as usize] != backward_mark {
                     s.mark[w as usize] = backward_mark;
@@ -350,11 +351,10 @@ impl<Id> DepGraph<Id> {
 
     /// Removes the arc `dep -> task` if present.
     pub(crate) fn unlink(&mut self, dep: u32, task: u32) -> bool {
-        let Some(i) = self.deps[task as usize].iter().position(|&d| d == dep) else {
+        if !self.deps.remove(task, dep) {
             return false;
-        };
-        self.deps[task as usize].swap_remove(i);
-        remove_value(&mut self.dependents[dep as usize], task);
+        }
+        self.dependents.remove(dep, task);
         self.arcs -= 1;
         if self.state[dep as usize] != State::Done {
             self.unmet[task as usize] -= 1;
@@ -375,8 +375,8 @@ impl<Id> DepGraph<Id> {
         let was_done = old == State::Done;
         let is_done = new == State::Done;
         if was_done != is_done {
-            for k in 0..self.dependents[vi].len() {
-                let w = self.dependents[vi][k];
+            for k in 0..self.dependents.len(v) {
+                let w = self.dependents.get(v)[k];
                 if is_done {
                     self.unmet[w as usize] -= 1;
                 } else {
@@ -404,13 +404,6 @@ impl<Id> DepGraph<Id> {
     }
 }
 
-/// Removes one occurrence of `value` from an adjacency list (order is not kept).
-fn remove_value(list: &mut Vec<u32>, value: u32) {
-    if let Some(i) = list.iter().position(|&x| x == value) {
-        list.swap_remove(i);
-    }
-}
-
 impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     /// An empty graph with room for `nodes` nodes before it reallocates.
     #[must_use]
@@ -418,8 +411,8 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         let mut g = Self::default();
         g.index.reserve(nodes);
         g.ids.reserve(nodes);
-        g.deps.reserve(nodes);
-        g.dependents.reserve(nodes);
+        g.deps = Lists::with_capacity(nodes, 0);
+        g.dependents = Lists::with_capacity(nodes, 0);
         g.ord.reserve(nodes);
         g.at.reserve(nodes);
         g.state.reserve(nodes);
@@ -450,24 +443,16 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub(crate) fn from_parts(ids: Vec<Id>, deps: Vec<Vec<u32>>, order: Vec<u32>) -> Self {
         let n = ids.len();
         let mut g = DepGraph::with_capacity(n);
-        let mut out_degree = vec![0u32; n];
-        for list in &deps {
-            for &d in list {
-                out_degree[d as usize] += 1;
-            }
-        }
-        g.dependents = out_degree
-            .iter()
-            .map(|&k| Vec::with_capacity(k as usize))
-            .collect();
+        let mut dependents: Vec<Vec<u32>> = vec![Vec::new(); n];
         for (task, list) in deps.iter().enumerate() {
             for &d in list {
-                g.dependents[d as usize].push(task as u32);
+                dependents[d as usize].push(task as u32);
             }
         }
         g.arcs = deps.iter().map(Vec::len).sum();
         g.unmet = deps.iter().map(|l| l.len() as u32).collect();
-        g.deps = deps;
+        g.deps = Lists::from_vecs(&deps);
+        g.dependents = Lists::from_vecs(&dependents);
         g.ord = vec![NONE; n];
         for (p, &v) in order.iter().enumerate() {
             g.ord[v as usize] = p as u32;
@@ -522,8 +507,8 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
             None => {
                 let slot = self.ids.len() as u32;
                 self.ids.push(Some(id.clone()));
-                self.deps.push(Vec::new());
-                self.dependents.push(Vec::new());
+                self.deps.push_list();
+                self.dependents.push_list();
                 self.ord.push(position);
                 self.state.push(State::Pending);
                 self.unmet.push(0);
@@ -557,13 +542,13 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         let v = self.slot(id)?;
         let vi = v as usize;
         let held = self.state[vi] != State::Done;
-        let deps = std::mem::take(&mut self.deps[vi]);
+        let deps = self.deps.take(v);
         for &d in &deps {
-            remove_value(&mut self.dependents[d as usize], v);
+            self.dependents.remove(d, v);
         }
-        let dependents = std::mem::take(&mut self.dependents[vi]);
+        let dependents = self.dependents.take(v);
         for &w in &dependents {
-            remove_value(&mut self.deps[w as usize], v);
+            self.deps.remove(w, v);
             if held {
                 self.unmet[w as usize] -= 1;
                 self.refresh_ready(w);
@@ -746,7 +731,9 @@ impl<Id: fmt::Debug + Ord> fmt::Debug for DepGraph<Id> {
             .enumerate()
             .filter_map(|(slot, id)| {
                 let id = id.as_ref()?;
-                let mut depends_on: Vec<&Id> = self.deps[slot]
+                let mut depends_on: Vec<&Id> = self
+                    .deps
+                    .get(slot as u32)
                     .iter()
                     .filter_map(|&d| self.ids[d as usize].as_ref())
                     .collect();
@@ -777,18 +764,20 @@ pub(crate) mod tests {
             let v = slot as u32;
             let Some(id) = id else {
                 assert_eq!(g.ord[slot], NONE);
-                assert!(g.deps[slot].is_empty() && g.dependents[slot].is_empty());
+                assert!(g.deps.get(v).is_empty() && g.dependents.get(v).is_empty());
                 assert_eq!(g.ready_at[slot], NONE);
                 continue;
             };
             live += 1;
             assert_eq!(g.index[id], v);
             assert_eq!(g.at[g.ord[slot] as usize], v);
-            for &d in &g.deps[slot] {
+            for &d in g.deps.get(v) {
                 assert!(g.ord[d as usize] < g.ord[slot], "order violated");
-                assert!(g.dependents[d as usize].contains(&v));
+                assert!(g.dependents.get(d).contains(&v));
             }
-            let unmet = g.deps[slot]
+            let unmet = g
+                .deps
+                .get(v)
                 .iter()
                 .filter(|&&d| g.state[d as usize] != State::Done)
                 .count();
@@ -800,7 +789,8 @@ pub(crate) mod tests {
             }
         }
         assert_eq!(live, g.index.len());
-        assert_eq!(g.arcs, g.deps.iter().map(Vec::len).sum::<usize>());
+        assert_eq!(g.arcs, g.deps.entries());
+        assert_eq!(g.arcs, g.dependents.entries());
         assert_eq!(g.at.iter().filter(|&&v| v != NONE).count(), live);
     }
 

@@ -150,6 +150,7 @@
 //! - [`Error`]: the one error type.
 #![deny(missing_docs)]
 
+mod adjacency;
 mod builder;
 mod cycle;
 mod error;

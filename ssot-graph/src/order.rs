@@ -84,7 +84,9 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         let mut depth = vec![0u32; self.slot_bound()];
         let mut sizes: Vec<usize> = Vec::new();
         for v in self.slots_in_order() {
-            let d = self.deps[v as usize]
+            let d = self
+                .deps
+                .get(v)
                 .iter()
                 .map(|&p| depth[p as usize] + 1)
                 .max()
@@ -150,7 +152,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         let mut end = NONE;
         for v in self.slots_in_order() {
             let mut from = NONE;
-            for &p in &self.deps[v as usize] {
+            for &p in self.deps.get(v) {
                 if from == NONE || self.better(p, from, &best) {
                     from = p;
                 }

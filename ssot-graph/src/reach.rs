@@ -8,6 +8,7 @@
 use std::borrow::Borrow;
 use std::hash::Hash;
 
+use crate::adjacency::Lists;
 use crate::error::Error;
 use crate::graph::DepGraph;
 
@@ -79,7 +80,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         Q::Owned: Into<Id>,
     {
         let v = self.slot(id)?;
-        Ok(self.sorted_ids(&self.dependents[v as usize]))
+        Ok(self.sorted_ids(self.dependents.get(v)))
     }
 
     /// The nodes `id` depends on directly, sorted by id.
@@ -96,7 +97,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         Q::Owned: Into<Id>,
     {
         let v = self.slot(id)?;
-        Ok(self.sorted_ids(&self.deps[v as usize]))
+        Ok(self.sorted_ids(self.deps.get(v)))
     }
 
     /// Whether `task` depends on `on`, directly or through others. `false` when
@@ -125,7 +126,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         let mut queue = vec![t];
         seen.insert(t);
         while let Some(v) = queue.pop() {
-            for &d in &self.deps[v as usize] {
+            for &d in self.deps.get(v) {
                 if d == o {
                     return Ok(true);
                 }
@@ -137,14 +138,14 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         Ok(false)
     }
 
-    fn reach(&self, start: u32, adjacency: &[Vec<u32>]) -> Vec<&Id> {
+    fn reach(&self, start: u32, adjacency: &Lists) -> Vec<&Id> {
         let mut seen = SlotSet::new(self.slot_bound());
         seen.insert(start);
         let mut found = vec![start];
         let mut i = 0;
         while let Some(&v) = found.get(i) {
             i += 1;
-            for &w in &adjacency[v as usize] {
+            for &w in adjacency.get(v) {
                 if seen.insert(w) {
                     found.push(w);
                 }

@@ -86,7 +86,9 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     }
 
     fn holders(&self, v: u32) -> Vec<&Id> {
-        let mut out: Vec<&Id> = self.deps[v as usize]
+        let mut out: Vec<&Id> = self
+            .deps
+            .get(v)
             .iter()
             .filter(|&&d| self.state[d as usize] != State::Done)
             .map(|&d| self.id(d))
