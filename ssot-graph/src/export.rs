@@ -99,8 +99,10 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     /// The state name shown in the tooltip and the node's style attributes.
     fn dot_style(&self, v: u32) -> (&'static str, &'static str) {
         let vi = v as usize;
-        match self.state[vi] {
-            State::Pending if self.unmet[vi] == 0 => ("ready", "fillcolor=\"#ffffff\", penwidth=2"),
+        match self.node[vi].state {
+            State::Pending if self.node[vi].unmet == 0 => {
+                ("ready", "fillcolor=\"#ffffff\", penwidth=2")
+            }
             State::Pending => ("blocked", "fillcolor=\"#ffe0b2\""),
             State::Done => ("done", "fillcolor=\"#c8e6c9\""),
             State::Running => ("running", "fillcolor=\"#bbdefb\""),

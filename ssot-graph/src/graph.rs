@@ -98,17 +98,11 @@ pub struct DepGraph<Id> {
     pub(crate) deps: Lists,
     /// Slot to its direct dependents (arcs out of the slot).
     pub(crate) dependents: Lists,
-    /// Slot to its position in the topological order (`NONE` for a free slot).
-    pub(crate) ord: Vec<u32>,
+    /// Slot to what is read and written on every edit of the slot.
+    pub(crate) node: Vec<Node>,
     /// Position to slot, `NONE` for a hole. Iterating it skipping holes is a
     /// topological order.
     pub(crate) at: Vec<u32>,
-    /// Slot to state.
-    pub(crate) state: Vec<State>,
-    /// Slot to the number of its direct dependencies that are not `Done`.
-    pub(crate) unmet: Vec<u32>,
-    /// Slot to its index in `ready`, or `NONE`.
-    ready_at: Vec<u32>,
     /// The ready slots, in no particular order.
     pub(crate) ready: Vec<u32>,
     /// Free slots, reused by `add_node`.
@@ -117,6 +111,28 @@ pub struct DepGraph<Id> {
     arcs: usize,
     /// Reusable buffers for the cycle check.
     search: Search,
+}
+
+/// The per-slot fields every edit touches, together so that an edit reads one
+/// 16-byte record per endpoint rather than four arrays.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    /// Position in the topological order (`NONE` for a free slot).
+    pub(crate) ord: u32,
+    /// The number of direct dependencies that are not `Done`.
+    pub(crate) unmet: u32,
+    /// Index in `ready`, or `NONE`.
+    ready_at: u32,
+    pub(crate) state: State,
+}
+
+impl Node {
+    const FREE: Node = Node {
+        ord: NONE,
+        unmet: 0,
+        ready_at: NONE,
+        state: State::Pending,
+    };
 }
 
 /// Scratch space of the Pearce–Kelly search, kept between calls so that a check
@@ -153,11 +169,8 @@ impl<Id> Default for DepGraph<Id> {
             ids: Vec::new(),
             deps: Lists::default(),
             dependents: Lists::default(),
-            ord: Vec::new(),
+            node: Vec::new(),
             at: Vec::new(),
-            state: Vec::new(),
-            unmet: Vec::new(),
-            ready_at: Vec::new(),
             ready: Vec::new(),
             free: Vec::new(),
             arcs: 0,
@@ -219,19 +232,24 @@ impl<Id> DepGraph<Id> {
 
     /// Recomputes whether `v` belongs to the ready set and moves it in or out.
     fn refresh_ready(&mut self, v: u32) {
+        let n = self.node[v as usize];
+        self.set_ready(v, n.state == State::Pending && n.unmet == 0);
+    }
+
+    /// Puts `v` in the ready set or takes it out. O(1).
+    fn set_ready(&mut self, v: u32, ready: bool) {
         let vi = v as usize;
-        let should = self.state[vi] == State::Pending && self.unmet[vi] == 0;
-        let is = self.ready_at[vi] != NONE;
-        if should && !is {
-            self.ready_at[vi] = self.ready.len() as u32;
+        let is = self.node[vi].ready_at != NONE;
+        if ready && !is {
+            self.node[vi].ready_at = self.ready.len() as u32;
             self.ready.push(v);
-        } else if !should && is {
-            let p = self.ready_at[vi] as usize;
+        } else if !ready && is {
+            let p = self.node[vi].ready_at as usize;
             self.ready.swap_remove(p);
             if let Some(&moved) = self.ready.get(p) {
-                self.ready_at[moved as usize] = p as u32;
+                self.node[moved as usize].ready_at = p as u32;
             }
-            self.ready_at[vi] = NONE;
+            self.node[vi].ready_at = NONE;
         }
     }
 
@@ -252,7 +270,7 @@ impl<Id> DepGraph<Id> {
     /// changes on `Err`.
     pub(crate) fn link(&mut self, dep: u32, task: u32) -> Result<bool, Vec<u32>> {
         debug_assert_ne!(dep, task);
-        if self.ord[dep as usize] < self.ord[task as usize] {
+        if self.node[dep as usize].ord < self.node[task as usize].ord {
             if self.has_arc(dep, task) {
                 return Ok(false);
             }
@@ -264,8 +282,8 @@ impl<Id> DepGraph<Id> {
         self.dependents.push(dep, task);
         self.deps.push(task, dep);
         self.arcs += 1;
-        if self.state[dep as usize] != State::Done {
-            self.unmet[task as usize] += 1;
+        if self.node[dep as usize].state != State::Done {
+            self.node[task as usize].unmet += 1;
             self.refresh_ready(task);
         }
         Ok(true)
@@ -274,9 +292,9 @@ impl<Id> DepGraph<Id> {
     /// Pearce–Kelly: makes room for the arc `x -> y` where `ord[y] < ord[x]`, or
     /// returns the cycle it would close. See the module documentation.
     fn reorder(&mut self, x: u32, y: u32) -> Result<(), Vec<u32>> {
-        let lower = self.ord[y as usize];
-        let upper = self.ord[x as usize];
-        let ord = &mut self.ord;
+        let lower = self.node[y as usize].ord;
+        let upper = self.node[x as usize].ord;
+        let node = &mut self.node;
         let s = &mut self.search;
         let forward_mark = s.next_epoch();
         let backward_mark = forward_mark + 1;
@@ -289,7 +307,7 @@ impl<Id> DepGraph<Id> {
         while let Some(&v) = s.forward.get(i) {
             i += 1;
             for &w in self.dependents.get(v) {
-                let o = ord[w as usize];
+                let o = node[w as usize].ord;
                 if o == upper {
                     // `w` is `x`: y already reaches x, so x -> y closes a cycle.
                     s.parent[w as usize] = v;
@@ -317,7 +335,7 @@ impl<Id> DepGraph<Id> {
         while let Some(&v) = s.backward.get(i) {
             i += 1;
             for &w in self.deps.get(v) {
-                let o = ord[w as usize];
+                let o = node[w as usize].ord;
                 if o > lower && s.mark[w as usize] != backward_mark {
                     s.mark[w as usize] = backward_mark;
                     s.backward.push(w);
@@ -327,13 +345,13 @@ impl<Id> DepGraph<Id> {
 
         // Hand the union of both sets' positions back: B first, then F, each in its
         // old relative order.
-        s.forward.sort_unstable_by_key(|&v| ord[v as usize]);
-        s.backward.sort_unstable_by_key(|&v| ord[v as usize]);
+        s.forward.sort_unstable_by_key(|&v| node[v as usize].ord);
+        s.backward.sort_unstable_by_key(|&v| node[v as usize].ord);
         s.positions.clear();
         let (mut a, mut b) = (0, 0);
         while a < s.backward.len() || b < s.forward.len() {
-            let pa = s.backward.get(a).map_or(NONE, |&v| ord[v as usize]);
-            let pb = s.forward.get(b).map_or(NONE, |&v| ord[v as usize]);
+            let pa = s.backward.get(a).map_or(NONE, |&v| node[v as usize].ord);
+            let pb = s.forward.get(b).map_or(NONE, |&v| node[v as usize].ord);
             if pa < pb {
                 s.positions.push(pa);
                 a += 1;
@@ -343,7 +361,7 @@ impl<Id> DepGraph<Id> {
             }
         }
         for (&v, &p) in s.backward.iter().chain(&s.forward).zip(&s.positions) {
-            ord[v as usize] = p;
+            node[v as usize].ord = p;
             self.at[p as usize] = v;
         }
         Ok(())
@@ -356,8 +374,8 @@ impl<Id> DepGraph<Id> {
         }
         self.dependents.remove(dep, task);
         self.arcs -= 1;
-        if self.state[dep as usize] != State::Done {
-            self.unmet[task as usize] -= 1;
+        if self.node[dep as usize].state != State::Done {
+            self.node[task as usize].unmet -= 1;
             self.refresh_ready(task);
         }
         true
@@ -367,20 +385,20 @@ impl<Id> DepGraph<Id> {
     /// leaves `Done`. Returns the previous state.
     pub(crate) fn set_slot_state(&mut self, v: u32, new: State) -> State {
         let vi = v as usize;
-        let old = self.state[vi];
+        let old = self.node[vi].state;
         if old == new {
             return old;
         }
-        self.state[vi] = new;
+        self.node[vi].state = new;
         let was_done = old == State::Done;
         let is_done = new == State::Done;
         if was_done != is_done {
             for k in 0..self.dependents.len(v) {
                 let w = self.dependents.get(v)[k];
                 if is_done {
-                    self.unmet[w as usize] -= 1;
+                    self.node[w as usize].unmet -= 1;
                 } else {
-                    self.unmet[w as usize] += 1;
+                    self.node[w as usize].unmet += 1;
                 }
                 self.refresh_ready(w);
             }
@@ -396,7 +414,7 @@ impl<Id> DepGraph<Id> {
             let v = self.at[k];
             if v != NONE {
                 self.at[next] = v;
-                self.ord[v as usize] = next as u32;
+                self.node[v as usize].ord = next as u32;
                 next += 1;
             }
         }
@@ -413,11 +431,8 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         g.ids.reserve(nodes);
         g.deps = Lists::with_capacity(nodes, 0);
         g.dependents = Lists::with_capacity(nodes, 0);
-        g.ord.reserve(nodes);
+        g.node.reserve(nodes);
         g.at.reserve(nodes);
-        g.state.reserve(nodes);
-        g.unmet.reserve(nodes);
-        g.ready_at.reserve(nodes);
         g.search.mark.reserve(nodes);
         g.search.parent.reserve(nodes);
         g
@@ -450,16 +465,19 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
             }
         }
         g.arcs = deps.iter().map(Vec::len).sum();
-        g.unmet = deps.iter().map(|l| l.len() as u32).collect();
+        g.node = deps
+            .iter()
+            .map(|l| Node {
+                unmet: l.len() as u32,
+                ..Node::FREE
+            })
+            .collect();
         g.deps = Lists::from_vecs(&deps);
         g.dependents = Lists::from_vecs(&dependents);
-        g.ord = vec![NONE; n];
         for (p, &v) in order.iter().enumerate() {
-            g.ord[v as usize] = p as u32;
+            g.node[v as usize].ord = p as u32;
         }
         g.at = order;
-        g.state = vec![State::Pending; n];
-        g.ready_at = vec![NONE; n];
         g.search.mark = vec![0; n];
         g.search.parent = vec![NONE; n];
         for (slot, id) in ids.iter().enumerate() {
@@ -499,9 +517,10 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
             Some(slot) => {
                 let si = slot as usize;
                 self.ids[si] = Some(id.clone());
-                self.ord[si] = position;
-                self.state[si] = State::Pending;
-                self.unmet[si] = 0;
+                self.node[si] = Node {
+                    ord: position,
+                    ..Node::FREE
+                };
                 slot
             }
             None => {
@@ -509,10 +528,10 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
                 self.ids.push(Some(id.clone()));
                 self.deps.push_list();
                 self.dependents.push_list();
-                self.ord.push(position);
-                self.state.push(State::Pending);
-                self.unmet.push(0);
-                self.ready_at.push(NONE);
+                self.node.push(Node {
+                    ord: position,
+                    ..Node::FREE
+                });
                 self.search.mark.push(0);
                 self.search.parent.push(NONE);
                 slot
@@ -541,7 +560,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     {
         let v = self.slot(id)?;
         let vi = v as usize;
-        let held = self.state[vi] != State::Done;
+        let held = self.node[vi].state != State::Done;
         let deps = self.deps.take(v);
         for &d in &deps {
             self.dependents.remove(d, v);
@@ -550,18 +569,14 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         for &w in &dependents {
             self.deps.remove(w, v);
             if held {
-                self.unmet[w as usize] -= 1;
+                self.node[w as usize].unmet -= 1;
                 self.refresh_ready(w);
             }
         }
         self.arcs -= deps.len() + dependents.len();
-        // Leave the ready set: a non-pending state is never ready.
-        self.state[vi] = State::Done;
-        self.refresh_ready(v);
-        self.state[vi] = State::Pending;
-        self.unmet[vi] = 0;
-        self.at[self.ord[vi] as usize] = NONE;
-        self.ord[vi] = NONE;
+        self.set_ready(v, false);
+        self.at[self.node[vi].ord as usize] = NONE;
+        self.node[vi] = Node::FREE;
         self.index.remove(id);
         self.ids[vi] = None;
         self.free.push(v);
@@ -654,7 +669,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
         Id: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.index.get(id).map(|&v| self.state[v as usize])
+        self.index.get(id).map(|&v| self.node[v as usize].state)
     }
 
     /// Sets a node's state and returns the previous one. Any state may follow any
@@ -741,7 +756,7 @@ impl<Id: fmt::Debug + Ord> fmt::Debug for DepGraph<Id> {
                 Some((
                     id,
                     Node {
-                        state: self.state[slot],
+                        state: self.node[slot].state,
                         depends_on,
                     },
                 ))
@@ -763,29 +778,29 @@ pub(crate) mod tests {
         for (slot, id) in g.ids.iter().enumerate() {
             let v = slot as u32;
             let Some(id) = id else {
-                assert_eq!(g.ord[slot], NONE);
+                assert_eq!(g.node[slot].ord, NONE);
                 assert!(g.deps.get(v).is_empty() && g.dependents.get(v).is_empty());
-                assert_eq!(g.ready_at[slot], NONE);
+                assert_eq!(g.node[slot].ready_at, NONE);
                 continue;
             };
             live += 1;
             assert_eq!(g.index[id], v);
-            assert_eq!(g.at[g.ord[slot] as usize], v);
+            assert_eq!(g.at[g.node[slot].ord as usize], v);
             for &d in g.deps.get(v) {
-                assert!(g.ord[d as usize] < g.ord[slot], "order violated");
+                assert!(g.node[d as usize].ord < g.node[slot].ord, "order violated");
                 assert!(g.dependents.get(d).contains(&v));
             }
             let unmet = g
                 .deps
                 .get(v)
                 .iter()
-                .filter(|&&d| g.state[d as usize] != State::Done)
+                .filter(|&&d| g.node[d as usize].state != State::Done)
                 .count();
-            assert_eq!(g.unmet[slot] as usize, unmet);
-            let ready = g.state[slot] == State::Pending && unmet == 0;
-            assert_eq!(g.ready_at[slot] != NONE, ready);
+            assert_eq!(g.node[slot].unmet as usize, unmet);
+            let ready = g.node[slot].state == State::Pending && unmet == 0;
+            assert_eq!(g.node[slot].ready_at != NONE, ready);
             if ready {
-                assert_eq!(g.ready[g.ready_at[slot] as usize], v);
+                assert_eq!(g.ready[g.node[slot].ready_at as usize], v);
             }
         }
         assert_eq!(live, g.index.len());

@@ -118,8 +118,8 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     {
         let t = self.slot(task)?;
         let o = self.slot(on)?;
-        let floor = self.ord[o as usize];
-        if self.ord[t as usize] <= floor {
+        let floor = self.node[o as usize].ord;
+        if self.node[t as usize].ord <= floor {
             return Ok(false);
         }
         let mut seen = SlotSet::new(self.slot_bound());
@@ -130,7 +130,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
                 if d == o {
                     return Ok(true);
                 }
-                if self.ord[d as usize] > floor && seen.insert(d) {
+                if self.node[d as usize].ord > floor && seen.insert(d) {
                     queue.push(d);
                 }
             }

@@ -41,7 +41,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     {
         self.index.get(id).is_some_and(|&v| {
             let v = v as usize;
-            self.state[v] == State::Pending && self.unmet[v] == 0
+            self.node[v].state == State::Pending && self.node[v].unmet == 0
         })
     }
 
@@ -60,7 +60,9 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
             .ids
             .iter()
             .enumerate()
-            .filter(|&(v, id)| id.is_some() && self.state[v] == State::Pending && self.unmet[v] > 0)
+            .filter(|&(v, id)| {
+                id.is_some() && self.node[v].state == State::Pending && self.node[v].unmet > 0
+            })
             .map(|(v, _)| (self.id(v as u32), self.holders(v as u32)))
             .collect();
         out.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -90,7 +92,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
             .deps
             .get(v)
             .iter()
-            .filter(|&&d| self.state[d as usize] != State::Done)
+            .filter(|&&d| self.node[d as usize].state != State::Done)
             .map(|&d| self.id(d))
             .collect();
         out.sort_unstable();
