@@ -3,19 +3,22 @@
 //!
 //! # Storage: compact arrays, not a petgraph graph
 //!
-//! Every node gets a dense `u32` slot; everything about it lives in parallel vectors
-//! indexed by slot: its id, its dependencies and dependents (one `Vec<u32>` each),
-//! its position in the topological order, its state, its count of unmet
-//! dependencies. A `HashMap<Id, u32>` (foldhash) maps ids to slots; removed slots are
-//! reused. This layout was chosen over keeping a `petgraph::StableDiGraph` as the
-//! storage because the cycle check is a graph search, and a search's cost is memory
-//! traffic: here the positions it compares are one 4-byte array (400 KB for 100,000
-//! nodes, cache-resident), and each node's neighbours are contiguous, where a
-//! petgraph graph walks a linked list of 16-byte edge records scattered over the edge
-//! vector. Adjacency lists also make "is this dependency already there?" a scan of
-//! the shorter of two short lists. petgraph is still used where it does the job as
-//! well as anything would: the bulk builder is a petgraph graph and finds cycles with
-//! petgraph's strongly-connected-components algorithm, and
+//! Every node gets a dense `u32` slot. What every edit reads or writes about a slot
+//! (its position in the topological order, its count of unmet dependencies, its
+//! index in the ready set, its state) is one 16-byte [`Node`] record, so an edit
+//! touches one record per endpoint. Dependencies and dependents are two adjacency
+//! lists per slot, kept in one shared pool (the `adjacency` module) rather than a
+//! `Vec` per node, which spent more time in the allocator than in the cycle check.
+//! A `HashMap<Id, u32>` (foldhash) maps ids to slots; removed slots are reused.
+//!
+//! This was chosen over keeping a `petgraph::StableDiGraph` as the storage because
+//! the cycle check is a graph search, and a search's cost is memory traffic: here a
+//! node's neighbours are contiguous and the positions it compares are 16 bytes
+//! apart, where a petgraph graph walks a linked list of edge records scattered over
+//! its edge vector. Contiguous lists also make "is this dependency already there?"
+//! a scan of the shorter of two short lists. petgraph is still used where it does
+//! the job as well as anything would: the bulk builder is a petgraph graph and finds
+//! cycles with petgraph's strongly-connected-components algorithm, and
 //! [`to_petgraph`](DepGraph::to_petgraph) hands the graph to petgraph's algorithms.
 //!
 //! # The cycle check: Pearce–Kelly
@@ -46,6 +49,17 @@
 //! (O(min(m^1/2, n^2/3)) amortized per edge) but larger constants and more state, and
 //! Pearce–Kelly is the one measured fastest on sparse graphs in practice, which is
 //! what dependency graphs are.
+//!
+//! Where the time goes (measured on the benchmark's random DAG of 10,000 nodes and
+//! 50,000 edges inserted in adversarial order): about one edge in four goes against
+//! the order, and the searches then visit about 0.8 nodes and 1.7 edges per inserted
+//! edge in total. The search is therefore not the bulk of the cost: the per-edge
+//! plumbing is (two id lookups, the duplicate check, two list appends, the counts),
+//! which is why the storage above is laid out for memory traffic. Two ideas were
+//! left for later: a two-way search that stops when the smaller of the two sets is
+//! complete, which would visit about a third as many nodes here but needs
+//! order-maintenance labels instead of dense positions; and an index-based API that
+//! skips the id lookups.
 //!
 //! # Ready and blocked: counted, not scanned
 //!

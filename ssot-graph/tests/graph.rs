@@ -195,3 +195,31 @@ fn a_long_chain_built_against_the_order_stays_correct() {
         u64::from(n)
     );
 }
+
+/// The example in README.md, verbatim.
+#[test]
+fn the_readme_example_holds() -> Result<(), Error<&'static str>> {
+    let mut g = DepGraph::from_tasks([
+        ("deploy", vec!["test", "docs"]),
+        ("test", vec!["build"]),
+        ("build", vec![]),
+        ("docs", vec![]),
+    ])?;
+    assert_eq!(g.ready(), [&"build", &"docs"]);
+    g.mark_done(&"build")?;
+    assert_eq!(g.ready(), [&"docs", &"test"]);
+    assert_eq!(g.blocked(), [(&"deploy", vec![&"docs", &"test"])]);
+    assert_eq!(
+        g.waves(),
+        [vec![&"build", &"docs"], vec![&"test"], vec![&"deploy"]]
+    );
+
+    let err = g.add_dependency(&"build", &"deploy").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot make `build` depend on `deploy`: that would close the cycle \
+         build -> deploy -> test -> build (each depends on the next; \
+         remove one of those dependencies first)"
+    );
+    Ok(())
+}
