@@ -29,8 +29,9 @@ pub(crate) struct Lists {
 /// Blocks start with room for this many entries.
 const FIRST_CAP: u32 = 4;
 
-/// The pool is not compacted below this size: small graphs never pay for it.
-const COMPACT_MIN: usize = 4096;
+/// The pool is not compacted below this much garbage: small graphs never pay for
+/// it. Unit tests compact early, so that every graph test exercises compaction.
+const COMPACT_MIN: usize = if cfg!(test) { 16 } else { 4096 };
 
 impl Lists {
     /// Room for `lists` lists and `entries` entries.
@@ -134,6 +135,8 @@ impl Lists {
 
     /// Rewrites the pool with every list tight, dropping the garbage.
     fn compact(&mut self) {
+        #[cfg(test)]
+        COMPACTIONS.with(|c| c.set(c.get() + 1));
         let live: usize = self.blocks.iter().map(|b| b.len as usize).sum();
         let mut pool = Vec::with_capacity(live + live / 2);
         for b in &mut self.blocks {
@@ -151,6 +154,12 @@ impl Lists {
     pub(crate) fn entries(&self) -> usize {
         self.blocks.iter().map(|b| b.len as usize).sum()
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many compactions this thread has run, so tests can see them happen.
+    pub(crate) static COMPACTIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
@@ -196,6 +205,7 @@ mod tests {
             assert_eq!(lists.len(i), want.len());
         }
         assert_eq!(lists.entries(), model.iter().map(Vec::len).sum::<usize>());
+        assert!(COMPACTIONS.with(|c| c.get()) > 0);
         // Garbage stays bounded by the live entries (plus the compaction threshold).
         assert!(lists.garbage <= COMPACT_MIN.max(lists.pool.len() / 2) + 1);
         let copy = Lists::from_vecs(&model);

@@ -880,6 +880,53 @@ pub(crate) mod tests {
         assert_eq!(g.len(), 500);
     }
 
+    /// A long pseudo-random run on a few hundred nodes: enough edits for the
+    /// adjacency pool to move and compact lists and for positions to be compacted,
+    /// with every invariant checked along the way.
+    #[test]
+    fn a_long_random_run_keeps_every_invariant() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n) as u32
+        };
+        let mut g = DepGraph::new();
+        let (mut refused, mut added) = (0, 0);
+        for step in 0..60_000u32 {
+            let (a, b) = (next(400), next(400));
+            match next(20) {
+                0 => {
+                    let _ = g.remove_node(&a);
+                }
+                1 | 2 => {
+                    let _ = g.add_node(a);
+                }
+                3 => {
+                    let _ = g.remove_dependency(&a, &b);
+                }
+                4 | 5 => {
+                    let _ = g.set_state(&a, State::ALL[b as usize % State::ALL.len()]);
+                }
+                _ => match g.add_dependency(&a, &b) {
+                    Ok(true) => added += 1,
+                    Err(Error::Cycle { .. }) => refused += 1,
+                    _ => {}
+                },
+            }
+            if step % 5_000 == 0 {
+                check_invariants(&g);
+            }
+        }
+        check_invariants(&g);
+        assert!(
+            added > 1_000 && refused > 100,
+            "{added} added, {refused} refused"
+        );
+        assert!(crate::adjacency::COMPACTIONS.with(|c| c.get()) > 0);
+    }
+
     #[test]
     fn epoch_wraparound_clears_marks() {
         let mut g = DepGraph::new();

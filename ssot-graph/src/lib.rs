@@ -136,8 +136,13 @@
 //! | [`from_tasks`](DepGraph::from_tasks), [`DepGraphBuilder::build`] | O(V + E); with cycles, plus sorting each component |
 //! | [`DepGraphBuilder::cycles`] | O(V + E), plus sorting each component |
 //!
-//! Memory: per node, two copies of its id, two adjacency vectors and about 30 bytes;
-//! per dependency, 8 bytes. Up to about a billion nodes ([`Error::TooManyNodes`]).
+//! Memory: per node, two copies of its id and about 60 bytes; per dependency, 8
+//! bytes (up to twice that while adjacency lists grow, before the pool is
+//! compacted). Up to about a billion nodes ([`Error::TooManyNodes`]).
+//!
+//! Methods look ids up by reference, as any borrowed form of `Id`, like
+//! [`HashMap::get`](std::collections::HashMap::get): a `DepGraph<String>` takes
+//! `"build"`, a `DepGraph<&str>` takes `&"build"`, a `DepGraph<u32>` takes `&7`.
 //!
 //! # Map of the crate
 //!
