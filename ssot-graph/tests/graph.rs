@@ -223,3 +223,37 @@ fn the_readme_example_holds() -> Result<(), Error<&'static str>> {
     );
     Ok(())
 }
+
+#[test]
+fn graphs_can_be_shared_between_threads_for_reading() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<DepGraph<String>>();
+    assert_send_sync::<DepGraphBuilder<String>>();
+    assert_send_sync::<Error<String>>();
+}
+
+#[test]
+fn the_same_graph_answers_the_same_however_it_was_built() {
+    let edges = [(5u32, 1u32), (4, 2), (3, 1), (5, 4), (2, 1), (6, 3)];
+    let mut forward = DepGraph::new();
+    let mut backward = DepGraph::new();
+    for id in 1..=6 {
+        forward.add_node(id).unwrap();
+        backward.add_node(7 - id).unwrap();
+    }
+    for (t, d) in edges {
+        forward.add_dependency(&t, &d).unwrap();
+    }
+    for (t, d) in edges.iter().rev() {
+        backward.add_dependency(t, d).unwrap();
+    }
+    assert_eq!(forward.topo_order(), backward.topo_order());
+    assert_eq!(forward.waves(), backward.waves());
+    assert_eq!(forward.to_dot(), backward.to_dot());
+    assert_eq!(format!("{forward:?}"), format!("{backward:?}"));
+    let weight = |id: &u32| u64::from(*id % 3);
+    assert_eq!(
+        forward.critical_path(weight).unwrap(),
+        backward.critical_path(weight).unwrap()
+    );
+}
