@@ -126,7 +126,7 @@
 //! | [`mark_done`](DepGraph::mark_done), [`mark_pending`](DepGraph::mark_pending), [`set_state`](DepGraph::set_state) | O(direct dependents) when entering or leaving `Done`, else O(1) |
 //! | [`ready`](DepGraph::ready) | O(r log r) for r ready nodes |
 //! | [`ready_count`](DepGraph::ready_count), [`is_ready`](DepGraph::is_ready), [`state`](DepGraph::state), [`contains`](DepGraph::contains) | O(1) |
-//! | [`blocked`](DepGraph::blocked) | O(V + holders, sorted) |
+//! | [`blocked`](DepGraph::blocked) | O(V), plus O(d + h log h) per blocked node with h holders, plus sorting them |
 //! | [`blockers`](DepGraph::blockers), [`direct_dependencies`](DepGraph::direct_dependencies), [`direct_dependents`](DepGraph::direct_dependents) | O(d log d) |
 //! | [`dependents`](DepGraph::dependents), [`dependencies`](DepGraph::dependencies) | O(V/64 + k + their edges + k log k) for k results |
 //! | [`depends_on`](DepGraph::depends_on) | O(1) when the order answers, else a search between the two |
