@@ -1,0 +1,163 @@
+//! The crate's one error type.
+//!
+//! [`Error`] is generic over the graph's id type so that a caller can match on it and
+//! get the ids back, typed: the refused dependency's cycle is a `Vec<Id>`, not a
+//! string to parse. Its messages write ids with their [`Display`](fmt::Display)
+//! (so `Error<Id>` is an [`std::error::Error`] when `Id: Display + Debug`); a
+//! cycle reads `a -> b -> c -> a`, each id depending on the next. Ids that are not
+//! `Display` still get every value through the variants' fields and `Debug`.
+
+use std::fmt;
+
+use crate::cycle::{ComponentList, Cycle, CycleComponent};
+
+/// Everything that can go wrong in `ssot-graph`.
+///
+/// Every refused call leaves the graph exactly as it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error<Id> {
+    /// An operation named a node the graph does not have.
+    #[error("no node `{id}` in the dependency graph (add it with add_node first)")]
+    UnknownNode {
+        /// The id that was looked up.
+        id: Id,
+    },
+
+    /// [`add_node`](crate::DepGraph::add_node) with an id the graph already has.
+    #[error(
+        "node `{id}` is already in the dependency graph (ids must be unique; remove it first to replace it)"
+    )]
+    DuplicateNode {
+        /// The id that is already present.
+        id: Id,
+    },
+
+    /// A node was asked to depend on itself.
+    #[error("`{id}` cannot depend on itself")]
+    SelfDependency {
+        /// The node.
+        id: Id,
+    },
+
+    /// The dependency would close a cycle; the graph is unchanged.
+    #[error(
+        "cannot make `{task}` depend on `{depends_on}`: that would close the cycle {cycle} \
+         (each depends on the next; remove one of those dependencies first)"
+    )]
+    Cycle {
+        /// The node that was to gain a dependency.
+        task: Id,
+        /// The dependency that was refused.
+        depends_on: Id,
+        /// The cycle the dependency would close, starting with `task, depends_on`.
+        cycle: Cycle<Id>,
+    },
+
+    /// Bulk construction found cycles: every strongly connected component that has
+    /// one, each with a concrete cycle.
+    #[error(
+        "the dependencies contain {count} cycle{s}: {list} \
+         (each id depends on the next; remove one dependency from each cycle)",
+        count = components.len(),
+        s = if components.len() == 1 { "" } else { "s" },
+        list = ComponentList(components)
+    )]
+    Cycles {
+        /// One entry per strongly connected component with a cycle, ordered by their
+        /// smallest member.
+        components: Vec<CycleComponent<Id>>,
+    },
+
+    /// Bulk construction found dependencies on ids that are not in the list.
+    #[error(
+        "{count} {what} not in the list: {list} (add those tasks, or remove the dependencies)",
+        count = missing.len(),
+        what = if missing.len() == 1 {
+            "dependency names a task that is"
+        } else {
+            "dependencies name tasks that are"
+        },
+        list = MissingList(missing)
+    )]
+    UnknownDependencies {
+        /// Every `(task, depends_on)` pair whose `depends_on` is unknown, in input
+        /// order.
+        missing: Vec<(Id, Id)>,
+    },
+
+    /// A [`critical_path`](crate::DepGraph::critical_path) total does not fit in
+    /// the weight type.
+    #[error(
+        "the critical path total overflows its weight type at node `{node}` (use a wider weight type)"
+    )]
+    WeightOverflow {
+        /// The node whose weight could not be added.
+        node: Id,
+    },
+
+    /// The graph cannot hold more nodes: node handles are 32-bit.
+    #[error("the dependency graph is full ({limit} nodes); node `{id}` was not added")]
+    TooManyNodes {
+        /// The node that was refused.
+        id: Id,
+        /// The most nodes a graph holds.
+        limit: usize,
+    },
+}
+
+struct MissingList<'a, Id>(&'a [(Id, Id)]);
+
+impl<Id: fmt::Display> fmt::Display for MissingList<'_, Id> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (task, dep)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "`{task}` depends on `{dep}`")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_dependency_names_the_whole_cycle() {
+        let e: Error<&str> = Error::Cycle {
+            task: "a",
+            depends_on: "c",
+            cycle: Cycle::new(vec!["a", "c", "b"]),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot make `a` depend on `c`: that would close the cycle a -> c -> b -> a \
+             (each depends on the next; remove one of those dependencies first)"
+        );
+    }
+
+    #[test]
+    fn bulk_errors_list_every_problem() {
+        let e: Error<u32> = Error::Cycles {
+            components: vec![
+                CycleComponent::new(vec![1, 2], Cycle::new(vec![1, 2])),
+                CycleComponent::new(vec![5], Cycle::new(vec![5])),
+            ],
+        };
+        assert_eq!(
+            e.to_string(),
+            "the dependencies contain 2 cycles: 1 -> 2 -> 1; 5 -> 5 \
+             (each id depends on the next; remove one dependency from each cycle)"
+        );
+        let e: Error<&str> = Error::UnknownDependencies {
+            missing: vec![("a", "x")],
+        };
+        assert_eq!(
+            e.to_string(),
+            "1 dependency names a task that is not in the list: `a` depends on `x` \
+             (add those tasks, or remove the dependencies)"
+        );
+    }
+}
