@@ -164,12 +164,18 @@ mod tests {
         let b = a.clone();
         let t0 = b.now();
         a.advance(Duration::from_millis(5));
-        assert_eq!(b.now().saturating_duration_since(t0), Duration::from_millis(5));
+        assert_eq!(
+            b.now().saturating_duration_since(t0),
+            Duration::from_millis(5)
+        );
     }
 
     #[test]
     fn timestamp_arithmetic_saturates() {
-        assert_eq!(Timestamp::MAX.saturating_add(Duration::from_secs(1)), Timestamp::MAX);
+        assert_eq!(
+            Timestamp::MAX.saturating_add(Duration::from_secs(1)),
+            Timestamp::MAX
+        );
         assert_eq!(
             Timestamp::EPOCH.saturating_add(Duration::MAX),
             Timestamp::MAX,

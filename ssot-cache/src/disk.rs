@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! magic  "SSOTCE01"          8 bytes
+//! type tag                   u64 LE: hash of K's and V's type names and the schema version
 //! expires_at                 u64 LE, nanoseconds since the Unix epoch; u64::MAX = never
 //! key length, value length   u32 LE each
 //! key bytes                  postcard
@@ -13,8 +14,8 @@
 //! checksum                   blake3 of everything above, 32 bytes
 //! ```
 //!
-//! A file whose length, magic, checksum or stored key does not match, or whose value
-//! does not decode as `V`, is a miss, and the file is removed: a torn write, a flipped
+//! A file whose length, magic, checksum, type tag or stored key does not match, or
+//! whose value does not decode as `V` to the last byte, is a miss, and the file is removed: a torn write, a flipped
 //! bit or a changed value type can make an entry disappear, never return a wrong value.
 //! The key is stored so that even a hash collision could not return another key's
 //! value.
@@ -29,8 +30,10 @@
 //! entries are little more than their data), fast, works with any serde type that
 //! does not need a self-describing format, and has a stable, documented wire format
 //! (1.0) maintained as part of the embedded-Rust ecosystem. Because it is not
-//! self-describing, a change of `V`'s shape usually makes old entries fail to decode:
-//! they are then misses and are removed, which is what a cache wants.
+//! self-describing, bytes written for one type can decode as another (a string's
+//! bytes read as integers): hence the type tag, which makes entries written for other
+//! key or value types misses, and [`DiskTierBuilder::schema_version`] for changes of
+//! shape that keep a type's name.
 //!
 //! # Index and recency
 //!
@@ -60,7 +63,7 @@ use crate::error::Error;
 use crate::tier::{Tier, TierEntry};
 
 const MAGIC: &[u8; 8] = b"SSOTCE01";
-const HEADER: usize = 8 + 8 + 4 + 4;
+const HEADER: usize = 8 + 8 + 8 + 4 + 4;
 const CHECKSUM: usize = 32;
 const EXTENSION: &str = "entry";
 const TEMP_PREFIX: &str = ".tmp-";
@@ -136,8 +139,9 @@ pub struct DiskStats {
 /// A persistent cache tier: entries in files under a directory, bounded in total
 /// bytes with least-recently-used eviction, surviving a restart.
 ///
-/// Every operation does file-system work and returns a `Result`; a damaged entry is a
-/// miss, not an error. See the [module docs](self) for the file format.
+/// `DiskTier` is a handle: clones share the same index and directory. Every operation
+/// does file-system work and returns a `Result`; a damaged entry is a miss, not an
+/// error. See the [module docs](self) for the file format.
 ///
 /// ```
 /// use ssot_cache::DiskTier;
@@ -149,10 +153,27 @@ pub struct DiskStats {
 ///
 /// let disk: DiskTier<String, Vec<u32>> = DiskTier::open(dir.path(), 10 << 20)?;
 /// assert_eq!(disk.get(&"primes".to_string())?, Some(vec![2, 3, 5, 7]));
-/// # Ok::<(), ssot_cache::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct DiskTier<K, V> {
+    inner: Arc<Shared>,
+    _types: PhantomData<fn(&K, &V) -> V>,
+}
+
+impl<K, V> Clone for DiskTier<K, V> {
+    fn clone(&self) -> Self {
+        DiskTier {
+            inner: Arc::clone(&self.inner),
+            _types: PhantomData,
+        }
+    }
+}
+
+/// What clones of a [`DiskTier`] share.
+struct Shared {
     dir: PathBuf,
+    /// Identifies the key and value types and the schema version in every file.
+    tag: u64,
     capacity: u64,
     ttl: u64,
     sync: bool,
@@ -160,14 +181,13 @@ pub struct DiskTier<K, V> {
     index: Mutex<Index>,
     counters: Counters,
     generation: AtomicU64,
-    _types: PhantomData<fn(&K, &V) -> V>,
 }
 
 impl<K, V> fmt::Debug for DiskTier<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DiskTier")
-            .field("dir", &self.dir)
-            .field("capacity", &self.capacity)
+            .field("dir", &self.inner.dir)
+            .field("capacity", &self.inner.capacity)
             .finish_non_exhaustive()
     }
 }
@@ -179,6 +199,7 @@ pub struct DiskTierBuilder<K, V> {
     capacity: u64,
     ttl: Option<Duration>,
     sync: bool,
+    schema_version: u64,
     clock: Arc<dyn Clock>,
     _types: PhantomData<fn(&K, &V) -> V>,
 }
@@ -221,6 +242,15 @@ where
         self
     }
 
+    /// A number stored in every entry file and checked on read: change it when the
+    /// meaning or shape of `K` or `V` changes without their type names changing (a
+    /// field added to a struct), so entries written before are misses rather than
+    /// mis-decoded. Default: 0.
+    pub fn schema_version(mut self, version: u64) -> Self {
+        self.schema_version = version;
+        self
+    }
+
     /// The source of time for expiry. Default: [`SystemClock`]. Deadlines are stored
     /// as wall-clock time, so they keep their meaning across a restart.
     pub fn clock(mut self, clock: impl Clock) -> Self {
@@ -254,7 +284,9 @@ where
                 let _ = fs::remove_file(item.path());
                 continue;
             }
-            let Some(id) = parse_file_name(name) else { continue };
+            let Some(id) = parse_file_name(name) else {
+                continue;
+            };
             let Ok(meta) = item.metadata() else { continue };
             if !meta.is_file() {
                 continue;
@@ -278,22 +310,41 @@ where
             index.total += bytes;
         }
         let tier = DiskTier {
-            dir,
-            capacity: self.capacity,
-            ttl: self.ttl.map_or(NEVER, |d| u64::try_from(d.as_nanos()).unwrap_or(NEVER)),
-            sync: self.sync,
-            clock: self.clock,
-            index: Mutex::new(index),
-            counters: Counters::default(),
-            generation: AtomicU64::new(1),
+            inner: Arc::new(Shared {
+                tag: type_tag::<K, V>(self.schema_version),
+                dir,
+                capacity: self.capacity,
+                ttl: self
+                    .ttl
+                    .map_or(NEVER, |d| u64::try_from(d.as_nanos()).unwrap_or(NEVER)),
+                sync: self.sync,
+                clock: self.clock,
+                index: Mutex::new(index),
+                counters: Counters::default(),
+                generation: AtomicU64::new(1),
+            }),
             _types: PhantomData,
         };
         {
-            let mut index = tier.index.lock();
+            let mut index = tier.inner.index.lock();
             tier.evict_to_fit(&mut index, 0);
         }
         Ok(tier)
     }
+}
+
+/// The type tag of entries of `K → V` at a schema version: a hash of the type names
+/// (which may change between compiler versions; that only turns old entries into
+/// misses) and the version.
+fn type_tag<K, V>(schema_version: u64) -> u64 {
+    let mut h = blake3::Hasher::new();
+    h.update(std::any::type_name::<K>().as_bytes());
+    h.update(b"\0");
+    h.update(std::any::type_name::<V>().as_bytes());
+    h.update(&schema_version.to_le_bytes());
+    let mut tag = [0u8; 8];
+    tag.copy_from_slice(&h.finalize().as_bytes()[..8]);
+    u64::from_le_bytes(tag)
 }
 
 fn parse_file_name(name: &str) -> Option<FileId> {
@@ -326,7 +377,7 @@ enum Parsed<'a> {
     Corrupt,
 }
 
-fn parse_entry<'a>(bytes: &'a [u8], key: &[u8], now: u64) -> Parsed<'a> {
+fn parse_entry<'a>(bytes: &'a [u8], tag: u64, key: &[u8], now: u64) -> Parsed<'a> {
     if bytes.len() < HEADER + CHECKSUM || &bytes[..8] != MAGIC {
         return Parsed::Corrupt;
     }
@@ -344,10 +395,19 @@ fn parse_entry<'a>(bytes: &'a [u8], key: &[u8], now: u64) -> Parsed<'a> {
             .and_then(|b| b.try_into().ok())
             .map(|b| u32::from_le_bytes(b) as usize)
     };
-    let (Some(expires_at), Some(key_len), Some(value_len)) = (u64_at(8), u32_at(16), u32_at(20)) else {
+    let (Some(stored_tag), Some(expires_at), Some(key_len), Some(value_len)) =
+        (u64_at(8), u64_at(16), u32_at(24), u32_at(28))
+    else {
         return Parsed::Corrupt;
     };
-    if HEADER.checked_add(key_len).and_then(|n| n.checked_add(value_len)) != Some(body.len()) {
+    if stored_tag != tag {
+        return Parsed::Corrupt;
+    }
+    if HEADER
+        .checked_add(key_len)
+        .and_then(|n| n.checked_add(value_len))
+        != Some(body.len())
+    {
         return Parsed::Corrupt;
     }
     let stored_key = &body[HEADER..HEADER + key_len];
@@ -382,6 +442,7 @@ where
             capacity: 256 << 20,
             ttl: None,
             sync: false,
+            schema_version: 0,
             clock: Arc::new(SystemClock),
             _types: PhantomData,
         }
@@ -390,7 +451,7 @@ where
     /// The directory holding the entries.
     #[must_use]
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.inner.dir
     }
 
     /// The path of `key`'s entry file (whether or not it exists).
@@ -398,12 +459,12 @@ where
     /// Errors: [`Error::Encode`] if the key cannot be encoded.
     pub fn path_of(&self, key: &K) -> Result<PathBuf, Error> {
         let (_, id) = self.key_id(key)?;
-        Ok(self.dir.join(file_name(&id)))
+        Ok(self.inner.dir.join(file_name(&id)))
     }
 
     fn key_id(&self, key: &K) -> Result<(Vec<u8>, FileId), Error> {
         let bytes = postcard::to_allocvec(key).map_err(|source| Error::Encode {
-            dir: self.dir.clone(),
+            dir: self.inner.dir.clone(),
             what: "key",
             source,
         })?;
@@ -426,48 +487,48 @@ where
     /// (`None`: it does not expire).
     pub fn get_with_ttl(&self, key: &K) -> Result<Option<(V, Option<Duration>)>, Error> {
         let (key_bytes, id) = self.key_id(key)?;
-        let Some(generation) = self.index.lock().touch(&id) else {
-            self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        let Some(generation) = self.inner.index.lock().touch(&id) else {
+            self.inner.counters.misses.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
         };
-        let path = self.dir.join(file_name(&id));
+        let path = self.inner.dir.join(file_name(&id));
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 // Deleted behind our back: forget it.
                 self.drop_entry(&id, generation, &path, None);
-                self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                self.inner.counters.misses.fetch_add(1, Ordering::Relaxed);
                 return Ok(None);
             }
             Err(e) => return Err(Error::io("read", path, e)),
         };
-        let now = self.clock.now().as_unix_nanos();
-        let found = match parse_entry(&bytes, &key_bytes, now) {
-            Parsed::Live { expires_at, value } => match postcard::from_bytes::<V>(value) {
-                Ok(v) => Some((v, expires_at)),
-                Err(_) => {
-                    self.drop_entry(&id, generation, &path, Some(&self.counters.corrupt));
+        let now = self.inner.clock.now().as_unix_nanos();
+        let found = match parse_entry(&bytes, self.inner.tag, &key_bytes, now) {
+            Parsed::Live { expires_at, value } => match postcard::take_from_bytes::<V>(value) {
+                Ok((v, [])) => Some((v, expires_at)),
+                Ok(_) | Err(_) => {
+                    self.drop_entry(&id, generation, &path, Some(&self.inner.counters.corrupt));
                     None
                 }
             },
             Parsed::Expired => {
-                self.drop_entry(&id, generation, &path, Some(&self.counters.expired));
+                self.drop_entry(&id, generation, &path, Some(&self.inner.counters.expired));
                 None
             }
             Parsed::Corrupt => {
-                self.drop_entry(&id, generation, &path, Some(&self.counters.corrupt));
+                self.drop_entry(&id, generation, &path, Some(&self.inner.counters.corrupt));
                 None
             }
         };
         match found {
             Some((v, expires_at)) => {
-                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                self.inner.counters.hits.fetch_add(1, Ordering::Relaxed);
                 let ttl = (expires_at != NEVER)
                     .then(|| Duration::from_nanos(expires_at.saturating_sub(now)));
                 Ok(Some((v, ttl)))
             }
             None => {
-                self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                self.inner.counters.misses.fetch_add(1, Ordering::Relaxed);
                 Ok(None)
             }
         }
@@ -475,8 +536,12 @@ where
 
     /// Removes the entry file if it is still the one that was read.
     fn drop_entry(&self, id: &FileId, generation: u64, path: &Path, counter: Option<&AtomicU64>) {
-        let mut index = self.index.lock();
-        if index.entries.get(id).is_some_and(|m| m.generation == generation) {
+        let mut index = self.inner.index.lock();
+        if index
+            .entries
+            .get(id)
+            .is_some_and(|m| m.generation == generation)
+        {
             index.forget(id);
             let _ = fs::remove_file(path);
             if let Some(c) = counter {
@@ -493,7 +558,7 @@ where
     ///
     /// Errors: [`Error::Encode`], or [`Error::Io`] if the file cannot be written.
     pub fn insert(&self, key: &K, value: &V) -> Result<(), Error> {
-        self.write(key, value, self.ttl)
+        self.write(key, value, self.inner.ttl)
     }
 
     /// Like [`insert`](Self::insert), with this entry's own time-to-live.
@@ -504,26 +569,30 @@ where
     fn write(&self, key: &K, value: &V, ttl: u64) -> Result<(), Error> {
         let (key_bytes, id) = self.key_id(key)?;
         let value_bytes = postcard::to_allocvec(value).map_err(|source| Error::Encode {
-            dir: self.dir.clone(),
+            dir: self.inner.dir.clone(),
             what: "value",
             source,
         })?;
-        let path = self.dir.join(file_name(&id));
-        let (Ok(key_len), Ok(value_len)) = (u32::try_from(key_bytes.len()), u32::try_from(value_bytes.len())) else {
+        let path = self.inner.dir.join(file_name(&id));
+        let (Ok(key_len), Ok(value_len)) = (
+            u32::try_from(key_bytes.len()),
+            u32::try_from(value_bytes.len()),
+        ) else {
             // Over 4 GiB: cannot be framed, so it is too large for any capacity.
             return self.refuse(&id, &path);
         };
         let total = HEADER + key_bytes.len() + value_bytes.len() + CHECKSUM;
-        if total as u64 > self.capacity {
+        if total as u64 > self.inner.capacity {
             return self.refuse(&id, &path);
         }
         let expires_at = if ttl == NEVER {
             NEVER
         } else {
-            self.clock.now().as_unix_nanos().saturating_add(ttl)
+            self.inner.clock.now().as_unix_nanos().saturating_add(ttl)
         };
         let mut buf = Vec::with_capacity(total);
         buf.extend_from_slice(MAGIC);
+        buf.extend_from_slice(&self.inner.tag.to_le_bytes());
         buf.extend_from_slice(&expires_at.to_le_bytes());
         buf.extend_from_slice(&key_len.to_le_bytes());
         buf.extend_from_slice(&value_len.to_le_bytes());
@@ -534,23 +603,23 @@ where
 
         let mut tmp = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
-            .tempfile_in(&self.dir)
-            .map_err(|e| Error::io("create a temporary file in", &self.dir, e))?;
+            .tempfile_in(&self.inner.dir)
+            .map_err(|e| Error::io("create a temporary file in", &self.inner.dir, e))?;
         tmp.write_all(&buf)
             .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
-        if self.sync {
+        if self.inner.sync {
             tmp.as_file()
                 .sync_data()
                 .map_err(|e| Error::io("flush", tmp.path().to_path_buf(), e))?;
         }
 
-        let mut index = self.index.lock();
+        let mut index = self.inner.index.lock();
         tmp.persist(&path)
             .map_err(|e| Error::io("rename a temporary file to", &path, e.error))?;
         index.forget(&id);
         index.tick += 1;
         let tick = index.tick;
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
         let bytes = total as u64;
         index.entries.insert(
             id,
@@ -562,31 +631,39 @@ where
         );
         index.lru.insert(tick, id);
         index.total += bytes;
-        self.counters.inserts.fetch_add(1, Ordering::Relaxed);
+        self.inner.counters.inserts.fetch_add(1, Ordering::Relaxed);
         self.evict_to_fit(&mut index, 0);
         Ok(())
     }
 
     /// Not storing an entry larger than the capacity: the key's old value must go too.
     fn refuse(&self, id: &FileId, path: &Path) -> Result<(), Error> {
-        let mut index = self.index.lock();
+        let mut index = self.inner.index.lock();
         if index.forget(id).is_some() {
             remove_file(path)?;
         }
-        self.counters.evicted_capacity.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .evicted_capacity
+            .fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
     /// Removes least recently used files until `extra` more bytes fit.
     fn evict_to_fit(&self, index: &mut Index, extra: u64) {
-        while index.total + extra > self.capacity {
-            let Some((_, id)) = index.lru.pop_first() else { break };
+        while index.total + extra > self.inner.capacity {
+            let Some((_, id)) = index.lru.pop_first() else {
+                break;
+            };
             if let Some(meta) = index.entries.remove(&id) {
                 index.total -= meta.bytes;
             }
             // A file that cannot be removed is already out of the index and capacity.
-            let _ = fs::remove_file(self.dir.join(file_name(&id)));
-            self.counters.evicted_capacity.fetch_add(1, Ordering::Relaxed);
+            let _ = fs::remove_file(self.inner.dir.join(file_name(&id)));
+            self.inner
+                .counters
+                .evicted_capacity
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -595,9 +672,9 @@ where
     /// Errors: [`Error::Io`] if the file exists but cannot be removed.
     pub fn remove(&self, key: &K) -> Result<(), Error> {
         let (_, id) = self.key_id(key)?;
-        let mut index = self.index.lock();
+        let mut index = self.inner.index.lock();
         if index.forget(&id).is_some() {
-            remove_file(&self.dir.join(file_name(&id)))?;
+            remove_file(&self.inner.dir.join(file_name(&id)))?;
         }
         Ok(())
     }
@@ -607,10 +684,10 @@ where
     /// Errors: the first [`Error::Io`] of a file that could not be removed (the others
     /// are still removed).
     pub fn clear(&self) -> Result<(), Error> {
-        let mut index = self.index.lock();
+        let mut index = self.inner.index.lock();
         let mut first = Ok(());
         for id in index.entries.keys() {
-            if let Err(e) = remove_file(&self.dir.join(file_name(id))) {
+            if let Err(e) = remove_file(&self.inner.dir.join(file_name(id))) {
                 if first.is_ok() {
                     first = Err(e);
                 }
@@ -627,7 +704,7 @@ where
     /// read).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.index.lock().entries.len()
+        self.inner.index.lock().entries.len()
     }
 
     /// Whether no entry is stored.
@@ -639,19 +716,19 @@ where
     /// The total size of the entry files, in bytes.
     #[must_use]
     pub fn size_bytes(&self) -> u64 {
-        self.index.lock().total
+        self.inner.index.lock().total
     }
 
     /// The byte capacity.
     #[must_use]
     pub fn capacity(&self) -> u64 {
-        self.capacity
+        self.inner.capacity
     }
 
     /// Counters since the tier was opened.
     #[must_use]
     pub fn stats(&self) -> DiskStats {
-        let c = &self.counters;
+        let c = &self.inner.counters;
         DiskStats {
             hits: c.hits.load(Ordering::Relaxed),
             misses: c.misses.load(Ordering::Relaxed),
@@ -689,7 +766,7 @@ where
     /// The entry lives for the shorter of `ttl` and the tier's default time-to-live.
     fn insert(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<(), Error> {
         let ttl = ttl.map_or(NEVER, |d| u64::try_from(d.as_nanos()).unwrap_or(NEVER));
-        self.write(key, value, ttl.min(self.ttl))
+        self.write(key, value, ttl.min(self.inner.ttl))
     }
 
     fn remove(&self, key: &K) -> Result<(), Error> {
@@ -722,16 +799,26 @@ mod tests {
     fn parse_rejects_every_truncation() {
         let mut buf = Vec::new();
         buf.extend_from_slice(MAGIC);
+        buf.extend_from_slice(&7u64.to_le_bytes());
         buf.extend_from_slice(&NEVER.to_le_bytes());
         buf.extend_from_slice(&1u32.to_le_bytes());
         buf.extend_from_slice(&2u32.to_le_bytes());
         buf.extend_from_slice(b"kvv");
         let sum = blake3::hash(&buf);
         buf.extend_from_slice(sum.as_bytes());
-        assert!(matches!(parse_entry(&buf, b"k", 0), Parsed::Live { value: b"vv", .. }));
+        assert!(matches!(
+            parse_entry(&buf, 7, b"k", 0),
+            Parsed::Live { value: b"vv", .. }
+        ));
         for len in 0..buf.len() {
-            assert!(matches!(parse_entry(&buf[..len], b"k", 0), Parsed::Corrupt), "{len}");
+            assert!(
+                matches!(parse_entry(&buf[..len], 7, b"k", 0), Parsed::Corrupt),
+                "{len}"
+            );
         }
-        assert!(matches!(parse_entry(&buf, b"x", 0), Parsed::Corrupt), "another key's file");
+        assert!(
+            matches!(parse_entry(&buf, 7, b"x", 0), Parsed::Corrupt),
+            "another key's file"
+        );
     }
 }

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// A file-system operation of the disk tier failed.
-    #[error("disk tier: cannot {action} `{path}`: {source} (check the directory exists, is writable and the disk is not full)")]
+    #[error(
+        "disk tier: cannot {action} `{path}`: {source} (check the directory exists, is writable and the disk is not full)"
+    )]
     Io {
         /// What the tier was doing: `create directory`, `read`, `write`, `remove`, ...
         action: &'static str,
@@ -24,7 +26,9 @@ pub enum Error {
     },
 
     /// A key or value could not be encoded with postcard for the disk tier.
-    #[error("disk tier `{dir}`: cannot encode the {what}: {source} (serde types that need a self-describing format, such as `#[serde(flatten)]` or untagged enums, cannot be stored)")]
+    #[error(
+        "disk tier `{dir}`: cannot encode the {what}: {source} (serde types that need a self-describing format, such as `#[serde(flatten)]` or untagged enums, cannot be stored)"
+    )]
     Encode {
         /// The disk tier's directory.
         dir: PathBuf,
@@ -59,7 +63,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Error {
         Error::Io {
             action,
             path: path.into(),

@@ -202,7 +202,9 @@ where
             None => {
                 let cores = std::thread::available_parallelism().map_or(1, usize::from);
                 let by_cores = (cores * 4).next_power_of_two();
-                let by_capacity = usize::try_from(self.capacity / 32).unwrap_or(usize::MAX).max(1);
+                let by_capacity = usize::try_from(self.capacity / 32)
+                    .unwrap_or(usize::MAX)
+                    .max(1);
                 // The largest power of two not above `by_capacity`.
                 let by_capacity = 1usize << (usize::BITS - 1 - by_capacity.leading_zeros());
                 by_cores.min(by_capacity).min(1 << 16)
@@ -286,7 +288,10 @@ where
     }
 
     fn weigh(&self, key: &K, value: &V) -> u32 {
-        self.inner.weigher.as_ref().map_or(1, |w| w(key, value).max(1))
+        self.inner
+            .weigher
+            .as_ref()
+            .map_or(1, |w| w(key, value).max(1))
     }
 
     /// The value of `key`, if present and not expired. A hit makes the entry the most
@@ -423,10 +428,11 @@ where
         for shard in &self.inner.shards {
             let mut now = LazyNow::new(&*self.inner.clock);
             let mut removed = self.removed();
-            shard
-                .0
-                .lock()
-                .remove_where(predicate.as_mut().map(|p| &mut **p as _), &mut now, &mut removed);
+            shard.0.lock().remove_where(
+                predicate.as_mut().map(|p| &mut **p as _),
+                &mut now,
+                &mut removed,
+            );
             self.notify(removed);
         }
     }
@@ -477,7 +483,11 @@ where
     /// The capacity of each shard, in shard order (they differ by at most one).
     #[must_use]
     pub fn shard_capacities(&self) -> Vec<u64> {
-        self.inner.shards.iter().map(|s| s.0.lock().capacity()).collect()
+        self.inner
+            .shards
+            .iter()
+            .map(|s| s.0.lock().capacity())
+            .collect()
     }
 
     /// Counters since the cache was built, summed over the shards.
@@ -604,7 +614,15 @@ where
                         if p.store {
                             let weight = self.weigh(&p.key, &value);
                             let mut now = LazyNow::new(&*self.inner.clock);
-                            s.insert(hash, p.key, value.clone(), weight, self.inner.ttl, &mut now, &mut removed);
+                            s.insert(
+                                hash,
+                                p.key,
+                                value.clone(),
+                                weight,
+                                self.inner.ttl,
+                                &mut now,
+                                &mut removed,
+                            );
                         }
                     }
                 }
@@ -624,7 +642,11 @@ where
 }
 
 /// Unregisters `flight` from the shard, returning its registration.
-fn take_load<K, V>(shard: &mut Shard<K, V>, hash: u64, flight: &Arc<Flight<V>>) -> Option<Pending<K, V>> {
+fn take_load<K, V>(
+    shard: &mut Shard<K, V>,
+    hash: u64,
+    flight: &Arc<Flight<V>>,
+) -> Option<Pending<K, V>> {
     shard
         .loads
         .find_entry(hash, |p| Arc::ptr_eq(&p.flight, flight))
@@ -651,7 +673,11 @@ where
 {
     fn drop(&mut self) {
         if self.armed {
-            drop(take_load(&mut self.cache.shard_for(self.hash).lock(), self.hash, &self.flight));
+            drop(take_load(
+                &mut self.cache.shard_for(self.hash).lock(),
+                self.hash,
+                &self.flight,
+            ));
             self.flight.finish(Outcome::Abandoned);
         }
     }
@@ -728,12 +754,18 @@ mod tests {
             let lead_err = leader.join().unwrap().unwrap_err();
             for w in waiters {
                 let err = w.join().unwrap().unwrap_err();
-                assert!(Arc::ptr_eq(&err, &lead_err), "waiters share the leader's error");
+                assert!(
+                    Arc::ptr_eq(&err, &lead_err),
+                    "waiters share the leader's error"
+                );
             }
         });
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert!(!cache.contains_key(&1));
-        assert_eq!(cache.try_get_or_insert_with(1, || Ok::<_, String>(5)), Ok(5));
+        assert_eq!(
+            cache.try_get_or_insert_with(1, || Ok::<_, String>(5)),
+            Ok(5)
+        );
     }
 
     #[test]

@@ -373,7 +373,9 @@ impl<K, V> Shard<K, V> {
             let tail_weight = u64::from(self.nodes[ix(tail)].weight);
             if self.weight - tail_weight + w <= self.config.capacity {
                 // The last eviction needed: write the new entry into the victim's node.
-                self.replace_tail(tail, hash, key, value, weight, expires_at, deadline, now, removed);
+                self.replace_tail(
+                    tail, hash, key, value, weight, expires_at, deadline, now, removed,
+                );
                 return;
             }
             self.evict_tail(now, removed);
@@ -397,8 +399,7 @@ impl<K, V> Shard<K, V> {
         self.weight += w;
         self.push_front(i);
         let nodes = &self.nodes;
-        self.table
-            .insert_unique(hash, i, |&j| nodes[ix(j)].hash);
+        self.table.insert_unique(hash, i, |&j| nodes[ix(j)].hash);
     }
 
     fn deadlines(&self, ttl: u64, now: &mut LazyNow<'_>) -> (u64, u64) {
@@ -406,7 +407,11 @@ impl<K, V> Shard<K, V> {
             return (NEVER, NEVER);
         }
         let t = now.get();
-        let expires_at = if ttl == NEVER { NEVER } else { t.saturating_add(ttl) };
+        let expires_at = if ttl == NEVER {
+            NEVER
+        } else {
+            t.saturating_add(ttl)
+        };
         let idle = if self.config.tti == NEVER {
             NEVER
         } else {
@@ -461,8 +466,7 @@ impl<K, V> Shard<K, V> {
         self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
         self.push_front(tail);
         let nodes = &self.nodes;
-        self.table
-            .insert_unique(hash, tail, |&j| nodes[ix(j)].hash);
+        self.table.insert_unique(hash, tail, |&j| nodes[ix(j)].hash);
         self.count(cause);
         removed.push(old_key, old_value, cause);
     }
@@ -625,7 +629,10 @@ mod tests {
             s.insert(h(k), k, k * 10, 1, NEVER, &mut now, &mut rm);
         }
         assert_eq!(s.keys_lru_first(), [&1, &2, &3]);
-        assert_eq!(s.get(h(1), &1, &mut now, Touch::Use, &mut rm), Some((10, NEVER)));
+        assert_eq!(
+            s.get(h(1), &1, &mut now, Touch::Use, &mut rm),
+            Some((10, NEVER))
+        );
         assert_eq!(s.keys_lru_first(), [&2, &3, &1]);
         s.insert(h(4), 4, 40, 1, NEVER, &mut now, &mut rm);
         assert_eq!(rm.items, [(2, 20, RemovalCause::Capacity)]);

@@ -131,3 +131,34 @@ where
         s.evicted_capacity + s.expired
     }
 }
+
+/// A shared tier is a tier: keep an `Arc` to inspect a tier you gave to a
+/// [`TieredCache`](crate::TieredCache).
+impl<K, V, T> Tier<K, V> for std::sync::Arc<T>
+where
+    T: Tier<K, V> + ?Sized,
+{
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn get(&self, key: &K) -> Result<Option<TierEntry<V>>, Error> {
+        (**self).get(key)
+    }
+
+    fn insert(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<(), Error> {
+        (**self).insert(key, value, ttl)
+    }
+
+    fn remove(&self, key: &K) -> Result<(), Error> {
+        (**self).remove(key)
+    }
+
+    fn clear(&self) -> Result<(), Error> {
+        (**self).clear()
+    }
+
+    fn evictions(&self) -> u64 {
+        (**self).evictions()
+    }
+}
