@@ -687,10 +687,10 @@ where
         let mut index = self.inner.index.lock();
         let mut first = Ok(());
         for id in index.entries.keys() {
-            if let Err(e) = remove_file(&self.inner.dir.join(file_name(id))) {
-                if first.is_ok() {
-                    first = Err(e);
-                }
+            if let Err(e) = remove_file(&self.inner.dir.join(file_name(id)))
+                && first.is_ok()
+            {
+                first = Err(e);
             }
         }
         *index = Index {

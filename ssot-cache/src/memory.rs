@@ -27,11 +27,12 @@ use parking_lot::Mutex;
 
 use crate::clock::{Clock, SystemClock};
 use crate::flight::{Flight, Outcome};
-use crate::shard::{LazyNow, NEVER, Pending, Removed, Shard, ShardConfig, Touch};
+use crate::shard::{LazyNow, NEVER, Pending, Predicate, Removed, Shard, ShardConfig, Touch};
 use crate::stats::{CacheStats, RemovalCause};
 
 type Weigher<K, V> = Box<dyn Fn(&K, &V) -> u32 + Send + Sync>;
 type Listener<K, V> = Box<dyn Fn(K, V, RemovalCause) + Send + Sync>;
+type Shards<K, V> = Box<[Padded<Mutex<Shard<K, V>>>]>;
 
 /// Bits of the hash used to pick a shard: hashbrown picks buckets with the low bits
 /// and uses the top 7 as tags, so shards take bits from the middle.
@@ -43,7 +44,7 @@ const SHARD_SHIFT: u32 = 32;
 struct Padded<T>(T);
 
 struct Inner<K, V> {
-    shards: Box<[Padded<Mutex<Shard<K, V>>>]>,
+    shards: Shards<K, V>,
     mask: u64,
     hasher: foldhash::fast::RandomState,
     clock: Arc<dyn Clock>,
@@ -424,7 +425,7 @@ where
         self.remove_where(Some(&mut predicate));
     }
 
-    fn remove_where(&self, mut predicate: Option<&mut dyn FnMut(&K, &V) -> bool>) {
+    fn remove_where(&self, mut predicate: Option<Predicate<'_, K, V>>) {
         for shard in &self.inner.shards {
             let mut now = LazyNow::new(&*self.inner.clock);
             let mut removed = self.removed();
@@ -610,20 +611,20 @@ where
             Ok(value) => {
                 {
                     let mut s = shard.lock();
-                    if let Some(p) = take_load(&mut s, hash, &flight) {
-                        if p.store {
-                            let weight = self.weigh(&p.key, &value);
-                            let mut now = LazyNow::new(&*self.inner.clock);
-                            s.insert(
-                                hash,
-                                p.key,
-                                value.clone(),
-                                weight,
-                                self.inner.ttl,
-                                &mut now,
-                                &mut removed,
-                            );
-                        }
+                    if let Some(p) = take_load(&mut s, hash, &flight)
+                        && p.store
+                    {
+                        let weight = self.weigh(&p.key, &value);
+                        let mut now = LazyNow::new(&*self.inner.clock);
+                        s.insert(
+                            hash,
+                            p.key,
+                            value.clone(),
+                            weight,
+                            self.inner.ttl,
+                            &mut now,
+                            &mut removed,
+                        );
                     }
                 }
                 flight.finish(Outcome::Loaded(value.clone()));
@@ -749,7 +750,7 @@ mod tests {
                     })
                 })
                 .collect();
-            until_waiting(&cache, 1, 3);
+            until_waiting(cache, 1, 3);
             release_tx.send(()).unwrap();
             let lead_err = leader.join().unwrap().unwrap_err();
             for w in waiters {
@@ -784,7 +785,7 @@ mod tests {
             });
             started_rx.recv().unwrap();
             let waiter = s.spawn(move || cache.get_or_insert_with(1, || 42));
-            until_waiting(&cache, 1, 1);
+            until_waiting(cache, 1, 1);
             release_tx.send(()).unwrap();
             assert!(leader.join().is_err(), "the panic reaches the leader");
             assert_eq!(waiter.join().unwrap(), 42, "the waiter loaded it itself");

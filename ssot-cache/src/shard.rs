@@ -27,6 +27,9 @@ use crate::clock::Clock;
 use crate::flight::Flight;
 use crate::stats::RemovalCause;
 
+/// A filter of `invalidate_if`.
+pub(crate) type Predicate<'a, K, V> = &'a mut dyn FnMut(&K, &V) -> bool;
+
 /// "No node" in the list links.
 const NIL: u32 = u32::MAX;
 /// "Never" as a deadline in nanoseconds.
@@ -509,7 +512,7 @@ impl<K, V> Shard<K, V> {
     /// expired ones among them are reported as expired.
     pub(crate) fn remove_where(
         &mut self,
-        mut pred: Option<&mut dyn FnMut(&K, &V) -> bool>,
+        mut pred: Option<Predicate<'_, K, V>>,
         now: &mut LazyNow<'_>,
         removed: &mut Removed<K, V>,
     ) {

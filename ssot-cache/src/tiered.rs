@@ -182,10 +182,10 @@ impl<K, V> TieredCache<K, V> {
     pub fn invalidate(&self, key: &K) -> Result<(), Error> {
         let mut first = Ok(());
         for tier in &self.tiers {
-            if let Err(e) = tier.remove(key) {
-                if first.is_ok() {
-                    first = Err(e);
-                }
+            if let Err(e) = tier.remove(key)
+                && first.is_ok()
+            {
+                first = Err(e);
             }
         }
         first
@@ -196,10 +196,10 @@ impl<K, V> TieredCache<K, V> {
     pub fn invalidate_all(&self) -> Result<(), Error> {
         let mut first = Ok(());
         for tier in &self.tiers {
-            if let Err(e) = tier.clear() {
-                if first.is_ok() {
-                    first = Err(e);
-                }
+            if let Err(e) = tier.clear()
+                && first.is_ok()
+            {
+                first = Err(e);
             }
         }
         first

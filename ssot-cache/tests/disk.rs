@@ -104,8 +104,7 @@ fn a_value_of_another_type_is_a_miss_not_a_wrong_value() {
             .unwrap();
     }
     // The same directory read with a value type whose encoding does not fit.
-    let disk: DiskTier<String, (u64, u64, u64, u64, u64, u64, u64, u64, u64)> =
-        DiskTier::open(dir.path(), 1 << 20).unwrap();
+    let disk: DiskTier<String, [u64; 9]> = DiskTier::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(disk.get(&"k".to_string()).unwrap(), None);
     assert_eq!(disk.stats().corrupt, 1);
 }
