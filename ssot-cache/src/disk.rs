@@ -1,39 +1,6 @@
 //! [`DiskTier`]: a persistent tier, one checksummed file per entry in a directory.
 //!
-//! # File format
-//!
-//! An entry of key `k` lives in `<dir>/<blake3(postcard(k)) in hex>.entry`:
-//!
-//! ```text
-//! magic  "SSOTCE01"          8 bytes
-//! type tag                   u64 LE: hash of K's and V's type names and the schema version
-//! expires_at                 u64 LE, nanoseconds since the Unix epoch; u64::MAX = never
-//! key length, value length   u32 LE each
-//! key bytes                  postcard
-//! value bytes                postcard
-//! checksum                   blake3 of everything above, 32 bytes
-//! ```
-//!
-//! A file whose length, magic, checksum, type tag or stored key does not match, or
-//! whose value does not decode as `V` to the last byte, is a miss, and the file is removed: a torn write, a flipped
-//! bit or a changed value type can make an entry disappear, never return a wrong value.
-//! The key is stored so that even a hash collision could not return another key's
-//! value.
-//!
-//! Writes go to a temporary file in the same directory (`tempfile`), which is then
-//! renamed over the entry: readers see the old file or the new one, never half of one.
-//! Leftover temporary files of a crashed writer are removed on open.
-//!
-//! # Why postcard
-//!
-//! Values are encoded with postcard: it is compact (varints, no field names, so
-//! entries are little more than their data), fast, works with any serde type that
-//! does not need a self-describing format, and has a stable, documented wire format
-//! (1.0) maintained as part of the embedded-Rust ecosystem. Because it is not
-//! self-describing, bytes written for one type can decode as another (a string's
-//! bytes read as integers): hence the type tag, which makes entries written for other
-//! key or value types misses, and [`DiskTierBuilder::schema_version`] for changes of
-//! shape that keep a type's name.
+//! The file format and the choice of postcard are documented on [`DiskTier`].
 //!
 //! # Index and recency
 //!
@@ -141,7 +108,7 @@ pub struct DiskStats {
 ///
 /// `DiskTier` is a handle: clones share the same index and directory. Every operation
 /// does file-system work and returns a `Result`; a damaged entry is a miss, not an
-/// error. See the [module docs](self) for the file format.
+/// error.
 ///
 /// ```
 /// use ssot_cache::DiskTier;
@@ -155,6 +122,43 @@ pub struct DiskStats {
 /// assert_eq!(disk.get(&"primes".to_string())?, Some(vec![2, 3, 5, 7]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # File format
+///
+/// An entry of key `k` lives in `<dir>/<blake3(postcard(k)) in hex>.entry`:
+///
+/// ```text
+/// magic  "SSOTCE01"          8 bytes
+/// type tag                   u64 LE: hash of K's and V's type names and the schema version
+/// expires_at                 u64 LE, nanoseconds since the Unix epoch; u64::MAX = never
+/// key length, value length   u32 LE each
+/// key bytes                  postcard
+/// value bytes                postcard
+/// checksum                   blake3 of everything above, 32 bytes
+/// ```
+///
+/// A file whose length, magic, checksum, type tag or stored key does not match, or
+/// whose value does not decode as `V` to the last byte, is a miss, and the file is
+/// removed: a torn write, a flipped bit or a changed value type can make an entry
+/// disappear, never return a wrong value.
+/// The key is stored so that even a hash collision could not return another key's
+/// value.
+///
+/// Writes go to a temporary file in the same directory (`tempfile`), which is then
+/// renamed over the entry: readers see the old file or the new one, never half of one.
+/// Leftover temporary files of a crashed writer are removed on open.
+///
+/// # Why postcard
+///
+/// Values are encoded with postcard: it is compact (varints, no field names, so
+/// entries are little more than their data), fast, works with any serde type that
+/// does not need a self-describing format, and has a stable, documented wire format
+/// (1.0) maintained as part of the embedded-Rust ecosystem. Because it is not
+/// self-describing, bytes written for one type can decode as another (a string's
+/// bytes read as integers): hence the type tag, which makes entries written for other
+/// key or value types misses, and
+/// [`schema_version`](DiskTierBuilder::schema_version) for changes of shape that
+/// keep a type's name.
 pub struct DiskTier<K, V> {
     inner: Arc<Shared>,
     _types: PhantomData<fn(&K, &V) -> V>,

@@ -806,10 +806,10 @@ mod tests {
 
     #[test]
     fn node_overhead_is_as_documented() {
-        // Documented in the crate docs: 48 bytes per node beyond key and value
-        // (hash, two deadlines, weight, two links), plus 5 bytes of hash index.
+        // Documented in the crate docs: 28 bytes of node beyond key and value (hash,
+        // two deadlines, weight), padded; the 8 bytes of links live apart.
         let base = std::mem::size_of::<crate::shard::Node<(), ()>>();
-        assert_eq!(base, 40);
-        assert_eq!(std::mem::size_of::<crate::shard::Node<u64, u64>>(), 56);
+        assert_eq!(base, 32);
+        assert_eq!(std::mem::size_of::<crate::shard::Node<u64, u64>>(), 48);
     }
 }

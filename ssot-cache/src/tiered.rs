@@ -158,10 +158,14 @@ impl<K, V> TieredCache<K, V> {
         Ok(())
     }
 
-    /// The value of `key`, or `loader`'s, which is then written to every tier. Not
-    /// single-flight across tiers: use a [`MemoryCache::get_or_insert_with`]
-    /// (crate::MemoryCache::get_or_insert_with) in front if concurrent loads of one key
-    /// must be avoided.
+    /// The value of `key`, or `loader`'s, which is then written to every tier.
+    ///
+    /// Not single flight: two threads missing the same key at once both run their
+    /// loader (the last write wins). Where that matters, call this inside
+    /// [`MemoryCache::get_or_insert_with`](crate::MemoryCache::get_or_insert_with)
+    /// of a separate memory cache, which does deduplicate loads.
+    ///
+    /// Errors: the loader's, or a tier's converted with `E: From<Error>`.
     pub fn get_or_try_insert_with<E>(
         &self,
         key: &K,
