@@ -150,21 +150,23 @@ enum Op {
     Mixed,
 }
 
-/// Runs `op` `iters` times on each of `threads` threads over `trace`, started
-/// together; returns the wall time from start to the last thread's end.
+/// Runs `op` `iters` times on each of `threads` threads over `trace`, released
+/// together by a barrier; returns the wall time from the first thread's start to the
+/// last thread's end.
 fn run<C: Cache>(cache: &C, threads: usize, iters: u64, trace: &[u64], op: Op) -> Duration {
-    let barrier = Barrier::new(threads + 1);
+    let barrier = Barrier::new(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let barrier = &barrier;
                 s.spawn(move || {
                     let mask = trace.len() - 1;
-                    let start = t * (trace.len() / 2);
+                    let first = t * (trace.len() / 2);
                     barrier.wait();
+                    let start = Instant::now();
                     for n in 0..iters {
                         // Threads start half a trace apart, so they rarely touch one key.
-                        let k = trace[(start + n as usize) & mask];
+                        let k = trace[(first + n as usize) & mask];
                         match op {
                             Op::Get => {
                                 black_box(cache.get(k));
@@ -179,17 +181,20 @@ fn run<C: Cache>(cache: &C, threads: usize, iters: u64, trace: &[u64], op: Op) -
                             }
                         }
                     }
-                    Instant::now()
+                    (start, Instant::now())
                 })
             })
             .collect();
-        barrier.wait();
-        let start = Instant::now();
-        handles
+        let spans: Vec<(Instant, Instant)> = handles
             .into_iter()
             .map(|h| h.join().expect("bench thread"))
-            .max()
-            .map_or(Duration::ZERO, |end| end - start)
+            .collect();
+        let start = spans.iter().map(|s| s.0).min();
+        let end = spans.iter().map(|s| s.1).max();
+        match (start, end) {
+            (Some(start), Some(end)) => end.duration_since(start),
+            _ => Duration::ZERO,
+        }
     })
 }
 

@@ -597,15 +597,13 @@ where
         };
 
         // We lead the load. The guard unregisters the flight if the loader panics.
-        let guard = LoadGuard {
+        let mut guard = LoadGuard {
             cache: self,
             hash,
             flight: Arc::clone(&flight),
             armed: true,
         };
         let result = loader();
-        let mut guard = guard;
-        guard.armed = false;
         let mut removed = self.removed();
         match result {
             Ok(value) => {
@@ -628,6 +626,9 @@ where
                     }
                 }
                 flight.finish(Outcome::Loaded(value.clone()));
+                // Armed until here: a weigher or `Clone` panicking above still
+                // releases the waiters.
+                guard.armed = false;
                 self.notify(removed);
                 Ok(value)
             }
@@ -636,6 +637,7 @@ where
                 drop(take_load(&mut shard.lock(), hash, &flight));
                 let shared: Arc<dyn std::any::Any + Send + Sync> = Arc::clone(&e) as _;
                 flight.finish(Outcome::Failed(shared));
+                guard.armed = false;
                 Err(e)
             }
         }

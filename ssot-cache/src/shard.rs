@@ -509,10 +509,12 @@ impl<K, V> Shard<K, V> {
         if cause == RemovalCause::Expired {
             removed.push(node.key, node.value, RemovalCause::Expired);
             None
-        } else {
+        } else if removed.keep {
             let value = node.value.clone();
             removed.push(node.key, node.value, RemovalCause::Explicit);
             Some(value)
+        } else {
+            Some(node.value)
         }
     }
 
