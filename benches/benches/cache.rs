@@ -12,6 +12,9 @@
 //! - `zipf_mixed`: 90 % reads, 10 % writes, keys Zipf-distributed (s = 1.0) over
 //!   100,000, capacity 10,000.
 //!
+//! - `get_hit_ttl`: `get_hit` with a time-to-live on every entry (ours with the system
+//!   clock and with a `CoarseClock`, and moka), which makes each hit read the clock.
+//!
 //! Hit ratios on one Zipf trace (1,000,000 reads of 100,000 keys, s = 0.9, read-through:
 //! a miss inserts) at capacities of 1 % and 10 % of the keys are printed once, before
 //! the timings. Then `disk`: `DiskTier` get and insert of 256-byte values, one thread.
@@ -35,12 +38,15 @@ use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::Zipf;
-use ssot_cache::{DiskTier, MemoryCache};
+use ssot_cache::{CoarseClock, DiskTier, MemoryCache};
 
 /// What every cache under test offers.
 trait Cache: Sync {
     fn get(&self, k: u64) -> Option<u64>;
     fn insert(&self, k: u64, v: u64);
+    /// Finishes deferred work (moka applies writes and maintenance lazily), so a
+    /// measurement starts from a steady state.
+    fn settle(&self) {}
 }
 
 impl Cache for MemoryCache<u64, u64> {
@@ -62,6 +68,9 @@ impl Cache for moka::sync::Cache<u64, u64> {
     #[inline]
     fn insert(&self, k: u64, v: u64) {
         moka::sync::Cache::insert(self, k, v);
+    }
+    fn settle(&self) {
+        self.run_pending_tasks();
     }
 }
 
@@ -108,17 +117,12 @@ fn lru_mutex(capacity: u64) -> Mutex<lru::LruCache<u64, u64>> {
     ))
 }
 
-/// Fills `keys` and settles moka's pending work so its reads see every write (the
-/// others apply writes synchronously).
+/// Fills `keys`, then lets the cache finish deferred work.
 fn prefill<C: Cache>(cache: &C, keys: std::ops::Range<u64>) {
     for k in keys {
         cache.insert(k, k);
     }
-    for _ in 0..3 {
-        for k in 0..64 {
-            black_box(cache.get(k));
-        }
-    }
+    cache.settle();
 }
 
 const TRACE: usize = 1 << 16;
@@ -264,6 +268,48 @@ fn memory(c: &mut Criterion) {
         &zipf_trace(4, TRACE, 100_000, 1.0),
         Op::Mixed,
     );
+    get_hit_ttl(c, &uniform(1, 50_000, 0));
+}
+
+/// `get_hit` again with a one-hour time-to-live on every entry, so each hit checks
+/// expiry: ours reads `SystemClock` (`SystemTime::now`) on such hits, or a
+/// `CoarseClock` (one atomic load, refreshed every millisecond); moka its own clock. quick_cache and `lru` have no time-to-live and are not in this group.
+fn get_hit_ttl(c: &mut Criterion, trace: &[u64]) {
+    let mut g = c.benchmark_group("get_hit_ttl");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    let hour = Duration::from_secs(3_600);
+    for threads in [1usize, 2] {
+        g.throughput(Throughput::Elements(threads as u64));
+        let id = |peer: &str| BenchmarkId::new(peer, format!("{threads}t"));
+        let cache: MemoryCache<u64, u64> = MemoryCache::builder()
+            .max_capacity(100_000)
+            .time_to_live(hour)
+            .build();
+        prefill(&cache, 0..50_000);
+        g.bench_function(id(NAMES[0]), |b| {
+            b.iter_custom(|n| run(&cache, threads, n, trace, Op::Get))
+        });
+        let cache: MemoryCache<u64, u64> = MemoryCache::builder()
+            .max_capacity(100_000)
+            .time_to_live(hour)
+            .clock(CoarseClock::new(Duration::from_millis(1)))
+            .build();
+        prefill(&cache, 0..50_000);
+        g.bench_function(id("ssot_coarse_clock"), |b| {
+            b.iter_custom(|n| run(&cache, threads, n, trace, Op::Get))
+        });
+        let cache: moka::sync::Cache<u64, u64> = moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(hour)
+            .build();
+        prefill(&cache, 0..50_000);
+        g.bench_function(id(NAMES[1]), |b| {
+            b.iter_custom(|n| run(&cache, threads, n, trace, Op::Get))
+        });
+    }
+    g.finish();
 }
 
 /// Hit ratio of each cache on one read-through Zipf trace, at two capacities.

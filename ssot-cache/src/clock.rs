@@ -14,9 +14,12 @@
 //! Reading the clock is the only time-related cost on the hot path, and the memory
 //! tier pays it only for entries that can expire (a time-to-live or time-to-idle is
 //! set); entries that never expire are served without reading the clock at all.
+//! Where the system clock is slow to read (in some virtual machines `clock_gettime`
+//! costs several times a cache hit), [`CoarseClock`] trades precision for a single
+//! atomic load: a background thread refreshes it at a fixed resolution.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A point in time: nanoseconds since the Unix epoch.
@@ -80,6 +83,68 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         Timestamp(nanos)
+    }
+}
+
+/// The system clock, read by a background thread every `resolution` and served from
+/// an atomic: reading it costs one load instead of a system-clock read.
+///
+/// It lags the system clock by up to the resolution (plus scheduling delay), so an
+/// entry may be served up to that long after its deadline and expires no earlier
+/// than it should. Clones share one thread, which ends soon after the last clone is
+/// dropped (at its next tick).
+///
+/// ```
+/// use std::time::Duration;
+/// use ssot_cache::{CoarseClock, MemoryCache};
+///
+/// let cache: MemoryCache<u32, u32> = MemoryCache::builder()
+///     .time_to_live(Duration::from_secs(60))
+///     .clock(CoarseClock::new(Duration::from_millis(1)))
+///     .build();
+/// cache.insert(1, 1);
+/// assert_eq!(cache.get(&1), Some(1));
+/// ```
+#[derive(Clone, Debug)]
+pub struct CoarseClock {
+    nanos: Arc<AtomicU64>,
+}
+
+impl CoarseClock {
+    /// Starts a clock refreshed every `resolution` (at least one microsecond) by a
+    /// thread named `ssot-cache-clock`.
+    ///
+    /// If the thread cannot be spawned, the clock still works: it then reads the
+    /// system clock on every call, like [`SystemClock`].
+    #[must_use]
+    pub fn new(resolution: Duration) -> CoarseClock {
+        let resolution = resolution.max(Duration::from_micros(1));
+        let nanos = Arc::new(AtomicU64::new(SystemClock.now().as_unix_nanos()));
+        let weak: Weak<AtomicU64> = Arc::downgrade(&nanos);
+        let spawned = std::thread::Builder::new()
+            .name("ssot-cache-clock".to_string())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(resolution);
+                    let Some(nanos) = weak.upgrade() else { break };
+                    nanos.store(SystemClock.now().as_unix_nanos(), Ordering::Relaxed);
+                }
+            });
+        if spawned.is_err() {
+            // No ticker: mark the clock as "read the system clock".
+            nanos.store(u64::MAX, Ordering::Relaxed);
+        }
+        CoarseClock { nanos }
+    }
+}
+
+impl Clock for CoarseClock {
+    #[inline]
+    fn now(&self) -> Timestamp {
+        match self.nanos.load(Ordering::Relaxed) {
+            u64::MAX => SystemClock.now(),
+            n => Timestamp(n),
+        }
     }
 }
 
@@ -185,6 +250,15 @@ mod tests {
             Timestamp::EPOCH.saturating_duration_since(Timestamp::from_unix_nanos(9)),
             Duration::ZERO
         );
+    }
+
+    #[test]
+    fn coarse_clock_starts_at_the_system_time_and_never_runs_ahead() {
+        let before = SystemClock.now();
+        let coarse = CoarseClock::new(Duration::from_millis(1));
+        let read = coarse.now();
+        assert!(read >= before);
+        assert!(read <= SystemClock.now());
     }
 
     #[test]

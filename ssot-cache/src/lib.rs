@@ -150,7 +150,7 @@
 //! - [`MemoryCache`], [`MemoryCacheBuilder`]: the memory tier.
 //! - [`DiskTier`], [`DiskTierBuilder`], [`DiskStats`]: the disk tier and its file format.
 //! - [`TieredCache`], [`TieredCacheBuilder`], [`Tier`], [`TierEntry`]: composition.
-//! - [`Clock`], [`SystemClock`], [`ManualClock`], [`Timestamp`]: time.
+//! - [`Clock`], [`SystemClock`], [`CoarseClock`], [`ManualClock`], [`Timestamp`]: time.
 //! - [`CacheStats`], [`TierStats`], [`RemovalCause`]: observation.
 //! - [`Error`]: the one error type (disk and user tiers; the memory tier cannot fail).
 #![deny(missing_docs)]
@@ -165,7 +165,7 @@ mod stats;
 mod tier;
 mod tiered;
 
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, Timestamp};
 pub use disk::{DiskStats, DiskTier, DiskTierBuilder};
 pub use error::Error;
 pub use memory::{MemoryCache, MemoryCacheBuilder};

@@ -175,6 +175,10 @@ where
 
     /// The source of time for expiry. Default: [`SystemClock`]. Tests pass a
     /// [`ManualClock`](crate::ManualClock).
+    ///
+    /// Hits on entries that can expire read the clock once. Where the system clock is
+    /// slow to read (some virtual machines), a [`CoarseClock`](crate::CoarseClock)
+    /// makes that read one atomic load, at the price of its resolution.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
