@@ -19,7 +19,7 @@
 
 use std::borrow::Borrow;
 use std::fmt;
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -275,7 +275,10 @@ where
 
     #[inline]
     fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        self.inner.hasher.hash_one(key)
+        // Spelled out rather than `hash_one`, which the compiler did not inline here.
+        let mut h = self.inner.hasher.build_hasher();
+        key.hash(&mut h);
+        h.finish()
     }
 
     #[inline]
