@@ -274,6 +274,7 @@ where
     }
 
     #[inline]
+    #[allow(clippy::manual_hash_one)]
     fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         // Spelled out rather than `hash_one`, which the compiler did not inline here.
         let mut h = self.inner.hasher.build_hasher();
