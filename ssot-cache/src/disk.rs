@@ -11,6 +11,7 @@
 //! One process owns a directory at a time: two `DiskTier`s on one directory do not
 //! see each other's index (guard the directory with a lock file if processes share it).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs;
@@ -119,7 +120,7 @@ pub struct DiskStats {
 /// drop(disk);
 ///
 /// let disk: DiskTier<String, Vec<u32>> = DiskTier::open(dir.path(), 10 << 20)?;
-/// assert_eq!(disk.get(&"primes".to_string())?, Some(vec![2, 3, 5, 7]));
+/// assert_eq!(disk.get("primes")?, Some(vec![2, 3, 5, 7]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -461,12 +462,16 @@ where
     /// The path of `key`'s entry file (whether or not it exists).
     ///
     /// Errors: [`Error::Encode`] if the key cannot be encoded.
-    pub fn path_of(&self, key: &K) -> Result<PathBuf, Error> {
+    pub fn path_of<Q>(&self, key: &Q) -> Result<PathBuf, Error>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
         let (_, id) = self.key_id(key)?;
         Ok(self.inner.dir.join(file_name(&id)))
     }
 
-    fn key_id(&self, key: &K) -> Result<(Vec<u8>, FileId), Error> {
+    fn key_id<Q: Serialize + ?Sized>(&self, key: &Q) -> Result<(Vec<u8>, FileId), Error> {
         let bytes = postcard::to_allocvec(key).map_err(|source| Error::Encode {
             dir: self.inner.dir.clone(),
             what: "key",
@@ -478,18 +483,30 @@ where
 
     /// The value of `key`, if a live, intact entry is stored.
     ///
+    /// `key` may be a borrowed form of `K` (`&str` for `String`) whose serde
+    /// encoding is the same, as it is for the standard library's owned/borrowed
+    /// pairs; a form that encodes differently simply misses.
+    ///
     /// Cost: a hash of the encoded key, an index lookup, and reading and checksumming
     /// the entry file. An expired, corrupt, truncated or undecodable entry is removed
     /// and reported as `None`.
     ///
     /// Errors: [`Error::Io`] if the file exists but cannot be read.
-    pub fn get(&self, key: &K) -> Result<Option<V>, Error> {
+    pub fn get<Q>(&self, key: &Q) -> Result<Option<V>, Error>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
         Ok(self.get_with_ttl(key)?.map(|(v, _)| v))
     }
 
     /// Like [`get`](Self::get), also returning the entry's remaining time-to-live
     /// (`None`: it does not expire).
-    pub fn get_with_ttl(&self, key: &K) -> Result<Option<(V, Option<Duration>)>, Error> {
+    pub fn get_with_ttl<Q>(&self, key: &Q) -> Result<Option<(V, Option<Duration>)>, Error>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
         let (key_bytes, id) = self.key_id(key)?;
         let Some(generation) = self.inner.index.lock().touch(&id) else {
             self.inner.counters.misses.fetch_add(1, Ordering::Relaxed);
@@ -674,7 +691,11 @@ where
     /// Removes `key`'s entry; removing an absent key is not an error.
     ///
     /// Errors: [`Error::Io`] if the file exists but cannot be removed.
-    pub fn remove(&self, key: &K) -> Result<(), Error> {
+    pub fn remove<Q>(&self, key: &Q) -> Result<(), Error>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
         let (_, id) = self.key_id(key)?;
         let mut index = self.inner.index.lock();
         if index.forget(&id).is_some() {

@@ -504,7 +504,7 @@ where
     pub fn stats(&self) -> CacheStats {
         let mut out = CacheStats::default();
         for shard in &self.inner.shards {
-            let c = shard.0.lock().counters;
+            let c = shard.0.lock().counters();
             out.hits += c.hits;
             out.misses += c.misses;
             out.inserts += c.inserts;
