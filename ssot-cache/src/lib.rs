@@ -137,10 +137,12 @@
 //! | `TieredCache::get` | tier reads down to the first hit, then one insert per tier above it. |
 //! | `TieredCache::insert` | one insert per tier. |
 //!
-//! **Memory per entry** (memory tier): `size_of::<K>() + size_of::<V>()` plus 28 bytes
-//! of node (hash, two deadlines, weight; the node is padded to the alignment of `K`
-//! and `V`), 8 bytes of LRU links, and about 6 bytes of hash index (a 4-byte slot and
-//! a control byte at up to 7/8 load). For `u64 → u64` that is 48 + 8 + ~6 ≈ 62 bytes.
+//! **Memory per entry** (memory tier): a node of `size_of::<K>() + size_of::<V>()` plus
+//! 12 bytes (effective deadline, weight; padded to the alignment of `K` and `V`), 8
+//! bytes of LRU links and 16 bytes of data only writes read (hash, time-to-live
+//! deadline), each in its own dense vector, and about 6 bytes of hash index (a 4-byte
+//! slot and a control byte at up to 7/8 load). For `u64 → u64` that is
+//! 32 + 8 + 16 + ~6 ≈ 62 bytes.
 //! A shard's vectors grow by doubling, so up to half of a shard's reserved memory may
 //! be slack while it fills; it is not given back when entries leave. Heap data
 //! owned by keys and values (a `String`'s buffer) comes on top.

@@ -314,10 +314,10 @@ where
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
         let mut removed = self.removed();
-        let found = self
-            .shard_for(hash)
-            .lock()
-            .get(hash, key, &mut now, Touch::Use, &mut removed);
+        let found =
+            self.shard_for(hash)
+                .lock()
+                .get(hash, key, &mut now, Touch::Use, false, &mut removed);
         if !removed.items.is_empty() {
             self.notify(removed);
         }
@@ -335,10 +335,10 @@ where
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
         let mut removed = self.removed();
-        let found = self
-            .shard_for(hash)
-            .lock()
-            .get(hash, key, &mut now, Touch::Use, &mut removed);
+        let found =
+            self.shard_for(hash)
+                .lock()
+                .get(hash, key, &mut now, Touch::Use, true, &mut removed);
         self.notify(removed);
         found.map(|(v, expires_at)| {
             let ttl = (expires_at != NEVER)
@@ -357,10 +357,10 @@ where
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
         let mut removed = self.removed();
-        let found = self
-            .shard_for(hash)
-            .lock()
-            .get(hash, key, &mut now, Touch::Peek, &mut removed);
+        let found =
+            self.shard_for(hash)
+                .lock()
+                .get(hash, key, &mut now, Touch::Peek, false, &mut removed);
         found.is_some()
     }
 
@@ -569,7 +569,7 @@ where
             let mut removed = self.removed();
             let joined = {
                 let mut s = shard.lock();
-                if let Some((v, _)) = s.get(hash, &key, &mut now, Touch::Use, &mut removed) {
+                if let Some((v, _)) = s.get(hash, &key, &mut now, Touch::Use, false, &mut removed) {
                     drop(s);
                     self.notify(removed);
                     return Ok(v);
@@ -816,10 +816,10 @@ mod tests {
 
     #[test]
     fn node_overhead_is_as_documented() {
-        // Documented in the crate docs: 28 bytes of node beyond key and value (hash,
-        // two deadlines, weight), padded; the 8 bytes of links live apart.
+        // Documented in the crate docs: 12 bytes of node beyond key and value
+        // (deadline, weight), padded; links (8) and cold data (16) live apart.
         let base = std::mem::size_of::<crate::shard::Node<(), ()>>();
-        assert_eq!(base, 32);
-        assert_eq!(std::mem::size_of::<crate::shard::Node<u64, u64>>(), 48);
+        assert_eq!(base, 16);
+        assert_eq!(std::mem::size_of::<crate::shard::Node<u64, u64>>(), 32);
     }
 }

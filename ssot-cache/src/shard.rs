@@ -1,19 +1,23 @@
 //! One shard of the memory tier: an exact LRU list threaded through a slab.
 //!
 //! Why this shape: the hot path (a hit) must not allocate and should touch as few
-//! cache lines as possible. Entries live in one `Vec<Node>`; the LRU list is a pair of
-//! `u32` indices in each node (no pointers, no `unsafe`, no per-entry allocation); the
-//! hash index is a `hashbrown::HashTable<u32>` holding only slab indices (4 bytes and a
+//! cache lines as possible. Entry `i` is split over three dense vectors: `nodes[i]`
+//! (key, value, effective deadline, weight: what a hit reads), `links[i]` (the LRU
+//! list as two `u32` indices: no pointers, no `unsafe`, no per-entry allocation) and
+//! `cold[i]` (hash and time-to-live deadline: only writes and removals read them).
+//! The hash index is a `hashbrown::HashTable<u32>` of slab indices (4 bytes and a
 //! control byte per entry; the key is stored once, in the node). A hit is one table
-//! probe, one relink of three nodes, and a clone of the value.
+//! probe, one node read, a relink in the small `links` array, and a clone of the
+//! value. Splitting the links out took a uniform 50,000-key hit from about 20 ns to
+//! about 17 ns on the development machine.
 //!
 //! The slab stays dense: removing an entry moves the last node into the hole
 //! (`swap_remove`) and repoints its neighbours and its table slot. Eviction on insert
 //! does better: when one eviction makes room, the new entry is written into the
 //! victim's node in place, so a full cache's insert does no slab work at all.
 //!
-//! Expiry is lazy. A node carries its time-to-live deadline and its effective deadline
-//! (the earlier of that and last access + time-to-idle); a read of a node whose
+//! Expiry is lazy. A node carries its effective deadline (the earlier of its
+//! time-to-live deadline and last access + time-to-idle); a read of a node whose
 //! effective deadline is "never" does not read the clock. Expired entries are removed
 //! when read, when they reach the LRU tail during an eviction (reported as expired, not
 //! as a capacity eviction), by `purge_expired`, or by invalidation.
@@ -40,18 +44,23 @@ fn ix(i: u32) -> usize {
     i as usize
 }
 
-/// One cached entry. `repr(C)` with the fields a hit reads first (key, deadline,
-/// value), so they share a cache line as often as the node size allows.
+/// One cached entry: what a hit reads, and nothing else. For `u64 → u64` it is 32
+/// bytes, so two nodes share a cache line and none straddles two.
 #[repr(C)]
 pub(crate) struct Node<K, V> {
     key: K,
+    value: V,
     /// The earlier of `expires_at` and last access + time-to-idle, or [`NEVER`].
     deadline: u64,
-    value: V,
+    weight: u32,
+}
+
+/// What only writes and removals need of a node (`cold[i]` belongs to `nodes[i]`).
+#[derive(Clone, Copy)]
+struct Cold {
     hash: u64,
     /// Time-to-live deadline (nanoseconds since the epoch), or [`NEVER`].
     expires_at: u64,
-    weight: u32,
 }
 
 /// A node's place in the LRU list, kept apart from the nodes (`links[i]` belongs to
@@ -162,6 +171,7 @@ pub(crate) struct Shard<K, V> {
     table: HashTable<u32>,
     nodes: Vec<Node<K, V>>,
     links: Vec<Link>,
+    cold: Vec<Cold>,
     weight: u64,
     inserts: u64,
     config: ShardConfig,
@@ -185,6 +195,7 @@ impl<K, V> Shard<K, V> {
             table: HashTable::new(),
             nodes: Vec::new(),
             links: Vec::new(),
+            cold: Vec::new(),
             head: NIL,
             tail: NIL,
             weight: 0,
@@ -271,17 +282,18 @@ impl<K, V> Shard<K, V> {
     /// Removes node `i` from the list, the index and the slab; returns it.
     fn remove_at(&mut self, i: u32) -> Node<K, V> {
         self.unlink(i);
-        let hash = self.nodes[ix(i)].hash;
+        let hash = self.cold[ix(i)].hash;
         if let Ok(entry) = self.table.find_entry(hash, |&j| j == i) {
             entry.remove();
         }
         let last = u32::try_from(self.nodes.len() - 1).unwrap_or(NIL);
         let node = self.nodes.swap_remove(ix(i));
         self.links.swap_remove(ix(i));
+        self.cold.swap_remove(ix(i));
         if i != last {
             // The node that was last now sits at `i`: repoint its neighbours and slot.
             let Link { prev, next } = self.links[ix(i)];
-            let moved_hash = self.nodes[ix(i)].hash;
+            let moved_hash = self.cold[ix(i)].hash;
             if prev == NIL {
                 self.head = i;
             } else {
@@ -304,9 +316,9 @@ impl<K, V> Shard<K, V> {
         self.removed[cause.index()] += 1;
     }
 
-    /// Reads `key`: the value and its time-to-live deadline, or `None` (a miss; an
-    /// expired entry found on the way is removed). Counts a hit or a miss unless
-    /// `touch` is [`Touch::Peek`].
+    /// Reads `key`: the value and, if `want_ttl`, its time-to-live deadline (else
+    /// [`NEVER`]), or `None` (a miss; an expired entry found on the way is removed).
+    /// Counts a hit or a miss unless `touch` is [`Touch::Peek`].
     #[inline]
     pub(crate) fn get<Q>(
         &mut self,
@@ -314,6 +326,7 @@ impl<K, V> Shard<K, V> {
         key: &Q,
         now: &mut LazyNow<'_>,
         touch: Touch,
+        want_ttl: bool,
         removed: &mut Removed<K, V>,
     ) -> Option<(V, u64)>
     where
@@ -340,16 +353,21 @@ impl<K, V> Shard<K, V> {
                 return None;
             }
             if touch == Touch::Use && self.config.tti != NEVER {
-                let n = &mut self.nodes[ix(i)];
-                n.deadline = n.expires_at.min(t.saturating_add(self.config.tti));
+                let expires_at = self.cold[ix(i)].expires_at;
+                self.nodes[ix(i)].deadline = expires_at.min(t.saturating_add(self.config.tti));
             }
         }
         if touch == Touch::Use {
             self.move_to_front(i);
             self.hits += 1;
         }
-        let n = &self.nodes[ix(i)];
-        Some((n.value.clone(), n.expires_at))
+        // An entry without a deadline has no time-to-live: skip the cold read.
+        let expires_at = if !want_ttl || deadline == NEVER {
+            NEVER
+        } else {
+            self.cold[ix(i)].expires_at
+        };
+        Some((self.nodes[ix(i)].value.clone(), expires_at))
     }
 
     /// Stores `key → value` as the most recently used entry, evicting from the LRU
@@ -386,8 +404,8 @@ impl<K, V> Shard<K, V> {
             let n = &mut self.nodes[ix(i)];
             let old_value = std::mem::replace(&mut n.value, value);
             let old_weight = std::mem::replace(&mut n.weight, weight);
-            n.expires_at = expires_at;
             n.deadline = deadline;
+            self.cold[ix(i)].expires_at = expires_at;
             self.weight = self.weight - u64::from(old_weight) + w;
             self.move_to_front(i);
             self.count(RemovalCause::Replaced);
@@ -423,8 +441,6 @@ impl<K, V> Shard<K, V> {
         self.nodes.push(Node {
             key,
             value,
-            hash,
-            expires_at,
             deadline,
             weight,
         });
@@ -432,10 +448,11 @@ impl<K, V> Shard<K, V> {
             prev: NIL,
             next: NIL,
         });
+        self.cold.push(Cold { hash, expires_at });
         self.weight += w;
         self.push_front(i);
-        let nodes = &self.nodes;
-        self.table.insert_unique(hash, i, |&j| nodes[ix(j)].hash);
+        let cold = &self.cold;
+        self.table.insert_unique(hash, i, |&j| cold[ix(j)].hash);
     }
 
     fn deadlines(&self, ttl: u64, now: &mut LazyNow<'_>) -> (u64, u64) {
@@ -488,7 +505,7 @@ impl<K, V> Shard<K, V> {
     ) {
         let cause = self.victim_cause(tail, now);
         self.unlink(tail);
-        let old_hash = self.nodes[ix(tail)].hash;
+        let old_hash = self.cold[ix(tail)].hash;
         if let Ok(entry) = self.table.find_entry(old_hash, |&j| j == tail) {
             entry.remove();
         }
@@ -496,13 +513,12 @@ impl<K, V> Shard<K, V> {
         let old_key = std::mem::replace(&mut n.key, key);
         let old_value = std::mem::replace(&mut n.value, value);
         let old_weight = std::mem::replace(&mut n.weight, weight);
-        n.hash = hash;
-        n.expires_at = expires_at;
         n.deadline = deadline;
+        self.cold[ix(tail)] = Cold { hash, expires_at };
         self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
         self.push_front(tail);
-        let nodes = &self.nodes;
-        self.table.insert_unique(hash, tail, |&j| nodes[ix(j)].hash);
+        let cold = &self.cold;
+        self.table.insert_unique(hash, tail, |&j| cold[ix(j)].hash);
         self.count(cause);
         removed.push(old_key, old_value, cause);
     }
@@ -627,7 +643,7 @@ impl<K, V> Shard<K, V> {
         while i != NIL {
             let n = &self.nodes[ix(i)];
             assert_eq!(self.links[ix(i)].prev, prev);
-            assert_eq!(self.find(n.hash, &n.key), Some(i));
+            assert_eq!(self.find(self.cold[ix(i)].hash, &n.key), Some(i));
             weight += u64::from(n.weight);
             seen += 1;
             prev = i;
@@ -636,6 +652,7 @@ impl<K, V> Shard<K, V> {
         assert_eq!(prev, self.tail);
         assert_eq!(seen, self.nodes.len());
         assert_eq!(self.links.len(), self.nodes.len());
+        assert_eq!(self.cold.len(), self.nodes.len());
         assert_eq!(self.table.len(), self.nodes.len());
         assert_eq!(weight, self.weight);
         assert!(self.weight <= self.config.capacity);
@@ -682,7 +699,7 @@ mod tests {
         }
         assert_eq!(s.keys_lru_first(), [&1, &2, &3]);
         assert_eq!(
-            s.get(h(1), &1, &mut now, Touch::Use, &mut rm),
+            s.get(h(1), &1, &mut now, Touch::Use, false, &mut rm),
             Some((10, NEVER))
         );
         assert_eq!(s.keys_lru_first(), [&2, &3, &1]);
