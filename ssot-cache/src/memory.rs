@@ -804,6 +804,35 @@ mod tests {
     }
 
     #[test]
+    fn waiters_retry_when_the_weigher_panics_on_the_loaded_value() {
+        // The weigher runs under the shard's lock when a load's value is stored; a
+        // panic there must still release the waiters.
+        let cache: MemoryCache<u32, u32> = MemoryCache::builder()
+            .weigher(|_, v| if *v == 13 { panic!("weigher bug") } else { 1 })
+            .clock(ManualClock::new())
+            .build();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let cache = &cache;
+        std::thread::scope(|s| {
+            let leader = s.spawn(move || {
+                cache.get_or_insert_with(1, || {
+                    started_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    13
+                })
+            });
+            started_rx.recv().unwrap();
+            let waiter = s.spawn(move || cache.get_or_insert_with(1, || 14));
+            until_waiting(cache, 1, 1);
+            release_tx.send(()).unwrap();
+            assert!(leader.join().is_err());
+            assert_eq!(waiter.join().unwrap(), 14);
+        });
+        assert_eq!(cache.get(&1), Some(14));
+    }
+
+    #[test]
     fn a_write_during_a_load_wins_over_the_loaded_value() {
         let cache: MemoryCache<u32, u32> = MemoryCache::builder().clock(ManualClock::new()).build();
         let got = cache.get_or_insert_with(1, || {

@@ -230,3 +230,87 @@ fn concurrent_writers_and_readers_never_see_a_wrong_value() {
     });
     assert!(disk.size_bytes() <= 20_000);
 }
+
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn cases(default: u32) -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u8, Vec<u32>),
+        InsertTtl(u8, Vec<u32>, u64),
+        Get(u8),
+        Remove(u8),
+        Advance(u64),
+        Reopen,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let key = 0u8..8;
+        let value = prop::collection::vec(any::<u32>(), 0..6);
+        prop_oneof![
+            3 => (key.clone(), value.clone()).prop_map(|(k, v)| Op::Insert(k, v)),
+            2 => (key.clone(), value, 1u64..5).prop_map(|(k, v, t)| Op::InsertTtl(k, v, t)),
+            4 => key.clone().prop_map(Op::Get),
+            1 => key.prop_map(Op::Remove),
+            2 => (0u64..3).prop_map(Op::Advance),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases(48)))]
+
+        /// Without capacity pressure the disk tier is a map with deadlines that
+        /// survives reopening: every read agrees with a `HashMap` model.
+        #[test]
+        fn disk_tier_matches_a_map_with_deadlines_across_reopens(ops in prop::collection::vec(op(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let clock = ManualClock::new();
+            let open = || DiskTier::<u8, Vec<u32>>::builder(dir.path()).clock(clock.clone()).open().unwrap();
+            let mut disk = open();
+            let mut model: HashMap<u8, (Vec<u32>, u64)> = HashMap::new();
+            let mut now = 0u64;
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => {
+                        disk.insert(&k, &v).unwrap();
+                        model.insert(k, (v, u64::MAX));
+                    }
+                    Op::InsertTtl(k, v, t) => {
+                        disk.insert_with_ttl(&k, &v, Duration::from_secs(t)).unwrap();
+                        model.insert(k, (v, now + t));
+                    }
+                    Op::Get(k) => {
+                        let want = model.get(&k).filter(|(_, d)| now < *d).map(|(v, _)| v.clone());
+                        if want.is_none() {
+                            model.remove(&k);
+                        }
+                        prop_assert_eq!(disk.get(&k).unwrap(), want);
+                    }
+                    Op::Remove(k) => {
+                        disk.remove(&k).unwrap();
+                        model.remove(&k);
+                    }
+                    Op::Advance(d) => {
+                        clock.advance(Duration::from_secs(d));
+                        now += d;
+                    }
+                    Op::Reopen => {
+                        drop(disk);
+                        disk = open();
+                    }
+                }
+                prop_assert_eq!(disk.len(), model.len());
+            }
+        }
+    }
+}
