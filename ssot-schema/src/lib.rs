@@ -1,6 +1,7 @@
 //! JSON Schema validation of JSON and YAML documents that reports every violation
 //! with its line and column.
 
+pub mod builtin;
 mod error;
 mod locate;
 mod parse;

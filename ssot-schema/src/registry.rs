@@ -329,6 +329,20 @@ impl SchemaRegistry {
         Ok(())
     }
 
+    /// Registers every [built-in schema](crate::builtin) under its name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyRegistered`] when a name or `$id` is taken (for example when
+    /// called twice). The built-in schemas themselves always compile; a test proves it.
+    pub fn register_builtins(&mut self) -> Result<(), Error> {
+        let mut schemas = Vec::with_capacity(crate::builtin::ALL.len());
+        for (name, text) in crate::builtin::ALL {
+            schemas.push((name, parse::read_json(text, name)?));
+        }
+        self.register_all(schemas)
+    }
+
     fn index(&self, name_or_id: &str) -> Option<usize> {
         self.by_name
             .get(name_or_id)
@@ -477,7 +491,11 @@ impl SchemaRegistry {
     fn violations(&self, entry: &Entry, instance: &Value) -> (Vec<Violation>, Vec<Target>) {
         let mut violations = Vec::new();
         let mut targets = Vec::new();
+        let mut errors = Vec::new();
         for error in entry.validator.iter_errors(instance) {
+            expand(error, &mut errors);
+        }
+        for error in errors {
             let instance_location = error.instance_path().as_str().to_owned();
             let schema_location = error.evaluation_path().as_str().to_owned();
             let absolute = error.absolute_keyword_location().map(|u| u.as_str().to_owned());
@@ -513,8 +531,18 @@ impl SchemaRegistry {
                     }
                 }
                 _ => {
+                    let mut message = message(&error);
+                    if keyword == "pattern"
+                        && let Some(expected) =
+                            absolute.as_deref().and_then(|a| self.described(a))
+                    {
+                        message = format!(
+                            "{} does not have the expected form: {expected}",
+                            error.instance()
+                        );
+                    }
                     violations.push(Violation {
-                        message: message(&error),
+                        message,
                         instance_location: instance_location.clone(),
                         schema_location,
                         absolute_schema_location: absolute,
@@ -530,6 +558,17 @@ impl SchemaRegistry {
             }
         }
         (violations, targets)
+    }
+
+    /// The `description` of the schema holding the keyword at `absolute`.
+    fn described(&self, absolute: &str) -> Option<&str> {
+        let (base, fragment) = absolute.split_once('#')?;
+        let schema = self
+            .entries
+            .iter()
+            .find(|e| e.uri == base || e.id.as_deref() == Some(base))?;
+        let parent = fragment.rsplit_once('/')?.0;
+        schema.schema.pointer(parent)?.get("description")?.as_str()
     }
 
     /// The declared property closest to the unexpected `key`, for the
@@ -549,6 +588,46 @@ impl SchemaRegistry {
             .filter(|(d, _)| *d <= limit)
             .min_by_key(|(d, _)| *d)
             .map(|(_, p)| p.clone())
+    }
+}
+
+/// Replaces an `anyOf`/`oneOf` failure by the errors of the one branch that was
+/// meant, when one can tell: the only branch that does not fail on the type of the
+/// value itself. `{"anyOf": [{"type": "string", "pattern": ...}, {"type": "null"}]}`
+/// given `"x y"` then reports the pattern, not "not valid under any of the schemas".
+/// Otherwise the `anyOf`/`oneOf` error is kept as it is.
+fn expand(error: ValidationError<'_>, out: &mut Vec<ValidationError<'static>>) {
+    let branches = match error.kind() {
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            context
+        }
+        _ => {
+            out.push(error.to_owned());
+            return;
+        }
+    };
+    let at = error.instance_path().as_str();
+    let mut meant = branches.iter().enumerate().filter(|(_, branch)| {
+        !branch.is_empty()
+            && !branch.iter().any(|e| {
+                matches!(e.kind(), ValidationErrorKind::Type { .. })
+                    && e.instance_path().as_str() == at
+            })
+    });
+    let only = match (meant.next(), meant.next()) {
+        (Some((i, _)), None) => Some(i),
+        _ => None,
+    };
+    let Some(i) = only else {
+        out.push(error.to_owned());
+        return;
+    };
+    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
+        error.into_parts().kind
+    {
+        for e in context.into_iter().nth(i).unwrap_or_default() {
+            expand(e, out);
+        }
     }
 }
 
