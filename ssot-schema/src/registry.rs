@@ -3,10 +3,11 @@
 //!
 //! # How schemas find each other
 //!
-//! Every schema gets a URI: its `$id` when it has an absolute one, otherwise
-//! `https://ssot-schema.invalid/NAME` (the `.invalid` top-level domain is reserved
-//! and never resolves, so no reference can escape to the network), or the name
-//! itself when the name is an absolute URI. A `$ref` is resolved against those URIs
+//! Every schema gets a URI: the name itself when the name is an absolute URI
+//! (`http://localhost:1234/integer.json`, to stand in for a remote document), else
+//! its `$id` when it has an absolute one, else `https://ssot-schema.invalid/NAME`
+//! (the `.invalid` top-level domain is reserved and never resolves). A `$id` inside
+//! a schema is found too, as the specification says. A `$ref` is resolved against those URIs
 //! only: `jsonschema` is built without its HTTP and file retrievers and the registry
 //! refuses every retrieval, so a reference to anything not registered fails at
 //! registration, naming the reference. Schemas without `$id` can refer to each other
@@ -277,8 +278,8 @@ impl SchemaRegistry {
                 }
             }
             let uri = match &id {
+                _ if is_absolute_uri(name) => name.to_owned(),
                 Some(id) => id.clone(),
-                None if is_absolute_uri(name) => name.to_owned(),
                 None => format!("{NAME_BASE}{name}"),
             };
             new.push((name.to_owned(), uri, id, Arc::new(schema)));
@@ -291,12 +292,18 @@ impl SchemaRegistry {
             .iter()
             .map(|e| (e.uri.as_str(), Arc::clone(&e.schema)))
             .chain(new.iter().map(|(_, uri, _, s)| (uri.as_str(), Arc::clone(s))));
-        let first = new[0].0.clone();
+        // The resolution registry is prepared for the whole batch, so its errors
+        // cannot always be pinned on one schema: name them all.
+        let batch = if new.len() == 1 {
+            new[0].0.clone()
+        } else {
+            new.iter().map(|(n, ..)| n.as_str()).collect::<Vec<_>>().join("`, `")
+        };
         let resolution = jsonschema::Registry::new()
             .draft(self.options.draft.to_jsonschema())
             .extend(resources)
             .and_then(jsonschema::RegistryBuilder::prepare)
-            .map_err(|e| referencing_error(&first, &e))?;
+            .map_err(|e| referencing_error(&batch, &e))?;
         let mut compiled = Vec::with_capacity(new.len());
         for (name, uri, id, schema) in new {
             let mut options = jsonschema::options()
@@ -327,6 +334,27 @@ impl SchemaRegistry {
             self.entries.push(entry);
         }
         Ok(())
+    }
+
+    /// Removes the schema `name_or_id`; returns whether it was registered.
+    ///
+    /// Schemas compiled earlier that `$ref` it keep working (a compiled schema owns
+    /// what it refers to); schemas registered later can no longer refer to it.
+    /// Costs O(number of schemas).
+    pub fn remove(&mut self, name_or_id: &str) -> bool {
+        let Some(index) = self.index(name_or_id) else {
+            return false;
+        };
+        self.entries.remove(index);
+        self.by_name.clear();
+        self.by_id.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.by_name.insert(e.name.clone(), i);
+            if let Some(id) = &e.id {
+                self.by_id.insert(id.clone(), i);
+            }
+        }
+        true
     }
 
     /// Registers every [built-in schema](crate::builtin) under its name.
