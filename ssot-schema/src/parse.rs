@@ -408,6 +408,12 @@ mod tests {
     }
 
     #[test]
+    fn yaml_merge_keys_probe() {
+        let v = yaml("base: &b {x: 1}\nuse:\n  <<: *b\n  y: 2\n");
+        panic!("{v:?}");
+    }
+
+    #[test]
     fn yaml_anchors_and_aliases_resolve() {
         let v = yaml("base: &b {x: 1}\nuse: *b\n").unwrap();
         assert_eq!(v["use"], json!({"x": 1}));

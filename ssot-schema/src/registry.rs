@@ -569,6 +569,13 @@ impl SchemaRegistry {
                             error.instance()
                         );
                     }
+                    // A bad property name is pointed at where the key is written.
+                    let key = match error.kind() {
+                        ValidationErrorKind::PropertyNames { error } => {
+                            error.instance().as_str().map(str::to_owned)
+                        }
+                        _ => None,
+                    };
                     violations.push(Violation {
                         message,
                         instance_location: instance_location.clone(),
@@ -580,7 +587,7 @@ impl SchemaRegistry {
                     });
                     targets.push(Target {
                         pointer: instance_location,
-                        key: None,
+                        key,
                     });
                 }
             }

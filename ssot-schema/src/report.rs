@@ -31,9 +31,10 @@ impl Violation {
     /// The JSON pointer (RFC 6901) of the offending value in the document: `""` for
     /// the root, `/tasks/3/priority` for a field.
     ///
-    /// For `additionalProperties` and `unevaluatedProperties`, whose offending value
-    /// is a key, this is the object holding the key; [`line`](Self::line) points at
-    /// the key itself, and there is one violation per unexpected key.
+    /// For `additionalProperties`, `unevaluatedProperties` and `propertyNames`,
+    /// whose offending value is a key, this is the object holding the key;
+    /// [`line`](Self::line) points at the key itself, and there is one violation per
+    /// offending key.
     pub fn instance_location(&self) -> &str {
         &self.instance_location
     }
