@@ -666,8 +666,18 @@ fn expand(error: ValidationError<'_>, out: &mut Vec<ValidationError<'static>>) {
     }
 }
 
-/// The error's message; a container instance is not printed whole.
+/// The error's message; a container instance is not printed whole, and a short
+/// `enum` lists every option (`jsonschema` shows two and counts the rest).
 fn message(error: &ValidationError<'_>) -> String {
+    if let ValidationErrorKind::Enum { options } = error.kind()
+        && let Some(options) = options.as_array()
+        && options.len() <= 12
+        && !error.instance().is_object()
+        && !error.instance().is_array()
+    {
+        let listed: Vec<String> = options.iter().map(Value::to_string).collect();
+        return format!("{} is not one of {}", error.instance(), listed.join(", "));
+    }
     if matches!(&**error.instance(), Value::Object(_) | Value::Array(_)) {
         let placeholder = if error.instance().is_object() {
             "the object"
