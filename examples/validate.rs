@@ -43,7 +43,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (builtin::TASK_LIST, "tasks.yaml"),
     ] {
         let report = registry.validate_file(schema, data.join(file))?;
-        println!("{:<20} {}", file, if report.is_valid() { "valid" } else { "INVALID" });
+        println!(
+            "{:<20} {}",
+            file,
+            if report.is_valid() {
+                "valid"
+            } else {
+                "INVALID"
+            }
+        );
         if !report.is_valid() {
             println!("{report}");
         }
@@ -63,7 +71,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&path, broken)?;
 
     let report = registry.validate_file(builtin::AUTOMATION_REGISTRY, &path)?;
-    println!("\n{} problems in the edited copy:\n{report}", report.errors().len());
+    println!(
+        "\n{} problems in the edited copy:\n{report}",
+        report.errors().len()
+    );
 
     // 3. The same report as JSON, for an editor plugin or a CI annotation.
     println!("\nas JSON:\n{:#}", report.to_json());

@@ -349,7 +349,11 @@ impl LineIndex {
 // ---------------------------------------------------------------------------
 
 /// Finds every target in document `document` (0-based) of YAML `text`.
-pub(crate) fn locate_yaml(text: &str, document: usize, targets: &[Target]) -> Vec<Option<Position>> {
+pub(crate) fn locate_yaml(
+    text: &str,
+    document: usize,
+    targets: &[Target],
+) -> Vec<Option<Position>> {
     let Ok(docs) = MarkedYaml::load_from_str(text) else {
         return vec![None; targets.len()];
     };
@@ -468,7 +472,12 @@ mod tests {
         let got = locate_yaml(
             text,
             0,
-            &[value("/use/x"), value("/list/0"), value("/list/1"), key("", "list")],
+            &[
+                value("/use/x"),
+                value("/list/0"),
+                value("/list/1"),
+                key("", "list"),
+            ],
         );
         assert_eq!(
             got,

@@ -235,15 +235,15 @@ impl<'de> Visitor<'de> for Key<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(self
-            .refusal
-            .fail("a sequence used as a mapping key has no JSON equivalent; use a string key".to_owned()))
+        Err(self.refusal.fail(
+            "a sequence used as a mapping key has no JSON equivalent; use a string key".to_owned(),
+        ))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(self
-            .refusal
-            .fail("a mapping used as a mapping key has no JSON equivalent; use a string key".to_owned()))
+        Err(self.refusal.fail(
+            "a mapping used as a mapping key has no JSON equivalent; use a string key".to_owned(),
+        ))
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<String, A::Error> {

@@ -29,7 +29,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use jsonschema::error::ValidationErrorKind;
-use jsonschema::{Validator, ValidationError};
+use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -248,11 +248,14 @@ impl SchemaRegistry {
         let mut new: Vec<(String, String, Option<String>, Arc<Value>)> = Vec::new();
         for (name, schema) in schemas {
             check_name(name)?;
-            let clash = self.index(name).map(|i| self.entries[i].name.clone()).or_else(|| {
-                new.iter()
-                    .find(|(n, _, id, _)| n == name || id.as_deref() == Some(name))
-                    .map(|(n, ..)| n.clone())
-            });
+            let clash = self
+                .index(name)
+                .map(|i| self.entries[i].name.clone())
+                .or_else(|| {
+                    new.iter()
+                        .find(|(n, _, id, _)| n == name || id.as_deref() == Some(name))
+                        .map(|(n, ..)| n.clone())
+                });
             if let Some(by) = clash {
                 return Err(Error::AlreadyRegistered {
                     name: name.to_owned(),
@@ -263,11 +266,14 @@ impl SchemaRegistry {
             }
             let id = absolute_id(&schema);
             if let Some(id) = &id {
-                let clash = self.index(id).map(|i| self.entries[i].name.clone()).or_else(|| {
-                    new.iter()
-                        .find(|(n, _, other, _)| other.as_deref() == Some(id) || n == id)
-                        .map(|(n, ..)| n.clone())
-                });
+                let clash = self
+                    .index(id)
+                    .map(|i| self.entries[i].name.clone())
+                    .or_else(|| {
+                        new.iter()
+                            .find(|(n, _, other, _)| other.as_deref() == Some(id) || n == id)
+                            .map(|(n, ..)| n.clone())
+                    });
                 if let Some(by) = clash {
                     return Err(Error::AlreadyRegistered {
                         name: name.to_owned(),
@@ -291,13 +297,19 @@ impl SchemaRegistry {
             .entries
             .iter()
             .map(|e| (e.uri.as_str(), Arc::clone(&e.schema)))
-            .chain(new.iter().map(|(_, uri, _, s)| (uri.as_str(), Arc::clone(s))));
+            .chain(
+                new.iter()
+                    .map(|(_, uri, _, s)| (uri.as_str(), Arc::clone(s))),
+            );
         // The resolution registry is prepared for the whole batch, so its errors
         // cannot always be pinned on one schema: name them all.
         let batch = if new.len() == 1 {
             new[0].0.clone()
         } else {
-            new.iter().map(|(n, ..)| n.as_str()).collect::<Vec<_>>().join("`, `")
+            new.iter()
+                .map(|(n, ..)| n.as_str())
+                .collect::<Vec<_>>()
+                .join("`, `")
         };
         let resolution = jsonschema::Registry::new()
             .draft(self.options.draft.to_jsonschema())
@@ -316,7 +328,9 @@ impl SchemaRegistry {
             if let Some(yes) = self.options.formats {
                 options = options.should_validate_formats(yes);
             }
-            let validator = options.build(&schema).map_err(|e| compile_error(&name, &e))?;
+            let validator = options
+                .build(&schema)
+                .map_err(|e| compile_error(&name, &e))?;
             compiled.push(Entry {
                 name,
                 uri,
@@ -526,7 +540,9 @@ impl SchemaRegistry {
         for error in errors {
             let instance_location = error.instance_path().as_str().to_owned();
             let schema_location = error.evaluation_path().as_str().to_owned();
-            let absolute = error.absolute_keyword_location().map(|u| u.as_str().to_owned());
+            let absolute = error
+                .absolute_keyword_location()
+                .map(|u| u.as_str().to_owned());
             let keyword = error.kind().keyword().to_owned();
             let unexpected = match error.kind() {
                 ValidationErrorKind::AdditionalProperties { unexpected }
@@ -546,9 +562,7 @@ impl SchemaRegistry {
                             schema_location: schema_location.clone(),
                             absolute_schema_location: absolute.clone(),
                             keyword: keyword.clone(),
-                            message: format!(
-                                "property `{key}` is not allowed here{hint}"
-                            ),
+                            message: format!("property `{key}` is not allowed here{hint}"),
                             line: None,
                             column: None,
                         });
@@ -561,8 +575,7 @@ impl SchemaRegistry {
                 _ => {
                     let mut message = message(&error);
                     if keyword == "pattern"
-                        && let Some(expected) =
-                            absolute.as_deref().and_then(|a| self.described(a))
+                        && let Some(expected) = absolute.as_deref().and_then(|a| self.described(a))
                     {
                         message = format!(
                             "{} does not have the expected form: {expected}",
@@ -615,7 +628,11 @@ impl SchemaRegistry {
             .iter()
             .find(|e| e.uri == base || e.id.as_deref() == Some(base))?;
         let parent = fragment.rsplit_once('/')?.0;
-        let properties = schema.schema.pointer(parent)?.get("properties")?.as_object()?;
+        let properties = schema
+            .schema
+            .pointer(parent)?
+            .get("properties")?
+            .as_object()?;
         let limit = (key.chars().count() / 3).clamp(1, 3);
         properties
             .keys()

@@ -41,7 +41,10 @@ fn every_builtin_schema_compiles_and_accepts_its_example() {
     for (name, _) in builtin::ALL {
         assert!(r.contains(name), "{name}");
         assert!(builtin::text(name).is_some());
-        assert_eq!(r.uri(name), Some(format!("https://ssot-schema.invalid/{name}").as_str()));
+        assert_eq!(
+            r.uri(name),
+            Some(format!("https://ssot-schema.invalid/{name}").as_str())
+        );
     }
 }
 
@@ -49,7 +52,10 @@ fn every_builtin_schema_compiles_and_accepts_its_example() {
 fn every_builtin_schema_describes_itself() {
     for (name, text) in builtin::ALL {
         let schema: serde_json::Value = serde_json::from_str(text).unwrap();
-        assert!(schema.get("description").is_some(), "{name} has no description");
+        assert!(
+            schema.get("description").is_some(),
+            "{name} has no description"
+        );
         assert_eq!(
             schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
             "{name}"
@@ -360,7 +366,10 @@ fn every_builtin_schema_rejects_realistic_mistakes_at_the_right_line() {
             .iter()
             .find(|e| e.instance_location() == m.pointer && e.keyword() == m.keyword);
         let Some(hit) = hit else {
-            panic!("{} `{}`: no {} at {}:\n{report}", m.file, m.to, m.keyword, m.pointer);
+            panic!(
+                "{} `{}`: no {} at {}:\n{report}",
+                m.file, m.to, m.keyword, m.pointer
+            );
         };
         assert!(
             hit.message().contains(m.message),
@@ -393,7 +402,9 @@ fn every_builtin_schema_rejects_realistic_mistakes_at_the_right_line() {
 fn a_scheduled_workflow_must_say_when() {
     let r = registry();
     let text = example("automation.yaml").replacen("        interval: 10m\n", "", 1);
-    let report = r.validate_yaml(builtin::AUTOMATION_REGISTRY, &text).unwrap();
+    let report = r
+        .validate_yaml(builtin::AUTOMATION_REGISTRY, &text)
+        .unwrap();
     assert!(!report.is_valid());
     assert!(
         report
@@ -412,9 +423,14 @@ fn a_health_check_needs_exactly_one_probe() {
         "        command: redis-cli ping\n        endpoint: /ping\n",
         1,
     );
-    let report = r.validate_yaml(builtin::ORCHESTRATION_REGISTRY, &text).unwrap();
+    let report = r
+        .validate_yaml(builtin::ORCHESTRATION_REGISTRY, &text)
+        .unwrap();
     let e = &report.errors()[0];
-    assert_eq!(e.instance_location(), "/orchestration/services/cache/health_check");
+    assert_eq!(
+        e.instance_location(),
+        "/orchestration/services/cache/health_check"
+    );
     assert_eq!(e.keyword(), "oneOf");
 }
 
@@ -424,7 +440,11 @@ fn task_list_accepts_a_bare_list_nulls_and_aliases() {
     let text = "- title: a\n  id: ~\n  priority: highest\n  status: in-progress\n  tags: ~\n- title: ''\n  estimated_time: 1h 30m\n";
     let report = r.validate_yaml(builtin::TASK_LIST, text).unwrap();
     assert!(report.is_valid(), "{report}");
-    assert!(r.validate_yaml(builtin::TASK_LIST, "tasks: ~\n").unwrap().is_valid());
+    assert!(
+        r.validate_yaml(builtin::TASK_LIST, "tasks: ~\n")
+            .unwrap()
+            .is_valid()
+    );
     let report = r.validate_yaml(builtin::TASK_LIST, "name: x\n").unwrap();
     assert_eq!(report.errors()[0].keyword(), "required");
 }

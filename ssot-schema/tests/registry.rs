@@ -37,8 +37,15 @@ fn schemas_refer_to_each_other_by_name_and_by_id() {
     assert_eq!(at, [("/home", "required"), ("/salary", "minimum")]);
     // Looked up by `$id` too.
     assert!(r.contains("https://example.com/money.json"));
-    assert!(r.validate("https://example.com/money.json", &json!(3)).unwrap().is_valid());
-    assert_eq!(r.names().collect::<Vec<_>>(), ["address", "money", "person"]);
+    assert!(
+        r.validate("https://example.com/money.json", &json!(3))
+            .unwrap()
+            .is_valid()
+    );
+    assert_eq!(
+        r.names().collect::<Vec<_>>(),
+        ["address", "money", "person"]
+    );
 }
 
 #[test]
@@ -62,7 +69,10 @@ fn cyclic_references_register_together() {
 fn an_unresolvable_ref_is_an_error_at_registration_naming_it() {
     let mut r = SchemaRegistry::new();
     for (schema, needle) in [
-        (json!({"$ref": "missing"}), "https://ssot-schema.invalid/missing"),
+        (
+            json!({"$ref": "missing"}),
+            "https://ssot-schema.invalid/missing",
+        ),
         (json!({"$ref": "#/$defs/nothing"}), "/$defs/nothing"),
         (
             json!({"$ref": "https://example.com/remote.json"}),
@@ -81,7 +91,8 @@ fn an_unresolvable_ref_is_an_error_at_registration_naming_it() {
 #[test]
 fn names_and_ids_are_unique_and_validated() {
     let mut r = SchemaRegistry::new();
-    r.register("a", json!({"$id": "https://example.com/a"})).unwrap();
+    r.register("a", json!({"$id": "https://example.com/a"}))
+        .unwrap();
     assert!(matches!(
         r.register("a", json!({})),
         Err(Error::AlreadyRegistered { what: "name", .. })
@@ -105,7 +116,8 @@ fn names_and_ids_are_unique_and_validated() {
     );
     assert!(r.remove("a"));
     assert!(!r.remove("a"));
-    r.register("b", json!({"$id": "https://example.com/a"})).unwrap();
+    r.register("b", json!({"$id": "https://example.com/a"}))
+        .unwrap();
 }
 
 #[test]
@@ -120,7 +132,9 @@ fn draft_2020_12_is_the_default_and_schema_keyword_wins() {
     assert!(!r.validate("t7", &json!(["x"])).unwrap().is_valid());
     assert!(r.validate("t7", &json!([1, "x"])).unwrap().is_valid());
 
-    let mut r7 = SchemaRegistry::builder().default_draft(Draft::Draft7).build();
+    let mut r7 = SchemaRegistry::builder()
+        .default_draft(Draft::Draft7)
+        .build();
     r7.register("t", tuple).unwrap();
     assert!(r7.validate("t", &json!([1, "x"])).unwrap().is_valid());
     // A 2020-12 `$schema` wins over the registry's default.
@@ -143,7 +157,8 @@ fn draft_2020_12_is_the_default_and_schema_keyword_wins() {
         "http://json-schema.org/draft-06/schema#",
     ] {
         let name = format!("s{}", uri.len());
-        r7.register(&name, json!({"$schema": uri, "const": 1})).unwrap();
+        r7.register(&name, json!({"$schema": uri, "const": 1}))
+            .unwrap();
         assert!(!r7.validate(&name, &json!(2)).unwrap().is_valid());
     }
 }
@@ -153,12 +168,22 @@ fn format_assertions_are_configurable() {
     let schema = json!({"format": "date-time"});
     let mut annotate = SchemaRegistry::new();
     annotate.register("f", schema.clone()).unwrap();
-    assert!(annotate.validate("f", &json!("yesterday")).unwrap().is_valid());
+    assert!(
+        annotate
+            .validate("f", &json!("yesterday"))
+            .unwrap()
+            .is_valid()
+    );
     let mut assert = SchemaRegistry::builder().validate_formats(true).build();
     assert.register("f", schema.clone()).unwrap();
     let report = assert.validate("f", &json!("yesterday")).unwrap();
     assert_eq!(report.errors()[0].keyword(), "format");
-    assert!(assert.validate("f", &json!("2026-11-23T09:30:00Z")).unwrap().is_valid());
+    assert!(
+        assert
+            .validate("f", &json!("2026-11-23T09:30:00Z"))
+            .unwrap()
+            .is_valid()
+    );
     let mut off = SchemaRegistry::builder()
         .default_draft(Draft::Draft7)
         .validate_formats(false)
@@ -174,7 +199,8 @@ fn schemas_register_from_json_yaml_and_files() {
     std::fs::write(&yaml_schema, "type: integer\nminimum: 1\nmaximum: 65535\n").unwrap();
     let mut r = SchemaRegistry::new();
     r.register_file("port", &yaml_schema).unwrap();
-    r.register_json("name", r#"{"type": "string", "minLength": 1}"#).unwrap();
+    r.register_json("name", r#"{"type": "string", "minLength": 1}"#)
+        .unwrap();
     r.register_yaml("flag", "type: boolean\n").unwrap();
     assert!(!r.validate("port", &json!(0)).unwrap().is_valid());
     assert!(!r.validate("name", &json!("")).unwrap().is_valid());
@@ -183,7 +209,9 @@ fn schemas_register_from_json_yaml_and_files() {
     assert!(e.to_string().starts_with("broken:1:"), "{e}");
     let e = r.register_file("x", dir.path().join("x.toml")).unwrap_err();
     assert!(matches!(e, Error::UnknownFormat { .. }));
-    let e = r.register_file("x", dir.path().join("missing.json")).unwrap_err();
+    let e = r
+        .register_file("x", dir.path().join("missing.json"))
+        .unwrap_err();
     assert!(matches!(e, Error::Io { .. }));
 }
 
@@ -200,19 +228,31 @@ fn validate_file_names_the_file_in_every_line() {
     let lines: Vec<_> = shown.lines().collect();
     let file = path.display().to_string();
     assert_eq!(lines.len(), 2, "{shown}");
-    assert!(lines[0].starts_with(&format!("{file}:2:3: 0 is less than the minimum of 1")), "{shown}");
-    assert!(lines[1].starts_with(&format!("{file}:3:3: 70000 is greater")), "{shown}");
+    assert!(
+        lines[0].starts_with(&format!("{file}:2:3: 0 is less than the minimum of 1")),
+        "{shown}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{file}:3:3: 70000 is greater")),
+        "{shown}"
+    );
     let json_path = dir.path().join("ports.json");
     std::fs::write(&json_path, "[80,\n 0]").unwrap();
     let report = r.validate_file("ports", &json_path).unwrap();
-    assert_eq!((report.errors()[0].line(), report.errors()[0].column()), (Some(2), Some(2)));
+    assert_eq!(
+        (report.errors()[0].line(), report.errors()[0].column()),
+        (Some(2), Some(2))
+    );
 }
 
 #[test]
 fn reports_serialize_to_json_and_convert_to_errors() {
     let mut r = SchemaRegistry::new();
-    r.register("n", json!({"type": "object", "properties": {"n": {"type": "integer"}}}))
-        .unwrap();
+    r.register(
+        "n",
+        json!({"type": "object", "properties": {"n": {"type": "integer"}}}),
+    )
+    .unwrap();
     let report = r.validate_yaml("n", "n: 1.5\n").unwrap();
     assert_eq!(
         report.to_json(),
@@ -245,12 +285,19 @@ fn reports_serialize_to_json_and_convert_to_errors() {
 #[test]
 fn yaml_streams_are_refused_by_validate_yaml_and_split_by_validate_yaml_stream() {
     let mut r = SchemaRegistry::new();
-    r.register("obj", json!({"type": "object", "required": ["a"]})).unwrap();
+    r.register("obj", json!({"type": "object", "required": ["a"]}))
+        .unwrap();
     let text = "a: 1\n---\nb: 2\n---\na: 3\n";
     let e = r.validate_yaml("obj", text).unwrap_err();
-    assert!(matches!(e, Error::MultipleDocuments { line: 3, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::MultipleDocuments { line: 3, .. }),
+        "{e:?}"
+    );
     let reports = r.validate_yaml_stream("obj", text).unwrap();
-    let verdicts: Vec<_> = reports.iter().map(|r| (r.document(), r.is_valid())).collect();
+    let verdicts: Vec<_> = reports
+        .iter()
+        .map(|r| (r.document(), r.is_valid()))
+        .collect();
     assert_eq!(
         verdicts,
         [(Some(0), true), (Some(1), false), (Some(2), true)]
@@ -296,8 +343,16 @@ fn additional_properties_are_reported_one_per_key_at_the_key() {
     assert_eq!(
         got,
         [
-            ("property `timeot` is not allowed here; did you mean `timeout`?", Some(2), Some(1)),
-            ("property `retires` is not allowed here; did you mean `retries`?", Some(3), Some(1)),
+            (
+                "property `timeot` is not allowed here; did you mean `timeout`?",
+                Some(2),
+                Some(1)
+            ),
+            (
+                "property `retires` is not allowed here; did you mean `retries`?",
+                Some(3),
+                Some(1)
+            ),
             ("property `colour` is not allowed here", Some(4), Some(1)),
         ]
     );

@@ -55,12 +55,19 @@ fn registry_with_remotes(draft: Draft, other: &str) -> SchemaRegistry {
         .into_iter()
         .filter(|path| !path.starts_with(root.join(other)))
         .filter_map(|path| {
-            let rel = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             let text = std::fs::read_to_string(&path).unwrap();
             if draft == Draft::Draft7 && text.contains("\"$defs\"") {
                 return None;
             }
-            Some((format!("http://localhost:1234/{rel}"), serde_json::from_str(&text).unwrap()))
+            Some((
+                format!("http://localhost:1234/{rel}"),
+                serde_json::from_str(&text).unwrap(),
+            ))
         })
         .collect();
     registry
@@ -71,7 +78,11 @@ fn registry_with_remotes(draft: Draft, other: &str) -> SchemaRegistry {
 
 /// Runs one draft's tests; returns the ids of the failing cases and how many ran.
 fn run(dir: &str, draft: Draft) -> (BTreeSet<String>, usize) {
-    let other = if dir == "draft7" { "draft2020-12" } else { "draft7" };
+    let other = if dir == "draft7" {
+        "draft2020-12"
+    } else {
+        "draft7"
+    };
     let mut registry = registry_with_remotes(draft, other);
     let mut failures = BTreeSet::new();
     let mut ran = 0;
@@ -163,8 +174,16 @@ fn check(dir: &str, draft: Draft) {
         unexpected.is_empty() && fixed.is_empty(),
         "{dir}: {} of {ran} cases fail unexpectedly:\n{}\nlisted as known failures but passing:\n{}",
         unexpected.len(),
-        unexpected.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"),
-        fixed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"),
+        unexpected
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        fixed
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
     );
 }
 
