@@ -839,6 +839,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_registry_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<SchemaRegistry>();
+        shared::<Report>();
+        shared::<Error>();
+    }
+
+    #[test]
     fn edit_distance_counts_characters() {
         assert_eq!(edit_distance("priority", "prioirty"), 2);
         assert_eq!(edit_distance("timeout", "timeot"), 1);

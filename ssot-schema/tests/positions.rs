@@ -263,3 +263,21 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
+
+    /// No input, however malformed, makes validation panic: it is a report or an error.
+    #[test]
+    fn arbitrary_text_never_panics(
+        text in prop_oneof![
+            "[a-z0-9:\\-\\[\\]{}, \n'\"#&*!|>.~?]{0,60}",
+            any::<String>(),
+        ],
+    ) {
+        let r = registry();
+        let _ = r.validate_yaml("no-invalid", &text);
+        let _ = r.validate_yaml_stream("no-invalid", &text);
+        let _ = r.validate_json("no-invalid", &text);
+    }
+}
