@@ -75,10 +75,11 @@ pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position
     }
     let mut found: HashMap<Target, usize> = HashMap::new();
     let wanted: HashSet<&Target> = targets.iter().collect();
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut scanner = Scanner {
         text,
         bytes: text.as_bytes(),
-        at: 0,
+        at: bom,
     };
     scanner.ws();
     let mut walk = JsonWalk {
@@ -339,8 +340,10 @@ impl LineIndex {
     fn position(&self, text: &str, offset: usize) -> Position {
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
         let start = self.starts[line - 1];
-        let column = 1 + text.get(start..offset).map_or(0, |s| s.chars().count());
-        (line, column)
+        let before = text.get(start..offset).unwrap_or("");
+        // A byte order mark is not shown by editors: it takes no column.
+        let before = before.strip_prefix('\u{feff}').unwrap_or(before);
+        (line, 1 + before.chars().count())
     }
 }
 
@@ -483,6 +486,19 @@ mod tests {
             got,
             vec![Some((2, 6)), Some((5, 5)), Some((6, 5)), Some((4, 1))]
         );
+    }
+
+    #[test]
+    fn crlf_line_ends_and_a_byte_order_mark_are_handled() {
+        let json = "\u{feff}{\r\n  \"a\": [1,\r\n    2]\r\n}";
+        assert_eq!(
+            locate_json(json, &[value("/a/1"), value("")]),
+            vec![Some((3, 5)), Some((1, 1))]
+        );
+        let yaml = "\u{feff}a:\r\n  - 1\r\n  - 2\r\n";
+        assert_eq!(locate_yaml(yaml, 0, &[value("/a/1")]), vec![Some((3, 5))]);
+        let yaml = "\u{feff}a: x\r\n";
+        assert_eq!(locate_yaml(yaml, 0, &[value("/a")]), vec![Some((1, 4))]);
     }
 
     #[test]

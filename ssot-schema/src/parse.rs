@@ -257,7 +257,8 @@ impl<'de> Visitor<'de> for Key<'_> {
 /// Reads JSON text.
 pub(crate) fn read_json(text: &str, source: &str) -> Result<Value, Error> {
     let refusal = Refusal::default();
-    let mut de = serde_json::Deserializer::from_str(text);
+    // Editors on Windows may start a file with a byte order mark, which is not JSON.
+    let mut de = serde_json::Deserializer::from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
     let read = Strict { refusal: &refusal }
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v));
@@ -307,7 +308,9 @@ fn read_yaml_documents(
     limit: Option<usize>,
 ) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(text) {
+    // yaml_serde reads a byte order mark as the start of another document.
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for document in serde_yaml::Deserializer::from_str(body) {
         if limit.is_some_and(|l| out.len() >= l) {
             return Err(Error::MultipleDocuments {
                 source_name: source.to_owned(),
@@ -459,5 +462,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(read_json(" [1, 2.0] ", "x").unwrap(), json!([1, 2.0]));
+        assert_eq!(read_json("\u{feff}[1]", "x").unwrap(), json!([1]));
+        assert_eq!(
+            read_yaml("\u{feff}a: 1\r\nb: 2\r\n", "x").unwrap(),
+            json!({"a": 1, "b": 2})
+        );
     }
 }
