@@ -153,7 +153,11 @@
 //! (quote them), an integer outside 64 bits, a custom tag (`!thing x`), binary data,
 //! and a key repeated in one mapping (JSON parsers disagree about which value wins;
 //! its position is where the mapping starts). JSON text gets the same check for
-//! repeated keys, which `serde_json::Value` would otherwise silently resolve.
+//! repeated keys, which `serde_json::Value` would otherwise silently resolve. Flow
+//! collections (`[...]`, `{...}`) nested more than 128 deep are an [`Error::Syntax`]
+//! found by a linear pre-scan: libyaml's scanner would otherwise spend a minute on a
+//! few hundred kilobytes of `[[[[`. A leading byte order mark is skipped (and takes
+//! no column).
 //!
 //! A YAML stream of several `---`-separated documents is refused by
 //! [`validate_yaml`](SchemaRegistry::validate_yaml) with

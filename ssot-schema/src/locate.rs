@@ -319,6 +319,15 @@ fn itoa(n: usize) -> String {
     n.to_string()
 }
 
+/// The 1-based line and character column of byte `offset` in `text`. O(offset).
+pub(crate) fn line_column(text: &str, offset: usize) -> Position {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    LineIndex::new(&text[..offset]).position(text, offset)
+}
+
 /// Byte offsets to lines and character columns.
 struct LineIndex {
     starts: Vec<usize>,

@@ -307,6 +307,7 @@ fn read_yaml_documents(
     source: &str,
     limit: Option<usize>,
 ) -> Result<Vec<Value>, Error> {
+    check_flow_depth(text, source)?;
     let mut out = Vec::new();
     // yaml_serde reads a byte order mark as the start of another document.
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -324,6 +325,72 @@ fn read_yaml_documents(
         out.push(value);
     }
     Ok(out)
+}
+
+/// The deepest nesting of YAML flow collections (`[...]`, `{...}`) accepted.
+pub(crate) const MAX_FLOW_DEPTH: usize = 128;
+
+/// Refuses flow collections nested deeper than [`MAX_FLOW_DEPTH`] before libyaml
+/// sees them: its scanner does work proportional to the nesting depth for every
+/// token, so a few hundred kilobytes of `[[[[...` would take a minute to reach
+/// yaml_serde's own recursion limit. One linear pass, skipping comments and quoted
+/// scalars; a quote opens a scalar only where YAML allows one to start, so the
+/// apostrophe in `don't` is text.
+fn check_flow_depth(text: &str, source: &str) -> Result<(), Error> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    let starts_scalar = |i: usize| {
+        i == 0
+            || matches!(
+                bytes.get(i - 1),
+                Some(b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',' | b':' | b'-' | b'?')
+            )
+    };
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'#' if starts_scalar(i) => {
+                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                    i += 1;
+                }
+            }
+            b'"' if starts_scalar(i) => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'\'' if starts_scalar(i) => {
+                i += 1;
+                while bytes.get(i).is_some_and(|&c| c != b'\'') {
+                    i += 1;
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    let (line, column) = crate::locate::line_column(text, i);
+                    return Err(Error::Syntax {
+                        source_name: source.to_owned(),
+                        format: "YAML",
+                        line,
+                        column,
+                        message: format!(
+                            "flow collections (`[...]`, `{{...}}`) are nested more than {MAX_FLOW_DEPTH} deep; use block style, or less nesting"
+                        ),
+                    });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 fn yaml_error(e: &serde_yaml::Error, refused: Option<String>, source: &str) -> Error {
@@ -431,6 +498,33 @@ mod tests {
         }
         let docs = read_yaml_stream("a: 1\n---\nb: 2\n", "s").unwrap();
         assert_eq!(docs, vec![json!({"a": 1}), json!({"b": 2})]);
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_before_the_parser_sees_it() {
+        let deep = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        match yaml(&deep) {
+            Err(Error::Syntax {
+                line,
+                column,
+                message,
+                ..
+            }) => {
+                assert_eq!((line, column), (1, 4 + MAX_FLOW_DEPTH));
+                assert!(message.contains("nested more than 128 deep"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Quoted and commented brackets do not count; yaml_serde's own recursion
+        // limit (128 levels, the mapping included) still applies below ours.
+        let fine = format!(
+            "a: {}1{}\nb: \"[[[\" # [[[\nc: don't [x]\n",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(yaml(&fine).is_ok(), "{:?}", yaml(&fine));
+        let quoted = format!("a: '{}'\n", "[".repeat(1000));
+        assert!(yaml(&quoted).is_ok());
     }
 
     #[test]
