@@ -116,7 +116,7 @@
 //! | [`register`](SchemaRegistry::register), [`register_all`](SchemaRegistry::register_all) | indexes every registered schema for `$ref` resolution (O(S)) and compiles the new ones; earlier schemas are not recompiled |
 //! | [`register_builtins`](SchemaRegistry::register_builtins) | one `register_all` of the eight built-in schemas (about 50 kB)     |
 //! | [`remove`](SchemaRegistry::remove)             | O(number of schemas)                                                |
-//! | [`validate`](SchemaRegistry::validate) of a valid `Value` | one hash lookup, then `jsonschema`'s own `is_valid`: nothing else |
+//! | [`validate`](SchemaRegistry::validate) of a valid `Value` | one hash lookup of the name, `jsonschema`'s own `is_valid`, and a `Report` that shares the schema's name: no allocation |
 //! | [`validate_json`](SchemaRegistry::validate_json), [`validate_yaml`](SchemaRegistry::validate_yaml) of a valid text | one parse into a `Value` (as `serde_json` / `yaml_serde` would), then as above |
 //! | any validation of an invalid document          | the above, plus `jsonschema`'s error iteration, plus for text one more read of the text to find positions: O(n) for JSON, a saphyr parse for YAML |
 //!

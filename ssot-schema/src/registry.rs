@@ -24,7 +24,6 @@
 //! register schemas that refer to each other in a cycle, use
 //! [`SchemaRegistry::register_all`].
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -108,14 +107,19 @@ impl RegistryBuilder {
         SchemaRegistry {
             options: self,
             entries: Vec::new(),
-            by_name: HashMap::new(),
-            by_id: HashMap::new(),
+            by_name: HashMap::default(),
+            by_id: HashMap::default(),
         }
     }
 }
 
+/// Name lookups run once per validation: a fast hasher keeps them out of the
+/// profile (the keys are the user's own schema names, not attacker input).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 struct Entry {
-    name: String,
+    /// Shared with every report, so that a valid document costs no allocation.
+    name: Arc<str>,
     uri: String,
     id: Option<String>,
     schema: Arc<Value>,
@@ -163,7 +167,7 @@ impl SchemaRegistry {
 
     /// The registered names, in registration order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|e| e.name.as_str())
+        self.entries.iter().map(|e| &*e.name)
     }
 
     /// Whether `name_or_id` names a registered schema, by name or by `$id`.
@@ -250,7 +254,7 @@ impl SchemaRegistry {
             check_name(name)?;
             let clash = self
                 .index(name)
-                .map(|i| self.entries[i].name.clone())
+                .map(|i| self.entries[i].name.to_string())
                 .or_else(|| {
                     new.iter()
                         .find(|(n, _, id, _)| n == name || id.as_deref() == Some(name))
@@ -268,7 +272,7 @@ impl SchemaRegistry {
             if let Some(id) = &id {
                 let clash = self
                     .index(id)
-                    .map(|i| self.entries[i].name.clone())
+                    .map(|i| self.entries[i].name.to_string())
                     .or_else(|| {
                         new.iter()
                             .find(|(n, _, other, _)| other.as_deref() == Some(id) || n == id)
@@ -332,7 +336,7 @@ impl SchemaRegistry {
                 .build(&schema)
                 .map_err(|e| compile_error(&name, &e))?;
             compiled.push(Entry {
-                name,
+                name: name.into(),
                 uri,
                 id,
                 schema,
@@ -341,7 +345,7 @@ impl SchemaRegistry {
         }
         for entry in compiled {
             let index = self.entries.len();
-            self.by_name.insert(entry.name.clone(), index);
+            self.by_name.insert(entry.name.to_string(), index);
             if let Some(id) = &entry.id {
                 self.by_id.insert(id.clone(), index);
             }
@@ -363,7 +367,7 @@ impl SchemaRegistry {
         self.by_name.clear();
         self.by_id.clear();
         for (i, e) in self.entries.iter().enumerate() {
-            self.by_name.insert(e.name.clone(), i);
+            self.by_name.insert(e.name.to_string(), i);
             if let Some(id) = &e.id {
                 self.by_id.insert(id.clone(), i);
             }
@@ -419,10 +423,10 @@ impl SchemaRegistry {
     pub fn validate(&self, name: &str, instance: &Value) -> Result<Report, Error> {
         let entry = self.entry(name)?;
         if entry.validator.is_valid(instance) {
-            return Ok(Report::new(name, Vec::new()));
+            return Ok(Report::new(&entry.name, Vec::new()));
         }
         let (violations, _) = self.violations(entry, instance);
-        Ok(Report::new(name, violations))
+        Ok(Report::new(&entry.name, violations))
     }
 
     /// Validates JSON text against the schema `name`; every violation carries the
@@ -463,7 +467,7 @@ impl SchemaRegistry {
             .iter()
             .enumerate()
             .map(|(i, value)| {
-                let mut report = self.text_report(entry, name, value, |targets| {
+                let mut report = self.text_report(entry, value, |targets| {
                     locate::locate_yaml(text, i, targets)
                 });
                 report.document = Some(i);
@@ -495,15 +499,13 @@ impl SchemaRegistry {
     fn json_with_source(&self, name: &str, text: &str, source: &str) -> Result<Report, Error> {
         let entry = self.entry(name)?;
         let value = parse::read_json(text, source)?;
-        Ok(self.text_report(entry, name, &value, |targets| {
-            locate::locate_json(text, targets)
-        }))
+        Ok(self.text_report(entry, &value, |targets| locate::locate_json(text, targets)))
     }
 
     fn yaml_with_source(&self, name: &str, text: &str, source: &str) -> Result<Report, Error> {
         let entry = self.entry(name)?;
         let value = parse::read_yaml(text, source)?;
-        Ok(self.text_report(entry, name, &value, |targets| {
+        Ok(self.text_report(entry, &value, |targets| {
             locate::locate_yaml(text, 0, targets)
         }))
     }
@@ -512,12 +514,11 @@ impl SchemaRegistry {
     fn text_report(
         &self,
         entry: &Entry,
-        name: &str,
         value: &Value,
         locate: impl FnOnce(&[Target]) -> Vec<Option<locate::Position>>,
     ) -> Report {
         if entry.validator.is_valid(value) {
-            return Report::new(name, Vec::new());
+            return Report::new(&entry.name, Vec::new());
         }
         let (mut violations, targets) = self.violations(entry, value);
         for (v, p) in violations.iter_mut().zip(locate(&targets)) {
@@ -526,7 +527,7 @@ impl SchemaRegistry {
                 v.column = Some(column);
             }
         }
-        Report::new(name, violations)
+        Report::new(&entry.name, violations)
     }
 
     /// Every violation of `instance`, and for each what to locate in the text.

@@ -6,8 +6,9 @@
 //! tools.
 
 use std::fmt;
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::error::Error;
 
@@ -87,7 +88,8 @@ impl Violation {
 #[must_use = "a report says whether the document is valid; check `is_valid()` or call `into_result()`"]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
-    pub(crate) schema: String,
+    #[serde(serialize_with = "shared_str")]
+    pub(crate) schema: Arc<str>,
     pub(crate) source: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) document: Option<usize>,
@@ -96,9 +98,9 @@ pub struct Report {
 }
 
 impl Report {
-    pub(crate) fn new(schema: &str, errors: Vec<Violation>) -> Report {
+    pub(crate) fn new(schema: &Arc<str>, errors: Vec<Violation>) -> Report {
         Report {
-            schema: schema.to_owned(),
+            schema: Arc::clone(schema),
             source: None,
             document: None,
             valid: errors.is_empty(),
@@ -116,7 +118,8 @@ impl Report {
         &self.errors
     }
 
-    /// The name of the schema the document was validated against.
+    /// The name the schema the document was validated against was registered under
+    /// (also when it was looked up by `$id`).
     pub fn schema(&self) -> &str {
         &self.schema
     }
@@ -186,4 +189,9 @@ impl fmt::Display for Report {
         }
         Ok(())
     }
+}
+
+/// Serializes the shared schema name as a string (serde's `rc` feature is off).
+fn shared_str<S: Serializer>(s: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(s)
 }
