@@ -70,7 +70,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = dir.join("automation.yaml");
     std::fs::write(&path, broken)?;
 
-    let report = registry.validate_file(builtin::AUTOMATION_REGISTRY, &path)?;
+    let report = registry.validate_file(builtin::AUTOMATION_REGISTRY, &path);
+    // The report owns everything it shows: the copy can go now.
+    std::fs::remove_dir_all(&dir)?;
+    let report = report?;
     println!(
         "\n{} problems in the edited copy:\n{report}",
         report.errors().len()
@@ -78,7 +81,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 3. The same report as JSON, for an editor plugin or a CI annotation.
     println!("\nas JSON:\n{:#}", report.to_json());
-
-    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
