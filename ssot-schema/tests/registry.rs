@@ -184,6 +184,12 @@ fn format_assertions_are_configurable() {
             .unwrap()
             .is_valid()
     );
+    // Draft 7's default: `format` asserts.
+    let mut seven = SchemaRegistry::builder()
+        .default_draft(Draft::Draft7)
+        .build();
+    seven.register("f", schema.clone()).unwrap();
+    assert!(!seven.validate("f", &json!("yesterday")).unwrap().is_valid());
     let mut off = SchemaRegistry::builder()
         .default_draft(Draft::Draft7)
         .validate_formats(false)
