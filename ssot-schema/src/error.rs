@@ -31,7 +31,8 @@ pub enum Error {
     AlreadyRegistered {
         /// The schema being registered.
         name: String,
-        /// `"name"` or `"$id"`.
+        /// `"name"`, `"$id"`, or `"URI"` (the URI the schema would be reached by, see
+        /// [`SchemaRegistry::uri`](crate::SchemaRegistry::uri)).
         what: &'static str,
         /// The clashing name or `$id`.
         taken: String,

@@ -292,6 +292,26 @@ impl SchemaRegistry {
                 Some(id) => id.clone(),
                 None => format!("{NAME_BASE}{name}"),
             };
+            // Two documents at one URI would shadow each other in `$ref` resolution
+            // (`$id: https://ssot-schema.invalid/x` beside a schema named `x`).
+            let holder = self
+                .entries
+                .iter()
+                .find(|e| e.uri == uri)
+                .map(|e| e.name.to_string())
+                .or_else(|| {
+                    new.iter()
+                        .find(|(_, u, ..)| *u == uri)
+                        .map(|(n, ..)| n.clone())
+                });
+            if let Some(by) = holder {
+                return Err(Error::AlreadyRegistered {
+                    name: name.to_owned(),
+                    what: "URI",
+                    taken: uri,
+                    by,
+                });
+            }
             new.push((name.to_owned(), uri, id, Arc::new(schema)));
         }
         if new.is_empty() {

@@ -114,6 +114,11 @@ fn names_and_ids_are_unique_and_validated() {
         e.to_string(),
         "no schema named `nope` (or with that `$id`) is registered; registered: a"
     );
+    r.register("x", json!({})).unwrap();
+    assert!(matches!(
+        r.register("y", json!({"$id": "https://ssot-schema.invalid/x"})),
+        Err(Error::AlreadyRegistered { what: "URI", .. })
+    ));
     assert!(r.remove("a"));
     assert!(!r.remove("a"));
     r.register("b", json!({"$id": "https://example.com/a"}))
