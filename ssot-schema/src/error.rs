@@ -72,7 +72,7 @@ pub enum Error {
     /// Text that is not well-formed JSON or YAML.
     #[error("{source_name}:{line}:{column}: not valid {format}: {message}")]
     Syntax {
-        /// The file name, or a placeholder such as `<yaml>`.
+        /// The file name, or `<input>` for text given directly.
         source_name: String,
         /// `"JSON"` or `"YAML"`.
         format: &'static str,
@@ -88,7 +88,7 @@ pub enum Error {
     /// an integer beyond 64 bits), or a key repeated in one mapping or object.
     #[error("{source_name}:{line}:{column}: {message}")]
     Unrepresentable {
-        /// The file name, or a placeholder such as `<yaml>`.
+        /// The file name, or `<input>` for text given directly.
         source_name: String,
         /// 1-based line.
         line: usize,
@@ -103,7 +103,7 @@ pub enum Error {
         "{source_name}:{line}:1: a second YAML document starts here; validate a stream of documents with `validate_yaml_stream`, or remove the `---` separator"
     )]
     MultipleDocuments {
-        /// The file name, or a placeholder such as `<yaml>`.
+        /// The file name, or `<input>` for text given directly.
         source_name: String,
         /// The 1-based line where the second document starts.
         line: usize,

@@ -457,7 +457,7 @@ impl SchemaRegistry {
     /// [`Error::UnknownSchema`], [`Error::Syntax`], [`Error::Unrepresentable`] (a
     /// repeated key).
     pub fn validate_json(&self, name: &str, text: &str) -> Result<Report, Error> {
-        self.json_with_source(name, text, "<json>")
+        self.json_with_source(name, text, "<input>")
     }
 
     /// Validates YAML text (one document; empty text is `null`) against the schema
@@ -469,7 +469,7 @@ impl SchemaRegistry {
     /// [`Error::UnknownSchema`], [`Error::Syntax`], [`Error::Unrepresentable`],
     /// [`Error::MultipleDocuments`].
     pub fn validate_yaml(&self, name: &str, text: &str) -> Result<Report, Error> {
-        self.yaml_with_source(name, text, "<yaml>")
+        self.yaml_with_source(name, text, "<input>")
     }
 
     /// Validates each document of a YAML stream (`---`-separated) against the schema
@@ -482,7 +482,7 @@ impl SchemaRegistry {
     /// be read; no report is returned then.
     pub fn validate_yaml_stream(&self, name: &str, text: &str) -> Result<Vec<Report>, Error> {
         let entry = self.entry(name)?;
-        let documents = parse::read_yaml_stream(text, "<yaml>")?;
+        let documents = parse::read_yaml_stream(text, "<input>")?;
         Ok(documents
             .iter()
             .enumerate()

@@ -321,7 +321,7 @@ fn unrepresentable_yaml_and_syntax_errors_are_errors_with_positions() {
     let mut r = SchemaRegistry::new();
     r.register("any", json!(true)).unwrap();
     let e = r.validate_yaml("any", "a: 1\nb: .nan\n").unwrap_err();
-    assert!(e.to_string().starts_with("<yaml>:2:"), "{e}");
+    assert!(e.to_string().starts_with("<input>:2:"), "{e}");
     let e = r.validate_yaml("any", "a: 1\n? [x]\n: 2\n").unwrap_err();
     assert!(matches!(e, Error::Unrepresentable { line: 2, .. }), "{e:?}");
     let e = r.validate_yaml("any", "a: [1\n").unwrap_err();
