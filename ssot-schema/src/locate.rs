@@ -1,0 +1,518 @@
+//! Line and column of JSON pointers in the source text, computed only for invalid
+//! documents.
+//!
+//! # Why a second parse
+//!
+//! Validation runs on a `serde_json::Value`, which has no positions, and neither
+//! serde_json nor yaml_serde can attach positions to values. Carrying positions
+//! through the first parse would cost every valid document a side table of spans,
+//! for the sake of the invalid ones. So the first parse builds a bare `Value`, and
+//! only when the validator reports violations is the text read a second time, by a
+//! reader that knows where each value starts:
+//!
+//! - JSON: a byte scanner of our own that walks the (already proven well-formed)
+//!   text, descending only into the containers on the way to a wanted pointer and
+//!   skipping every other value without building it. All pointers of a report are
+//!   found in one walk: O(size of the text).
+//! - YAML: saphyr's [`MarkedYaml`](saphyr::MarkedYaml) tree, whose nodes carry
+//!   spans; each pointer is followed from its document's root. Aliases were
+//!   expanded by saphyr into copies of the anchored node, spans included, so a
+//!   value reached through `*alias` is reported where its anchor defines it.
+//!
+//! A pointer that cannot be followed to the end (saphyr reads a construct
+//! differently from yaml_serde) is given the position of the deepest value on its
+//! way, which still encloses the offending value.
+
+use std::collections::{HashMap, HashSet};
+
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+
+/// What to find: a value, or a key of the object at `pointer`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Target {
+    pub(crate) pointer: String,
+    pub(crate) key: Option<String>,
+}
+
+/// A 1-based line and 1-based column in characters.
+pub(crate) type Position = (usize, usize);
+
+/// Splits a JSON pointer into unescaped segments (`~1` is `/`, `~0` is `~`).
+pub(crate) fn segments(pointer: &str) -> impl Iterator<Item = String> + '_ {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+}
+
+/// Appends `segment` to `pointer`, escaped.
+pub(crate) fn push_segment(pointer: &mut String, segment: &str) {
+    pointer.push('/');
+    for c in segment.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JSON
+// ---------------------------------------------------------------------------
+
+/// Finds every target in well-formed JSON `text`.
+pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position>> {
+    // Every prefix of a wanted pointer is a container to descend into.
+    let mut prefixes = HashSet::new();
+    for t in targets {
+        let mut p = String::new();
+        prefixes.insert(p.clone());
+        for s in segments(&t.pointer) {
+            push_segment(&mut p, &s);
+            prefixes.insert(p.clone());
+        }
+    }
+    let mut found: HashMap<Target, usize> = HashMap::new();
+    let wanted: HashSet<&Target> = targets.iter().collect();
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut scanner = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        at: bom,
+    };
+    scanner.ws();
+    let mut walk = JsonWalk {
+        scanner,
+        prefixes: &prefixes,
+        wanted: &wanted,
+        found: &mut found,
+    };
+    let mut root = String::new();
+    // A `None` here means the scanner met text it did not expect; the targets found
+    // so far keep their positions, the rest stay unknown.
+    let _ = walk.value(&mut root, 0);
+    let lines = LineIndex::new(text);
+    targets
+        .iter()
+        .map(|t| {
+            found
+                .get(t)
+                .or_else(|| nearest_found(&found, t))
+                .map(|&o| lines.position(text, o))
+        })
+        .collect()
+}
+
+/// The position of the deepest found ancestor of `t`.
+fn nearest_found<'f>(found: &'f HashMap<Target, usize>, t: &Target) -> Option<&'f usize> {
+    let mut p = t.pointer.as_str();
+    loop {
+        let key = Target {
+            pointer: p.to_owned(),
+            key: None,
+        };
+        if let Some(o) = found.get(&key) {
+            return Some(o);
+        }
+        p = &p[..p.rfind('/')?];
+    }
+}
+
+struct Scanner<'t> {
+    text: &'t str,
+    bytes: &'t [u8],
+    at: usize,
+}
+
+impl Scanner<'_> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        self.ws();
+        (self.peek()? == b).then(|| self.at += 1)
+    }
+
+    /// Reads a string starting at its opening quote; returns its decoded text.
+    fn string(&mut self) -> Option<String> {
+        let start = self.at;
+        let end = self.string_end()?;
+        let raw = self.text.get(start + 1..end - 1)?;
+        if raw.contains('\\') {
+            serde_json::from_str(self.text.get(start..end)?).ok()
+        } else {
+            Some(raw.to_owned())
+        }
+    }
+
+    /// Moves past a string starting at its opening quote; returns the end offset.
+    fn string_end(&mut self) -> Option<usize> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.at += 1;
+        loop {
+            let rest = self.bytes.get(self.at..)?;
+            let i = memchr2(b'"', b'\\', rest)?;
+            self.at += i;
+            if self.bytes[self.at] == b'\\' {
+                self.at += 2;
+            } else {
+                self.at += 1;
+                return Some(self.at);
+            }
+        }
+    }
+
+    /// Moves past any value starting here.
+    fn skip(&mut self) -> Option<()> {
+        self.ws();
+        match self.peek()? {
+            b'"' => self.string_end().map(drop),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match self.peek()? {
+                        b'"' => {
+                            self.string_end()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.at += 1;
+                                return Some(());
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.at += 1;
+                }
+            }
+            _ => {
+                while let Some(b) = self.peek() {
+                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    self.at += 1;
+                }
+                Some(())
+            }
+        }
+    }
+}
+
+/// The first offset of `a` or `b` in `hay`.
+fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&c| c == a || c == b)
+}
+
+struct JsonWalk<'s, 't> {
+    scanner: Scanner<'t>,
+    prefixes: &'s HashSet<String>,
+    wanted: &'s HashSet<&'s Target>,
+    found: &'s mut HashMap<Target, usize>,
+}
+
+impl JsonWalk<'_, '_> {
+    /// Walks the value at the scanner, whose pointer is `pointer`.
+    fn value(&mut self, pointer: &mut String, depth: usize) -> Option<()> {
+        self.scanner.ws();
+        let start = self.scanner.at;
+        self.found.insert(
+            Target {
+                pointer: pointer.clone(),
+                key: None,
+            },
+            start,
+        );
+        // serde_json refuses nesting deeper than 128, so this is never reached for
+        // text it read; it guards the recursion all the same.
+        if depth > 256 {
+            return self.scanner.skip();
+        }
+        match self.scanner.peek()? {
+            b'{' => {
+                self.scanner.at += 1;
+                self.scanner.ws();
+                if self.scanner.peek()? == b'}' {
+                    self.scanner.at += 1;
+                    return Some(());
+                }
+                loop {
+                    self.scanner.ws();
+                    let key_at = self.scanner.at;
+                    let key = self.scanner.string()?;
+                    let as_key = Target {
+                        pointer: pointer.clone(),
+                        key: Some(key),
+                    };
+                    if self.wanted.contains(&as_key) {
+                        self.found.insert(as_key.clone(), key_at);
+                    }
+                    let key = as_key.key.unwrap_or_default();
+                    self.scanner.eat(b':')?;
+                    let len = pointer.len();
+                    push_segment(pointer, &key);
+                    if self.prefixes.contains(pointer.as_str()) {
+                        self.value(pointer, depth + 1)?;
+                    } else {
+                        self.scanner.skip()?;
+                    }
+                    pointer.truncate(len);
+                    self.scanner.ws();
+                    match self.scanner.peek()? {
+                        b',' => self.scanner.at += 1,
+                        b'}' => {
+                            self.scanner.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.scanner.at += 1;
+                self.scanner.ws();
+                if self.scanner.peek()? == b']' {
+                    self.scanner.at += 1;
+                    return Some(());
+                }
+                let mut index = 0usize;
+                loop {
+                    let len = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(itoa(index).as_str());
+                    if self.prefixes.contains(pointer.as_str()) {
+                        self.value(pointer, depth + 1)?;
+                    } else {
+                        self.scanner.skip()?;
+                    }
+                    pointer.truncate(len);
+                    index += 1;
+                    self.scanner.ws();
+                    match self.scanner.peek()? {
+                        b',' => self.scanner.at += 1,
+                        b']' => {
+                            self.scanner.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            _ => self.scanner.skip(),
+        }
+    }
+}
+
+fn itoa(n: usize) -> String {
+    n.to_string()
+}
+
+/// The 1-based line and character column of byte `offset` in `text`. O(offset).
+pub(crate) fn line_column(text: &str, offset: usize) -> Position {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    LineIndex::new(&text[..offset]).position(text, offset)
+}
+
+/// Byte offsets to lines and character columns.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        for (i, &b) in bytes.iter().enumerate() {
+            // `\n`, `\r\n` and a lone `\r` end a line, as YAML reads them.
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
+            }
+        }
+        LineIndex { starts }
+    }
+
+    fn position(&self, text: &str, offset: usize) -> Position {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.starts[line - 1];
+        let before = text.get(start..offset).unwrap_or("");
+        // A byte order mark is not shown by editors: it takes no column.
+        let before = before.strip_prefix('\u{feff}').unwrap_or(before);
+        (line, 1 + before.chars().count())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// YAML
+// ---------------------------------------------------------------------------
+
+/// Finds every target in document `document` (0-based) of YAML `text`.
+pub(crate) fn locate_yaml(
+    text: &str,
+    document: usize,
+    targets: &[Target],
+) -> Vec<Option<Position>> {
+    let Ok(docs) = MarkedYaml::load_from_str(text) else {
+        return vec![None; targets.len()];
+    };
+    let Some(root) = docs.get(document) else {
+        return vec![None; targets.len()];
+    };
+    targets.iter().map(|t| find_yaml(root, t)).collect()
+}
+
+fn find_yaml(root: &MarkedYaml<'_>, target: &Target) -> Option<Position> {
+    let mut node = untag(root);
+    for segment in segments(&target.pointer) {
+        match child(node, &segment) {
+            Some((_, value)) => node = untag(value),
+            // Not found: the deepest value on the way encloses the offending one.
+            None => return Some(start_of(node)),
+        }
+    }
+    if let Some(key) = &target.key
+        && let Some((k, _)) = child(node, key)
+    {
+        return Some(start_of(k));
+    }
+    Some(start_of(node))
+}
+
+fn untag<'a, 'i>(mut node: &'a MarkedYaml<'i>) -> &'a MarkedYaml<'i> {
+    while let YamlData::Tagged(_, inner) = &node.data {
+        node = inner;
+    }
+    node
+}
+
+/// The key and value of `node` at `segment`.
+fn child<'a, 'i>(
+    node: &'a MarkedYaml<'i>,
+    segment: &str,
+) -> Option<(&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)> {
+    match &node.data {
+        YamlData::Mapping(map) => map.iter().find(|(k, _)| key_is(k, segment)),
+        YamlData::Sequence(items) => {
+            let index: usize = segment.parse().ok()?;
+            items.get(index).map(|v| (v, v))
+        }
+        _ => None,
+    }
+}
+
+fn key_is(key: &MarkedYaml<'_>, name: &str) -> bool {
+    match &untag(key).data {
+        YamlData::Value(Scalar::String(s)) => s == name,
+        YamlData::Representation(s, _, _) => s == name,
+        _ => false,
+    }
+}
+
+fn start_of(node: &MarkedYaml<'_>) -> Position {
+    (node.span.start.line().max(1), node.span.start.col() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(p: &str) -> Target {
+        Target {
+            pointer: p.to_owned(),
+            key: None,
+        }
+    }
+
+    fn key(p: &str, k: &str) -> Target {
+        Target {
+            pointer: p.to_owned(),
+            key: Some(k.to_owned()),
+        }
+    }
+
+    #[test]
+    fn json_positions_of_values_and_keys() {
+        let text = "{\n  \"a\": [1, {\"b\": \"x\"}],\n  \"c~/\": true,\n  \"é\": \"ü\"\n}";
+        let got = locate_json(
+            text,
+            &[
+                value(""),
+                value("/a/1/b"),
+                value("/c~0~1"),
+                key("", "c~/"),
+                value("/é"),
+                value("/a/7"),
+            ],
+        );
+        assert_eq!(
+            got,
+            vec![
+                Some((1, 1)),
+                Some((2, 18)),
+                Some((3, 10)),
+                Some((3, 3)),
+                Some((4, 8)),
+                Some((2, 8)),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_escaped_keys_and_strings_are_skipped_correctly() {
+        let text = r#"{"x": "a\"}b", "k\u0041": [0, "]"], "z": 3}"#;
+        let got = locate_json(text, &[value("/kA/1"), value("/z")]);
+        assert_eq!(got, vec![Some((1, 31)), Some((1, 42))]);
+    }
+
+    #[test]
+    fn yaml_positions_follow_aliases_to_their_anchor() {
+        let text = "base: &b\n  x: 1\nuse: *b\nlist:\n  - \"q\"\n  - 7\n";
+        let got = locate_yaml(
+            text,
+            0,
+            &[
+                value("/use/x"),
+                value("/list/0"),
+                value("/list/1"),
+                key("", "list"),
+            ],
+        );
+        assert_eq!(
+            got,
+            vec![Some((2, 6)), Some((5, 5)), Some((6, 5)), Some((4, 1))]
+        );
+    }
+
+    #[test]
+    fn crlf_line_ends_and_a_byte_order_mark_are_handled() {
+        let json = "\u{feff}{\r\n  \"a\": [1,\r\n    2]\r\n}";
+        assert_eq!(
+            locate_json(json, &[value("/a/1"), value("")]),
+            vec![Some((3, 5)), Some((1, 1))]
+        );
+        let yaml = "\u{feff}a:\r\n  - 1\r\n  - 2\r\n";
+        assert_eq!(locate_yaml(yaml, 0, &[value("/a/1")]), vec![Some((3, 5))]);
+        let yaml = "\u{feff}a: x\r\n";
+        assert_eq!(locate_yaml(yaml, 0, &[value("/a")]), vec![Some((1, 4))]);
+    }
+
+    #[test]
+    fn yaml_positions_in_later_documents() {
+        let text = "a: 1\n---\na: 2\nb: x\n";
+        assert_eq!(locate_yaml(text, 1, &[value("/b")]), vec![Some((4, 4))]);
+    }
+}

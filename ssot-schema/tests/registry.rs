@@ -1,0 +1,385 @@
+//! The registry's behaviour: names and `$id`s, `$ref` between registered schemas,
+//! errors at registration, drafts, `format`, YAML streams, files, and reports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::json;
+use ssot_schema::{Draft, Error, SchemaRegistry};
+
+#[test]
+fn schemas_refer_to_each_other_by_name_and_by_id() {
+    let mut r = SchemaRegistry::new();
+    r.register("address", json!({"type": "object", "required": ["city"]}))
+        .unwrap();
+    r.register(
+        "money",
+        json!({"$id": "https://example.com/money.json", "type": "integer", "minimum": 0}),
+    )
+    .unwrap();
+    r.register(
+        "person",
+        json!({
+            "properties": {
+                "home": {"$ref": "address"},
+                "salary": {"$ref": "https://example.com/money.json"}
+            }
+        }),
+    )
+    .unwrap();
+    let report = r
+        .validate("person", &json!({"home": {}, "salary": -1}))
+        .unwrap();
+    let at: Vec<_> = report
+        .errors()
+        .iter()
+        .map(|e| (e.instance_location(), e.keyword()))
+        .collect();
+    assert_eq!(at, [("/home", "required"), ("/salary", "minimum")]);
+    // Looked up by `$id` too.
+    assert!(r.contains("https://example.com/money.json"));
+    assert!(
+        r.validate("https://example.com/money.json", &json!(3))
+            .unwrap()
+            .is_valid()
+    );
+    assert_eq!(
+        r.names().collect::<Vec<_>>(),
+        ["address", "money", "person"]
+    );
+}
+
+#[test]
+fn cyclic_references_register_together() {
+    let mut r = SchemaRegistry::new();
+    let a = json!({"type": "object", "properties": {"b": {"$ref": "b"}}});
+    let b = json!({"type": "object", "properties": {"a": {"$ref": "a"}}});
+    // One at a time, the first cannot resolve the second...
+    assert!(matches!(
+        r.register("a", a.clone()),
+        Err(Error::UnresolvableRef { .. })
+    ));
+    assert!(!r.contains("a"));
+    // ...together they can.
+    r.register_all([("a", a), ("b", b)]).unwrap();
+    let report = r.validate("a", &json!({"b": {"a": {"b": 1}}})).unwrap();
+    assert_eq!(report.errors()[0].instance_location(), "/b/a/b");
+}
+
+#[test]
+fn an_unresolvable_ref_is_an_error_at_registration_naming_it() {
+    let mut r = SchemaRegistry::new();
+    for (schema, needle) in [
+        (
+            json!({"$ref": "missing"}),
+            "https://ssot-schema.invalid/missing",
+        ),
+        (json!({"$ref": "#/$defs/nothing"}), "/$defs/nothing"),
+        (
+            json!({"$ref": "https://example.com/remote.json"}),
+            "https://example.com/remote.json",
+        ),
+    ] {
+        let e = r.register("s", schema).unwrap_err();
+        assert!(matches!(e, Error::UnresolvableRef { .. }), "{e:?}");
+        let shown = e.to_string();
+        assert!(shown.contains(needle), "{shown}");
+        assert!(shown.contains("never fetched"), "{shown}");
+    }
+    assert_eq!(r.names().count(), 0);
+}
+
+#[test]
+fn names_and_ids_are_unique_and_validated() {
+    let mut r = SchemaRegistry::new();
+    r.register("a", json!({"$id": "https://example.com/a"}))
+        .unwrap();
+    assert!(matches!(
+        r.register("a", json!({})),
+        Err(Error::AlreadyRegistered { what: "name", .. })
+    ));
+    assert!(matches!(
+        r.register("b", json!({"$id": "https://example.com/a"})),
+        Err(Error::AlreadyRegistered { what: "$id", .. })
+    ));
+    assert!(matches!(
+        r.register("has space", json!({})),
+        Err(Error::InvalidName { .. })
+    ));
+    assert!(matches!(
+        r.register("bad", json!({"type": "strin"})),
+        Err(Error::InvalidSchema { .. })
+    ));
+    let e = r.validate("nope", &json!(1)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no schema named `nope` (or with that `$id`) is registered; registered: a"
+    );
+    r.register("x", json!({})).unwrap();
+    assert!(matches!(
+        r.register("y", json!({"$id": "https://ssot-schema.invalid/x"})),
+        Err(Error::AlreadyRegistered { what: "URI", .. })
+    ));
+    assert!(r.remove("a"));
+    assert!(!r.remove("a"));
+    r.register("b", json!({"$id": "https://example.com/a"}))
+        .unwrap();
+}
+
+#[test]
+fn draft_2020_12_is_the_default_and_schema_keyword_wins() {
+    // `items` as an array is a draft 7 tuple; in 2020-12 it must be a schema.
+    let tuple = json!({"items": [{"type": "integer"}]});
+    let mut r = SchemaRegistry::new();
+    assert!(r.register("t", tuple.clone()).is_err());
+    let mut with_schema = tuple.clone();
+    with_schema["$schema"] = json!("http://json-schema.org/draft-07/schema#");
+    r.register("t7", with_schema).unwrap();
+    assert!(!r.validate("t7", &json!(["x"])).unwrap().is_valid());
+    assert!(r.validate("t7", &json!([1, "x"])).unwrap().is_valid());
+
+    let mut r7 = SchemaRegistry::builder()
+        .default_draft(Draft::Draft7)
+        .build();
+    r7.register("t", tuple).unwrap();
+    assert!(r7.validate("t", &json!([1, "x"])).unwrap().is_valid());
+    // A 2020-12 `$schema` wins over the registry's default.
+    r7.register(
+        "p",
+        json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "prefixItems": [{"type": "integer"}]}),
+    )
+    .unwrap();
+    assert!(!r7.validate("p", &json!(["x"])).unwrap().is_valid());
+    // Draft 4: `exclusiveMaximum` is a boolean.
+    r7.register(
+        "d4",
+        json!({"$schema": "http://json-schema.org/draft-04/schema#", "maximum": 3, "exclusiveMaximum": true}),
+    )
+    .unwrap();
+    assert!(!r7.validate("d4", &json!(3)).unwrap().is_valid());
+    // Draft 2019-09 and 6 are recognized too.
+    for uri in [
+        "https://json-schema.org/draft/2019-09/schema",
+        "http://json-schema.org/draft-06/schema#",
+    ] {
+        let name = format!("s{}", uri.len());
+        r7.register(&name, json!({"$schema": uri, "const": 1}))
+            .unwrap();
+        assert!(!r7.validate(&name, &json!(2)).unwrap().is_valid());
+    }
+}
+
+#[test]
+fn format_assertions_are_configurable() {
+    let schema = json!({"format": "date-time"});
+    let mut annotate = SchemaRegistry::new();
+    annotate.register("f", schema.clone()).unwrap();
+    assert!(
+        annotate
+            .validate("f", &json!("yesterday"))
+            .unwrap()
+            .is_valid()
+    );
+    let mut assert = SchemaRegistry::builder().validate_formats(true).build();
+    assert.register("f", schema.clone()).unwrap();
+    let report = assert.validate("f", &json!("yesterday")).unwrap();
+    assert_eq!(report.errors()[0].keyword(), "format");
+    assert!(
+        assert
+            .validate("f", &json!("2026-11-23T09:30:00Z"))
+            .unwrap()
+            .is_valid()
+    );
+    // Draft 7's default: `format` asserts.
+    let mut seven = SchemaRegistry::builder()
+        .default_draft(Draft::Draft7)
+        .build();
+    seven.register("f", schema.clone()).unwrap();
+    assert!(!seven.validate("f", &json!("yesterday")).unwrap().is_valid());
+    let mut off = SchemaRegistry::builder()
+        .default_draft(Draft::Draft7)
+        .validate_formats(false)
+        .build();
+    off.register("f", schema).unwrap();
+    assert!(off.validate("f", &json!("yesterday")).unwrap().is_valid());
+}
+
+#[test]
+fn schemas_register_from_json_yaml_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml_schema = dir.path().join("port.yaml");
+    std::fs::write(&yaml_schema, "type: integer\nminimum: 1\nmaximum: 65535\n").unwrap();
+    let mut r = SchemaRegistry::new();
+    r.register_file("port", &yaml_schema).unwrap();
+    r.register_json("name", r#"{"type": "string", "minLength": 1}"#)
+        .unwrap();
+    r.register_yaml("flag", "type: boolean\n").unwrap();
+    assert!(!r.validate("port", &json!(0)).unwrap().is_valid());
+    assert!(!r.validate("name", &json!("")).unwrap().is_valid());
+    assert!(r.validate("flag", &json!(true)).unwrap().is_valid());
+    let e = r.register_json("broken", "{\"type\": ").unwrap_err();
+    assert!(e.to_string().starts_with("broken:1:"), "{e}");
+    let e = r.register_file("x", dir.path().join("x.toml")).unwrap_err();
+    assert!(matches!(e, Error::UnknownFormat { .. }));
+    let e = r
+        .register_file("x", dir.path().join("missing.json"))
+        .unwrap_err();
+    assert!(matches!(e, Error::Io { .. }));
+}
+
+#[test]
+fn validate_file_names_the_file_in_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ports.yaml");
+    std::fs::write(&path, "- 80\n- 0\n- 70000\n").unwrap();
+    let mut r = SchemaRegistry::new();
+    r.register("ports", json!({"items": {"minimum": 1, "maximum": 65535}}))
+        .unwrap();
+    let report = r.validate_file("ports", &path).unwrap();
+    let shown = report.to_string();
+    let lines: Vec<_> = shown.lines().collect();
+    let file = path.display().to_string();
+    assert_eq!(lines.len(), 2, "{shown}");
+    assert!(
+        lines[0].starts_with(&format!("{file}:2:3: 0 is less than the minimum of 1")),
+        "{shown}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{file}:3:3: 70000 is greater")),
+        "{shown}"
+    );
+    let json_path = dir.path().join("ports.json");
+    std::fs::write(&json_path, "[80,\n 0]").unwrap();
+    let report = r.validate_file("ports", &json_path).unwrap();
+    assert_eq!(
+        (report.errors()[0].line(), report.errors()[0].column()),
+        (Some(2), Some(2))
+    );
+}
+
+#[test]
+fn reports_serialize_to_json_and_convert_to_errors() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "n",
+        json!({"type": "object", "properties": {"n": {"type": "integer"}}}),
+    )
+    .unwrap();
+    let report = r.validate_yaml("n", "n: 1.5\n").unwrap();
+    assert_eq!(
+        report.to_json(),
+        json!({
+            "schema": "n",
+            "source": null,
+            "valid": false,
+            "errors": [{
+                "instance_location": "/n",
+                "schema_location": "/properties/n/type",
+                "absolute_schema_location": "https://ssot-schema.invalid/n#/properties/n/type",
+                "keyword": "type",
+                "message": "1.5 is not of type \"integer\"",
+                "line": 1,
+                "column": 4
+            }]
+        })
+    );
+    assert_eq!(serde_json::to_value(&report).unwrap(), report.to_json());
+    let e = report.clone().into_result().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "<input>:1:4: 1.5 is not of type \"integer\" (at /n; schema `n` /properties/n/type)"
+    );
+    let ok = r.validate_yaml("n", "n: 1.0\n").unwrap();
+    assert!(ok.is_valid(), "1.0 is an integer, as in JSON: {ok}");
+    assert!(ok.into_result().is_ok());
+}
+
+#[test]
+fn yaml_streams_are_refused_by_validate_yaml_and_split_by_validate_yaml_stream() {
+    let mut r = SchemaRegistry::new();
+    r.register("obj", json!({"type": "object", "required": ["a"]}))
+        .unwrap();
+    let text = "a: 1\n---\nb: 2\n---\na: 3\n";
+    let e = r.validate_yaml("obj", text).unwrap_err();
+    assert!(
+        matches!(e, Error::MultipleDocuments { line: 3, .. }),
+        "{e:?}"
+    );
+    let reports = r.validate_yaml_stream("obj", text).unwrap();
+    let verdicts: Vec<_> = reports
+        .iter()
+        .map(|r| (r.document(), r.is_valid()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [(Some(0), true), (Some(1), false), (Some(2), true)]
+    );
+    assert_eq!(reports[1].errors()[0].line(), Some(3));
+}
+
+#[test]
+fn unrepresentable_yaml_and_syntax_errors_are_errors_with_positions() {
+    let mut r = SchemaRegistry::new();
+    r.register("any", json!(true)).unwrap();
+    let e = r.validate_yaml("any", "a: 1\nb: .nan\n").unwrap_err();
+    assert!(e.to_string().starts_with("<input>:2:"), "{e}");
+    let e = r.validate_yaml("any", "a: 1\n? [x]\n: 2\n").unwrap_err();
+    assert!(matches!(e, Error::Unrepresentable { line: 2, .. }), "{e:?}");
+    let e = r.validate_yaml("any", "a: [1\n").unwrap_err();
+    assert!(matches!(e, Error::Syntax { format: "YAML", .. }), "{e:?}");
+    let e = r.validate_json("any", "{\"a\": 1, \"a\": 2}").unwrap_err();
+    assert!(e.to_string().contains("`a` appears twice"), "{e}");
+    // The schema is checked before the text is read.
+    assert!(matches!(
+        r.validate_yaml("none", ": : :"),
+        Err(Error::UnknownSchema { .. })
+    ));
+}
+
+#[test]
+fn additional_properties_are_reported_one_per_key_at_the_key() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "cfg",
+        json!({"properties": {"timeout": {}, "retries": {}}, "additionalProperties": false}),
+    )
+    .unwrap();
+    let report = r
+        .validate_yaml("cfg", "timeout: 3\ntimeot: 4\nretires: 5\ncolour: red\n")
+        .unwrap();
+    let got: Vec<_> = report
+        .errors()
+        .iter()
+        .map(|e| (e.message(), e.line(), e.column()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "property `timeot` is not allowed here; did you mean `timeout`?",
+                Some(2),
+                Some(1)
+            ),
+            (
+                "property `retires` is not allowed here; did you mean `retries`?",
+                Some(3),
+                Some(1)
+            ),
+            ("property `colour` is not allowed here", Some(4), Some(1)),
+        ]
+    );
+}
+
+#[test]
+fn any_of_failures_are_reported_through_the_branch_that_was_meant() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "opt",
+        json!({"anyOf": [{"type": "string", "maxLength": 2}, {"type": "null"}]}),
+    )
+    .unwrap();
+    let report = r.validate_json("opt", "\"abc\"").unwrap();
+    assert_eq!(report.errors()[0].keyword(), "maxLength");
+    // When no branch is clearly meant, the anyOf error itself is reported.
+    let report = r.validate_json("opt", "3").unwrap();
+    assert_eq!(report.errors()[0].keyword(), "anyOf");
+}
