@@ -522,8 +522,16 @@ where
     /// the loaded value but it is not cached. If the loader panics, the panic reaches
     /// its caller and the waiters retry (one of them loads).
     ///
-    /// The loader runs without any lock held, but it must not ask this cache for the
-    /// same key (it would wait for itself).
+    /// The loader runs without any lock held, so it may use this cache, including
+    /// loading other keys. It must not load its own key: that call panics (rather than
+    /// wait for itself forever), and the outer load is abandoned as with any panicking
+    /// loader. Loaders on different threads that wait for each other's keys (`a`'s
+    /// loader loads `b` while `b`'s loads `a`) deadlock, as with any lock cycle.
+    ///
+    /// # Panics
+    ///
+    /// If the loader panics (the panic is propagated), or if it calls
+    /// `get_or_insert_with`/`try_get_or_insert_with` for the same key.
     pub fn get_or_insert_with(&self, key: K, loader: impl FnOnce() -> V) -> V
     where
         V: Sync,
@@ -553,6 +561,11 @@ where
     /// let v = cache.try_get_or_insert_with(7, || Ok::<_, &str>("seven".to_string()));
     /// assert_eq!(v.as_deref(), Ok("seven"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`get_or_insert_with`](Self::get_or_insert_with): if the loader panics, or
+    /// loads its own key.
     pub fn try_get_or_insert_with<E>(
         &self,
         key: K,
@@ -592,6 +605,12 @@ where
                 }
             };
             self.notify(removed);
+            assert!(
+                !joined.led_by_current_thread(),
+                "MemoryCache::get_or_insert_with: the loader of a key asked the cache for \
+                 the same key, and would wait for itself forever; compute the value without \
+                 loading that key again from inside its own loader"
+            );
             match joined.wait() {
                 Outcome::Loaded(v) => return Ok(v),
                 Outcome::Failed(e) => {
