@@ -357,9 +357,18 @@ fn parse_file_name(name: &str) -> Option<FileId> {
     if hex.len() != 64 {
         return None;
     }
+    // Exactly what `file_name` writes: lowercase hex digits. (`from_str_radix`
+    // alone would also take `AB` or `+a`, naming a file this tier never wrote and
+    // could not find again under its own spelling of the name.)
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let hex = hex.as_bytes();
     let mut id = [0u8; 32];
     for (i, byte) in id.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        *byte = digit(hex[2 * i])? << 4 | digit(hex[2 * i + 1])?;
     }
     Some(id)
 }
@@ -818,6 +827,8 @@ mod tests {
         assert_eq!(parse_file_name(&file_name(&id)), Some(id));
         assert_eq!(parse_file_name("notes.txt"), None);
         assert_eq!(parse_file_name("zz.entry"), None);
+        let upper = file_name(&id).to_uppercase().replace(".ENTRY", ".entry");
+        assert_eq!(parse_file_name(&upper), None);
     }
 
     #[test]
