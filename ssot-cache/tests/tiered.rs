@@ -243,3 +243,86 @@ fn a_failed_write_leaves_no_tier_serving_the_old_value() {
         "neither old nor half-written"
     );
 }
+
+/// A map tier whose next `get` can be held after it has read the value, so a test
+/// can run a write or an invalidation between a read and its promotion.
+#[derive(Default)]
+struct Gated {
+    inner: Flaky,
+    /// (read done, release) of the held `get`.
+    gate: Mutex<Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>>,
+}
+
+impl Tier<String, String> for Gated {
+    fn name(&self) -> &str {
+        "gated"
+    }
+    fn get(&self, key: &String) -> Result<Option<TierEntry<String>>, Error> {
+        let found = self.inner.get(key);
+        if let Some((read, release)) = self.gate.lock().unwrap().take() {
+            read.send(()).unwrap();
+            release
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the test releases the held read");
+        }
+        found
+    }
+    fn insert(&self, key: &String, value: &String, ttl: Option<Duration>) -> Result<(), Error> {
+        self.inner.insert(key, value, ttl)
+    }
+    fn remove(&self, key: &String) -> Result<(), Error> {
+        self.inner.remove(key)
+    }
+    fn clear(&self) -> Result<(), Error> {
+        self.inner.clear()
+    }
+}
+
+/// Reads `k` through a two-tier cache whose lower tier is held after reading, runs
+/// `meanwhile` while it is held, then lets the read promote what it read.
+fn promote_across(
+    meanwhile: impl FnOnce(&TieredCache<String, String>),
+) -> MemoryCache<String, String> {
+    let memory: MemoryCache<String, String> = MemoryCache::new(100);
+    let lower = Arc::new(Gated::default());
+    let cache = TieredCache::builder()
+        .tier(memory.clone())
+        .tier(Arc::clone(&lower))
+        .build();
+    cache.insert(&s("k"), &s("old")).unwrap();
+    memory.invalidate_all(); // only the lower tier has it
+    let (read_tx, read_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel();
+    *lower.gate.lock().unwrap() = Some((read_tx, release_rx));
+    std::thread::scope(|sc| {
+        let reader = sc.spawn(|| cache.get(&s("k")).unwrap());
+        read_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the reader reaches the lower tier");
+        meanwhile(&cache);
+        release_tx.send(()).unwrap();
+        // The read itself may answer either value: it overlapped the write.
+        let _ = reader.join().unwrap();
+    });
+    memory
+}
+
+#[test]
+fn a_promotion_racing_an_invalidation_does_not_resurrect_the_value() {
+    let memory = promote_across(|cache| cache.invalidate(&s("k")).unwrap());
+    assert_eq!(
+        memory.get("k"),
+        None,
+        "the upper tier serves an invalidated value"
+    );
+}
+
+#[test]
+fn a_promotion_racing_a_write_does_not_leave_the_older_value_above() {
+    let memory = promote_across(|cache| cache.insert(&s("k"), &s("new")).unwrap());
+    assert_ne!(
+        memory.get("k").as_deref(),
+        Some("old"),
+        "the upper tier serves an overwritten value"
+    );
+}
