@@ -738,7 +738,13 @@ mod tests {
     /// Waits (without timing) until `n` callers wait on the only flight of `key`'s shard.
     fn until_waiting(cache: &MemoryCache<u32, u32>, key: u32, n: usize) {
         let hash = cache.hash(&key);
+        // Only turns a caller that never starts waiting into a failure, not a hang.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} callers did not wait on the load of {key} within 60 s"
+            );
             let waiting = cache
                 .shard_for(hash)
                 .lock()

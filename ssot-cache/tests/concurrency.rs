@@ -28,7 +28,14 @@ fn concurrent_callers_for_one_missing_key_run_the_loader_once() {
                             runs.fetch_add(1, Ordering::SeqCst);
                             // Stay in flight until every caller has missed: then all
                             // but this one are waiting on this load.
+                            // The deadline only turns a broken single flight
+                            // (a caller that never arrives) into a failure.
+                            let deadline = std::time::Instant::now() + Duration::from_secs(60);
                             while cache.stats().misses < THREADS as u64 {
+                                assert!(
+                                    std::time::Instant::now() < deadline,
+                                    "not every caller missed within 60 s"
+                                );
                                 std::thread::yield_now();
                             }
                             Arc::new(format!("value {round}"))
