@@ -428,7 +428,8 @@ fn parse_entry<'a>(bytes: &'a [u8], tag: u64, key: &[u8], now: u64) -> Parsed<'a
     if stored_key != key {
         return Parsed::Corrupt;
     }
-    if now >= expires_at {
+    // "Never" is u64::MAX, which a saturated clock reading also is.
+    if expires_at != NEVER && now >= expires_at {
         return Parsed::Expired;
     }
     Parsed::Live {

@@ -326,3 +326,45 @@ fn a_promotion_racing_a_write_does_not_leave_the_older_value_above() {
         "the upper tier serves an overwritten value"
     );
 }
+
+#[test]
+fn huge_times_to_live_mean_never_in_every_tier_without_overflow() {
+    // Deadlines are `now + ttl` in u64 nanoseconds: every sum must saturate, at any
+    // clock reading, into "never" rather than wrap into the past or panic.
+    let huge = [
+        Duration::MAX,
+        Duration::from_secs(u64::MAX),
+        Duration::from_nanos(u64::MAX - 1),
+    ];
+    for start in [1_000_000_000, u64::MAX - 10] {
+        for ttl in huge {
+            let dir = tempfile::tempdir().unwrap();
+            let clock = ManualClock::starting_at(ssot_cache::Timestamp::from_unix_nanos(start));
+            let memory: MemoryCache<String, String> = MemoryCache::builder()
+                .time_to_live(ttl)
+                .time_to_idle(ttl)
+                .clock(clock.clone())
+                .build();
+            let disk: Disk = DiskTier::builder(dir.path())
+                .time_to_live(ttl)
+                .clock(clock.clone())
+                .open()
+                .unwrap();
+            let cache = TieredCache::builder()
+                .tier(memory.clone())
+                .tier(disk.clone())
+                .time_to_live(ttl)
+                .build();
+            cache.insert(&s("a"), &s("1")).unwrap();
+            cache.insert_with_ttl(&s("b"), &s("2"), ttl).unwrap();
+            memory.insert_with_ttl(s("c"), s("3"), ttl);
+            clock.advance(Duration::from_secs(1_000 * 365 * 24 * 3600));
+            memory.invalidate_all();
+            assert_eq!(cache.get(&s("a")).unwrap().as_deref(), Some("1"), "{ttl:?}");
+            assert_eq!(cache.get(&s("b")).unwrap().as_deref(), Some("2"), "{ttl:?}");
+            assert_eq!(disk.get_with_ttl(&s("b")).unwrap().map(|e| e.1), Some(None));
+            let _ = memory.get_or_insert_with(s("c"), || s("3"));
+            assert_eq!(memory.get_with_ttl("c"), Some((s("3"), None)));
+        }
+    }
+}
