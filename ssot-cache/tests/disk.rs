@@ -343,3 +343,19 @@ mod model {
         }
     }
 }
+
+#[test]
+fn synced_writes_are_stored_and_survive_reopening() {
+    // Durability across a crash cannot be tested here; this runs the flushing path
+    // (file and directory) and checks it stores what plain writes store.
+    let dir = tempfile::tempdir().unwrap();
+    let disk: DiskTier<String, Vec<u32>> = DiskTier::builder(dir.path())
+        .sync_writes(true)
+        .open()
+        .unwrap();
+    disk.insert(&key(1), &vec![1, 2]).unwrap();
+    disk.insert(&key(1), &vec![3]).unwrap();
+    drop(disk);
+    let disk: DiskTier<String, Vec<u32>> = DiskTier::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!(disk.get(&key(1)).unwrap(), Some(vec![3]));
+}
