@@ -138,7 +138,8 @@ where
     /// entries may take a large part of the capacity.
     ///
     /// The weigher runs on every insert, outside the lock for `insert` and under it for
-    /// a load's result; keep it cheap (`value.len()`).
+    /// a load's result; keep it cheap (`value.len()`), and do not use this cache from
+    /// it (under the lock that would deadlock).
     pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u32 + Send + Sync + 'static) -> Self {
         self.weigher = Some(Box::new(weigher));
         self
