@@ -15,11 +15,16 @@
 //! - a panic in the loader: the flight is abandoned (by a drop guard, so the panic
 //!   still unwinds to the leader) and waiters retry, one of them becoming the new
 //!   leader.
+//!
+//! A loader that asks the cache for its own key on the leader's thread would wait for
+//! itself forever; the flight records its leader's thread so that call panics with an
+//! explanation instead (the panic then abandons the outer load like any other).
 
 use std::any::Any;
 use std::sync::Arc;
 #[cfg(test)]
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::ThreadId;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -35,6 +40,8 @@ pub(crate) enum Outcome<V> {
 pub(crate) struct Flight<V> {
     outcome: Mutex<Outcome<V>>,
     done: Condvar,
+    /// The thread running the loader.
+    leader: ThreadId,
     /// Callers currently waiting (tests use it to join waiters deterministically).
     #[cfg(test)]
     pub(crate) waiting: AtomicUsize,
@@ -45,9 +52,16 @@ impl<V: Clone> Flight<V> {
         Flight {
             outcome: Mutex::new(Outcome::Loading),
             done: Condvar::new(),
+            leader: std::thread::current().id(),
             #[cfg(test)]
             waiting: AtomicUsize::new(0),
         }
+    }
+
+    /// Whether the calling thread is the one running this flight's loader: waiting
+    /// would then never end.
+    pub(crate) fn led_by_current_thread(&self) -> bool {
+        self.leader == std::thread::current().id()
     }
 
     /// Publishes the outcome and wakes every waiter.

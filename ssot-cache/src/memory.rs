@@ -138,7 +138,8 @@ where
     /// entries may take a large part of the capacity.
     ///
     /// The weigher runs on every insert, outside the lock for `insert` and under it for
-    /// a load's result; keep it cheap (`value.len()`).
+    /// a load's result; keep it cheap (`value.len()`), and do not use this cache from
+    /// it (under the lock that would deadlock).
     pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u32 + Send + Sync + 'static) -> Self {
         self.weigher = Some(Box::new(weigher));
         self
@@ -522,8 +523,16 @@ where
     /// the loaded value but it is not cached. If the loader panics, the panic reaches
     /// its caller and the waiters retry (one of them loads).
     ///
-    /// The loader runs without any lock held, but it must not ask this cache for the
-    /// same key (it would wait for itself).
+    /// The loader runs without any lock held, so it may use this cache, including
+    /// loading other keys. It must not load its own key: that call panics (rather than
+    /// wait for itself forever), and the outer load is abandoned as with any panicking
+    /// loader. Loaders on different threads that wait for each other's keys (`a`'s
+    /// loader loads `b` while `b`'s loads `a`) deadlock, as with any lock cycle.
+    ///
+    /// # Panics
+    ///
+    /// If the loader panics (the panic is propagated), or if it calls
+    /// `get_or_insert_with`/`try_get_or_insert_with` for the same key.
     pub fn get_or_insert_with(&self, key: K, loader: impl FnOnce() -> V) -> V
     where
         V: Sync,
@@ -553,6 +562,11 @@ where
     /// let v = cache.try_get_or_insert_with(7, || Ok::<_, &str>("seven".to_string()));
     /// assert_eq!(v.as_deref(), Ok("seven"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`get_or_insert_with`](Self::get_or_insert_with): if the loader panics, or
+    /// loads its own key.
     pub fn try_get_or_insert_with<E>(
         &self,
         key: K,
@@ -592,6 +606,12 @@ where
                 }
             };
             self.notify(removed);
+            assert!(
+                !joined.led_by_current_thread(),
+                "MemoryCache::get_or_insert_with: the loader of a key asked the cache for \
+                 the same key, and would wait for itself forever; compute the value without \
+                 loading that key again from inside its own loader"
+            );
             match joined.wait() {
                 Outcome::Loaded(v) => return Ok(v),
                 Outcome::Failed(e) => {
@@ -719,7 +739,13 @@ mod tests {
     /// Waits (without timing) until `n` callers wait on the only flight of `key`'s shard.
     fn until_waiting(cache: &MemoryCache<u32, u32>, key: u32, n: usize) {
         let hash = cache.hash(&key);
+        // Only turns a caller that never starts waiting into a failure, not a hang.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} callers did not wait on the load of {key} within 60 s"
+            );
             let waiting = cache
                 .shard_for(hash)
                 .lock()

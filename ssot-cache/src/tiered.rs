@@ -5,6 +5,16 @@
 //! the next read stops higher. Writes go to every tier, lowest first: a failure part
 //! way removes the key from every tier before the error is returned, so no tier is
 //! left serving the previous value above a tier holding the new one.
+//!
+//! A read and a write of the same key may overlap: the read may have taken the old
+//! value from a lower tier before the write, and promote it after the write has
+//! replaced (or removed) the key above. Left alone, the upper tier would then serve
+//! the old value until it expires. So writes and invalidations are counted when they
+//! start and when they finish, and a read that overlapped any of them (a write in
+//! progress when it started, or one started before its promotion finished) undoes
+//! its promotion by removing the key from the tiers it promoted into. The counters are
+//! cache-wide, not per key, so under concurrent writes some promotions are undone
+//! needlessly: that costs a later lower-tier read, never a stale value.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +29,29 @@ struct Counters {
     hits: AtomicU64,
     misses: AtomicU64,
     promotions: AtomicU64,
+}
+
+/// Writes and invalidations started and finished (see the module docs).
+#[derive(Default)]
+struct WriteCounts {
+    started: AtomicU64,
+    finished: AtomicU64,
+}
+
+/// Counts a write as finished when dropped, even if a tier panics.
+struct WriteInProgress<'a>(&'a WriteCounts);
+
+impl<'a> WriteInProgress<'a> {
+    fn start(counts: &'a WriteCounts) -> WriteInProgress<'a> {
+        counts.started.fetch_add(1, Ordering::SeqCst);
+        WriteInProgress(counts)
+    }
+}
+
+impl Drop for WriteInProgress<'_> {
+    fn drop(&mut self) {
+        self.0.finished.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// Caches in tiers (L1, L2, ...): a fast small tier in front of larger, slower ones.
@@ -45,6 +78,7 @@ struct Counters {
 pub struct TieredCache<K, V> {
     tiers: Vec<Box<dyn Tier<K, V>>>,
     counters: Vec<Counters>,
+    writes: WriteCounts,
     ttl: Option<Duration>,
 }
 
@@ -96,6 +130,7 @@ impl<K, V> TieredCacheBuilder<K, V> {
         TieredCache {
             tiers: self.tiers,
             counters,
+            writes: WriteCounts::default(),
             ttl: self.ttl,
         }
     }
@@ -113,16 +148,42 @@ impl<K, V> TieredCache<K, V> {
     /// The value of `key` from the first tier that has it, promoted into every tier
     /// above with its remaining time-to-live.
     ///
+    /// If a write or invalidation ran while this read was in progress, the promotion is
+    /// undone (the key is removed from the tiers above), so an upper tier never keeps
+    /// a value older than the write; the read itself may answer the old or the new
+    /// value, as any read overlapping a write.
+    ///
     /// Errors: the first error of a tier read or a promotion write.
     pub fn get(&self, key: &K) -> Result<Option<V>, Error> {
+        // Finished before started: a write counted in `started` but not in
+        // `finished` was in progress.
+        let finished = self.writes.finished.load(Ordering::SeqCst);
+        let started = self.writes.started.load(Ordering::SeqCst);
         for (i, tier) in self.tiers.iter().enumerate() {
             match tier.get(key)? {
                 Some(entry) => {
                     self.counters[i].hits.fetch_add(1, Ordering::Relaxed);
-                    for j in (0..i).rev() {
-                        self.tiers[j].insert(key, &entry.value, entry.ttl)?;
-                        self.counters[j].promotions.fetch_add(1, Ordering::Relaxed);
+                    let mut promoted = Ok(());
+                    let mut upto = i;
+                    while upto > 0 && promoted.is_ok() {
+                        upto -= 1;
+                        promoted = self.tiers[upto].insert(key, &entry.value, entry.ttl);
                     }
+                    let overlapped = started != finished
+                        || self.writes.started.load(Ordering::SeqCst) != started;
+                    if overlapped {
+                        for t in &self.tiers[upto..i] {
+                            // Best effort: a failed removal leaves the tier as a
+                            // failed write does.
+                            let _ = t.remove(key);
+                        }
+                    } else {
+                        let done = if promoted.is_ok() { upto } else { upto + 1 };
+                        for c in &self.counters[done..i] {
+                            c.promotions.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    promoted?;
                     return Ok(Some(entry.value));
                 }
                 None => {
@@ -147,6 +208,7 @@ impl<K, V> TieredCache<K, V> {
     }
 
     fn write(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<(), Error> {
+        let _counted = WriteInProgress::start(&self.writes);
         for tier in self.tiers.iter().rev() {
             if let Err(e) = tier.insert(key, value, ttl) {
                 for t in &self.tiers {
@@ -184,6 +246,7 @@ impl<K, V> TieredCache<K, V> {
 
     /// Removes `key` from every tier. Every tier is tried; the first error is returned.
     pub fn invalidate(&self, key: &K) -> Result<(), Error> {
+        let _counted = WriteInProgress::start(&self.writes);
         let mut first = Ok(());
         for tier in &self.tiers {
             if let Err(e) = tier.remove(key)
@@ -198,6 +261,7 @@ impl<K, V> TieredCache<K, V> {
     /// Removes every entry from every tier. Every tier is tried; the first error is
     /// returned.
     pub fn invalidate_all(&self) -> Result<(), Error> {
+        let _counted = WriteInProgress::start(&self.writes);
         let mut first = Ok(());
         for tier in &self.tiers {
             if let Err(e) = tier.clear()

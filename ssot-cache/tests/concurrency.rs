@@ -28,7 +28,14 @@ fn concurrent_callers_for_one_missing_key_run_the_loader_once() {
                             runs.fetch_add(1, Ordering::SeqCst);
                             // Stay in flight until every caller has missed: then all
                             // but this one are waiting on this load.
+                            // The deadline only turns a broken single flight
+                            // (a caller that never arrives) into a failure.
+                            let deadline = std::time::Instant::now() + Duration::from_secs(60);
                             while cache.stats().misses < THREADS as u64 {
+                                assert!(
+                                    std::time::Instant::now() < deadline,
+                                    "not every caller missed within 60 s"
+                                );
                                 std::thread::yield_now();
                             }
                             Arc::new(format!("value {round}"))
@@ -150,4 +157,72 @@ fn stress_values_are_never_mixed_between_keys() {
             assert_eq!(key_of(v), key);
         }
     }
+}
+
+/// Runs `f` on its own thread and fails (instead of hanging the test run) if it has
+/// not finished after a generous minute: the timeout only turns a deadlock into a
+/// failure, it asserts nothing about speed.
+fn within_a_minute<T: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::Result<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send(r);
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what}: deadlocked (no answer within 60 s)"))
+}
+
+#[test]
+fn a_loader_asking_for_another_key_of_the_same_shard_does_not_deadlock() {
+    let got = within_a_minute("nested load of another key", || {
+        let cache: MemoryCache<u32, u32> = MemoryCache::builder().shards(1).build();
+        cache.get_or_insert_with(1, || cache.get_or_insert_with(2, || 20) + 1)
+    });
+    assert_eq!(got.unwrap(), 21);
+}
+
+#[test]
+fn a_loader_asking_for_its_own_key_panics_instead_of_deadlocking() {
+    let got = within_a_minute("nested load of the same key", || {
+        let cache: MemoryCache<u32, u32> = MemoryCache::builder().shards(1).build();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cache.get_or_insert_with(1, || cache.get_or_insert_with(1, || 10) + 1)
+        }));
+        // The cache is still usable: the abandoned load left nothing behind.
+        (r.is_err(), cache.get_or_insert_with(1, || 5))
+    });
+    assert_eq!(got.unwrap(), (true, 5));
+}
+
+#[test]
+fn a_listener_may_use_the_cache_it_listens_to() {
+    let got = within_a_minute("listener re-entering the cache", || {
+        let slot: Arc<std::sync::OnceLock<MemoryCache<u32, u32>>> = Arc::default();
+        let seen = Arc::clone(&slot);
+        let cache: MemoryCache<u32, u32> = MemoryCache::builder()
+            .max_capacity(2)
+            .shards(1)
+            .eviction_listener(move |k, v, cause| {
+                if let Some(c) = seen.get()
+                    && cause == RemovalCause::Capacity
+                    && k < 100
+                {
+                    // Re-enter: read, write (evicting again) and remove.
+                    let _ = c.get(&k);
+                    c.insert(k + 100, v);
+                    c.remove(&(k + 100));
+                }
+            })
+            .build();
+        let _ = slot.set(cache.clone());
+        for k in 0..10 {
+            cache.insert(k, k);
+            let _ = cache.get_or_insert_with(k + 50, || k);
+        }
+        cache.len()
+    });
+    assert!(got.unwrap() <= 2);
 }

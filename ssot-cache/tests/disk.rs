@@ -197,6 +197,35 @@ fn open_removes_leftover_temporary_files_and_ignores_foreign_files() {
 }
 
 #[test]
+fn files_whose_names_this_tier_would_not_write_are_not_indexed_nor_counted() {
+    // Entry names are lowercase hex; an uppercase or signed "hex" name is someone
+    // else's file. Indexed, it would count towards the capacity (evicting real
+    // entries) yet never be found or removed under its lowercase name.
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new();
+    let disk = open(dir.path(), 1 << 20, &clock);
+    disk.insert(&key(1), &vec![1]).unwrap();
+    let real = disk.path_of(&key(1)).unwrap();
+    let name = real.file_name().unwrap().to_str().unwrap().to_string();
+    drop(disk);
+    let foreign = [
+        name.to_uppercase().replace(".ENTRY", ".entry"),
+        format!("+a{}", &name[2..]),
+    ];
+    for f in &foreign {
+        fs::write(dir.path().join(f), vec![0u8; 4096]).unwrap();
+    }
+    let disk = open(dir.path(), 1 << 20, &clock);
+    assert_eq!(disk.len(), 1, "only the real entry is indexed");
+    assert_eq!(disk.size_bytes(), fs::metadata(&real).unwrap().len());
+    assert_eq!(disk.get(&key(1)).unwrap(), Some(vec![1]));
+    disk.clear().unwrap();
+    for f in &foreign {
+        assert!(dir.path().join(f).exists(), "{f} is left alone");
+    }
+}
+
+#[test]
 fn a_file_deleted_behind_the_tiers_back_is_a_miss() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new();
@@ -313,4 +342,20 @@ mod model {
             }
         }
     }
+}
+
+#[test]
+fn synced_writes_are_stored_and_survive_reopening() {
+    // Durability across a crash cannot be tested here; this runs the flushing path
+    // (file and directory) and checks it stores what plain writes store.
+    let dir = tempfile::tempdir().unwrap();
+    let disk: DiskTier<String, Vec<u32>> = DiskTier::builder(dir.path())
+        .sync_writes(true)
+        .open()
+        .unwrap();
+    disk.insert(&key(1), &vec![1, 2]).unwrap();
+    disk.insert(&key(1), &vec![3]).unwrap();
+    drop(disk);
+    let disk: DiskTier<String, Vec<u32>> = DiskTier::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!(disk.get(&key(1)).unwrap(), Some(vec![3]));
 }

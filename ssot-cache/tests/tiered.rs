@@ -243,3 +243,128 @@ fn a_failed_write_leaves_no_tier_serving_the_old_value() {
         "neither old nor half-written"
     );
 }
+
+/// A map tier whose next `get` can be held after it has read the value, so a test
+/// can run a write or an invalidation between a read and its promotion.
+#[derive(Default)]
+struct Gated {
+    inner: Flaky,
+    /// (read done, release) of the held `get`.
+    gate: Mutex<Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>>,
+}
+
+impl Tier<String, String> for Gated {
+    fn name(&self) -> &str {
+        "gated"
+    }
+    fn get(&self, key: &String) -> Result<Option<TierEntry<String>>, Error> {
+        let found = self.inner.get(key);
+        if let Some((read, release)) = self.gate.lock().unwrap().take() {
+            read.send(()).unwrap();
+            release
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the test releases the held read");
+        }
+        found
+    }
+    fn insert(&self, key: &String, value: &String, ttl: Option<Duration>) -> Result<(), Error> {
+        self.inner.insert(key, value, ttl)
+    }
+    fn remove(&self, key: &String) -> Result<(), Error> {
+        self.inner.remove(key)
+    }
+    fn clear(&self) -> Result<(), Error> {
+        self.inner.clear()
+    }
+}
+
+/// Reads `k` through a two-tier cache whose lower tier is held after reading, runs
+/// `meanwhile` while it is held, then lets the read promote what it read.
+fn promote_across(
+    meanwhile: impl FnOnce(&TieredCache<String, String>),
+) -> MemoryCache<String, String> {
+    let memory: MemoryCache<String, String> = MemoryCache::new(100);
+    let lower = Arc::new(Gated::default());
+    let cache = TieredCache::builder()
+        .tier(memory.clone())
+        .tier(Arc::clone(&lower))
+        .build();
+    cache.insert(&s("k"), &s("old")).unwrap();
+    memory.invalidate_all(); // only the lower tier has it
+    let (read_tx, read_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel();
+    *lower.gate.lock().unwrap() = Some((read_tx, release_rx));
+    std::thread::scope(|sc| {
+        let reader = sc.spawn(|| cache.get(&s("k")).unwrap());
+        read_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the reader reaches the lower tier");
+        meanwhile(&cache);
+        release_tx.send(()).unwrap();
+        // The read itself may answer either value: it overlapped the write.
+        let _ = reader.join().unwrap();
+    });
+    memory
+}
+
+#[test]
+fn a_promotion_racing_an_invalidation_does_not_resurrect_the_value() {
+    let memory = promote_across(|cache| cache.invalidate(&s("k")).unwrap());
+    assert_eq!(
+        memory.get("k"),
+        None,
+        "the upper tier serves an invalidated value"
+    );
+}
+
+#[test]
+fn a_promotion_racing_a_write_does_not_leave_the_older_value_above() {
+    let memory = promote_across(|cache| cache.insert(&s("k"), &s("new")).unwrap());
+    assert_ne!(
+        memory.get("k").as_deref(),
+        Some("old"),
+        "the upper tier serves an overwritten value"
+    );
+}
+
+#[test]
+fn huge_times_to_live_mean_never_in_every_tier_without_overflow() {
+    // Deadlines are `now + ttl` in u64 nanoseconds: every sum must saturate, at any
+    // clock reading, into "never" rather than wrap into the past or panic.
+    let huge = [
+        Duration::MAX,
+        Duration::from_secs(u64::MAX),
+        Duration::from_nanos(u64::MAX - 1),
+    ];
+    for start in [1_000_000_000, u64::MAX - 10] {
+        for ttl in huge {
+            let dir = tempfile::tempdir().unwrap();
+            let clock = ManualClock::starting_at(ssot_cache::Timestamp::from_unix_nanos(start));
+            let memory: MemoryCache<String, String> = MemoryCache::builder()
+                .time_to_live(ttl)
+                .time_to_idle(ttl)
+                .clock(clock.clone())
+                .build();
+            let disk: Disk = DiskTier::builder(dir.path())
+                .time_to_live(ttl)
+                .clock(clock.clone())
+                .open()
+                .unwrap();
+            let cache = TieredCache::builder()
+                .tier(memory.clone())
+                .tier(disk.clone())
+                .time_to_live(ttl)
+                .build();
+            cache.insert(&s("a"), &s("1")).unwrap();
+            cache.insert_with_ttl(&s("b"), &s("2"), ttl).unwrap();
+            memory.insert_with_ttl(s("c"), s("3"), ttl);
+            clock.advance(Duration::from_secs(1_000 * 365 * 24 * 3600));
+            memory.invalidate_all();
+            assert_eq!(cache.get(&s("a")).unwrap().as_deref(), Some("1"), "{ttl:?}");
+            assert_eq!(cache.get(&s("b")).unwrap().as_deref(), Some("2"), "{ttl:?}");
+            assert_eq!(disk.get_with_ttl(&s("b")).unwrap().map(|e| e.1), Some(None));
+            let _ = memory.get_or_insert_with(s("c"), || s("3"));
+            assert_eq!(memory.get_with_ttl("c"), Some((s("3"), None)));
+        }
+    }
+}
