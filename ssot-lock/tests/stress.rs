@@ -10,6 +10,8 @@
 //! saw, and no key takes memory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
@@ -185,6 +187,7 @@ fn release(guard: LockGuard<'_, u64>, room: &Occupancy) {
 
 #[test]
 fn many_threads_keep_the_table_and_balance_every_counter() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<u64>::builder().shards(4).build();
     let rooms: Vec<Occupancy> = (0..KEYS).map(|_| Occupancy::default()).collect();
     let seen = Seen::default();
