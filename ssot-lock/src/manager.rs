@@ -895,6 +895,14 @@ pub struct QueuedRequest {
 /// A lock on one key, released when dropped.
 ///
 /// It remembers the key's hash and entry, not the key, so making one copies nothing.
+///
+/// A guard can be sent to another thread and dropped there; it remains the lock of
+/// [`owner`](Self::owner), the owner it was requested as. Deadlock detection sees
+/// owners, not threads, so if the receiving thread then waits as a different owner
+/// (its own thread owner, say) and another owner waits for this guard's key, the
+/// cycle is invisible and the two block for good. To pass locks between threads,
+/// request them as a session ([`Owner::new`], [`LockRequest::owner`]) and have the
+/// receiving thread request as that session too.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard<'a, K> {
     manager: &'a LockManager<K>,

@@ -273,3 +273,49 @@ fn a_long_cycle_names_every_owner_and_key() {
         }
     });
 }
+
+/// A guard handed to another thread stays its owner's lock. When the receiving thread
+/// waits as the same session (what the docs ask for when passing guards), a cycle
+/// through the handed-over guard is still seen.
+#[test]
+fn a_guard_handed_to_another_thread_of_its_session_keeps_deadlocks_detected() {
+    let _watchdog = support::watchdog();
+    let locks = LockManager::<String>::new();
+    let (session, other) = (Owner::new(), Owner::new());
+    let handed = locks
+        .request("k1", Exclusive)
+        .owner(session)
+        .acquire()
+        .unwrap();
+    let held = locks
+        .request("k2", Exclusive)
+        .owner(other)
+        .acquire()
+        .unwrap();
+    std::thread::scope(|s| {
+        let locks = &locks;
+        let receiver = s.spawn(move || {
+            // Holds `handed` and waits for k2 as the session that owns `handed`.
+            let result = locks
+                .request("k2", Write)
+                .owner(session)
+                .acquire()
+                .map(|g| g.kind());
+            drop(handed);
+            result
+        });
+        until_queued(locks, "k2", 1);
+        let err = locks
+            .request("k1", Read)
+            .owner(other)
+            .acquire()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Deadlock { victim, cycle } if *victim == other && cycle.len() == 2),
+            "{err}"
+        );
+        drop(held);
+        assert_eq!(receiver.join().unwrap().unwrap(), Write);
+    });
+    assert_eq!(locks.active_keys(), 0);
+}
