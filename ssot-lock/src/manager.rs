@@ -829,7 +829,10 @@ where
         self
     }
 
-    /// Waits at most `timeout` (the default is to wait as long as it takes).
+    /// Waits at most `timeout` (the default is to wait as long as it takes). The
+    /// deadline is fixed by this call, not by [`acquire`](Self::acquire): build the
+    /// request where you take the lock. With
+    /// [`acquire_with_file`](Self::acquire_with_file) the one deadline covers both locks.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.wait = Wait::timeout(timeout);
         self
