@@ -29,7 +29,7 @@ pub enum Error {
 
     /// A timed request that was not granted in time; it was withdrawn from the queue.
     #[error(
-        "timed out after {timeout:?} waiting for a {kind} lock on {resource} (see holders() for who holds it)"
+        "timed out after {timeout:?} waiting for a {kind} lock on {resource} (LockManager::holders() shows who holds a key; a lock file has no such view)"
     )]
     Timeout {
         /// The key or lock file.

@@ -127,6 +127,11 @@
 //!   has at most one lock or waiting request per key; asking again is
 //!   [`Error::AlreadyHeld`] (never a count, never a self-deadlock). Change a lock's kind
 //!   with [`upgrade`](LockGuard::upgrade) and [`downgrade`](LockGuard::downgrade).
+//!   A guard may be moved to and dropped on another thread, but it stays the lock of
+//!   the owner that requested it, and deadlock detection reasons about owners, not
+//!   threads: a thread that holds a guard taken by another thread's owner and then
+//!   waits as itself can deadlock undetected. Hand locks between threads through a
+//!   session: every thread that holds or waits for them requests as that `Owner`.
 //! - **Deadlocks.** Before a request waits, the manager searches the wait-for graph for
 //!   a cycle through its owner. A request waits for the holders it conflicts with and
 //!   also for the conflicting requests queued ahead of it (PostgreSQL's soft edges,

@@ -829,7 +829,10 @@ where
         self
     }
 
-    /// Waits at most `timeout` (the default is to wait as long as it takes).
+    /// Waits at most `timeout` (the default is to wait as long as it takes). The
+    /// deadline is fixed by this call, not by [`acquire`](Self::acquire): build the
+    /// request where you take the lock. With
+    /// [`acquire_with_file`](Self::acquire_with_file) the one deadline covers both locks.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.wait = Wait::timeout(timeout);
         self
@@ -895,6 +898,14 @@ pub struct QueuedRequest {
 /// A lock on one key, released when dropped.
 ///
 /// It remembers the key's hash and entry, not the key, so making one copies nothing.
+///
+/// A guard can be sent to another thread and dropped there; it remains the lock of
+/// [`owner`](Self::owner), the owner it was requested as. Deadlock detection sees
+/// owners, not threads, so if the receiving thread then waits as a different owner
+/// (its own thread owner, say) and another owner waits for this guard's key, the
+/// cycle is invisible and the two block for good. To pass locks between threads,
+/// request them as a session ([`Owner::new`], [`LockRequest::owner`]) and have the
+/// receiving thread request as that session too.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard<'a, K> {
     manager: &'a LockManager<K>,

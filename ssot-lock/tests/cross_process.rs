@@ -10,11 +10,13 @@
 //! writer would see a short or mixed file. The final count must be exact.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use ssot_lock::LockKind::{Exclusive, Read, Write};
 use ssot_lock::{Error, FileLock, LockManager};
@@ -135,7 +137,13 @@ fn child() {
             let target: u64 = std::env::var(TARGET_ENV).unwrap().parse().unwrap();
             let mut lock = FileLock::open(lock_path(dir)).unwrap();
             let mut last = 0;
+            let start = Instant::now();
             while last < target {
+                // The writers finish in seconds; if one died, stop rather than spin on.
+                assert!(
+                    start.elapsed() < support::LIMIT,
+                    "the counter stayed at {last} of {target}: a writer failed or hung"
+                );
                 let g = lock.lock(Read).unwrap();
                 let value = read_counter(&counter_path(dir));
                 drop(g);
@@ -178,10 +186,7 @@ fn several_processes_count_exactly_and_readers_never_see_a_torn_write() {
                 .unwrap()
         })
         .collect();
-    for (mut child, role) in children.into_iter().zip(roles) {
-        let status = child.wait().unwrap();
-        assert!(status.success(), "{role} child failed: {status}");
-    }
+    wait_for_all(children.into_iter().zip(roles).collect());
     assert_eq!(
         read_counter(&counter_path(dir.path())),
         writers * INCREMENTS
@@ -191,4 +196,43 @@ fn several_processes_count_exactly_and_readers_never_see_a_torn_write() {
 fn write_counter_new(path: &Path) {
     std::fs::File::create(path).unwrap();
     write_counter(path, 0);
+}
+
+/// Waits for every child, at most [`support::LIMIT`] in all. On the first failure or
+/// at the limit, kills the others (a reader waits for a count that a dead writer will
+/// never reach) and fails, naming the child.
+fn wait_for_all(mut children: Vec<(Child, &str)>) {
+    let start = Instant::now();
+    let mut failure = None;
+    while !children.is_empty() && failure.is_none() {
+        let mut k = 0;
+        while k < children.len() {
+            let (child, role) = &mut children[k];
+            match child.try_wait().unwrap() {
+                Some(status) if status.success() => {
+                    children.swap_remove(k);
+                }
+                Some(status) => {
+                    failure = Some(format!("{role} child failed: {status}"));
+                    break;
+                }
+                None => k += 1,
+            }
+        }
+        if failure.is_none() && start.elapsed() > support::LIMIT {
+            let roles: Vec<&str> = children.iter().map(|(_, role)| *role).collect();
+            failure = Some(format!(
+                "children still running after {:?}: {roles:?}",
+                support::LIMIT
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for (mut child, _) in children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    if let Some(failure) = failure {
+        panic!("{failure}");
+    }
 }

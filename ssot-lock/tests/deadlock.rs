@@ -1,8 +1,10 @@
 //! Deadlock detection: every cycle in the wait-for graph becomes one `Deadlock` error at
 //! the moment it would form, including cycles through queued requests (soft edges),
-//! upgrades, and sessions that span threads. No test here can hang unless detection
-//! fails.
+//! upgrades, and sessions that span threads. A test whose detection failed would block
+//! forever; a watchdog turns that into a failure (see `support`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
 
 use std::sync::{Barrier, mpsc};
 
@@ -10,13 +12,14 @@ use ssot_lock::LockKind::{Exclusive, Read, Write};
 use ssot_lock::{Error, LockManager, Owner};
 
 fn until_queued(locks: &LockManager<String>, key: &str, n: usize) {
-    while locks.waiters(key).len() < n {
-        std::thread::yield_now();
-    }
+    support::until(&format!("{n} requests queue on {key:?}"), || {
+        locks.waiters(key).len() >= n
+    });
 }
 
 #[test]
 fn two_owners_taking_two_keys_in_opposite_order_get_one_deadlock_and_one_success() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let barrier = Barrier::new(2);
     let run = |first: &str, second: &str| {
@@ -68,6 +71,7 @@ fn two_owners_taking_two_keys_in_opposite_order_get_one_deadlock_and_one_success
 /// Without soft edges the detector would see no cycle, and all three would hang.
 #[test]
 fn a_cycle_through_a_queued_request_is_detected() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let (a, b, c) = (Owner::new(), Owner::new(), Owner::new());
     let ga = locks.request("k1", Read).owner(a).acquire().unwrap();
@@ -98,6 +102,7 @@ fn a_cycle_through_a_queued_request_is_detected() {
 
 #[test]
 fn an_upgrade_that_would_wait_for_a_reader_waiting_on_the_upgrader_is_refused() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let (a, b) = (Owner::new(), Owner::new());
     let mut writer = locks.request("doc", Write).owner(a).acquire().unwrap();
@@ -127,6 +132,7 @@ fn an_upgrade_that_would_wait_for_a_reader_waiting_on_the_upgrader_is_refused() 
 
 #[test]
 fn a_session_waiting_on_itself_through_another_owner_is_refused() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let session = Owner::new();
     let p = Owner::new();
@@ -161,6 +167,7 @@ fn a_session_waiting_on_itself_through_another_owner_is_refused() {
 /// close a cycle, so it is refused instead.
 #[test]
 fn a_grant_by_overtaking_that_would_close_a_cycle_is_refused() {
+    let _watchdog = support::watchdog();
     let manager = LockManager::<String>::new();
     let locks = &manager;
     let (session, p, h) = (Owner::new(), Owner::new(), Owner::new());
@@ -219,6 +226,7 @@ fn a_grant_by_overtaking_that_would_close_a_cycle_is_refused() {
 
 #[test]
 fn a_long_cycle_names_every_owner_and_key() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let owners: Vec<Owner> = (0..4).map(|_| Owner::new()).collect();
     let keys: Vec<String> = (0..4).map(|i| format!("k{i}")).collect();
@@ -264,4 +272,50 @@ fn a_long_cycle_names_every_owner_and_key() {
             t.join().unwrap().unwrap();
         }
     });
+}
+
+/// A guard handed to another thread stays its owner's lock. When the receiving thread
+/// waits as the same session (what the docs ask for when passing guards), a cycle
+/// through the handed-over guard is still seen.
+#[test]
+fn a_guard_handed_to_another_thread_of_its_session_keeps_deadlocks_detected() {
+    let _watchdog = support::watchdog();
+    let locks = LockManager::<String>::new();
+    let (session, other) = (Owner::new(), Owner::new());
+    let handed = locks
+        .request("k1", Exclusive)
+        .owner(session)
+        .acquire()
+        .unwrap();
+    let held = locks
+        .request("k2", Exclusive)
+        .owner(other)
+        .acquire()
+        .unwrap();
+    std::thread::scope(|s| {
+        let locks = &locks;
+        let receiver = s.spawn(move || {
+            // Holds `handed` and waits for k2 as the session that owns `handed`.
+            let result = locks
+                .request("k2", Write)
+                .owner(session)
+                .acquire()
+                .map(|g| g.kind());
+            drop(handed);
+            result
+        });
+        until_queued(locks, "k2", 1);
+        let err = locks
+            .request("k1", Read)
+            .owner(other)
+            .acquire()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Deadlock { victim, cycle } if *victim == other && cycle.len() == 2),
+            "{err}"
+        );
+        drop(held);
+        assert_eq!(receiver.join().unwrap().unwrap(), Write);
+    });
+    assert_eq!(locks.active_keys(), 0);
 }

@@ -3,6 +3,8 @@
 //! combined in-process + file lock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,6 +39,7 @@ fn the_table_holds_between_handles() {
 
 #[test]
 fn upgrade_waits_for_readers_and_no_second_writer_ever_enters() {
+    let _watchdog = support::watchdog();
     let dir = tempfile::tempdir().unwrap();
     let mut writer = FileLock::open(lock_path(&dir)).unwrap();
     let mut reader = FileLock::open(lock_path(&dir)).unwrap();
@@ -148,6 +151,7 @@ fn opening_a_lock_file_in_a_missing_directory_names_the_path() {
 
 #[test]
 fn the_combined_lock_holds_in_process_and_across_handles() {
+    let _watchdog = support::watchdog();
     let dir = tempfile::tempdir().unwrap();
     let locks = LockManager::<String>::new();
     let mut outsider = FileLock::open(lock_path(&dir)).unwrap();
@@ -198,6 +202,7 @@ fn a_combined_upgrade_that_fails_on_the_file_leaves_both_locks_write() {
 
 #[test]
 fn a_waiting_exclusive_holds_new_readers_back() {
+    let _watchdog = support::watchdog();
     let dir = tempfile::tempdir().unwrap();
     let mut reader = FileLock::open(lock_path(&dir)).unwrap();
     let mut writer = FileLock::open(lock_path(&dir)).unwrap();
@@ -212,9 +217,7 @@ fn a_waiting_exclusive_holds_new_readers_back() {
         });
         // Once the writer waits (holding the gate), new readers are refused, although
         // the only holder is a reader.
-        while late.try_lock(Read).is_ok() {
-            std::thread::yield_now();
-        }
+        support::until("a new reader is refused", || late.try_lock(Read).is_err());
         assert!(matches!(late.try_lock(Read), Err(Error::WouldBlock { .. })));
         drop(r);
         rx.recv().unwrap();
@@ -224,6 +227,7 @@ fn a_waiting_exclusive_holds_new_readers_back() {
 
 #[test]
 fn an_upgrade_holds_new_readers_back_and_keeps_writers_out() {
+    let _watchdog = support::watchdog();
     let dir = tempfile::tempdir().unwrap();
     let mut reader = FileLock::open(lock_path(&dir)).unwrap();
     let mut writer = FileLock::open(lock_path(&dir)).unwrap();
@@ -232,9 +236,7 @@ fn an_upgrade_holds_new_readers_back_and_keeps_writers_out() {
     let mut w = writer.lock(Write).unwrap();
     std::thread::scope(|s| {
         let t = s.spawn(move || w.upgrade().map(|()| w.kind()));
-        while late.try_lock(Read).is_ok() {
-            std::thread::yield_now();
-        }
+        support::until("a new reader is refused", || late.try_lock(Read).is_err());
         assert!(late.try_lock(Write).is_err());
         drop(r);
         assert_eq!(t.join().unwrap().unwrap(), Exclusive);

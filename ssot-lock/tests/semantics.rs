@@ -5,6 +5,8 @@
 //! (`waiters()`), never with sleeps.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -13,9 +15,9 @@ use ssot_lock::{Error, LockKind, LockManager, Owner};
 
 /// Spins (yielding) until `key` has `n` queued requests.
 fn until_queued(locks: &LockManager<String>, key: &str, n: usize) {
-    while locks.waiters(key).len() < n {
-        std::thread::yield_now();
-    }
+    support::until(&format!("{n} requests queue on {key:?}"), || {
+        locks.waiters(key).len() >= n
+    });
 }
 
 #[test]
@@ -42,6 +44,7 @@ fn try_lock_follows_the_compatibility_table() {
 
 #[test]
 fn a_queued_exclusive_blocks_new_readers_and_writers() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let reader = locks.lock("k", Read).unwrap();
     std::thread::scope(|s| {
@@ -62,6 +65,7 @@ fn a_queued_exclusive_blocks_new_readers_and_writers() {
 
 #[test]
 fn a_queued_write_lets_readers_in() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let first = locks.lock("k", Write).unwrap();
     std::thread::scope(|s| {
@@ -81,6 +85,7 @@ fn a_queued_write_lets_readers_in() {
 
 #[test]
 fn waiters_are_granted_by_priority_then_arrival() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let blocker = locks.lock("k", Exclusive).unwrap();
     let (tx, rx) = mpsc::channel();
@@ -117,6 +122,7 @@ fn waiters_are_granted_by_priority_then_arrival() {
 
 #[test]
 fn a_release_grants_every_compatible_waiter_at_once() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let blocker = locks.lock("k", Exclusive).unwrap();
     let barrier = std::sync::Barrier::new(3);
@@ -152,6 +158,7 @@ fn reacquiring_a_held_key_is_an_error_not_a_deadlock() {
 
 #[test]
 fn a_session_owner_spans_threads() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let session = Owner::new();
     let g = locks.request("k", Write).owner(session).acquire().unwrap();
@@ -173,6 +180,7 @@ fn a_session_owner_spans_threads() {
 
 #[test]
 fn upgrade_waits_for_readers_and_blocks_new_ones() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let reader = locks
         .request("k", Read)
@@ -239,6 +247,7 @@ fn upgrade_timeout_keeps_the_write_lock() {
 
 #[test]
 fn downgrade_lets_waiters_in_and_refuses_to_strengthen() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let mut g = locks.lock("k", Exclusive).unwrap();
     std::thread::scope(|s| {
@@ -265,6 +274,7 @@ fn downgrade_lets_waiters_in_and_refuses_to_strengthen() {
 
 #[test]
 fn a_timed_out_exclusive_is_withdrawn_and_lets_queued_readers_in() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let reader = locks
         .request("k", Read)
@@ -384,6 +394,7 @@ fn many_readers_of_one_key_are_held_together() {
 
 #[test]
 fn a_session_cannot_queue_twice_for_one_key() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<String>::new();
     let session = Owner::new();
     let blocker = locks.lock("k", Exclusive).unwrap();

@@ -10,6 +10,8 @@
 //! saw, and no key takes memory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
@@ -185,6 +187,7 @@ fn release(guard: LockGuard<'_, u64>, room: &Occupancy) {
 
 #[test]
 fn many_threads_keep_the_table_and_balance_every_counter() {
+    let _watchdog = support::watchdog();
     let locks = LockManager::<u64>::builder().shards(4).build();
     let rooms: Vec<Occupancy> = (0..KEYS).map(|_| Occupancy::default()).collect();
     let seen = Seen::default();
@@ -239,4 +242,65 @@ fn many_threads_keep_the_table_and_balance_every_counter() {
     assert_eq!(stats.deadlocks, seen.deadlocks.load(SeqCst));
     assert!(stats.contended >= stats.timeouts);
     assert!(stats.acquisitions > 0);
+}
+
+/// Only blocking requests (no timeout to break a missed cycle), two keys at a time
+/// in random order, random priorities, upgrades, and sessions each shared by several
+/// threads at once: every request either is granted or fails with `Deadlock` (or
+/// `AlreadyHeld`, when two threads of a session meet on a key), and the run ends.
+/// The watchdog turns a missed deadlock or a lost wake-up into a failure.
+#[test]
+fn blocking_requests_of_sessions_shared_by_threads_never_hang() {
+    let _watchdog = support::watchdog();
+    let locks = LockManager::<u64>::builder().shards(2).build();
+    let sessions: Vec<Owner> = (0..3).map(|_| Owner::new()).collect();
+    let deadlocks = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let (locks, sessions, deadlocks) = (&locks, &sessions, &deadlocks);
+            s.spawn(move || {
+                let mut rng = Lcg(t as u64 * 31 + 7);
+                for _ in 0..ROUNDS {
+                    let owner = if rng.below(2) == 0 {
+                        sessions[rng.below(3) as usize]
+                    } else {
+                        Owner::current()
+                    };
+                    let take = |key: u64, rng: &mut Lcg| {
+                        let request = locks
+                            .request(&key, kind(rng))
+                            .owner(owner)
+                            .priority(rng.below(3) as i32);
+                        match request.acquire() {
+                            Ok(g) => Some(g),
+                            Err(Error::Deadlock { .. }) => {
+                                deadlocks.fetch_add(1, SeqCst);
+                                None
+                            }
+                            Err(Error::AlreadyHeld { .. }) => None,
+                            Err(e) => panic!("unexpected error: {e}"),
+                        }
+                    };
+                    let first = rng.below(3);
+                    let Some(mut g1) = take(first, &mut rng) else {
+                        continue;
+                    };
+                    std::thread::yield_now();
+                    let second = (first + 1 + rng.below(2)) % 3;
+                    if let Some(mut g2) = take(second, &mut rng) {
+                        std::thread::yield_now();
+                        if g2.kind() == Write && g2.upgrade().is_err() {
+                            deadlocks.fetch_add(1, SeqCst);
+                        }
+                    }
+                    if g1.kind() == Write && g1.upgrade().is_err() {
+                        deadlocks.fetch_add(1, SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(locks.active_keys(), 0);
+    assert_eq!(locks.stats().deadlocks, deadlocks.load(SeqCst));
+    assert_eq!(locks.stats().timeouts, 0);
 }
