@@ -373,10 +373,13 @@ impl FileLock {
             self.data
                 .unlock()
                 .map_err(|e| self.io_error(Part::Data, "unlock", e))?;
+            // From here on the lock is no longer Exclusive, whatever happens next; if the
+            // shared data lock cannot be taken, the intent file alone still keeps every
+            // other writer out, which is what Write promises.
+            self.held = Some(LockKind::Write);
             self.data
                 .lock_shared()
                 .map_err(|e| self.io_error(Part::Data, "lock", e))?;
-            self.held = Some(LockKind::Write);
         }
         if to == LockKind::Read && self.held == Some(LockKind::Write) {
             self.intent

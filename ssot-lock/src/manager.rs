@@ -51,7 +51,7 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::error::{CycleStep, Error, Result};
 use crate::file::{CombinedGuard, FileLock};
 use crate::state::{Holder, KeyState, Waiter, Waiting};
-use crate::wait::Wait;
+use crate::wait::{Patience, Wait};
 use crate::{LockKind, LockStats, Owner};
 
 /// A shard's table that has grown past this many slots is shrunk, on the next insert,
@@ -338,7 +338,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
             kind,
             owner: None,
             priority: 0,
-            wait: Wait::Block,
+            wait: Patience::Forever,
         }
     }
 
@@ -795,7 +795,7 @@ pub struct LockRequest<'m, 'q, K, Q: ?Sized> {
     kind: LockKind,
     owner: Option<Owner>,
     priority: i32,
-    wait: Wait,
+    wait: Patience,
 }
 
 impl<K, Q: ?Sized> fmt::Debug for LockRequest<'_, '_, K, Q> {
@@ -829,19 +829,18 @@ where
         self
     }
 
-    /// Waits at most `timeout` (the default is to wait as long as it takes). The
-    /// deadline is fixed by this call, not by [`acquire`](Self::acquire): build the
-    /// request where you take the lock. With
+    /// Waits at most `timeout` (the default is to wait as long as it takes), counted
+    /// from the call to [`acquire`](Self::acquire). With
     /// [`acquire_with_file`](Self::acquire_with_file) the one deadline covers both locks.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.wait = Wait::timeout(timeout);
+        self.wait = Patience::AtMost(timeout);
         self
     }
 
     /// Does not wait at all: the request is granted now or refused with
     /// [`Error::WouldBlock`].
     pub fn no_wait(mut self) -> Self {
-        self.wait = Wait::Try;
+        self.wait = Patience::Never;
         self
     }
 
@@ -854,7 +853,7 @@ where
     pub fn acquire(self) -> Result<LockGuard<'m, K>> {
         let owner = self.owner.unwrap_or_else(Owner::current);
         self.manager
-            .acquire(self.key, self.kind, owner, self.priority, self.wait)
+            .acquire(self.key, self.kind, owner, self.priority, self.wait.start())
     }
 
     /// Takes the lock in this process and then, under it, the same kind of
@@ -872,10 +871,13 @@ where
     /// be opened or locked. Deadlocks between processes are not detected: take file
     /// locks in one global order (or with a timeout).
     pub fn acquire_with_file(self, lock_file: impl AsRef<Path>) -> Result<CombinedGuard<'m, K>> {
+        let wait = self.wait.start();
         let mut file = FileLock::open(lock_file)?;
         let kind = self.kind;
-        let wait = self.wait;
-        let memory = self.acquire()?;
+        let owner = self.owner.unwrap_or_else(Owner::current);
+        let memory = self
+            .manager
+            .acquire(self.key, kind, owner, self.priority, wait)?;
         file.acquire(kind, wait)?;
         Ok(CombinedGuard::new(file, memory))
     }

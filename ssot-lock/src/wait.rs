@@ -24,6 +24,25 @@ impl Wait {
     }
 }
 
+/// How long a request being built will wait; its clock starts when it is acquired.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Patience {
+    Forever,
+    Never,
+    AtMost(Duration),
+}
+
+impl Patience {
+    /// Starts the clock: a timeout's deadline counts from now.
+    pub(crate) fn start(self) -> Wait {
+        match self {
+            Patience::Forever => Wait::Block,
+            Patience::Never => Wait::Try,
+            Patience::AtMost(timeout) => Wait::timeout(timeout),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
