@@ -71,7 +71,12 @@ mod tests {
     use crate::id::ObjectHash;
 
     fn f(path: &str, content: &str, exec: bool) -> FileEntry {
-        FileEntry::new(path, content.len() as u64, ObjectHash::of(content.as_bytes()), exec)
+        FileEntry::new(
+            path,
+            content.len() as u64,
+            ObjectHash::of(content.as_bytes()),
+            exec,
+        )
     }
 
     #[test]
@@ -81,7 +86,11 @@ mod tests {
         let d = Diff::between(&old, &new);
         assert_eq!(d.added, ["d"]);
         assert_eq!(d.removed, ["a"]);
-        assert_eq!(d.modified, ["b"], "an executable-bit change is a modification");
+        assert_eq!(
+            d.modified,
+            ["b"],
+            "an executable-bit change is a modification"
+        );
         assert_eq!(d.len(), 3);
         assert!(Diff::between(&old, &old).is_empty());
     }

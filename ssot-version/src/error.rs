@@ -91,7 +91,9 @@ pub enum Error {
     },
 
     /// A version needs an object the store does not hold.
-    #[error("object {hash} for `{path}` of version {version} is missing from the store; run `verify()` for a full report")]
+    #[error(
+        "object {hash} for `{path}` of version {version} is missing from the store; run `verify()` for a full report"
+    )]
     MissingObject {
         /// The missing object's hash.
         hash: ObjectHash,
@@ -143,7 +145,10 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Builds the closure for `map_err` that wraps an `io::Error` with what and where.
-pub(crate) fn io_err(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+pub(crate) fn io_err(
+    action: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(io::Error) -> Error {
     let path = path.into();
     move |source| Error::Io {
         action,

@@ -18,7 +18,9 @@ static HOOK: std::sync::RwLock<Option<fn(&'static str)>> = std::sync::RwLock::ne
 /// crate's crash tests; never enable it in a production build.
 #[cfg(feature = "fault-injection")]
 pub fn set_fault_hook(hook: Option<fn(&'static str)>) {
-    let mut slot = HOOK.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut slot = HOOK
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     *slot = hook;
 }
 
@@ -27,7 +29,9 @@ pub fn set_fault_hook(hook: Option<fn(&'static str)>) {
 pub(crate) fn point(name: &'static str) {
     #[cfg(feature = "fault-injection")]
     {
-        let hook = *HOOK.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let hook = *HOOK
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(hook) = hook {
             hook(name);
         }

@@ -49,14 +49,24 @@ pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Res
 
 /// Writes `bytes` to a temporary file in `tmp_dir`, sets its permissions, fsyncs it
 /// (if `durable`) and renames it to `dest`. The caller fsyncs `dest`'s directory.
-pub(crate) fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8], executable: Option<bool>, durable: bool) -> Result<()> {
-    let mut tmp = NamedTempFile::new_in(tmp_dir).map_err(io_err("create a temporary file in", tmp_dir))?;
-    tmp.write_all(bytes).map_err(io_err("write", tmp.path().to_owned()))?;
+pub(crate) fn write_atomic(
+    tmp_dir: &Path,
+    dest: &Path,
+    bytes: &[u8],
+    executable: Option<bool>,
+    durable: bool,
+) -> Result<()> {
+    let mut tmp =
+        NamedTempFile::new_in(tmp_dir).map_err(io_err("create a temporary file in", tmp_dir))?;
+    tmp.write_all(bytes)
+        .map_err(io_err("write", tmp.path().to_owned()))?;
     if let Some(executable) = executable {
         set_executable(tmp.as_file(), tmp.path(), executable)?;
     }
     if durable {
-        tmp.as_file().sync_all().map_err(io_err("fsync", tmp.path().to_owned()))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(io_err("fsync", tmp.path().to_owned()))?;
     }
     tmp.persist(dest).map_err(|e| Error::Io {
         action: "rename a temporary file to",
@@ -128,7 +138,9 @@ impl StatKey {
                 .modified()
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or((0, 0), |d| (d.as_secs() as i64, i64::from(d.subsec_nanos())));
+                .map_or((0, 0), |d| {
+                    (d.as_secs() as i64, i64::from(d.subsec_nanos()))
+                });
             StatKey {
                 size: meta.len(),
                 mtime,
@@ -184,7 +196,11 @@ impl Filter {
             })
         };
         Ok(Filter {
-            include: if include.is_empty() { None } else { Some(build(include)?) },
+            include: if include.is_empty() {
+                None
+            } else {
+                Some(build(include)?)
+            },
             exclude: build(exclude)?,
         })
     }
@@ -209,10 +225,19 @@ fn in_store(rel: &str) -> bool {
 /// Appends every tracked regular file under `root/start` (`start` relative, `""` for
 /// the whole tree) to `out` as (relative `/`-path, lstat metadata). Symbolic links
 /// and special files are not followed and not tracked.
-pub(crate) fn walk(root: &Path, start: &str, filter: &Filter, out: &mut Vec<(String, Metadata)>) -> Result<()> {
+pub(crate) fn walk(
+    root: &Path,
+    start: &str,
+    filter: &Filter,
+    out: &mut Vec<(String, Metadata)>,
+) -> Result<()> {
     let mut stack = vec![start.to_owned()];
     while let Some(rel) = stack.pop() {
-        let dir = if rel.is_empty() { root.to_owned() } else { root.join(&rel) };
+        let dir = if rel.is_empty() {
+            root.to_owned()
+        } else {
+            root.join(&rel)
+        };
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound && !rel.is_empty() => continue,
@@ -225,10 +250,15 @@ pub(crate) fn walk(root: &Path, start: &str, filter: &Filter, out: &mut Vec<(Str
                 return Err(Error::UnsafePath {
                     path: entry.path().display().to_string(),
                     version: None,
-                    reason: "the file name is not valid UTF-8; rename it or exclude its directory".into(),
+                    reason: "the file name is not valid UTF-8; rename it or exclude its directory"
+                        .into(),
                 });
             };
-            let child = if rel.is_empty() { name.to_owned() } else { format!("{rel}/{name}") };
+            let child = if rel.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
             let file_type = entry.file_type().map_err(io_err("stat", entry.path()))?;
             if file_type.is_dir() {
                 if !filter.skips_dir(&child) {
@@ -291,7 +321,10 @@ mod tests {
             mode: 0,
         };
         assert!(key.settled_before((10, 6)));
-        assert!(!key.settled_before((10, 5)), "same tick as the scan start is racy");
+        assert!(
+            !key.settled_before((10, 5)),
+            "same tick as the scan start is racy"
+        );
         assert!(!key.settled_before((9, 0)));
     }
 }

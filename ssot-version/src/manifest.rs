@@ -102,7 +102,12 @@ pub struct FileEntry {
 
 impl FileEntry {
     /// A file entry.
-    pub fn new(path: impl Into<String>, size: u64, hash: ObjectHash, executable: bool) -> FileEntry {
+    pub fn new(
+        path: impl Into<String>,
+        size: u64,
+        hash: ObjectHash,
+        executable: bool,
+    ) -> FileEntry {
         FileEntry {
             path: path.into(),
             size,
@@ -173,7 +178,8 @@ pub(crate) fn decode(id: &VersionId, bytes: &[u8]) -> Result<Version, DecodeErro
 /// Parses and validates manifest bytes without checking them against an id (the
 /// journal carries the bytes of a manifest not yet written).
 pub(crate) fn decode_unchecked(id: VersionId, bytes: &[u8]) -> Result<Version, DecodeError> {
-    let repr: Repr = serde_json::from_slice(bytes).map_err(|e| DecodeError::Corrupt(format!("not a manifest: {e}")))?;
+    let repr: Repr = serde_json::from_slice(bytes)
+        .map_err(|e| DecodeError::Corrupt(format!("not a manifest: {e}")))?;
     if repr.format != FORMAT {
         return Err(DecodeError::Corrupt(format!(
             "manifest format {} is not supported (this build reads format {FORMAT}); upgrade ssot-version",
@@ -243,7 +249,10 @@ fn check_file_list(files: &[FileEntry]) -> Result<(), DecodeError> {
             if set.contains(&f.path[..i]) {
                 return Err(DecodeError::UnsafePath {
                     path: f.path.clone(),
-                    reason: format!("`{}` is recorded both as a file and as a directory", &f.path[..i]),
+                    reason: format!(
+                        "`{}` is recorded both as a file and as a directory",
+                        &f.path[..i]
+                    ),
                 });
             }
         }
@@ -313,7 +322,17 @@ mod tests {
 
     #[test]
     fn unsafe_paths_are_refused() {
-        for bad in ["", "/etc/passwd", "a/../b", "..", "./a", "a//b", "a/", ".ssot/versions/HEAD", "a\0b"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "..",
+            "./a",
+            "a//b",
+            "a/",
+            ".ssot/versions/HEAD",
+            "a\0b",
+        ] {
             assert!(check_rel_path(bad).is_err(), "{bad:?} accepted");
         }
         for good in ["a", ".hidden", "a/b/c.md", "..a", "a..", ".ssot/other"] {
@@ -324,6 +343,9 @@ mod tests {
     #[test]
     fn a_path_that_is_both_file_and_directory_is_refused() {
         let files = vec![entry("a"), entry("a-b"), entry("a/b")];
-        assert!(matches!(check_file_list(&files), Err(DecodeError::UnsafePath { .. })));
+        assert!(matches!(
+            check_file_list(&files),
+            Err(DecodeError::UnsafePath { .. })
+        ));
     }
 }

@@ -49,7 +49,8 @@ pub(crate) struct PackWriter {
 
 impl PackWriter {
     pub(crate) fn new(tmp_dir: &Path) -> Result<PackWriter> {
-        let tmp = NamedTempFile::new_in(tmp_dir).map_err(io_err("create a temporary file in", tmp_dir))?;
+        let tmp = NamedTempFile::new_in(tmp_dir)
+            .map_err(io_err("create a temporary file in", tmp_dir))?;
         let nonce = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
@@ -105,17 +106,20 @@ impl PackWriter {
         footer.extend_from_slice(blake3::hash(&index).as_bytes());
         footer.extend_from_slice(END);
         let tmp_path = self.out.get_ref().path().to_owned();
-        self.out.write_all(&index).map_err(io_err("write", &tmp_path))?;
-        self.out.write_all(&footer).map_err(io_err("write", &tmp_path))?;
-        let tmp = self
-            .out
-            .into_inner()
-            .map_err(|e| Error::Io {
-                action: "write",
-                path: tmp_path.clone(),
-                source: e.into_error(),
-            })?;
-        tmp.as_file().sync_all().map_err(io_err("fsync", &tmp_path))?;
+        self.out
+            .write_all(&index)
+            .map_err(io_err("write", &tmp_path))?;
+        self.out
+            .write_all(&footer)
+            .map_err(io_err("write", &tmp_path))?;
+        let tmp = self.out.into_inner().map_err(|e| Error::Io {
+            action: "write",
+            path: tmp_path.clone(),
+            source: e.into_error(),
+        })?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(io_err("fsync", &tmp_path))?;
         let mut hasher = blake3::Hasher::new();
         hasher.update(&self.header);
         hasher.update(&index);
@@ -183,7 +187,8 @@ impl PackSet {
         if current == names {
             return Ok(());
         }
-        let mut old: HashMap<String, Pack> = self.packs.drain(..).map(|p| (p.name.clone(), p)).collect();
+        let mut old: HashMap<String, Pack> =
+            self.packs.drain(..).map(|p| (p.name.clone(), p)).collect();
         self.broken.clear();
         for name in names {
             if let Some(pack) = old.remove(&name) {
@@ -206,7 +211,11 @@ impl PackSet {
         self.index.clear();
         for (i, pack) in self.packs.iter().enumerate() {
             for &(hash, offset, len) in &pack.entries {
-                self.index.entry(hash).or_insert(Loc { pack: i, offset, len });
+                self.index.entry(hash).or_insert(Loc {
+                    pack: i,
+                    offset,
+                    len,
+                });
             }
         }
         Ok(())
@@ -232,11 +241,19 @@ impl PackSet {
 
     /// Every readable pack: (file name, its objects).
     pub(crate) fn packs(&self) -> impl Iterator<Item = (&str, &[(ObjectHash, u64, u64)])> {
-        self.packs.iter().map(|p| (p.name.as_str(), p.entries.as_slice()))
+        self.packs
+            .iter()
+            .map(|p| (p.name.as_str(), p.entries.as_slice()))
     }
 
     /// Reads one object of a named pack, checked against its hash.
-    pub(crate) fn read_from(&self, pack: &str, hash: ObjectHash, offset: u64, len: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read_from(
+        &self,
+        pack: &str,
+        hash: ObjectHash,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>> {
         match self.packs.iter().find(|p| p.name == pack) {
             Some(p) => read_checked(p, hash, offset, len),
             None => Err(Error::CorruptStore {
@@ -282,7 +299,9 @@ fn load(path: &Path) -> Result<(File, Entries), LoadError> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
     if size < HEADER_LEN + FOOTER_LEN {
-        return Err(LoadError::Corrupt(format!("{size} bytes is too short for a pack")));
+        return Err(LoadError::Corrupt(format!(
+            "{size} bytes is too short for a pack"
+        )));
     }
     let mut header = [0u8; HEADER_LEN as usize];
     (&file).read_exact(&mut header)?;
@@ -302,8 +321,12 @@ fn load(path: &Path) -> Result<(File, Entries), LoadError> {
     let index_offset = u64_at(&footer, 0);
     let count = u64_at(&footer, 8);
     let index_len = count.checked_mul(ENTRY_LEN as u64);
-    if index_offset < HEADER_LEN || index_len.and_then(|l| l.checked_add(index_offset)) != Some(size - FOOTER_LEN) {
-        return Err(LoadError::Corrupt("index offset and count do not fit the file".into()));
+    if index_offset < HEADER_LEN
+        || index_len.and_then(|l| l.checked_add(index_offset)) != Some(size - FOOTER_LEN)
+    {
+        return Err(LoadError::Corrupt(
+            "index offset and count do not fit the file".into(),
+        ));
     }
     let mut index = vec![0u8; (size - FOOTER_LEN - index_offset) as usize];
     fsutil::read_exact_at(&file, &mut index, index_offset)?;
@@ -317,7 +340,9 @@ fn load(path: &Path) -> Result<(File, Entries), LoadError> {
         let offset = u64_at(chunk, 32);
         let len = u64_at(chunk, 40);
         if offset < HEADER_LEN || offset.checked_add(len).is_none_or(|end| end > index_offset) {
-            return Err(LoadError::Corrupt("an index entry points outside the object area".into()));
+            return Err(LoadError::Corrupt(
+                "an index entry points outside the object area".into(),
+            ));
         }
         entries.push((ObjectHash::from_bytes(hash), offset, len));
     }

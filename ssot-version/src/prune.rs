@@ -116,9 +116,15 @@ impl VersionStore {
             for id in &ids {
                 versions.push(self.load_version(inner, id)?);
             }
-            versions.sort_by(|a, b| b.created().cmp(&a.created()).then_with(|| a.id().cmp(b.id())));
+            versions.sort_by(|a, b| {
+                b.created()
+                    .cmp(&a.created())
+                    .then_with(|| a.id().cmp(b.id()))
+            });
             let tagged: HashSet<&VersionId> = tags.values().collect();
-            let cutoff = policy.keep_newer_than.map(|age| now.checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH));
+            let cutoff = policy
+                .keep_newer_than
+                .map(|age| now.checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH));
             let mut report = PruneReport::default();
             let mut live: HashSet<ObjectHash> = HashSet::new();
             for (rank, v) in versions.iter().enumerate() {

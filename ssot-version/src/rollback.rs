@@ -100,9 +100,17 @@ impl VersionStore {
                 Some(id) => Some(self.load_version(inner, &id)?),
                 None => None,
             };
-            let drifted = head.as_ref().is_none_or(|h| !same_files(h.files(), &current));
+            let drifted = head
+                .as_ref()
+                .is_none_or(|h| !same_files(h.files(), &current));
             let parent = if drifted {
-                let saved = self.snapshot_locked(inner, &format!("uncommitted changes before rollback to {}", target_id.short()))?;
+                let saved = self.snapshot_locked(
+                    inner,
+                    &format!(
+                        "uncommitted changes before rollback to {}",
+                        target_id.short()
+                    ),
+                )?;
                 current = saved.files().to_vec();
                 saved.id
             } else {
@@ -112,8 +120,13 @@ impl VersionStore {
             };
 
             // Plan.
-            let wanted: HashMap<&str, &FileEntry> = target.files().iter().map(|f| (f.path.as_str(), f)).collect();
-            let have: HashMap<&str, &FileEntry> = current.iter().map(|f| (f.path.as_str(), f)).collect();
+            let wanted: HashMap<&str, &FileEntry> = target
+                .files()
+                .iter()
+                .map(|f| (f.path.as_str(), f))
+                .collect();
+            let have: HashMap<&str, &FileEntry> =
+                current.iter().map(|f| (f.path.as_str(), f)).collect();
             let deletes: Vec<String> = current
                 .iter()
                 .filter(|f| !wanted.contains_key(f.path.as_str()))
@@ -135,11 +148,14 @@ impl VersionStore {
             // Stage.
             let mut puts = Vec::with_capacity(changed.len());
             for (i, f) in changed.iter().enumerate() {
-                let bytes = inner.packs.read(&f.hash)?.ok_or_else(|| Error::MissingObject {
-                    hash: f.hash,
-                    path: f.path.clone(),
-                    version: target_id.clone(),
-                })?;
+                let bytes = inner
+                    .packs
+                    .read(&f.hash)?
+                    .ok_or_else(|| Error::MissingObject {
+                        hash: f.hash,
+                        path: f.path.clone(),
+                        version: target_id.clone(),
+                    })?;
                 let staged = format!("{i}");
                 let path = self.dirs.staging.join(&staged);
                 write_durable(&path, &bytes, f.executable)?;
@@ -157,7 +173,13 @@ impl VersionStore {
 
             // Commit.
             let description = format!("rollback to {}", target_id.short());
-            let (new_id, bytes) = manifest::encode(Some(&parent), &description, (self.clock)(), Some(&target_id), target.files());
+            let (new_id, bytes) = manifest::encode(
+                Some(&parent),
+                &description,
+                (self.clock)(),
+                Some(&target_id),
+                target.files(),
+            );
             let journal = Journal {
                 format: manifest::FORMAT,
                 version: new_id.to_string(),
@@ -167,7 +189,13 @@ impl VersionStore {
                 puts,
             };
             let journal_bytes = serde_json::to_vec(&journal).unwrap_or_default();
-            fsutil::write_atomic(&self.dirs.tmp, &self.dirs.journal, &journal_bytes, None, true)?;
+            fsutil::write_atomic(
+                &self.dirs.tmp,
+                &self.dirs.journal,
+                &journal_bytes,
+                None,
+                true,
+            )?;
             fsutil::sync_dir(&self.dirs.store)?;
             fault::point("rollback: journal committed");
 
@@ -180,20 +208,34 @@ impl VersionStore {
         let bytes = fs::read(&self.dirs.journal).map_err(io_err("read", &self.dirs.journal))?;
         let corrupt = |reason: String| Error::CorruptStore {
             path: self.dirs.journal.clone(),
-            reason: format!("{reason}; the interrupted rollback cannot be finished (restore the store from a backup, or remove the journal and check the tree with `status()`)"),
+            reason: format!(
+                "{reason}; the interrupted rollback cannot be finished (restore the store from a backup, or remove the journal and check the tree with `status()`)"
+            ),
         };
-        let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not a journal: {e}")))?;
+        let journal: Journal =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not a journal: {e}")))?;
         if journal.format != manifest::FORMAT {
-            return Err(corrupt(format!("journal format {} is not supported", journal.format)));
+            return Err(corrupt(format!(
+                "journal format {} is not supported",
+                journal.format
+            )));
         }
-        for path in journal.deletes.iter().chain(journal.puts.iter().map(|p| &p.path)) {
+        for path in journal
+            .deletes
+            .iter()
+            .chain(journal.puts.iter().map(|p| &p.path))
+        {
             manifest::check_rel_path(path).map_err(|reason| Error::UnsafePath {
                 path: path.clone(),
                 version: None,
                 reason: format!("{reason} (in the rollback journal)"),
             })?;
         }
-        if journal.puts.iter().any(|p| p.staged.is_empty() || !p.staged.bytes().all(|b| b.is_ascii_digit())) {
+        if journal
+            .puts
+            .iter()
+            .any(|p| p.staged.is_empty() || !p.staged.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(corrupt("a staged file name is not a number".into()));
         }
         self.apply(inner, &journal).map(|_| ())
@@ -205,7 +247,8 @@ impl VersionStore {
             path: self.dirs.journal.clone(),
             reason: format!("`{}` is not a version id", journal.version),
         })?;
-        let version = manifest::decode(&id, journal.manifest.as_bytes()).map_err(|e| decode_error(e, &self.dirs.journal, &id))?;
+        let version = manifest::decode(&id, journal.manifest.as_bytes())
+            .map_err(|e| decode_error(e, &self.dirs.journal, &id))?;
         let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
 
         for rel in &journal.deletes {
@@ -262,11 +305,15 @@ impl VersionStore {
                 Err(e) if e.kind() == io::ErrorKind::NotFound && !staged.exists() => {
                     // Renamed before a crash: check what is there, rewrite it if needed.
                     if !file_matches(&dest, put.hash, put.executable) {
-                        let bytes = inner.packs.read(&put.hash)?.ok_or_else(|| Error::MissingObject {
-                            hash: put.hash,
-                            path: put.path.clone(),
-                            version: id.clone(),
-                        })?;
+                        let bytes =
+                            inner
+                                .packs
+                                .read(&put.hash)?
+                                .ok_or_else(|| Error::MissingObject {
+                                    hash: put.hash,
+                                    path: put.path.clone(),
+                                    version: id.clone(),
+                                })?;
                         let tmp = self.dirs.tmp.join("restore");
                         write_durable(&tmp, &bytes, put.executable)?;
                         fs::rename(&tmp, &dest).map_err(io_err("rename into place", &dest))?;
@@ -302,7 +349,12 @@ impl VersionStore {
 
     /// Refuses a restore path that leads through a symbolic link or onto something
     /// untracked. Runs before the tree is touched.
-    fn check_restore_path(&self, rel: &str, deletes: &HashSet<&str>, version: &VersionId) -> Result<()> {
+    fn check_restore_path(
+        &self,
+        rel: &str,
+        deletes: &HashSet<&str>,
+        version: &VersionId,
+    ) -> Result<()> {
         let mut end = 0;
         loop {
             let next = rel[end..].find('/').map(|i| end + i);
@@ -319,7 +371,9 @@ impl VersionStore {
                         reason: if is_last {
                             "a symbolic link is at this path; restoring would replace it (move it away first)".into()
                         } else {
-                            format!("`{prefix}` is a symbolic link; restoring through it could write outside the root")
+                            format!(
+                                "`{prefix}` is a symbolic link; restoring through it could write outside the root"
+                            )
                         },
                     });
                 }
@@ -335,7 +389,9 @@ impl VersionStore {
                     if !is_last && !deletes.contains(prefix) {
                         return Err(Error::Blocked {
                             path: rel.to_owned(),
-                            reason: format!("`{prefix}` is a file the store does not track; move it away first"),
+                            reason: format!(
+                                "`{prefix}` is a file the store does not track; move it away first"
+                            ),
                         });
                     }
                     if !is_last {
@@ -395,14 +451,18 @@ impl VersionStore {
                     return Err(Error::UnsafePath {
                         path: rel.to_owned(),
                         version: None,
-                        reason: format!("`{prefix}` is a symbolic link; restoring through it could write outside the root"),
+                        reason: format!(
+                            "`{prefix}` is a symbolic link; restoring through it could write outside the root"
+                        ),
                     });
                 }
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => {
                     return Err(Error::Blocked {
                         path: rel.to_owned(),
-                        reason: format!("`{prefix}` is a file where a directory must go; move it away first"),
+                        reason: format!(
+                            "`{prefix}` is a file where a directory must go; move it away first"
+                        ),
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -435,7 +495,9 @@ fn write_durable(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
 
 fn file_matches(path: &Path, hash: ObjectHash, executable: bool) -> bool {
     match (fs::symlink_metadata(path), fs::read(path)) {
-        (Ok(m), Ok(bytes)) => m.is_file() && fsutil::is_executable(&m) == executable && ObjectHash::of(&bytes) == hash,
+        (Ok(m), Ok(bytes)) => {
+            m.is_file() && fsutil::is_executable(&m) == executable && ObjectHash::of(&bytes) == hash
+        }
         _ => false,
     }
 }

@@ -49,8 +49,14 @@ pub(crate) struct StatCache {
 impl StatCache {
     /// Loads the cache file; any problem yields an empty cache.
     pub(crate) fn load(path: &Path) -> StatCache {
-        let entries = fs::read(path).ok().and_then(|b| decode(&b)).unwrap_or_default();
-        StatCache { entries, dirty: false }
+        let entries = fs::read(path)
+            .ok()
+            .and_then(|b| decode(&b))
+            .unwrap_or_default();
+        StatCache {
+            entries,
+            dirty: false,
+        }
     }
 
     /// The hash recorded for `rel`, if its stat is unchanged and the entry settled.
@@ -70,7 +76,8 @@ impl StatCache {
             settled: key.settled_before(scan_start),
         };
         match self.entries.get_mut(rel) {
-            Some(e) if e.key == entry.key && e.hash == entry.hash && e.settled == entry.settled => {}
+            Some(e) if e.key == entry.key && e.hash == entry.hash && e.settled == entry.settled => {
+            }
             Some(e) => {
                 *e = entry;
                 self.dirty = true;
@@ -222,7 +229,15 @@ mod tests {
         c.record("a", key(5), ObjectHash::of(b"x"), (6, 0));
         c.record("racy", key(6), ObjectHash::of(b"y"), (6, 0));
         assert_eq!(c.lookup("a", &key(5)), Some(ObjectHash::of(b"x")));
-        assert_eq!(c.lookup("a", &key(4)), None, "a changed stat is not trusted");
-        assert_eq!(c.lookup("racy", &key(6)), None, "a racily clean entry is re-read");
+        assert_eq!(
+            c.lookup("a", &key(4)),
+            None,
+            "a changed stat is not trusted"
+        );
+        assert_eq!(
+            c.lookup("racy", &key(6)),
+            None,
+            "a racily clean entry is re-read"
+        );
     }
 }

@@ -82,7 +82,8 @@ impl VersionStoreBuilder {
     /// [`Error::Glob`] for a bad pattern, [`Error::UnsafePath`] if `.ssot` or
     /// `.ssot/versions` is a symbolic link, and anything recovery can fail with.
     pub fn open(self) -> Result<VersionStore> {
-        let root = fs::canonicalize(&self.root).map_err(io_err("open the root directory", &self.root))?;
+        let root =
+            fs::canonicalize(&self.root).map_err(io_err("open the root directory", &self.root))?;
         let meta = fs::metadata(&root).map_err(io_err("open the root directory", &root))?;
         if !meta.is_dir() {
             return Err(Error::Io {
@@ -125,6 +126,7 @@ impl VersionStoreBuilder {
                 packs: PackSet::new(dirs.packs.clone()),
                 manifests: HashMap::new(),
                 stat: StatCache::load(&dirs.statcache),
+                files_read: 0,
             }),
             root,
             dirs,
@@ -175,6 +177,8 @@ pub(crate) struct Inner {
     pub(crate) packs: PackSet,
     pub(crate) manifests: HashMap<VersionId, Version>,
     pub(crate) stat: StatCache,
+    /// Files whose contents scans have read (the stat cache missed), for tests.
+    pub(crate) files_read: u64,
 }
 
 /// A store of versions of the files under one root directory.
@@ -193,7 +197,9 @@ pub struct VersionStore {
 
 impl std::fmt::Debug for VersionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VersionStore").field("root", &self.root).finish_non_exhaustive()
+        f.debug_struct("VersionStore")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
     }
 }
 
@@ -245,8 +251,11 @@ impl VersionStore {
 
     /// Runs `f` under both locks, after the housekeeping every operation needs.
     pub(crate) fn locked<T>(&self, f: impl FnOnce(&mut Inner) -> Result<T>) -> Result<T> {
-        let mut inner: MutexGuard<'_, Inner> = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        self.lock_file.lock().map_err(io_err("lock", &self.dirs.lock))?;
+        let mut inner: MutexGuard<'_, Inner> =
+            self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        self.lock_file
+            .lock()
+            .map_err(io_err("lock", &self.dirs.lock))?;
         let _unlock = Unlock(&self.lock_file);
         empty_dir(&self.dirs.tmp)?;
         if self.dirs.journal.exists() {
@@ -278,7 +287,13 @@ impl VersionStore {
     }
 
     pub(crate) fn write_head(&self, id: &VersionId) -> Result<()> {
-        fsutil::write_atomic(&self.dirs.tmp, &self.dirs.head, format!("{id}\n").as_bytes(), None, true)?;
+        fsutil::write_atomic(
+            &self.dirs.tmp,
+            &self.dirs.head,
+            format!("{id}\n").as_bytes(),
+            None,
+            true,
+        )?;
         fsutil::sync_dir(&self.dirs.store)
     }
 
@@ -290,7 +305,9 @@ impl VersionStore {
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::UnknownVersion { spec: id.to_string() });
+                return Err(Error::UnknownVersion {
+                    spec: id.to_string(),
+                });
             }
             Err(e) => return Err(io_err("read", &path)(e)),
         };
@@ -302,7 +319,9 @@ impl VersionStore {
     /// Every version id in the store, sorted.
     pub(crate) fn list_ids(&self) -> Result<Vec<VersionId>> {
         let mut ids = Vec::new();
-        for entry in fs::read_dir(&self.dirs.versions).map_err(io_err("list", &self.dirs.versions))? {
+        for entry in
+            fs::read_dir(&self.dirs.versions).map_err(io_err("list", &self.dirs.versions))?
+        {
             let entry = entry.map_err(io_err("list", &self.dirs.versions))?;
             if let Some(id) = entry
                 .file_name()
@@ -323,10 +342,11 @@ impl VersionStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(e) => return Err(io_err("read", &self.dirs.tags)(e)),
         };
-        let raw: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|e| Error::CorruptStore {
-            path: self.dirs.tags.clone(),
-            reason: format!("not a tag map: {e}"),
-        })?;
+        let raw: BTreeMap<String, String> =
+            serde_json::from_slice(&bytes).map_err(|e| Error::CorruptStore {
+                path: self.dirs.tags.clone(),
+                reason: format!("not a tag map: {e}"),
+            })?;
         raw.into_iter()
             .map(|(name, id)| match id.parse() {
                 Ok(id) => Ok((name, id)),
@@ -339,7 +359,8 @@ impl VersionStore {
     }
 
     pub(crate) fn write_tags(&self, tags: &BTreeMap<String, VersionId>) -> Result<()> {
-        let raw: BTreeMap<&str, &str> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let raw: BTreeMap<&str, &str> =
+            tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let bytes = serde_json::to_vec_pretty(&raw).unwrap_or_default();
         fsutil::write_atomic(&self.dirs.tmp, &self.dirs.tags, &bytes, None, true)?;
         fsutil::sync_dir(&self.dirs.store)
@@ -350,8 +371,13 @@ impl VersionStore {
             return Ok(id);
         }
         let prefix = spec.to_ascii_lowercase();
-        if prefix.is_empty() || prefix.len() > VersionId::LEN || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::UnknownVersion { spec: spec.to_owned() });
+        if prefix.is_empty()
+            || prefix.len() > VersionId::LEN
+            || !prefix.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(Error::UnknownVersion {
+                spec: spec.to_owned(),
+            });
         }
         let mut matches: Vec<VersionId> = self
             .list_ids()?
@@ -359,7 +385,9 @@ impl VersionStore {
             .filter(|id| id.as_str().starts_with(&prefix))
             .collect();
         match matches.len() {
-            0 => Err(Error::UnknownVersion { spec: spec.to_owned() }),
+            0 => Err(Error::UnknownVersion {
+                spec: spec.to_owned(),
+            }),
             1 => Ok(matches.remove(0)),
             _ => Err(Error::AmbiguousVersion {
                 prefix: spec.to_owned(),
@@ -455,7 +483,10 @@ impl VersionStore {
                 Some(id) => Some(self.load_version(inner, &id)?),
                 None => None,
             };
-            Ok(Diff::between(head.as_ref().map_or(&[][..], |h| h.files()), &files))
+            Ok(Diff::between(
+                head.as_ref().map_or(&[][..], |h| h.files()),
+                &files,
+            ))
         })
     }
 
@@ -548,7 +579,11 @@ impl VersionStore {
     /// [`Error::OutsideRoot`] for a path not under the root, [`Error::UnsafePath`] for
     /// one with `..`, inside the store or excluded by the globs; as
     /// [`snapshot`](Self::snapshot) otherwise.
-    pub fn snapshot_paths<P: AsRef<Path>>(&self, description: &str, paths: impl IntoIterator<Item = P>) -> Result<Version> {
+    pub fn snapshot_paths<P: AsRef<Path>>(
+        &self,
+        description: &str,
+        paths: impl IntoIterator<Item = P>,
+    ) -> Result<Version> {
         let rels = paths
             .into_iter()
             .map(|p| self.relativize(p.as_ref()))
@@ -641,7 +676,8 @@ impl VersionStore {
                     return Err(Error::UnsafePath {
                         path: path.display().to_string(),
                         version: None,
-                        reason: "`..` and prefixes are not allowed; give a path under the root".into(),
+                        reason: "`..` and prefixes are not allowed; give a path under the root"
+                            .into(),
                     });
                 }
             }
@@ -697,7 +733,13 @@ impl VersionStore {
 
     /// The tracked files under `root/start`, sorted by path, hashed through the stat
     /// cache. With a sink, every object the store lacks is added to it.
-    pub(crate) fn scan(&self, inner: &mut Inner, start: &str, mut sink: Option<&mut Sink<'_>>, stamp: Stamp) -> Result<Vec<FileEntry>> {
+    pub(crate) fn scan(
+        &self,
+        inner: &mut Inner,
+        start: &str,
+        mut sink: Option<&mut Sink<'_>>,
+        stamp: Stamp,
+    ) -> Result<Vec<FileEntry>> {
         let mut found = Vec::new();
         fsutil::walk(&self.root, start, &self.filter, &mut found)?;
         found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -710,15 +752,30 @@ impl VersionStore {
         Ok(files)
     }
 
-    fn scan_one(&self, inner: &mut Inner, rel: &str, meta: &fs::Metadata, sink: Option<&mut Sink<'_>>, stamp: Stamp) -> Result<Option<FileEntry>> {
+    fn scan_one(
+        &self,
+        inner: &mut Inner,
+        rel: &str,
+        meta: &fs::Metadata,
+        sink: Option<&mut Sink<'_>>,
+        stamp: Stamp,
+    ) -> Result<Option<FileEntry>> {
         let key = StatKey::of(meta);
         if let Some(hash) = inner.stat.lookup(rel, &key) {
             let stored = match &sink {
                 None => true,
-                Some(s) => inner.packs.contains(&hash) || s.writer.as_ref().is_some_and(|w| w.contains(&hash)),
+                Some(s) => {
+                    inner.packs.contains(&hash)
+                        || s.writer.as_ref().is_some_and(|w| w.contains(&hash))
+                }
             };
             if stored {
-                return Ok(Some(FileEntry::new(rel, key.size, hash, fsutil::is_executable(meta))));
+                return Ok(Some(FileEntry::new(
+                    rel,
+                    key.size,
+                    hash,
+                    fsutil::is_executable(meta),
+                )));
             }
         }
         let path = fsutil::under(&self.root, rel);
@@ -730,8 +787,11 @@ impl VersionStore {
             }
             Err(e) => return Err(io_err("read", &path)(e)),
         };
-        let mut bytes = Vec::with_capacity(usize::try_from(key.size).unwrap_or(0).saturating_add(1));
-        file.read_to_end(&mut bytes).map_err(io_err("read", &path))?;
+        let mut bytes =
+            Vec::with_capacity(usize::try_from(key.size).unwrap_or(0).saturating_add(1));
+        file.read_to_end(&mut bytes)
+            .map_err(io_err("read", &path))?;
+        inner.files_read += 1;
         let after = file.metadata().map_err(io_err("stat", &path))?;
         let hash = ObjectHash::of(&bytes);
         inner.stat.record(rel, StatKey::of(&after), hash, stamp);
@@ -744,7 +804,12 @@ impl VersionStore {
             };
             writer.add(hash, &bytes)?;
         }
-        Ok(Some(FileEntry::new(rel, bytes.len() as u64, hash, fsutil::is_executable(&after))))
+        Ok(Some(FileEntry::new(
+            rel,
+            bytes.len() as u64,
+            hash,
+            fsutil::is_executable(&after),
+        )))
     }
 }
 
@@ -796,11 +861,100 @@ fn check_tag_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 128 {
         return bad("tag names have 1 to 128 characters");
     }
-    if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')) {
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    {
         return bad("tag names use only letters, digits, `-`, `_`, `.` and `/`");
     }
     if name.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return bad("a tag name made only of hex digits would hide id prefixes; add a letter such as `v`");
+        return bad(
+            "a tag name made only of hex digits would hide id prefixes; add a letter such as `v`",
+        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files_read(store: &VersionStore) -> u64 {
+        store.inner.lock().unwrap().files_read
+    }
+
+    /// Waits (without sleeping on a timer) until the file system's clock has moved
+    /// past every file's last change, so the next scan can settle them.
+    fn wait_for_fs_clock_past(store: &VersionStore, root: &Path) {
+        let newest = fs::read_dir(root)
+            .unwrap()
+            .map(|e| StatKey::of(&e.unwrap().metadata().unwrap()))
+            .map(|k| k.mtime.max(k.ctime))
+            .max()
+            .unwrap();
+        while fsutil::fs_now(&store.dirs.store).unwrap() <= newest {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn an_unchanged_tree_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..20 {
+            fs::write(dir.path().join(format!("f{i}")), format!("content {i}")).unwrap();
+        }
+        let store = VersionStore::open(dir.path()).unwrap();
+        store.snapshot("first").unwrap();
+        assert_eq!(files_read(&store), 20);
+        wait_for_fs_clock_past(&store, dir.path());
+        // This scan may re-read files that were racily clean; it settles them all.
+        store.snapshot("second").unwrap();
+        let before = files_read(&store);
+        let third = store.snapshot("third").unwrap();
+        assert_eq!(files_read(&store), before, "no file was read");
+        assert_eq!(third.files().len(), 20);
+
+        // A changed file is read, and only it.
+        fs::write(dir.path().join("f3"), "changed!!").unwrap();
+        let fourth = store.snapshot("fourth").unwrap();
+        assert_eq!(files_read(&store), before + 1);
+        assert_eq!(
+            fourth.file("f3").unwrap().hash,
+            ObjectHash::of(b"changed!!")
+        );
+    }
+
+    #[test]
+    fn a_same_size_rewrite_within_one_tick_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let store = VersionStore::open(dir.path()).unwrap();
+        for i in 0..50u32 {
+            let content = format!("{:08}", i);
+            fs::write(&path, &content).unwrap();
+            let v = store.snapshot("s").unwrap();
+            assert_eq!(
+                v.file("f").unwrap().hash,
+                ObjectHash::of(content.as_bytes()),
+                "round {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_stat_cache_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            fs::write(dir.path().join(format!("f{i}")), "x").unwrap();
+        }
+        {
+            let store = VersionStore::open(dir.path()).unwrap();
+            store.snapshot("a").unwrap();
+            wait_for_fs_clock_past(&store, dir.path());
+            store.snapshot("b").unwrap();
+        }
+        let store = VersionStore::open(dir.path()).unwrap();
+        store.snapshot("c").unwrap();
+        assert_eq!(files_read(&store), 0);
+    }
 }

@@ -7,6 +7,7 @@ use std::fs;
 use crate::error::{Error, Result, io_err};
 use crate::id::{ObjectHash, VersionId};
 use crate::manifest::{self, DecodeError};
+use crate::pack::PackSet;
 use crate::store::VersionStore;
 
 /// What [`VersionStore::verify`] found.
@@ -90,20 +91,37 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::CorruptObject { hash, pack } => write!(f, "object {hash} in pack {pack} is corrupt"),
-            Problem::UnreadablePack { pack, reason } => write!(f, "pack {pack} is unreadable: {reason}"),
+            Problem::CorruptObject { hash, pack } => {
+                write!(f, "object {hash} in pack {pack} is corrupt")
+            }
+            Problem::UnreadablePack { pack, reason } => {
+                write!(f, "pack {pack} is unreadable: {reason}")
+            }
             Problem::CorruptManifest { file, reason } => write!(f, "manifest {file}: {reason}"),
-            Problem::MissingObject { version, path, hash } => {
-                write!(f, "version {version}: `{path}` needs object {hash}, which is missing or corrupt")
+            Problem::MissingObject {
+                version,
+                path,
+                hash,
+            } => {
+                write!(
+                    f,
+                    "version {version}: `{path}` needs object {hash}, which is missing or corrupt"
+                )
             }
             Problem::SizeMismatch {
                 version,
                 path,
                 recorded,
                 actual,
-            } => write!(f, "version {version}: `{path}` records {recorded} bytes but its object has {actual}"),
+            } => write!(
+                f,
+                "version {version}: `{path}` records {recorded} bytes but its object has {actual}"
+            ),
             Problem::BadHead { reason } => write!(f, "HEAD: {reason}"),
-            Problem::DanglingTag { name, id } => write!(f, "tag `{name}` names version {id}, which is not in the store"),
+            Problem::DanglingTag { name, id } => write!(
+                f,
+                "tag `{name}` names version {id}, which is not in the store"
+            ),
         }
     }
 }
@@ -117,6 +135,10 @@ impl VersionStore {
     /// Only for I/O failures; damage is reported in the [`VerifyReport`].
     pub fn verify(&self) -> Result<VerifyReport> {
         self.locked(|inner| {
+            // Packs are immutable, so their indexes are cached; verify trusts no cache.
+            inner.packs = PackSet::new(self.dirs.packs.clone());
+            inner.packs.refresh()?;
+            inner.manifests.clear();
             let mut report = VerifyReport::default();
             let mut good: HashMap<ObjectHash, u64> = HashMap::new();
             let mut bad: HashSet<ObjectHash> = HashSet::new();
@@ -140,7 +162,9 @@ impl VersionStore {
                                 pack: pack.to_owned(),
                             });
                         }
-                        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        Err(Error::Io { source, .. })
+                            if source.kind() == std::io::ErrorKind::UnexpectedEof =>
+                        {
                             bad.insert(hash);
                             report.problems.push(Problem::UnreadablePack {
                                 pack: pack.to_owned(),
@@ -160,7 +184,9 @@ impl VersionStore {
                 let version = match manifest::decode(id, &bytes) {
                     Ok(v) => v,
                     Err(DecodeError::Corrupt(reason)) => {
-                        report.problems.push(Problem::CorruptManifest { file, reason });
+                        report
+                            .problems
+                            .push(Problem::CorruptManifest { file, reason });
                         continue;
                     }
                     Err(DecodeError::UnsafePath { path, reason }) => {
@@ -173,12 +199,14 @@ impl VersionStore {
                 };
                 for f in version.files() {
                     match good.get(&f.hash) {
-                        Some(&len) if len != f.size => report.problems.push(Problem::SizeMismatch {
-                            version: id.clone(),
-                            path: f.path.clone(),
-                            recorded: f.size,
-                            actual: len,
-                        }),
+                        Some(&len) if len != f.size => {
+                            report.problems.push(Problem::SizeMismatch {
+                                version: id.clone(),
+                                path: f.path.clone(),
+                                recorded: f.size,
+                                actual: len,
+                            })
+                        }
                         Some(_) => {}
                         None => report.problems.push(Problem::MissingObject {
                             version: id.clone(),
@@ -190,11 +218,15 @@ impl VersionStore {
             }
             let known: HashSet<&VersionId> = ids.iter().collect();
             match self.read_head() {
-                Ok(Some(head)) if !known.contains(&head) => report.problems.push(Problem::BadHead {
-                    reason: format!("names version {head}, which is not in the store"),
-                }),
+                Ok(Some(head)) if !known.contains(&head) => {
+                    report.problems.push(Problem::BadHead {
+                        reason: format!("names version {head}, which is not in the store"),
+                    })
+                }
                 Ok(_) => {}
-                Err(e) => report.problems.push(Problem::BadHead { reason: e.to_string() }),
+                Err(e) => report.problems.push(Problem::BadHead {
+                    reason: e.to_string(),
+                }),
             }
             match self.read_tags() {
                 Ok(tags) => {
