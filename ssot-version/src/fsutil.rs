@@ -31,6 +31,67 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How many threads may wait on the file system at once (stat calls, fsyncs).
+pub(crate) fn io_threads(items: usize, cap: usize) -> usize {
+    items.min(cap).max(1)
+}
+
+/// The number of CPUs, capped: for CPU-bound fan-out such as `stat` calls.
+pub(crate) fn cpu_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}
+
+/// Maps `f` over `items` on up to `threads` scoped threads, keeping order. Used for
+/// system calls that block (fsync, stat): journaling file systems commit concurrent
+/// fsyncs together, so N files cost about one commit instead of N.
+pub(crate) fn parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    if threads <= 1 || items.len() <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Result<Vec<R>>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => out.extend(part?),
+                Err(_) => {
+                    return Err(Error::Io {
+                        action: "run a worker thread for",
+                        path: std::path::PathBuf::new(),
+                        source: io::Error::other("a worker thread panicked"),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// fsyncs every file and directory in `paths`, concurrently.
+pub(crate) fn sync_paths(paths: &[&Path]) -> Result<()> {
+    parallel(paths, io_threads(paths.len(), 64), |p| {
+        #[cfg(not(unix))]
+        if p.is_dir() {
+            return Ok(());
+        }
+        File::open(p)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err("fsync", *p))
+    })
+    .map(drop)
+}
+
 /// Reads exactly `buf.len()` bytes at `offset` without moving a shared cursor.
 pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     #[cfg(unix)]
@@ -74,6 +135,25 @@ pub(crate) fn write_atomic(
         source: e.error,
     })?;
     Ok(())
+}
+
+/// Writes `bytes` to a new temporary file in `tmp_dir`, without fsync; the caller
+/// fsyncs it (see [`sync_paths`]) before [`persist`]ing it.
+pub(crate) fn temp_file(tmp_dir: &Path, bytes: &[u8]) -> Result<NamedTempFile> {
+    let mut tmp =
+        NamedTempFile::new_in(tmp_dir).map_err(io_err("create a temporary file in", tmp_dir))?;
+    tmp.write_all(bytes)
+        .map_err(io_err("write", tmp.path().to_owned()))?;
+    Ok(tmp)
+}
+
+/// Renames a temporary file over `dest`.
+pub(crate) fn persist(tmp: NamedTempFile, dest: &Path) -> Result<()> {
+    tmp.persist(dest).map(drop).map_err(|e| Error::Io {
+        action: "rename a temporary file to",
+        path: dest.to_owned(),
+        source: e.error,
+    })
 }
 
 /// Sets or clears the execute bits (0o755 / 0o644). A no-op off Unix.
@@ -208,13 +288,13 @@ impl Filter {
     /// Whether the file at `rel` is tracked.
     pub(crate) fn tracks_file(&self, rel: &str) -> bool {
         !in_store(rel)
-            && !self.exclude.is_match(rel)
+            && (self.exclude.is_empty() || !self.exclude.is_match(rel))
             && self.include.as_ref().is_none_or(|inc| inc.is_match(rel))
     }
 
     /// Whether the walk may skip the directory at `rel` entirely.
     pub(crate) fn skips_dir(&self, rel: &str) -> bool {
-        in_store(rel) || self.exclude.is_match(rel)
+        in_store(rel) || (!self.exclude.is_empty() && self.exclude.is_match(rel))
     }
 }
 
@@ -232,6 +312,7 @@ pub(crate) fn walk(
     out: &mut Vec<(String, Metadata)>,
 ) -> Result<()> {
     let mut stack = vec![start.to_owned()];
+    let mut files: Vec<(String, fs::DirEntry)> = Vec::new();
     while let Some(rel) = stack.pop() {
         let dir = if rel.is_empty() {
             root.to_owned()
@@ -265,15 +346,25 @@ pub(crate) fn walk(
                     stack.push(child);
                 }
             } else if file_type.is_file() && filter.tracks_file(&child) {
-                match entry.metadata() {
-                    Ok(meta) => out.push((child, meta)),
-                    // Deleted between listing and stat: it is simply not there.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_err("stat", entry.path())(e)),
-                }
+                files.push((child, entry));
             }
         }
     }
+    // The stat calls dominate a scan; spread them over the CPUs (as git's preloaded
+    // index does).
+    let threads = if files.len() < 512 { 1 } else { cpu_threads() };
+    let metas = parallel(&files, threads, |(_, entry)| match entry.metadata() {
+        Ok(meta) => Ok(Some(meta)),
+        // Deleted between listing and stat: it is simply not there.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("stat", entry.path())(e)),
+    })?;
+    out.extend(
+        files
+            .into_iter()
+            .zip(metas)
+            .filter_map(|((rel, _), meta)| meta.map(|m| (rel, m))),
+    );
     Ok(())
 }
 

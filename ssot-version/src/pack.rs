@@ -92,7 +92,24 @@ impl PackWriter {
 
     /// Writes the index, makes the pack durable under `packs_dir` and returns its
     /// file name.
-    pub(crate) fn finish(mut self, packs_dir: &Path) -> Result<String> {
+    pub(crate) fn finish(self, packs_dir: &Path) -> Result<String> {
+        let (tmp, name) = self.seal()?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(io_err("fsync", tmp.path().to_owned()))?;
+        let dest = packs_dir.join(&name);
+        tmp.persist(&dest).map_err(|e| Error::Io {
+            action: "rename a new pack to",
+            path: dest.clone(),
+            source: e.error,
+        })?;
+        fsutil::sync_dir(packs_dir)?;
+        Ok(name)
+    }
+
+    /// Writes the index and footer; returns the complete pack, not yet fsynced or
+    /// renamed, and the file name it must get.
+    pub(crate) fn seal(mut self) -> Result<(NamedTempFile, String)> {
         self.entries.sort_unstable_by_key(|e| e.0);
         let mut index = Vec::with_capacity(self.entries.len() * ENTRY_LEN);
         for (hash, offset, len) in &self.entries {
@@ -117,21 +134,11 @@ impl PackWriter {
             path: tmp_path.clone(),
             source: e.into_error(),
         })?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(io_err("fsync", &tmp_path))?;
         let mut hasher = blake3::Hasher::new();
         hasher.update(&self.header);
         hasher.update(&index);
         let name = format!("{}.pack", &hasher.finalize().to_hex()[..32]);
-        let dest = packs_dir.join(&name);
-        tmp.persist(&dest).map_err(|e| Error::Io {
-            action: "rename a new pack to",
-            path: dest.clone(),
-            source: e.error,
-        })?;
-        fsutil::sync_dir(packs_dir)?;
-        Ok(name)
+        Ok((tmp, name))
     }
 }
 

@@ -563,9 +563,8 @@ impl VersionStore {
         let files = self.scan(inner, "", Some(&mut sink), stamp)?;
         let seen: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
         inner.stat.retain_seen(&|p| seen.contains(p));
-        self.finish_pack(inner, sink)?;
         let parent = self.read_head()?;
-        let version = self.record(inner, parent.as_ref(), description, None, files)?;
+        let version = self.commit(inner, sink, parent.as_ref(), description, files)?;
         inner.stat.save(&self.dirs.statcache, &self.dirs.tmp)?;
         Ok(version)
     }
@@ -631,9 +630,8 @@ impl VersionStore {
                     Err(e) => return Err(io_err("stat", &path)(e)),
                 }
             }
-            self.finish_pack(inner, sink)?;
             let files: Vec<FileEntry> = files.into_values().collect();
-            let version = self.record(inner, parent.as_ref(), description, None, files)?;
+            let version = self.commit(inner, sink, parent.as_ref(), description, files)?;
             inner.stat.save(&self.dirs.statcache, &self.dirs.tmp)?;
             Ok(version)
         })
@@ -691,35 +689,49 @@ impl VersionStore {
         Ok(rel)
     }
 
-    fn finish_pack(&self, inner: &mut Inner, sink: Sink<'_>) -> Result<()> {
-        if let Some(writer) = sink.writer
-            && !writer.is_empty()
-        {
-            writer.finish(&self.dirs.packs)?;
-            inner.packs.refresh()?;
-        }
-        Ok(())
-    }
-
-    /// Writes a new version's manifest durably, then moves `HEAD` to it.
-    pub(crate) fn record(
+    /// Makes a snapshot durable and moves `HEAD` to it, in three rounds of fsyncs
+    /// whatever its size: (1) the pack, the manifest and the new `HEAD` are written to
+    /// temporary files and fsynced together; the pack and manifest are renamed into
+    /// place; (2) their directories are fsynced together; `HEAD` is renamed over the
+    /// old one; (3) the store directory is fsynced. The head therefore never names a
+    /// version whose manifest or objects could be lost.
+    fn commit(
         &self,
         inner: &mut Inner,
+        sink: Sink<'_>,
         parent: Option<&VersionId>,
         description: &str,
-        restored_from: Option<&VersionId>,
         files: Vec<FileEntry>,
     ) -> Result<Version> {
         let created = (self.clock)();
-        let (id, bytes) = manifest::encode(parent, description, created, restored_from, &files);
-        self.write_manifest(&id, &bytes)?;
-        self.write_head(&id)?;
+        let (id, bytes) = manifest::encode(parent, description, created, None, &files);
+        let pack = match sink.writer {
+            Some(w) if !w.is_empty() => Some(w.seal()?),
+            _ => None,
+        };
+        let manifest_tmp = fsutil::temp_file(&self.dirs.tmp, &bytes)?;
+        let head_tmp = fsutil::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
+        let mut round: Vec<&Path> = vec![manifest_tmp.path(), head_tmp.path()];
+        if let Some((tmp, _)) = &pack {
+            round.push(tmp.path());
+        }
+        fsutil::sync_paths(&round)?;
+        let mut dirs: Vec<&Path> = vec![&self.dirs.versions];
+        if let Some((tmp, name)) = pack {
+            fsutil::persist(tmp, &self.dirs.packs.join(name))?;
+            dirs.push(&self.dirs.packs);
+        }
+        fsutil::persist(manifest_tmp, &self.dirs.manifest(&id))?;
+        fsutil::sync_paths(&dirs)?;
+        fsutil::persist(head_tmp, &self.dirs.head)?;
+        fsutil::sync_dir(&self.dirs.store)?;
+        inner.packs.refresh()?;
         let version = Version {
             id: id.clone(),
             parent: parent.cloned(),
             description: description.to_owned(),
             created: manifest::normalize_time(created),
-            restored_from: restored_from.cloned(),
+            restored_from: None,
             files: files.into(),
         };
         inner.manifests.insert(id, version.clone());
