@@ -313,6 +313,7 @@ pub(crate) fn walk(
 ) -> Result<()> {
     let mut stack = vec![start.to_owned()];
     let mut files: Vec<(String, fs::DirEntry)> = Vec::new();
+    let mut dirs_open = 0usize;
     while let Some(rel) = stack.pop() {
         let dir = if rel.is_empty() {
             root.to_owned()
@@ -349,11 +350,25 @@ pub(crate) fn walk(
                 files.push((child, entry));
             }
         }
+        // A pending entry keeps its directory open: stat in batches so that a tree
+        // of many directories never holds many descriptors.
+        dirs_open += 1;
+        if files.len() >= 8192 || dirs_open >= 64 {
+            stat_batch(&mut files, out)?;
+            dirs_open = 0;
+        }
     }
-    // The stat calls dominate a scan; spread them over the CPUs (as git's preloaded
-    // index does).
+    stat_batch(&mut files, out)
+}
+
+/// Stats a batch of listed files (the calls that dominate a scan), spread over the
+/// CPUs as git's preloaded index does, and moves them to `out`.
+fn stat_batch(
+    files: &mut Vec<(String, fs::DirEntry)>,
+    out: &mut Vec<(String, Metadata)>,
+) -> Result<()> {
     let threads = if files.len() < 512 { 1 } else { cpu_threads() };
-    let metas = parallel(&files, threads, |(_, entry)| match entry.metadata() {
+    let metas = parallel(files, threads, |(_, entry)| match entry.metadata() {
         Ok(meta) => Ok(Some(meta)),
         // Deleted between listing and stat: it is simply not there.
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -361,7 +376,7 @@ pub(crate) fn walk(
     })?;
     out.extend(
         files
-            .into_iter()
+            .drain(..)
             .zip(metas)
             .filter_map(|((rel, _), meta)| meta.map(|m| (rel, m))),
     );

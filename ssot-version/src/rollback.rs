@@ -45,6 +45,9 @@ use crate::id::{ObjectHash, VersionId};
 use crate::manifest::{self, FileEntry, Version};
 use crate::store::{Inner, VersionStore, decode_error};
 
+/// How many staged files are written (and held open) before they are fsynced.
+const STAGE_BATCH: usize = 256;
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Journal {
@@ -145,39 +148,40 @@ impl VersionStore {
                 self.check_restore_path(&f.path, &delete_set, &target_id)?;
             }
 
-            // Stage.
+            // Stage. Files are written in batches and each batch is fsynced through the
+            // handles just written, concurrently: journaling file systems commit
+            // concurrent fsyncs together, so a batch costs about one commit rather
+            // than one per file. Batches bound the open descriptors.
             let mut puts = Vec::with_capacity(changed.len());
-            for (i, f) in changed.iter().enumerate() {
-                let bytes = inner
-                    .packs
-                    .read(&f.hash)?
-                    .ok_or_else(|| Error::MissingObject {
-                        hash: f.hash,
+            for (batch_no, batch) in changed.chunks(STAGE_BATCH).enumerate() {
+                let mut handles = Vec::with_capacity(batch.len());
+                for (j, f) in batch.iter().enumerate() {
+                    let bytes = inner
+                        .packs
+                        .read(&f.hash)?
+                        .ok_or_else(|| Error::MissingObject {
+                            hash: f.hash,
+                            path: f.path.clone(),
+                            version: target_id.clone(),
+                        })?;
+                    let staged = format!("{}", batch_no * STAGE_BATCH + j);
+                    let path = self.dirs.staging.join(&staged);
+                    handles.push((write_file(&path, &bytes, f.executable)?, path));
+                    fault::point("rollback: staged a file");
+                    puts.push(Put {
                         path: f.path.clone(),
-                        version: target_id.clone(),
-                    })?;
-                let staged = format!("{i}");
-                let path = self.dirs.staging.join(&staged);
-                write_file(&path, &bytes, f.executable)?;
-                fault::point("rollback: staged a file");
-                puts.push(Put {
-                    path: f.path.clone(),
-                    staged,
-                    hash: f.hash,
-                    size: f.size,
-                    executable: f.executable,
-                });
+                        staged,
+                        hash: f.hash,
+                        size: f.size,
+                        executable: f.executable,
+                    });
+                }
+                fsutil::parallel(
+                    &handles,
+                    fsutil::io_threads(handles.len(), 64),
+                    |(file, path)| file.sync_all().map_err(io_err("fsync", path)),
+                )?;
             }
-            // fsync after writing them all: on journaling file systems the first fsync
-            // commits most of the data, so the rest are cheap (versus one full commit
-            // per file when writes and fsyncs alternate).
-            // Concurrently, too: the file system commits concurrent fsyncs together.
-            let staged: Vec<PathBuf> = puts
-                .iter()
-                .map(|p| self.dirs.staging.join(&p.staged))
-                .collect();
-            let staged: Vec<&Path> = staged.iter().map(PathBuf::as_path).collect();
-            fsutil::sync_paths(&staged)?;
             fsutil::sync_dir(&self.dirs.staging)?;
             fault::point("rollback: staging synced");
 
@@ -309,33 +313,43 @@ impl VersionStore {
                     reason: "a directory holding untracked files is in the way".into(),
                 })?;
             }
-            let staged = self.dirs.staging.join(&put.staged);
-            match fs::rename(&staged, &dest) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound && !staged.exists() => {
-                    // Renamed before a crash: check what is there, rewrite it if needed.
-                    if !file_matches(&dest, put.hash, put.executable) {
-                        let bytes =
-                            inner
-                                .packs
-                                .read(&put.hash)?
-                                .ok_or_else(|| Error::MissingObject {
+            if let Some(parent) = dest.parent() {
+                touched.insert(parent.to_owned());
+            }
+        }
+        // The renames are independent once the directories exist; rename latency is
+        // mostly waiting on the file system's journal, so they run concurrently.
+        let packs = &inner.packs;
+        fsutil::parallel(
+            &journal.puts,
+            fsutil::io_threads(journal.puts.len(), 16),
+            |put| {
+                let dest = fsutil::under(&self.root, &put.path);
+                let staged = self.dirs.staging.join(&put.staged);
+                match fs::rename(&staged, &dest) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && !staged.exists() => {
+                        // Renamed before a crash: check what is there, rewrite it if needed.
+                        if !file_matches(&dest, put.hash, put.executable) {
+                            let bytes =
+                                packs.read(&put.hash)?.ok_or_else(|| Error::MissingObject {
                                     hash: put.hash,
                                     path: put.path.clone(),
                                     version: id.clone(),
                                 })?;
-                        let tmp = self.dirs.tmp.join("restore");
-                        write_durable(&tmp, &bytes, put.executable)?;
-                        fs::rename(&tmp, &dest).map_err(io_err("rename into place", &dest))?;
+                            let tmp = self.dirs.tmp.join(format!("restore-{}", put.staged));
+                            write_durable(&tmp, &bytes, put.executable)?;
+                            fs::rename(&tmp, &dest).map_err(io_err("rename into place", &dest))?;
+                        }
                     }
+                    Err(e) => return Err(io_err("rename into place", &dest)(e)),
                 }
-                Err(e) => return Err(io_err("rename into place", &dest)(e)),
-            }
+                fault::point("rollback: restored a file");
+                Ok(())
+            },
+        )?;
+        for put in &journal.puts {
             inner.stat.forget(&put.path);
-            if let Some(parent) = dest.parent() {
-                touched.insert(parent.to_owned());
-            }
-            fault::point("rollback: restored a file");
         }
         let touched: Vec<&Path> = touched
             .iter()

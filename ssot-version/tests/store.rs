@@ -299,3 +299,22 @@ fn a_store_directory_that_is_a_symlink_is_refused() {
         assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 }
+
+#[test]
+fn a_tree_of_many_directories_is_scanned_completely() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = common::Tree::new();
+    for i in 0..300 {
+        t.insert(format!("d{i}/e/f{i}"), (vec![i as u8; 3], false));
+    }
+    for i in 0..600 {
+        t.insert(format!("flat/f{i}"), (i.to_string().into_bytes(), false));
+    }
+    write_tree(dir.path(), &t);
+    let store = VersionStore::open(dir.path()).unwrap();
+    let v = store.snapshot("many").unwrap();
+    assert_eq!(v.files().len(), 900);
+    common::clear(dir.path(), &|_| false);
+    store.rollback(v.id().as_str()).unwrap();
+    assert_eq!(read_tree(dir.path()), t);
+}
