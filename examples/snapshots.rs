@@ -63,7 +63,8 @@ fn run(root: &Path) -> Result<(), Box<dyn std::error::Error>> {
     // of both versions) and recorded as a new version, so it can be undone.
     let rollback = store.rollback("v-morning")?;
     println!(
-        "rolled back: today.md reads {:?}; tomorrow.md exists: {}",
+        "rolled back as version {}: today.md reads {:?}; tomorrow.md exists: {}",
+        rollback.id().short(),
         fs::read_to_string(root.join("tasks/today.md"))?,
         root.join("tasks/tomorrow.md").exists()
     );
@@ -85,7 +86,6 @@ fn run(root: &Path) -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_default();
         println!("  {}  {}{restored}", v.id().short(), v.description());
     }
-    let _ = rollback;
 
     // Keep the last two versions and anything tagged; free the rest.
     let report = store.prune(&PrunePolicy::new().keep_last(2))?;

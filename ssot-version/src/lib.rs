@@ -4,7 +4,7 @@
 //! A [`VersionStore`] keeps versions of the files under one root directory in
 //! `<root>/.ssot/versions`. Each file's bytes are stored once, under their BLAKE3
 //! hash, however many files and versions share them; the new objects of one snapshot
-//! go into one pack file, so a snapshot costs a fixed number of fsyncs, not one per
+//! go into one pack file, so a snapshot costs three rounds of fsyncs, not one per
 //! file. A stat cache means a snapshot of an unchanged tree reads no file contents.
 //! [`rollback`](VersionStore::rollback) is journaled: after a crash, opening the
 //! store finishes it, so the tree always equals exactly one version.
@@ -85,13 +85,13 @@
 //! | Operation | What it does | Cost |
 //! |---|---|---|
 //! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback | O(1), or the rollback's remaining work |
-//! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD` | one `lstat` per tracked file, reads only files whose stat changed; writes one pack (if any content is new) and one manifest; 6 fsyncs with new content, 4 without |
+//! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD` | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of concurrent fsyncs whatever the number of files |
 //! | [`snapshot_paths`](VersionStore::snapshot_paths) | `HEAD` with only the listed files or directories re-read | as `snapshot`, for those paths |
 //! | [`status`](VersionStore::status) | how the tree differs from `HEAD` | as `snapshot`'s scan, no writes but the stat cache |
 //! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached) |
 //! | [`get`](VersionStore::get), [`resolve`](VersionStore::resolve) | a version by tag, id or unique id prefix | one directory listing for a prefix |
 //! | [`diff`](VersionStore::diff) | added, removed, modified paths between two versions | O(files) merge |
-//! | [`rollback`](VersionStore::rollback) | tracked files become the version's; recorded as a new version | a scan, then reads, writes and fsyncs each changed file; ~8 fsyncs more |
+//! | [`rollback`](VersionStore::rollback) | tracked files become the version's; recorded as a new version | a scan, then reads, writes, fsyncs (concurrently, in batches of 256) and renames each changed file; about six rounds of fsyncs more |
 //! | [`verify`](VersionStore::verify) | re-hashes every object, checks manifests, `HEAD`, tags | reads the whole store |
 //! | [`prune`](VersionStore::prune) | removes versions a [`PrunePolicy`] does not keep, frees dead objects | reads every manifest; rewrites the live objects of partly dead packs |
 //! | [`tag`](VersionStore::tag) | names a version; tagged versions survive pruning | one durable write |
