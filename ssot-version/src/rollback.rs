@@ -11,25 +11,29 @@
 //!    ancestor may be a symbolic link (that could lead outside the root) and nothing
 //!    untracked may be in the way.
 //! 3. **Stage.** Every object to restore is read from its pack, re-hashed (a corrupt or
-//!    missing object fails the rollback here, with the tree untouched), written to
-//!    `staging/` with its permissions, and fsynced; then `staging/` is fsynced.
-//! 4. **Commit.** The journal, holding the plan and the bytes of the new version's
-//!    manifest, is written to a temporary file, fsynced and renamed to `journal`; the
-//!    store directory is fsynced. This rename is the commit point.
+//!    missing object fails the rollback here, with the tree untouched) and written to
+//!    `staging/` with its permissions; the journal (the plan and the bytes of the new
+//!    version's manifest) is written to a temporary file; all of them are fsynced
+//!    concurrently, in batches of 256 files.
+//! 4. **Commit.** The journal is renamed to `journal` and the store directory fsynced.
+//!    This rename is the commit point.
 //! 5. **Apply.** Deletions, then each staged file is renamed into place (one atomic
-//!    rename per file); directories left empty by deletions are removed; every touched
-//!    directory is fsynced.
-//! 6. **Record.** The manifest is written and fsynced, `HEAD` moves to it (atomic
-//!    rename, fsynced), and the journal is removed.
+//!    rename per file, concurrently); directories left empty by deletions are removed;
+//!    every touched directory is fsynced, together with the new manifest and `HEAD`
+//!    written to temporary files.
+//! 6. **Record.** The manifest is renamed into place and its directory fsynced, then
+//!    `HEAD` is renamed (and the store directory fsynced), then the journal is removed
+//!    (and the store directory fsynced again).
 //!
 //! A crash before step 4 leaves the tree untouched: the next lock empties `staging/`.
 //! A crash after it leaves a journal; whoever next locks the store (opening it is
 //! enough) re-runs steps 5 and 6, which are idempotent: a staged file already renamed
-//! is found in place and checked against its hash (or rewritten from its object),
-//! a deletion already done is skipped. So after any crash the tree equals either the
-//! version it had or the target, never a mix, and `HEAD` names the version it equals.
-//! We roll forward rather than back because after the commit point everything the
-//! target needs is durable in `staging/` and the packs.
+//! is found in place and checked against its hash, or rewritten from its object (as is
+//! a staged file whose directory entry a crash lost, which is why `staging/` needs no
+//! fsync of its own); a deletion already done is skipped. So after any crash the tree
+//! equals either the version it had or the target, never a mix, and `HEAD` names the
+//! version it equals. We roll forward rather than back because after the commit point
+//! everything the target needs is durable in `staging/` and the packs.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
@@ -148,44 +152,19 @@ impl VersionStore {
                 self.check_restore_path(&f.path, &delete_set, &target_id)?;
             }
 
-            // Stage. Files are written in batches and each batch is fsynced through the
-            // handles just written, concurrently: journaling file systems commit
-            // concurrent fsyncs together, so a batch costs about one commit rather
-            // than one per file. Batches bound the open descriptors.
-            let mut puts = Vec::with_capacity(changed.len());
-            for (batch_no, batch) in changed.chunks(STAGE_BATCH).enumerate() {
-                let mut handles = Vec::with_capacity(batch.len());
-                for (j, f) in batch.iter().enumerate() {
-                    let bytes = inner
-                        .packs
-                        .read(&f.hash)?
-                        .ok_or_else(|| Error::MissingObject {
-                            hash: f.hash,
-                            path: f.path.clone(),
-                            version: target_id.clone(),
-                        })?;
-                    let staged = format!("{}", batch_no * STAGE_BATCH + j);
-                    let path = self.dirs.staging.join(&staged);
-                    handles.push((write_file(&path, &bytes, f.executable)?, path));
-                    fault::point("rollback: staged a file");
-                    puts.push(Put {
-                        path: f.path.clone(),
-                        staged,
-                        hash: f.hash,
-                        size: f.size,
-                        executable: f.executable,
-                    });
-                }
-                fsutil::parallel(
-                    &handles,
-                    fsutil::io_threads(handles.len(), 64),
-                    |(file, path)| file.sync_all().map_err(io_err("fsync", path)),
-                )?;
-            }
-            fsutil::sync_dir(&self.dirs.staging)?;
-            fault::point("rollback: staging synced");
-
-            // Commit.
+            // The journal is written first (not yet durable) so that its fsync can join
+            // the staged files' last round.
+            let puts: Vec<Put> = changed
+                .iter()
+                .enumerate()
+                .map(|(i, f)| Put {
+                    path: f.path.clone(),
+                    staged: i.to_string(),
+                    hash: f.hash,
+                    size: f.size,
+                    executable: f.executable,
+                })
+                .collect();
             let description = format!("rollback to {}", target_id.short());
             let (new_id, bytes) = manifest::encode(
                 Some(&parent),
@@ -203,13 +182,53 @@ impl VersionStore {
                 puts,
             };
             let journal_bytes = serde_json::to_vec(&journal).unwrap_or_default();
-            fsutil::write_atomic(
-                &self.dirs.tmp,
-                &self.dirs.journal,
-                &journal_bytes,
-                None,
-                true,
-            )?;
+            let journal_tmp = fsutil::temp_file(&self.dirs.tmp, &journal_bytes)?;
+
+            // Stage. Files are written in batches and each batch is fsynced through the
+            // handles just written, concurrently: journaling file systems commit
+            // concurrent fsyncs together, so a batch costs about one commit rather
+            // than one per file. Batches bound the open descriptors. The staging
+            // directory itself is not fsynced: if a staged file's entry is lost in a
+            // crash, recovery restores that file from its object instead.
+            let batches: Vec<&[Put]> = journal.puts.chunks(STAGE_BATCH).collect();
+            let last = batches.len().saturating_sub(1);
+            for (n, batch) in batches.iter().enumerate() {
+                let mut handles = Vec::with_capacity(batch.len() + 1);
+                for put in batch.iter() {
+                    let bytes =
+                        inner
+                            .packs
+                            .read(&put.hash)?
+                            .ok_or_else(|| Error::MissingObject {
+                                hash: put.hash,
+                                path: put.path.clone(),
+                                version: target_id.clone(),
+                            })?;
+                    let path = self.dirs.staging.join(&put.staged);
+                    handles.push((write_file(&path, &bytes, put.executable)?, path));
+                    fault::point("rollback: staged a file");
+                }
+                let mut files: Vec<(&fs::File, &Path)> =
+                    handles.iter().map(|(f, p)| (f, p.as_path())).collect();
+                if n == last {
+                    files.push((journal_tmp.as_file(), journal_tmp.path()));
+                }
+                fsutil::parallel(
+                    &files,
+                    fsutil::io_threads(files.len(), 64),
+                    |(file, path)| file.sync_all().map_err(io_err("fsync", *path)),
+                )?;
+            }
+            if batches.is_empty() {
+                journal_tmp
+                    .as_file()
+                    .sync_all()
+                    .map_err(io_err("fsync", journal_tmp.path()))?;
+            }
+            fault::point("rollback: staging synced");
+
+            // Commit.
+            fsutil::persist(journal_tmp, &self.dirs.journal)?;
             fsutil::sync_dir(&self.dirs.store)?;
             fault::point("rollback: journal committed");
 
@@ -351,17 +370,26 @@ impl VersionStore {
         for put in &journal.puts {
             inner.stat.forget(&put.path);
         }
-        let touched: Vec<&Path> = touched
+        // One round: the touched directories, and the new manifest and `HEAD` written
+        // to temporary files. Then the manifest is renamed and its directory synced
+        // before `HEAD` moves.
+        let manifest_tmp = fsutil::temp_file(&self.dirs.tmp, journal.manifest.as_bytes())?;
+        let head_tmp = fsutil::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
+        let mut round: Vec<&Path> = touched
             .iter()
             .map(PathBuf::as_path)
             .filter(|d| d.exists())
             .collect();
-        fsutil::sync_paths(&touched)?;
+        round.push(manifest_tmp.path());
+        round.push(head_tmp.path());
+        fsutil::sync_paths(&round)?;
         fault::point("rollback: tree synced");
 
-        self.write_manifest(&id, journal.manifest.as_bytes())?;
+        fsutil::persist(manifest_tmp, &self.dirs.manifest(&id))?;
+        fsutil::sync_dir(&self.dirs.versions)?;
         fault::point("rollback: manifest written");
-        self.write_head(&id)?;
+        fsutil::persist(head_tmp, &self.dirs.head)?;
+        fsutil::sync_dir(&self.dirs.store)?;
         fault::point("rollback: head moved");
         fs::remove_file(&self.dirs.journal).map_err(io_err("remove", &self.dirs.journal))?;
         fsutil::sync_dir(&self.dirs.store)?;

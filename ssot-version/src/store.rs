@@ -286,17 +286,6 @@ impl VersionStore {
         })
     }
 
-    pub(crate) fn write_head(&self, id: &VersionId) -> Result<()> {
-        fsutil::write_atomic(
-            &self.dirs.tmp,
-            &self.dirs.head,
-            format!("{id}\n").as_bytes(),
-            None,
-            true,
-        )?;
-        fsutil::sync_dir(&self.dirs.store)
-    }
-
     pub(crate) fn load_version(&self, inner: &mut Inner, id: &VersionId) -> Result<Version> {
         if let Some(v) = inner.manifests.get(id) {
             return Ok(v.clone());
@@ -736,11 +725,6 @@ impl VersionStore {
         };
         inner.manifests.insert(id, version.clone());
         Ok(version)
-    }
-
-    pub(crate) fn write_manifest(&self, id: &VersionId, bytes: &[u8]) -> Result<()> {
-        fsutil::write_atomic(&self.dirs.tmp, &self.dirs.manifest(id), bytes, None, true)?;
-        fsutil::sync_dir(&self.dirs.versions)
     }
 
     /// The tracked files under `root/start`, sorted by path, hashed through the stat
