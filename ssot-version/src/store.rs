@@ -96,6 +96,13 @@ impl VersionStoreBuilder {
         let mut store = root.clone();
         for part in STORE_REL.split('/') {
             store.push(part);
+            // Create, then check what is there: race-free when another process opens
+            // the same root at the same moment.
+            match fs::create_dir(&store) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_err("create", &store)(e)),
+            }
             match fs::symlink_metadata(&store) {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => {
@@ -104,9 +111,6 @@ impl VersionStoreBuilder {
                         version: None,
                         reason: "the store directory must be a real directory under the root, not a symbolic link or file".into(),
                     });
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    fs::create_dir(&store).map_err(io_err("create", &store))?;
                 }
                 Err(e) => return Err(io_err("stat", &store)(e)),
             }
