@@ -193,21 +193,19 @@ impl VersionStore {
             let batches: Vec<&[Put]> = journal.puts.chunks(STAGE_BATCH).collect();
             let last = batches.len().saturating_sub(1);
             for (n, batch) in batches.iter().enumerate() {
-                let mut handles = Vec::with_capacity(batch.len() + 1);
-                for put in batch.iter() {
-                    let bytes =
-                        inner
-                            .packs
-                            .read(&put.hash)?
-                            .ok_or_else(|| Error::MissingObject {
-                                hash: put.hash,
-                                path: put.path.clone(),
-                                version: target_id.clone(),
-                            })?;
+                // Creating files is mostly kernel time (inode allocation): spread it.
+                let packs = &inner.packs;
+                let handles = fsutil::parallel(batch, fsutil::cpu_threads(), |put| {
+                    let bytes = packs.read(&put.hash)?.ok_or_else(|| Error::MissingObject {
+                        hash: put.hash,
+                        path: put.path.clone(),
+                        version: target_id.clone(),
+                    })?;
                     let path = self.dirs.staging.join(&put.staged);
-                    handles.push((write_file(&path, &bytes, put.executable)?, path));
+                    let file = write_file(&path, &bytes, put.executable)?;
                     fault::point("rollback: staged a file");
-                }
+                    Ok((file, path))
+                })?;
                 let mut files: Vec<(&fs::File, &Path)> =
                     handles.iter().map(|(f, p)| (f, p.as_path())).collect();
                 if n == last {
