@@ -4,7 +4,7 @@
 //! A [`VersionStore`] keeps versions of the files under one root directory in
 //! `<root>/.ssot/versions`. Each file's bytes are stored once, under their BLAKE3
 //! hash, however many files and versions share them; the new objects of one snapshot
-//! go into one pack file, so a snapshot costs three rounds of fsyncs, not one per
+//! go into one pack file, so a snapshot costs four rounds of fsyncs at most, not one per
 //! file. A stat cache means a snapshot of an unchanged tree reads no file contents.
 //! [`rollback`](VersionStore::rollback) is journaled: after a crash, opening the
 //! store finishes it, so the tree always equals exactly one version.
@@ -85,7 +85,7 @@
 //! | Operation | What it does | Cost |
 //! |---|---|---|
 //! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback | O(1), or the rollback's remaining work |
-//! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD` | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of concurrent fsyncs whatever the number of files |
+//! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD` | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of fsyncs (four with new content) whatever the number of files |
 //! | [`snapshot_paths`](VersionStore::snapshot_paths) | `HEAD` with only the listed files or directories re-read | as `snapshot`, for those paths |
 //! | [`status`](VersionStore::status) | how the tree differs from `HEAD` | as `snapshot`'s scan, no writes but the stat cache |
 //! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached) |

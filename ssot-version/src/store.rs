@@ -683,11 +683,12 @@ impl VersionStore {
     }
 
     /// Makes a snapshot durable and moves `HEAD` to it, in three rounds of fsyncs
-    /// whatever its size: (1) the pack, the manifest and the new `HEAD` are written to
-    /// temporary files and fsynced together; the pack and manifest are renamed into
-    /// place; (2) their directories are fsynced together; `HEAD` is renamed over the
-    /// old one; (3) the store directory is fsynced. The head therefore never names a
-    /// version whose manifest or objects could be lost.
+    /// (four with new content) whatever its size: (1) the pack, the manifest and the
+    /// new `HEAD` are written to temporary files and fsynced together; (2) the pack is
+    /// renamed into place and `packs/` fsynced (only with new content); (3) the
+    /// manifest is renamed and `versions/` fsynced; (4) `HEAD` is renamed over the old
+    /// one and the store directory fsynced. No manifest can name a lost object and
+    /// `HEAD` never names a version whose manifest or objects could be lost.
     fn commit(
         &self,
         inner: &mut Inner,
@@ -709,13 +710,14 @@ impl VersionStore {
             round.push(tmp.path());
         }
         fsutil::sync_paths(&round)?;
-        let mut dirs: Vec<&Path> = vec![&self.dirs.versions];
+        // The pack's entry is made durable before the manifest's, so that no manifest
+        // on disk can ever name objects a crash lost.
         if let Some((tmp, name)) = pack {
             fsutil::persist(tmp, &self.dirs.packs.join(name))?;
-            dirs.push(&self.dirs.packs);
+            fsutil::sync_dir(&self.dirs.packs)?;
         }
         fsutil::persist(manifest_tmp, &self.dirs.manifest(&id))?;
-        fsutil::sync_paths(&dirs)?;
+        fsutil::sync_dir(&self.dirs.versions)?;
         fsutil::persist(head_tmp, &self.dirs.head)?;
         fsutil::sync_dir(&self.dirs.store)?;
         inner.packs.refresh()?;
