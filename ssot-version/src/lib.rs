@@ -1,1 +1,175 @@
-//! `ssot-version`: scaffold, replaced by its issue's work.
+//! Snapshots of a directory of files, with history, diff, drift status and a rollback
+//! that a crash cannot leave half done.
+//!
+//! A [`VersionStore`] keeps versions of the files under one root directory in
+//! `<root>/.ssot/versions`. Each file's bytes are stored once, under their BLAKE3
+//! hash, however many files and versions share them; the new objects of one snapshot
+//! go into one pack file, so a snapshot costs four rounds of fsyncs at most, not one per
+//! file. A stat cache means a snapshot of an unchanged tree reads no file contents.
+//! [`rollback`](VersionStore::rollback) is journaled: after a crash, opening the
+//! store finishes it, so the tree always equals exactly one version.
+//!
+//! # Example: snapshot, change, roll back
+//!
+//! ```
+//! use ssot_version::VersionStore;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let root = dir.path();
+//! std::fs::write(root.join("todo.md"), "- [ ] write the report\n")?;
+//! let store = VersionStore::open(root)?;
+//! let first = store.snapshot("first draft")?;
+//!
+//! std::fs::write(root.join("todo.md"), "- [x] write the report\n")?;
+//! std::fs::write(root.join("notes.md"), "done early\n")?;
+//! let status = store.status()?;
+//! assert_eq!(status.added, ["notes.md"]);
+//! assert_eq!(status.modified, ["todo.md"]);
+//!
+//! // Back to the first draft: `notes.md` goes, `todo.md` is restored. The changes
+//! // were recorded first, so this rollback can itself be undone.
+//! let restored = store.rollback(first.id().short())?;
+//! assert_eq!(restored.restored_from(), Some(first.id()));
+//! assert_eq!(std::fs::read_to_string(root.join("todo.md"))?, "- [ ] write the report\n");
+//! assert!(!root.join("notes.md").exists());
+//! assert_eq!(store.history()?.len(), 3); // rollback, uncommitted changes, first draft
+//! # Ok(()) }
+//! ```
+//!
+//! # Example: choose what is tracked, compare versions, tag
+//!
+//! ```
+//! use ssot_version::VersionStore;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let root = dir.path();
+//! std::fs::create_dir(root.join("build"))?;
+//! std::fs::write(root.join("build/out.bin"), [0u8; 16])?;
+//! std::fs::write(root.join("config.yaml"), "retries: 3\n")?;
+//! let store = VersionStore::builder(root).exclude("build").open()?;
+//! let v1 = store.snapshot("v1")?;
+//! assert_eq!(v1.files().len(), 1); // build/ is excluded
+//! store.tag(v1.id().as_str(), "release-1")?;
+//!
+//! std::fs::write(root.join("config.yaml"), "retries: 5\n")?;
+//! let v2 = store.snapshot("more retries")?;
+//! let diff = store.diff("release-1", v2.id().as_str())?;
+//! assert_eq!(diff.modified, ["config.yaml"]);
+//! # Ok(()) }
+//! ```
+//!
+//! # Example: check and prune the store
+//!
+//! ```
+//! use ssot_version::{PrunePolicy, VersionStore};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let root = dir.path();
+//! let store = VersionStore::open(root)?;
+//! for i in 0..5 {
+//!     std::fs::write(root.join("counter.txt"), format!("{i}\n"))?;
+//!     store.snapshot(&format!("count {i}"))?;
+//! }
+//! let report = store.prune(&PrunePolicy::new().keep_last(2))?;
+//! assert_eq!(report.removed_versions.len(), 3);
+//! assert_eq!(report.removed_objects, 3); // "0\n", "1\n", "2\n" are gone
+//! assert!(store.verify()?.is_ok());
+//! # Ok(()) }
+//! ```
+//!
+//! # Semantics
+//!
+//! | Operation | What it does | Cost |
+//! |---|---|---|
+//! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback | O(1), or the rollback's remaining work |
+//! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD` | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of fsyncs (four with new content) whatever the number of files |
+//! | [`snapshot_paths`](VersionStore::snapshot_paths) | `HEAD` with only the listed files or directories re-read | as `snapshot`, for those paths |
+//! | [`status`](VersionStore::status) | how the tree differs from `HEAD` | as `snapshot`'s scan, no writes but the stat cache |
+//! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached) |
+//! | [`get`](VersionStore::get), [`resolve`](VersionStore::resolve) | a version by tag, id or unique id prefix | one directory listing for a prefix |
+//! | [`diff`](VersionStore::diff) | added, removed, modified paths between two versions | O(files) merge |
+//! | [`rollback`](VersionStore::rollback) | tracked files become the version's; recorded as a new version | a scan, then reads, writes, fsyncs (concurrently, in batches of 256) and renames each changed file; about six rounds of fsyncs more |
+//! | [`verify`](VersionStore::verify) | re-hashes every object, checks manifests, `HEAD`, tags | reads the whole store |
+//! | [`prune`](VersionStore::prune) | removes versions a [`PrunePolicy`] does not keep, frees dead objects | reads every manifest; rewrites the live objects of partly dead packs |
+//! | [`tag`](VersionStore::tag) | names a version; tagged versions survive pruning | one durable write |
+//!
+//! **Tracked files** are the regular files under the root that the include/exclude
+//! globs select ([`VersionStoreBuilder::include`], [`VersionStoreBuilder::exclude`]),
+//! never anything under `.ssot/versions`. Symbolic links and special files are not
+//! tracked and are never followed. Paths are recorded relative to the root with `/`
+//! separators; file names must be UTF-8. The globs are given each time the store is
+//! opened (like a `.gitignore`, they are part of how you use the store, not of its
+//! data): open a store with the same globs every time. Files are read whole into
+//! memory; the crate is meant for directories of documents, not of disk images.
+//!
+//! **Versions** ([`Version`]) record an id, parent, description, creation time, the
+//! version restored (for a rollback) and, per file, its path, size, hash and executable
+//! bit. Ids are 32 hex digits naming the manifest's content; a unique prefix resolves.
+//! A snapshot of an unchanged tree still records a new version.
+//!
+//! # Crash safety
+//!
+//! Every file the store writes, in the store or in the tree, is written to a
+//! temporary file in the store, fsynced and renamed into place, and its directory is
+//! fsynced. Objects (packs) and manifests are durable before `HEAD` moves; `HEAD`
+//! moves by an atomic rename. A rollback stages every file it will restore, then
+//! commits a journal; a crash before the commit leaves the tree untouched, a crash
+//! after it is finished by the next process that opens (or locks) the store. The
+//! rollback checks everything that could fail (unsafe paths, symbolic links,
+//! untracked files in the way, corrupt or missing objects) before the commit.
+//!
+//! # Concurrency
+//!
+//! Every operation holds an exclusive [`File::lock`](std::fs::File::lock) on
+//! `.ssot/versions/lock` (and an in-process mutex), so any number of threads and
+//! processes may use one store; operations take turns. A process holding the lock
+//! that dies releases it.
+//!
+//! # The stat cache and racily clean files
+//!
+//! See the `statcache` module: a file's cached hash is trusted only if size, mtime,
+//! ctime, inode, device and mode are unchanged **and** its mtime and ctime were
+//! strictly older than the start of the scan that recorded them, by the file
+//! system's own clock. A file written twice within one timestamp tick is therefore
+//! always re-read.
+//!
+//! # Security
+//!
+//! A manifest path that is absolute, has a `.`, `..` or empty component, lies in the
+//! store, or is both a file and a directory is refused when the manifest is read. A
+//! rollback refuses to write through a symbolic link or onto one, and creates
+//! directories without following links. Nothing is ever written outside the root.
+//!
+//! # Fault injection (test only)
+//!
+//! The non-default `fault-injection` feature compiles in `set_fault_hook`, which the
+//! crate's crash test uses to stop a child process at each step of a rollback and
+//! kill it. Without the feature the crash points compile to nothing. The crate's own
+//! tests enable it through a dev-dependency on itself.
+#![deny(missing_docs)]
+
+mod diff;
+mod error;
+mod fault;
+mod fsutil;
+mod id;
+mod manifest;
+mod pack;
+mod prune;
+mod rollback;
+mod statcache;
+mod store;
+mod verify;
+
+pub use diff::Diff;
+pub use error::{Error, Result};
+#[cfg(feature = "fault-injection")]
+pub use fault::set_fault_hook;
+pub use id::{ObjectHash, VersionId};
+pub use manifest::{FileEntry, Version};
+pub use prune::{PrunePolicy, PruneReport};
+pub use store::{VersionStore, VersionStoreBuilder};
+pub use verify::{Problem, VerifyReport};

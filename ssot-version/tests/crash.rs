@@ -1,0 +1,216 @@
+//! Crash safety of rollback: a child process performing a rollback is stopped at each
+//! crash point in turn and killed with SIGKILL; after reopening the store the tree
+//! equals exactly the old version or the target, never a mix.
+//!
+//! The test re-executes its own binary (`std::env::current_exe()`), selecting the
+//! ignored test `crash_child` with environment variables. The child installs a fault
+//! hook (the crate's test-only `fault-injection` feature) that, at crash point *k*,
+//! reports the point on stdout and blocks reading stdin; the parent then kills it with
+//! `Child::kill` (SIGKILL on Unix). No timing is involved. Each point where the
+//! journal was committed is also exercised a second time by crashing the recovery
+//! itself at its first step.
+#![cfg(unix)]
+// Test helpers outside #[test] functions fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::{Tree, read_tree, tree, write_tree};
+use ssot_version::{VersionStore, set_fault_hook};
+
+const ROOT_ENV: &str = "SSOT_VERSION_CRASH_ROOT";
+const STEP_ENV: &str = "SSOT_VERSION_CRASH_STEP";
+const TARGET_ENV: &str = "SSOT_VERSION_CRASH_TARGET";
+const MODE_ENV: &str = "SSOT_VERSION_CRASH_MODE";
+
+static STEP: AtomicU64 = AtomicU64::new(0);
+static COUNT: AtomicU64 = AtomicU64::new(0);
+
+fn hook(name: &'static str) {
+    let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == STEP.load(Ordering::SeqCst) {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "CRASH {n} {name}").unwrap();
+        out.flush().unwrap();
+        // Wait to be killed. If the parent went away instead, die anyway.
+        let _ = std::io::stdin().read(&mut [0u8; 1]);
+        std::process::abort();
+    }
+}
+
+#[test]
+#[ignore = "the child process of crash_at_every_step_leaves_exactly_one_version"]
+fn crash_child() {
+    let Ok(root) = std::env::var(ROOT_ENV) else {
+        return;
+    };
+    let step: u64 = std::env::var(STEP_ENV).unwrap().parse().unwrap();
+    STEP.store(step, Ordering::SeqCst);
+    let mode = std::env::var(MODE_ENV).unwrap();
+    if mode == "open" {
+        set_fault_hook(Some(hook));
+        let _store = VersionStore::open(&root).unwrap();
+    } else {
+        let store = VersionStore::open(&root).unwrap();
+        set_fault_hook(Some(hook));
+        store.rollback(&std::env::var(TARGET_ENV).unwrap()).unwrap();
+    }
+    set_fault_hook(None);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "DONE {}", COUNT.load(Ordering::SeqCst)).unwrap();
+    out.flush().unwrap();
+}
+
+enum Outcome {
+    Crashed(String),
+    Done(u64),
+}
+
+fn run_child(root: &Path, mode: &str, step: u64, target: &str) -> Outcome {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ROOT_ENV, root)
+        .env(STEP_ENV, step.to_string())
+        .env(TARGET_ENV, target)
+        .env(MODE_ENV, mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log.path()).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        // libtest may print `test crash_child ... ` on the same line first.
+        if let Some((_, rest)) = line.split_once("CRASH ") {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            return Outcome::Crashed(rest.to_owned());
+        }
+        if let Some((_, count)) = line.split_once("DONE ") {
+            assert!(child.wait().unwrap().success());
+            return Outcome::Done(count.parse().unwrap());
+        }
+    }
+    let status = child.wait();
+    let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
+    panic!("child ended without reporting ({status:?}):\n{seen}\n{stderr}");
+}
+
+fn target_tree() -> Tree {
+    let mut t = tree(&[
+        ("a", "alpha"),
+        ("b/c", "see"),
+        ("d", "delta"),
+        ("e/f/g", "deep"),
+        ("s", "same"),
+    ]);
+    t.get_mut("d").unwrap().1 = true;
+    t
+}
+
+fn old_tree() -> Tree {
+    tree(&[
+        ("a", "ALPHA, changed"),
+        ("d", "delta"),
+        ("e", "e is a file now"),
+        ("h/i", "new in a new dir"),
+        ("new", "new file"),
+        ("s", "same"),
+    ])
+}
+
+/// A store whose head is `old_tree()` (also on disk) with `target_tree()` one version
+/// back; returns the target's id.
+fn setup(root: &Path) -> String {
+    write_tree(root, &target_tree());
+    let store = VersionStore::open(root).unwrap();
+    let target = store.snapshot("target").unwrap();
+    common::clear(root, &|_| false);
+    write_tree(root, &old_tree());
+    store.snapshot("old").unwrap();
+    target.id().to_string()
+}
+
+/// Reopens the store (which recovers) and checks the tree is exactly one version.
+fn check(root: &Path, target: &str) -> bool {
+    let store = VersionStore::open(root).unwrap();
+    let now = read_tree(root);
+    let at_target = now == target_tree();
+    assert!(
+        at_target || now == old_tree(),
+        "tree is a mix: {:?}",
+        now.keys().collect::<Vec<_>>()
+    );
+    let head = store.head().unwrap().unwrap();
+    let head_paths: Vec<&str> = head.files().iter().map(|f| f.path.as_str()).collect();
+    let tree_paths: Vec<&str> = now.keys().map(String::as_str).collect();
+    assert_eq!(
+        head_paths, tree_paths,
+        "HEAD names the version the tree equals"
+    );
+    assert_eq!(
+        head.restored_from().map(|id| id.as_str()) == Some(target),
+        at_target
+    );
+    assert!(store.status().unwrap().is_empty());
+    assert!(!root.join(".ssot/versions/journal").exists());
+    assert!(store.verify().unwrap().is_ok());
+    at_target
+}
+
+#[test]
+fn crash_at_every_step_leaves_exactly_one_version() {
+    // A full run counts the crash points.
+    let dir = tempfile::tempdir().unwrap();
+    let target = setup(dir.path());
+    let Outcome::Done(points) = run_child(dir.path(), "rollback", 0, &target) else {
+        panic!("no crash was requested");
+    };
+    assert!(check(dir.path(), &target));
+    // 4 staged, staging synced, journal, 3 deletes, 4 restores, tree synced,
+    // manifest, head, journal removed.
+    assert_eq!(points, 17, "the crash points of this rollback");
+
+    let (mut old, mut new) = (0, 0);
+    for step in 1..=points {
+        let dir = tempfile::tempdir().unwrap();
+        let target = setup(dir.path());
+        let Outcome::Crashed(at) = run_child(dir.path(), "rollback", step, &target) else {
+            panic!("step {step} was not reached");
+        };
+        let committed = dir.path().join(".ssot/versions/journal").exists();
+        if committed {
+            // Crash the recovery too, at its first step, then recover for real.
+            let _ = run_child(dir.path(), "open", 1, &target);
+        }
+        if check(dir.path(), &target) {
+            new += 1;
+        } else {
+            old += 1;
+            assert!(
+                !committed,
+                "a committed rollback must be finished (crash at {at})"
+            );
+        }
+    }
+    assert!(
+        old > 0 && new > 0,
+        "crashes before and after the commit point: {old} old, {new} new"
+    );
+}
