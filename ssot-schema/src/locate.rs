@@ -372,20 +372,20 @@ pub(crate) fn locate_yaml(
     let Some(root) = docs.get(document) else {
         return vec![None; targets.len()];
     };
-    targets.iter().map(|t| find_yaml(root, t)).collect()
+    targets.iter().map(|t| find_yaml(text, root, t)).collect()
 }
 
-fn find_yaml(root: &MarkedYaml<'_>, target: &Target) -> Option<Position> {
+fn find_yaml(text: &str, root: &MarkedYaml<'_>, target: &Target) -> Option<Position> {
     let mut node = untag(root);
     for segment in segments(&target.pointer) {
-        match child(node, &segment) {
+        match child(text, node, &segment) {
             Some((_, value)) => node = untag(value),
             // Not found: the deepest value on the way encloses the offending one.
             None => return Some(start_of(node)),
         }
     }
     if let Some(key) = &target.key
-        && let Some((k, _)) = child(node, key)
+        && let Some((k, _)) = child(text, node, key)
     {
         return Some(start_of(k));
     }
@@ -401,11 +401,12 @@ fn untag<'a, 'i>(mut node: &'a MarkedYaml<'i>) -> &'a MarkedYaml<'i> {
 
 /// The key and value of `node` at `segment`.
 fn child<'a, 'i>(
+    text: &str,
     node: &'a MarkedYaml<'i>,
     segment: &str,
 ) -> Option<(&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)> {
     match &node.data {
-        YamlData::Mapping(map) => map.iter().find(|(k, _)| key_is(k, segment)),
+        YamlData::Mapping(map) => map.iter().find(|(k, _)| key_is(text, k, segment)),
         YamlData::Sequence(items) => {
             let index: usize = segment.parse().ok()?;
             items.get(index).map(|v| (v, v))
@@ -414,10 +415,27 @@ fn child<'a, 'i>(
     }
 }
 
-fn key_is(key: &MarkedYaml<'_>, name: &str) -> bool {
-    match &untag(key).data {
+/// Whether `key` is the key yaml_serde read as `name`.
+///
+/// saphyr reads plain scalars by the YAML 1.2 core schema and yaml_serde does not
+/// always agree: `017`, `1_000` and `1e400` are strings to yaml_serde (so valid keys)
+/// but numbers to saphyr. For a key saphyr did not read as a string, its source text
+/// is compared instead; such keys are rare (yaml_serde refuses every key it reads as
+/// a number), so the O(text) slicing does not matter.
+fn key_is(text: &str, key: &MarkedYaml<'_>, name: &str) -> bool {
+    let key = untag(key);
+    match &key.data {
         YamlData::Value(Scalar::String(s)) => s == name,
         YamlData::Representation(s, _, _) => s == name,
+        YamlData::Value(_) => {
+            let (start, end) = (key.span.start.index(), key.span.end.index());
+            let raw: String = text
+                .chars()
+                .skip(start)
+                .take(end.saturating_sub(start))
+                .collect();
+            raw.trim_end() == name
+        }
         _ => false,
     }
 }
@@ -508,6 +526,17 @@ mod tests {
         assert_eq!(locate_yaml(yaml, 0, &[value("/a/1")]), vec![Some((3, 5))]);
         let yaml = "\u{feff}a: x\r\n";
         assert_eq!(locate_yaml(yaml, 0, &[value("/a")]), vec![Some((1, 4))]);
+    }
+
+    #[test]
+    fn yaml_keys_saphyr_reads_as_numbers_are_still_found() {
+        let text = "a: 1\n017: x\n1_000: y\n\u{e9}: 1\n1e400: [1, 2]\n";
+        let got = locate_yaml(
+            text,
+            0,
+            &[value("/017"), key("", "1_000"), value("/1e400/1")],
+        );
+        assert_eq!(got, vec![Some((2, 6)), Some((3, 1)), Some((5, 12))]);
     }
 
     #[test]
