@@ -10,7 +10,7 @@
 //! write. The visitor here costs the same as `Value`'s: one pass, no extra lookups
 //! (the duplicate check is the map entry the value is inserted through).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
@@ -21,7 +21,7 @@ use crate::error::Error;
 
 /// Why the visitor refused a value: our own message, without the parser's position.
 #[derive(Default)]
-struct Refusal(RefCell<Option<String>>);
+struct Refusal(RefCell<Option<String>>, Cell<bool>);
 
 impl Refusal {
     fn fail<E: de::Error>(&self, message: String) -> E {
@@ -84,6 +84,11 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // serde_json hands an integer literal beyond 64 bits to `visit_f64`, rounded;
+        // remember that one may have been seen, so that `read_json` looks for it.
+        if v.fract() == 0.0 && v.abs() >= 9_223_372_036_854_775_808.0 {
+            self.refusal.1.set(true);
+        }
         Number::from_f64(v).map(Value::Number).ok_or_else(|| {
             let shown = match (v.is_nan(), v > 0.0) {
                 (true, _) => ".nan",
@@ -262,6 +267,20 @@ pub(crate) fn read_json(text: &str, source: &str) -> Result<Value, Error> {
     let read = Strict { refusal: &refusal }
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v));
+    if read.is_ok()
+        && refusal.1.get()
+        && let Some((offset, literal)) = big_integer(text)
+    {
+        let (line, column) = crate::locate::line_column(text, offset);
+        return Err(Error::Unrepresentable {
+            source_name: source.to_owned(),
+            line,
+            column,
+            message: format!(
+                "integer {literal} does not fit in 64 bits; quote it to keep it as text"
+            ),
+        });
+    }
     read.map_err(|e| {
         let (line, column) = (e.line().max(1), e.column().max(1));
         match refusal.0.take() {
@@ -280,6 +299,50 @@ pub(crate) fn read_json(text: &str, source: &str) -> Result<Value, Error> {
             },
         }
     })
+}
+
+/// The offset and text of the first integer literal of well-formed JSON `text` that
+/// fits neither `i64` nor `u64`. serde_json reads such a literal as the nearest
+/// `f64`, silently; YAML text refuses it, and so must JSON text, for the two to give
+/// the same verdict. Called only when the parse met a large integral `f64`: O(text).
+fn big_integer(text: &str) -> Option<(usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while bytes
+                    .get(i)
+                    .is_some_and(|c| matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                {
+                    i += 1;
+                }
+                let literal = text.get(start..i)?;
+                if !literal.contains(['.', 'e', 'E'])
+                    && literal.parse::<i64>().is_err()
+                    && literal.parse::<u64>().is_err()
+                {
+                    return Some((start, literal));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// serde_json's message without its ` at line L column C` suffix, which the error
@@ -539,6 +602,38 @@ mod tests {
     }
 
     #[test]
+    fn integers_beyond_64_bits_are_refused_in_json_as_in_yaml() {
+        for (text, json, at) in [
+            (
+                "{\"s\": \"99999999999999999999\",\n \"a\": 18446744073709551616}",
+                true,
+                (2, 7),
+            ),
+            ("s: '99999999999999999999'\na: 18446744073709551616\n", false, (2, 4)),
+            ("{\"a\": 1,\n \"b\": [-9223372036854775809]}", true, (2, 8)),
+            ("a: 1\nb: [-9223372036854775809]\n", false, (2, 5)),
+        ] {
+            let read = if json {
+                read_json(text, "f")
+            } else {
+                read_yaml(text, "f")
+            };
+            match read {
+                Err(Error::Unrepresentable {
+                    line,
+                    column,
+                    message,
+                    ..
+                }) => {
+                    assert!(message.contains("does not fit in 64 bits"), "{message}");
+                    assert_eq!((line, column), at, "{text}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn json_refuses_repeated_keys_and_reports_syntax_positions() {
         match read_json("{\"a\": 1,\n \"a\": 2}", "f.json") {
             Err(Error::Unrepresentable { line, message, .. }) => {
@@ -556,6 +651,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(read_json(" [1, 2.0] ", "x").unwrap(), json!([1, 2.0]));
+        assert_eq!(
+            read_json("[1e19, -9223372036854775808, 18446744073709551615]", "x").unwrap(),
+            json!([1e19, i64::MIN, u64::MAX])
+        );
         assert_eq!(read_json("\u{feff}[1]", "x").unwrap(), json!([1]));
         assert_eq!(
             read_yaml("\u{feff}a: 1\r\nb: 2\r\n", "x").unwrap(),
