@@ -366,10 +366,23 @@ pub(crate) fn locate_yaml(
     document: usize,
     targets: &[Target],
 ) -> Vec<Option<Position>> {
-    let Ok(docs) = MarkedYaml::load_from_str(text) else {
-        return vec![None; targets.len()];
-    };
-    let Some(root) = docs.get(document) else {
+    locate_yaml_in(text, load_yaml(text).as_deref(), document, targets)
+}
+
+/// saphyr's span-carrying documents of `text`, `None` if saphyr cannot read it.
+pub(crate) fn load_yaml(text: &str) -> Option<Vec<MarkedYaml<'_>>> {
+    MarkedYaml::load_from_str(text).ok()
+}
+
+/// Finds every target in document `document` of `docs`, loaded from `text` by
+/// [`load_yaml`]: a stream is loaded once for all its documents.
+pub(crate) fn locate_yaml_in(
+    text: &str,
+    docs: Option<&[MarkedYaml<'_>]>,
+    document: usize,
+    targets: &[Target],
+) -> Vec<Option<Position>> {
+    let Some(root) = docs.and_then(|d| d.get(document)) else {
         return vec![None; targets.len()];
     };
     targets.iter().map(|t| find_yaml(text, root, t)).collect()

@@ -483,12 +483,17 @@ impl SchemaRegistry {
     pub fn validate_yaml_stream(&self, name: &str, text: &str) -> Result<Vec<Report>, Error> {
         let entry = self.entry(name)?;
         let documents = parse::read_yaml_stream(text, "<input>")?;
+        // Loaded once, at the first invalid document, for all of them: loading the
+        // whole stream again for each would make a stream of invalid documents cost
+        // O(documents x text).
+        let marked = std::cell::OnceCell::new();
         Ok(documents
             .iter()
             .enumerate()
             .map(|(i, value)| {
                 let mut report = self.text_report(entry, value, |targets| {
-                    locate::locate_yaml(text, i, targets)
+                    let docs = marked.get_or_init(|| locate::load_yaml(text));
+                    locate::locate_yaml_in(text, docs.as_deref(), i, targets)
                 });
                 report.document = Some(i);
                 report

@@ -316,6 +316,22 @@ fn yaml_streams_are_refused_by_validate_yaml_and_split_by_validate_yaml_stream()
     assert_eq!(reports[1].errors()[0].line(), Some(3));
 }
 
+/// The stream is read for positions once, not once per invalid document (which
+/// made 2,000 invalid documents take half a minute).
+#[test]
+fn every_document_of_a_long_invalid_stream_gets_its_own_line() {
+    let mut r = SchemaRegistry::new();
+    r.register("obj", json!({"properties": {"a": {"type": "string"}}}))
+        .unwrap();
+    let text: String = (0..500).map(|i| format!("---\nb: x\na: {i}\n")).collect();
+    let reports = r.validate_yaml_stream("obj", &text).unwrap();
+    assert_eq!(reports.len(), 500);
+    for (i, report) in reports.iter().enumerate() {
+        let e = &report.errors()[0];
+        assert_eq!((e.line(), e.column()), (Some(3 * i + 3), Some(4)), "{report}");
+    }
+}
+
 #[test]
 fn unrepresentable_yaml_and_syntax_errors_are_errors_with_positions() {
     let mut r = SchemaRegistry::new();
