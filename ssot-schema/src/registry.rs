@@ -107,6 +107,7 @@ impl RegistryBuilder {
         SchemaRegistry {
             options: self,
             entries: Vec::new(),
+            retired: Vec::new(),
             by_name: HashMap::default(),
             by_id: HashMap::default(),
         }
@@ -133,6 +134,11 @@ struct Entry {
 pub struct SchemaRegistry {
     options: RegistryBuilder,
     entries: Vec<Entry>,
+    /// The URIs and documents of removed schemas, still offered to `$ref`
+    /// resolution: `jsonschema` resolves every reference of every document when it
+    /// prepares a resolution registry, so dropping a document that a remaining
+    /// schema refers to would make every later registration fail.
+    retired: Vec<(String, Arc<Value>)>,
     by_name: HashMap<String, usize>,
     by_id: HashMap<String, usize>,
 }
@@ -317,10 +323,17 @@ impl SchemaRegistry {
         if new.is_empty() {
             return Ok(());
         }
+        let replaced = |uri: &str| new.iter().any(|(_, u, ..)| u == uri);
         let resources = self
             .entries
             .iter()
             .map(|e| (e.uri.as_str(), Arc::clone(&e.schema)))
+            .chain(
+                self.retired
+                    .iter()
+                    .filter(|(uri, _)| !replaced(uri))
+                    .map(|(uri, s)| (uri.as_str(), Arc::clone(s))),
+            )
             .chain(
                 new.iter()
                     .map(|(_, uri, _, s)| (uri.as_str(), Arc::clone(s))),
@@ -363,6 +376,8 @@ impl SchemaRegistry {
                 validator,
             });
         }
+        self.retired
+            .retain(|(uri, _)| !compiled.iter().any(|e| e.uri == *uri));
         for entry in compiled {
             let index = self.entries.len();
             self.by_name.insert(entry.name.to_string(), index);
@@ -376,14 +391,17 @@ impl SchemaRegistry {
 
     /// Removes the schema `name_or_id`; returns whether it was registered.
     ///
-    /// Schemas compiled earlier that `$ref` it keep working (a compiled schema owns
-    /// what it refers to); schemas registered later can no longer refer to it.
-    /// Costs O(number of schemas).
+    /// Its name and `$id` are free again: it can no longer be validated against,
+    /// and another schema may be registered under them. Its document stays known to
+    /// `$ref` resolution, by its URI, until a schema is registered at that URI: the
+    /// schemas that refer to it keep working, and a schema registered later that
+    /// refers to it still compiles. Costs O(number of schemas).
     pub fn remove(&mut self, name_or_id: &str) -> bool {
         let Some(index) = self.index(name_or_id) else {
             return false;
         };
-        self.entries.remove(index);
+        let removed = self.entries.remove(index);
+        self.retired.push((removed.uri, removed.schema));
         self.by_name.clear();
         self.by_id.clear();
         for (i, e) in self.entries.iter().enumerate() {

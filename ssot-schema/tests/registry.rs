@@ -125,6 +125,32 @@ fn names_and_ids_are_unique_and_validated() {
         .unwrap();
 }
 
+/// Removing a schema that another one refers to used to make every later
+/// registration fail with an unresolvable `$ref` blamed on the new schema.
+#[test]
+fn removing_a_referenced_schema_leaves_the_registry_usable() {
+    let mut r = SchemaRegistry::new();
+    r.register("a", json!({"$id": "https://example.com/a", "type": "string"}))
+        .unwrap();
+    r.register("uses-a", json!({"$ref": "https://example.com/a"}))
+        .unwrap();
+    assert!(r.remove("a"));
+    assert!(!r.contains("a") && !r.contains("https://example.com/a"));
+    // What referred to it keeps working, and so does registration.
+    assert!(!r.validate("uses-a", &json!(1)).unwrap().is_valid());
+    r.register("later", json!({"type": "integer"})).unwrap();
+    r.register("also-uses-a", json!({"$ref": "https://example.com/a"}))
+        .unwrap();
+    assert!(!r.validate("also-uses-a", &json!(1)).unwrap().is_valid());
+    // A schema registered at its URI replaces it for schemas registered later.
+    r.register("a2", json!({"$id": "https://example.com/a", "type": "integer"}))
+        .unwrap();
+    r.register("uses-a2", json!({"$ref": "https://example.com/a"}))
+        .unwrap();
+    assert!(r.validate("uses-a2", &json!(1)).unwrap().is_valid());
+    assert!(!r.validate("uses-a", &json!(1)).unwrap().is_valid());
+}
+
 #[test]
 fn draft_2020_12_is_the_default_and_schema_keyword_wins() {
     // `items` as an array is a draft 7 tuple; in 2020-12 it must be a schema.
