@@ -485,14 +485,46 @@ fn strip_yaml_position(message: &str) -> String {
     }
 }
 
-/// The line of the second document of a stream, as saphyr sees it; 1 if it cannot
-/// tell (the error still says what is wrong).
+/// The line where the second document of a stream starts; 1 if none is found (the
+/// error still says what is wrong).
+///
+/// A line scan, not a parse: the later documents may not even be well-formed (or
+/// may be alias bombs), and a document marker is unambiguous. `---` or `...` at the
+/// start of a line, followed by a space, a tab or the line end, can only be a
+/// marker: YAML forbids them there inside any scalar. A document starts at a `---`
+/// once content was seen, or at the first content after a `...`.
 fn second_document_line(text: &str) -> usize {
-    use saphyr::LoadableYamlNode;
-    saphyr::MarkedYaml::load_from_str(text)
-        .ok()
-        .and_then(|docs| docs.get(1).map(|d| d.span.start.line()))
-        .unwrap_or(1)
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let is_marker = |line: &str, marker: &str| {
+        line.strip_prefix(marker)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    };
+    let (mut content, mut ended) = (false, false);
+    // `\n`, `\r\n` and a lone `\r` end a line, as YAML reads them.
+    let lines = text
+        .split('\n')
+        .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'));
+    for (line_no, line) in (1..).zip(lines) {
+        if is_marker(line, "---") {
+            if content || ended {
+                return line_no;
+            }
+            content = true;
+        } else if is_marker(line, "...") {
+            ended = true;
+        } else {
+            let bare = line.trim_start_matches([' ', '\t']);
+            let blank = bare.is_empty() || bare.starts_with('#');
+            // A directive (`%YAML 1.2`) belongs to the document that follows it.
+            if !blank && !(line.starts_with('%') && !content) {
+                if ended {
+                    return line_no;
+                }
+                content = true;
+            }
+        }
+    }
+    1
 }
 
 #[cfg(test)]
@@ -556,11 +588,28 @@ mod tests {
         assert_eq!(yaml("").unwrap(), Value::Null);
         assert_eq!(yaml("# only a comment\n").unwrap(), Value::Null);
         match yaml("a: 1\n---\nb: 2\n") {
-            Err(Error::MultipleDocuments { line, .. }) => assert_eq!(line, 3),
+            Err(Error::MultipleDocuments { line, .. }) => assert_eq!(line, 2),
             other => panic!("{other:?}"),
         }
         let docs = read_yaml_stream("a: 1\n---\nb: 2\n", "s").unwrap();
         assert_eq!(docs, vec![json!({"a": 1}), json!({"b": 2})]);
+    }
+
+    #[test]
+    fn the_second_document_is_found_even_when_later_documents_are_broken() {
+        for (text, line) in [
+            ("a: 1\n---\nb: 2\n", 2),
+            ("--- # first\na: 1\n--- \nb: 2\n", 3),
+            ("%YAML 1.2\n---\na: 1\n...\n# c\n\nb: [\n", 7),
+            ("a: 1\r\n---\r\nb: [\r\n---\r\n", 2),
+            ("a: |\n  ---\n  x\n---\nb: *nowhere\n", 4),
+            ("\u{feff}a: 1\r---\r", 2),
+        ] {
+            match yaml(text) {
+                Err(Error::MultipleDocuments { line: l, .. }) => assert_eq!(l, line, "{text:?}"),
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

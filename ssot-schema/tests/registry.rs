@@ -327,7 +327,7 @@ fn yaml_streams_are_refused_by_validate_yaml_and_split_by_validate_yaml_stream()
     let text = "a: 1\n---\nb: 2\n---\na: 3\n";
     let e = r.validate_yaml("obj", text).unwrap_err();
     assert!(
-        matches!(e, Error::MultipleDocuments { line: 3, .. }),
+        matches!(e, Error::MultipleDocuments { line: 2, .. }),
         "{e:?}"
     );
     let reports = r.validate_yaml_stream("obj", text).unwrap();
