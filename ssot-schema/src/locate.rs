@@ -16,13 +16,15 @@
 //!   found in one walk: O(size of the text).
 //! - YAML: saphyr's [`MarkedYaml`](saphyr::MarkedYaml) tree, whose nodes carry
 //!   spans; each pointer is followed from its document's root. Aliases were
-//!   expanded by saphyr into copies of the anchored node, spans included, so a
-//!   value reached through `*alias` is reported where its anchor defines it.
+//!   expanded by saphyr into copies of the anchored node, spans included except
+//!   the copy's own, which is the alias's: a value that is a `*alias` is reported
+//!   at the alias, a value inside an aliased collection where the anchor defines it.
 //!
 //! A pointer that cannot be followed to the end (saphyr reads a construct
 //! differently from yaml_serde) is given the position of the deepest value on its
 //! way, which still encloses the offending value.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
@@ -366,12 +368,27 @@ pub(crate) fn locate_yaml(
     document: usize,
     targets: &[Target],
 ) -> Vec<Option<Position>> {
-    locate_yaml_in(text, load_yaml(text).as_deref(), document, targets)
+    let detabbed = OnceCell::new();
+    locate_yaml_in(text, load_yaml(text, &detabbed).as_deref(), document, targets)
 }
 
 /// saphyr's span-carrying documents of `text`, `None` if saphyr cannot read it.
-pub(crate) fn load_yaml(text: &str) -> Option<Vec<MarkedYaml<'_>>> {
-    MarkedYaml::load_from_str(text).ok()
+///
+/// saphyr refuses some tabs that libyaml (so yaml_serde) accepts, such as the one
+/// in `a:\tx`; rather than give a valid document's violations no position, the text
+/// is then read again with every tab made a space, in `detabbed`. A tab is one byte
+/// and one character, as a space is, so every position stays the same.
+pub(crate) fn load_yaml<'t>(
+    text: &'t str,
+    detabbed: &'t OnceCell<String>,
+) -> Option<Vec<MarkedYaml<'t>>> {
+    match MarkedYaml::load_from_str(text) {
+        Ok(docs) => Some(docs),
+        Err(_) if text.contains('\t') => {
+            MarkedYaml::load_from_str(detabbed.get_or_init(|| text.replace('\t', " "))).ok()
+        }
+        Err(_) => None,
+    }
 }
 
 /// Finds every target in document `document` of `docs`, loaded from `text` by
@@ -520,11 +537,19 @@ mod tests {
                 value("/list/0"),
                 value("/list/1"),
                 key("", "list"),
+                value("/use"),
             ],
         );
+        // The alias itself is where it is written; what it holds, at the anchor.
         assert_eq!(
             got,
-            vec![Some((2, 6)), Some((5, 5)), Some((6, 5)), Some((4, 1))]
+            vec![
+                Some((2, 6)),
+                Some((5, 5)),
+                Some((6, 5)),
+                Some((4, 1)),
+                Some((3, 6))
+            ]
         );
     }
 
@@ -550,6 +575,15 @@ mod tests {
             &[value("/017"), key("", "1_000"), value("/1e400/1")],
         );
         assert_eq!(got, vec![Some((2, 6)), Some((3, 1)), Some((5, 12))]);
+    }
+
+    #[test]
+    fn yaml_tabs_saphyr_refuses_still_get_positions() {
+        let text = "a:\t1\nb:\t[x,\ty]\n";
+        assert_eq!(
+            locate_yaml(text, 0, &[value("/a"), value("/b/1")]),
+            vec![Some((1, 4)), Some((2, 8))]
+        );
     }
 
     #[test]

@@ -504,13 +504,14 @@ impl SchemaRegistry {
         // Loaded once, at the first invalid document, for all of them: loading the
         // whole stream again for each would make a stream of invalid documents cost
         // O(documents x text).
+        let detabbed = std::cell::OnceCell::new();
         let marked = std::cell::OnceCell::new();
         Ok(documents
             .iter()
             .enumerate()
             .map(|(i, value)| {
                 let mut report = self.text_report(entry, value, |targets| {
-                    let docs = marked.get_or_init(|| locate::load_yaml(text));
+                    let docs = marked.get_or_init(|| locate::load_yaml(text, &detabbed));
                     locate::locate_yaml_in(text, docs.as_deref(), i, targets)
                 });
                 report.document = Some(i);
