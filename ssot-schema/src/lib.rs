@@ -127,7 +127,8 @@
 //! string, the `{` or `[` of a JSON container, the first key of a YAML block mapping,
 //! the first item of a block sequence. For a violation about a key
 //! (`additionalProperties`, `unevaluatedProperties`, `propertyNames`) it is the key.
-//! A value reached through a YAML alias is reported where its anchor defines it.
+//! A value that is a YAML `*alias` is reported at the alias; a value inside an
+//! aliased collection, where the anchor defines it.
 //! When saphyr reads a construct differently from yaml_serde and a pointer cannot be
 //! followed to its end, the position is that of the deepest value on the way.
 //!
