@@ -445,6 +445,11 @@ fn task_list_accepts_a_bare_list_nulls_and_aliases() {
             .unwrap()
             .is_valid()
     );
+    // An empty (or comment-only) YAML file is an empty list to ssot-core.
+    for empty in ["", "# no tasks yet\n", "~\n"] {
+        let report = r.validate_yaml(builtin::TASK_LIST, empty).unwrap();
+        assert!(report.is_valid(), "{empty:?}: {report}");
+    }
     let report = r.validate_yaml(builtin::TASK_LIST, "name: x\n").unwrap();
     assert_eq!(report.errors()[0].keyword(), "required");
 }
