@@ -352,7 +352,7 @@ impl SchemaRegistry {
             .draft(self.options.draft.to_jsonschema())
             .extend(resources)
             .and_then(jsonschema::RegistryBuilder::prepare)
-            .map_err(|e| referencing_error(&batch, &e))?;
+            .map_err(|e| self.hint_by_name(referencing_error(&batch, &e)))?;
         let mut compiled = Vec::with_capacity(new.len());
         for (name, uri, id, schema) in new {
             let mut options = jsonschema::options()
@@ -367,7 +367,7 @@ impl SchemaRegistry {
             }
             let validator = options
                 .build(&schema)
-                .map_err(|e| compile_error(&name, &e))?;
+                .map_err(|e| self.hint_by_name(compile_error(&name, &e)))?;
             compiled.push(Entry {
                 name: name.into(),
                 uri,
@@ -651,6 +651,26 @@ impl SchemaRegistry {
             }
         }
         (violations, targets)
+    }
+
+    /// Adds to an unresolvable `$ref` to `NAME_BASE` + `name`, where `name` is a
+    /// schema registered under another URI (its `$id`), how to refer to it.
+    fn hint_by_name(&self, error: Error) -> Error {
+        let Error::UnresolvableRef { name, reason } = error else {
+            return error;
+        };
+        let hint = self.entries.iter().find(|e| {
+            e.uri != format!("{NAME_BASE}{}", e.name)
+                && reason.contains(&format!("'{NAME_BASE}{}'", e.name))
+        });
+        let reason = match hint {
+            Some(e) => format!(
+                "{reason}; schema `{}` is registered with `$id` `{}`: refer to it by that",
+                e.name, e.uri
+            ),
+            None => reason,
+        };
+        Error::UnresolvableRef { name, reason }
     }
 
     /// The `description` of the schema holding the keyword at `absolute`.

@@ -152,6 +152,21 @@ fn removing_a_referenced_schema_leaves_the_registry_usable() {
 }
 
 #[test]
+fn a_ref_by_name_to_a_schema_with_an_id_says_to_use_the_id() {
+    let mut r = SchemaRegistry::new();
+    r.register("a", json!({"$id": "https://example.com/a", "type": "string"}))
+        .unwrap();
+    let e = r.register("b", json!({"$ref": "a"})).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("schema `a` is registered with `$id` `https://example.com/a`: refer to it by that"),
+        "{e}"
+    );
+    r.register("b", json!({"$ref": "https://example.com/a"}))
+        .unwrap();
+}
+
+#[test]
 fn draft_2020_12_is_the_default_and_schema_keyword_wins() {
     // `items` as an array is a draft 7 tuple; in 2020-12 it must be a schema.
     let tuple = json!({"items": [{"type": "integer"}]});
