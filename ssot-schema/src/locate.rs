@@ -369,7 +369,12 @@ pub(crate) fn locate_yaml(
     targets: &[Target],
 ) -> Vec<Option<Position>> {
     let detabbed = OnceCell::new();
-    locate_yaml_in(text, load_yaml(text, &detabbed).as_deref(), document, targets)
+    locate_yaml_in(
+        text,
+        load_yaml(text, &detabbed).as_deref(),
+        document,
+        targets,
+    )
 }
 
 /// saphyr's span-carrying documents of `text`, `None` if saphyr cannot read it.

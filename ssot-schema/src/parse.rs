@@ -516,7 +516,8 @@ fn second_document_line(text: &str) -> usize {
             let bare = line.trim_start_matches([' ', '\t']);
             let blank = bare.is_empty() || bare.starts_with('#');
             // A directive (`%YAML 1.2`) belongs to the document that follows it.
-            if !blank && !(line.starts_with('%') && !content) {
+            let directive = line.starts_with('%') && !content;
+            if !blank && !directive {
                 if ended {
                     return line_no;
                 }
@@ -658,7 +659,11 @@ mod tests {
                 true,
                 (2, 7),
             ),
-            ("s: '99999999999999999999'\na: 18446744073709551616\n", false, (2, 4)),
+            (
+                "s: '99999999999999999999'\na: 18446744073709551616\n",
+                false,
+                (2, 4),
+            ),
             ("{\"a\": 1,\n \"b\": [-9223372036854775809]}", true, (2, 8)),
             ("a: 1\nb: [-9223372036854775809]\n", false, (2, 5)),
         ] {

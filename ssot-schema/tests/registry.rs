@@ -130,8 +130,11 @@ fn names_and_ids_are_unique_and_validated() {
 #[test]
 fn removing_a_referenced_schema_leaves_the_registry_usable() {
     let mut r = SchemaRegistry::new();
-    r.register("a", json!({"$id": "https://example.com/a", "type": "string"}))
-        .unwrap();
+    r.register(
+        "a",
+        json!({"$id": "https://example.com/a", "type": "string"}),
+    )
+    .unwrap();
     r.register("uses-a", json!({"$ref": "https://example.com/a"}))
         .unwrap();
     assert!(r.remove("a"));
@@ -143,8 +146,11 @@ fn removing_a_referenced_schema_leaves_the_registry_usable() {
         .unwrap();
     assert!(!r.validate("also-uses-a", &json!(1)).unwrap().is_valid());
     // A schema registered at its URI replaces it for schemas registered later.
-    r.register("a2", json!({"$id": "https://example.com/a", "type": "integer"}))
-        .unwrap();
+    r.register(
+        "a2",
+        json!({"$id": "https://example.com/a", "type": "integer"}),
+    )
+    .unwrap();
     r.register("uses-a2", json!({"$ref": "https://example.com/a"}))
         .unwrap();
     assert!(r.validate("uses-a2", &json!(1)).unwrap().is_valid());
@@ -154,12 +160,16 @@ fn removing_a_referenced_schema_leaves_the_registry_usable() {
 #[test]
 fn a_ref_by_name_to_a_schema_with_an_id_says_to_use_the_id() {
     let mut r = SchemaRegistry::new();
-    r.register("a", json!({"$id": "https://example.com/a", "type": "string"}))
-        .unwrap();
+    r.register(
+        "a",
+        json!({"$id": "https://example.com/a", "type": "string"}),
+    )
+    .unwrap();
     let e = r.register("b", json!({"$ref": "a"})).unwrap_err();
     assert!(
-        e.to_string()
-            .contains("schema `a` is registered with `$id` `https://example.com/a`: refer to it by that"),
+        e.to_string().contains(
+            "schema `a` is registered with `$id` `https://example.com/a`: refer to it by that"
+        ),
         "{e}"
     );
     r.register("b", json!({"$ref": "https://example.com/a"}))
@@ -369,7 +379,11 @@ fn every_document_of_a_long_invalid_stream_gets_its_own_line() {
     assert_eq!(reports.len(), 500);
     for (i, report) in reports.iter().enumerate() {
         let e = &report.errors()[0];
-        assert_eq!((e.line(), e.column()), (Some(3 * i + 3), Some(4)), "{report}");
+        assert_eq!(
+            (e.line(), e.column()),
+            (Some(3 * i + 3), Some(4)),
+            "{report}"
+        );
     }
 }
 
