@@ -130,7 +130,12 @@
 //! A value that is a YAML `*alias` is reported at the alias; a value inside an
 //! aliased collection, where the anchor defines it.
 //! When saphyr reads a construct differently from yaml_serde and a pointer cannot be
-//! followed to its end, the position is that of the deepest value on the way.
+//! followed to its end, the position is that of the deepest value on the way. When
+//! saphyr cannot read the YAML at all although libyaml (under yaml_serde) could,
+//! the violations have no line and column: libyaml is more lenient about
+//! indentation, for example of the continuation lines of a quoted scalar
+//! (`a:\n  b: "x\n  y"`) or of a flow collection (`a: {\nb: 1}`). Tabs saphyr
+//! refuses are not such a case: they are read as spaces.
 //!
 //! ## The YAML to JSON mapping
 //!
