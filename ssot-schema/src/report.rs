@@ -64,7 +64,8 @@ impl Violation {
     }
 
     /// The 1-based line of the offending value in the source text; `None` for a
-    /// validated `Value`.
+    /// validated `Value`, or for YAML that saphyr cannot read although yaml_serde
+    /// could (see [Line and column](crate#line-and-column)).
     pub fn line(&self) -> Option<usize> {
         self.line
     }
