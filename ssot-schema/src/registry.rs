@@ -791,11 +791,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    let simple = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-        && !name.starts_with('/');
+    // A name is a URI path below `NAME_BASE`: an empty, `.` or `..` segment would
+    // be normalized away by `$ref` resolution, so `x/../y` would silently take the
+    // place of `y`.
+    let simple = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && name.split('/').all(|s| !matches!(s, "" | "." | ".."));
     let uri = is_absolute_uri(name) && !name.chars().any(char::is_whitespace);
     if simple || uri {
         Ok(())
@@ -927,5 +929,9 @@ mod tests {
         assert!(check_name("").is_err());
         assert!(check_name("two words").is_err());
         assert!(check_name("/abs").is_err());
+        for shadowing in ["x/../y", "./y", "a//b", "a/", ".", ".."] {
+            assert!(check_name(shadowing).is_err(), "{shadowing}");
+        }
+        assert!(check_name("v1.2/.hidden-ok").is_ok());
     }
 }
