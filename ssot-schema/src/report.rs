@@ -182,10 +182,13 @@ impl fmt::Display for Report {
             } else {
                 &e.instance_location
             };
+            // One line per violation, whatever a key or a schema's `description`
+            // holds, so that tools reading `file:line:col:` lines are not misled.
+            let message = e.message.replace('\n', "\\n").replace('\r', "\\r");
             write!(
                 f,
-                "{} (at {at}; schema `{}` {})",
-                e.message, self.schema, e.schema_location
+                "{message} (at {at}; schema `{}` {})",
+                self.schema, e.schema_location
             )?;
         }
         Ok(())

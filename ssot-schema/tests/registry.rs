@@ -407,6 +407,27 @@ fn unrepresentable_yaml_and_syntax_errors_are_errors_with_positions() {
 }
 
 #[test]
+fn a_report_renders_one_line_per_violation_even_for_keys_with_line_breaks() {
+    let mut r = SchemaRegistry::new();
+    r.register("closed", json!({"additionalProperties": false}))
+        .unwrap();
+    let report = r
+        .validate_json("closed", "{\"a\\nb\": 1, \"c\\r\": 2}")
+        .unwrap();
+    assert_eq!(report.errors().len(), 2, "{report:?}");
+    assert_eq!(
+        report.errors()[0].message(),
+        "property `a\nb` is not allowed here"
+    );
+    let shown = report.to_string();
+    assert_eq!(shown.lines().count(), 2, "{shown}");
+    assert!(
+        shown.starts_with("<input>:1:2: property `a\\nb` is not allowed"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn additional_properties_are_reported_one_per_key_at_the_key() {
     let mut r = SchemaRegistry::new();
     r.register(
