@@ -588,15 +588,34 @@ impl SchemaRegistry {
             let absolute = error
                 .absolute_keyword_location()
                 .map(|u| u.as_str().to_owned());
-            let keyword = error.kind().keyword().to_owned();
+            let mut keyword = error.kind().keyword().to_owned();
             let unexpected = match error.kind() {
                 ValidationErrorKind::AdditionalProperties { unexpected }
-                | ValidationErrorKind::UnevaluatedProperties { unexpected } => Some(unexpected),
+                | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                    Some(unexpected.clone())
+                }
+                // `jsonschema` checks `"additionalProperties": false` in a schema
+                // without `properties` or `patternProperties` as a false schema
+                // applied to the first property only: one error, located at the
+                // object, that shows the first value ("False schema does not allow
+                // 1"). Every key of that object is unexpected: say so, key by key.
+                ValidationErrorKind::FalseSchema
+                    if schema_location.ends_with("/additionalProperties") =>
+                {
+                    instance
+                        .pointer(&instance_location)
+                        .filter(|object| **error.instance() != **object)
+                        .and_then(Value::as_object)
+                        .map(|object| {
+                            keyword = "additionalProperties".to_owned();
+                            object.keys().cloned().collect()
+                        })
+                }
                 _ => None,
             };
             match unexpected {
                 Some(keys) if !keys.is_empty() => {
-                    for key in keys {
+                    for key in &keys {
                         let hint = absolute
                             .as_deref()
                             .and_then(|a| self.suggest(a, key))

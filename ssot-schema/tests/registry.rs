@@ -427,6 +427,63 @@ fn a_report_renders_one_line_per_violation_even_for_keys_with_line_breaks() {
     );
 }
 
+/// `jsonschema` reports `"additionalProperties": false` without `properties` as
+/// one false-schema error at the object showing the first value ("False schema
+/// does not allow 1"); it is reported like any other unexpected key.
+#[test]
+fn additional_properties_false_alone_is_reported_per_key() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "s",
+        json!({"properties": {"opts": {"type": "object", "additionalProperties": false}}}),
+    )
+    .unwrap();
+    let report = r.validate_yaml("s", "opts:\n  a: 1\n  c: 2\n").unwrap();
+    let found: Vec<_> = report
+        .errors()
+        .iter()
+        .map(|e| {
+            (
+                e.instance_location(),
+                e.keyword(),
+                e.message(),
+                e.line(),
+                e.column(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "/opts",
+                "additionalProperties",
+                "property `a` is not allowed here",
+                Some(2),
+                Some(3)
+            ),
+            (
+                "/opts",
+                "additionalProperties",
+                "property `c` is not allowed here",
+                Some(3),
+                Some(3)
+            ),
+        ]
+    );
+    // A property that is itself named `additionalProperties` is not mistaken for it.
+    r.register("t", json!({"properties": {"additionalProperties": false}}))
+        .unwrap();
+    let report = r
+        .validate_json("t", r#"{"additionalProperties": {"x": 1}}"#)
+        .unwrap();
+    assert_eq!(report.errors()[0].keyword(), "falseSchema");
+    assert_eq!(
+        report.errors()[0].instance_location(),
+        "/additionalProperties"
+    );
+}
+
 #[test]
 fn additional_properties_are_reported_one_per_key_at_the_key() {
     let mut r = SchemaRegistry::new();
