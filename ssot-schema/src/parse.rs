@@ -360,9 +360,15 @@ pub(crate) fn read_yaml(text: &str, source: &str) -> Result<Value, Error> {
     Ok(documents.pop().unwrap_or(Value::Null))
 }
 
-/// Reads every document of a YAML stream.
+/// Reads every document of a YAML stream; a stream without any (empty text, only
+/// comments) is one `null` document, as for [`read_yaml`], so that an empty file is
+/// validated rather than passed over.
 pub(crate) fn read_yaml_stream(text: &str, source: &str) -> Result<Vec<Value>, Error> {
-    read_yaml_documents(text, source, None)
+    let mut documents = read_yaml_documents(text, source, None)?;
+    if documents.is_empty() {
+        documents.push(Value::Null);
+    }
+    Ok(documents)
 }
 
 fn read_yaml_documents(
@@ -592,6 +598,10 @@ mod tests {
             Err(Error::MultipleDocuments { line, .. }) => assert_eq!(line, 2),
             other => panic!("{other:?}"),
         }
+        assert_eq!(
+            read_yaml_stream("# nothing\n", "s").unwrap(),
+            vec![Value::Null]
+        );
         let docs = read_yaml_stream("a: 1\n---\nb: 2\n", "s").unwrap();
         assert_eq!(docs, vec![json!({"a": 1}), json!({"b": 2})]);
     }

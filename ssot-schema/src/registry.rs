@@ -492,7 +492,9 @@ impl SchemaRegistry {
 
     /// Validates each document of a YAML stream (`---`-separated) against the schema
     /// `name`: one report per document, each with its [`document`](Report::document)
-    /// index, lines counted from the start of the stream.
+    /// index, lines counted from the start of the stream. A stream without any
+    /// document (empty, or only comments) is one `null` document, as for
+    /// [`validate_yaml`](Self::validate_yaml): an empty file is never passed over.
     ///
     /// # Errors
     ///

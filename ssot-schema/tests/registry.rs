@@ -365,6 +365,10 @@ fn yaml_streams_are_refused_by_validate_yaml_and_split_by_validate_yaml_stream()
         [(Some(0), true), (Some(1), false), (Some(2), true)]
     );
     assert_eq!(reports[1].errors()[0].line(), Some(3));
+    // An empty stream is one null document, which is not an object with `a`.
+    let reports = r.validate_yaml_stream("obj", "# nothing yet\n").unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(!reports[0].is_valid());
 }
 
 /// The stream is read for positions once, not once per invalid document (which
