@@ -370,11 +370,41 @@ pub(crate) fn locate_yaml(
 ) -> Vec<Option<Position>> {
     let detabbed = OnceCell::new();
     locate_yaml_in(
-        text,
+        &Source::new(text),
         load_yaml(text, &detabbed).as_deref(),
         document,
         targets,
     )
+}
+
+/// The YAML text, with what finding keys by their source text needs.
+pub(crate) struct Source<'t> {
+    text: &'t str,
+    /// The byte offset of each character, then of the end: saphyr's marks count
+    /// characters. Built once, at the first key that needs it.
+    char_starts: OnceCell<Vec<usize>>,
+}
+
+impl<'t> Source<'t> {
+    pub(crate) fn new(text: &'t str) -> Source<'t> {
+        Source {
+            text,
+            char_starts: OnceCell::new(),
+        }
+    }
+
+    /// The text from character `start` to character `end`. O(1) once the table is
+    /// built, so that a mapping of many such keys is not O(keys x text).
+    fn chars(&self, start: usize, end: usize) -> Option<&'t str> {
+        let starts = self.char_starts.get_or_init(|| {
+            let text = self.text;
+            text.char_indices()
+                .map(|(i, _)| i)
+                .chain(std::iter::once(text.len()))
+                .collect()
+        });
+        self.text.get(*starts.get(start)?..*starts.get(end)?)
+    }
 }
 
 /// saphyr's span-carrying documents of `text`, `None` if saphyr cannot read it.
@@ -399,7 +429,7 @@ pub(crate) fn load_yaml<'t>(
 /// Finds every target in document `document` of `docs`, loaded from `text` by
 /// [`load_yaml`]: a stream is loaded once for all its documents.
 pub(crate) fn locate_yaml_in(
-    text: &str,
+    text: &Source<'_>,
     docs: Option<&[MarkedYaml<'_>]>,
     document: usize,
     targets: &[Target],
@@ -410,7 +440,7 @@ pub(crate) fn locate_yaml_in(
     targets.iter().map(|t| find_yaml(text, root, t)).collect()
 }
 
-fn find_yaml(text: &str, root: &MarkedYaml<'_>, target: &Target) -> Option<Position> {
+fn find_yaml(text: &Source<'_>, root: &MarkedYaml<'_>, target: &Target) -> Option<Position> {
     let mut node = untag(root);
     for segment in segments(&target.pointer) {
         match child(text, node, &segment) {
@@ -436,7 +466,7 @@ fn untag<'a, 'i>(mut node: &'a MarkedYaml<'i>) -> &'a MarkedYaml<'i> {
 
 /// The key and value of `node` at `segment`.
 fn child<'a, 'i>(
-    text: &str,
+    text: &Source<'_>,
     node: &'a MarkedYaml<'i>,
     segment: &str,
 ) -> Option<(&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)> {
@@ -456,21 +486,15 @@ fn child<'a, 'i>(
 /// always agree: `017`, `1_000` and `1e400` are strings to yaml_serde (so valid keys)
 /// but numbers to saphyr. For a key saphyr did not read as a string, its source text
 /// is compared instead; such keys are rare (yaml_serde refuses every key it reads as
-/// a number), so the O(text) slicing does not matter.
-fn key_is(text: &str, key: &MarkedYaml<'_>, name: &str) -> bool {
+/// a number), but may be many (`00042: ...`), so the slicing is O(1).
+fn key_is(text: &Source<'_>, key: &MarkedYaml<'_>, name: &str) -> bool {
     let key = untag(key);
     match &key.data {
         YamlData::Value(Scalar::String(s)) => s == name,
         YamlData::Representation(s, _, _) => s == name,
-        YamlData::Value(_) => {
-            let (start, end) = (key.span.start.index(), key.span.end.index());
-            let raw: String = text
-                .chars()
-                .skip(start)
-                .take(end.saturating_sub(start))
-                .collect();
-            raw.trim_end() == name
-        }
+        YamlData::Value(_) => text
+            .chars(key.span.start.index(), key.span.end.index())
+            .is_some_and(|raw| raw.trim_end() == name),
         _ => false,
     }
 }
@@ -580,6 +604,17 @@ mod tests {
             &[value("/017"), key("", "1_000"), value("/1e400/1")],
         );
         assert_eq!(got, vec![Some((2, 6)), Some((3, 1)), Some((5, 12))]);
+    }
+
+    #[test]
+    fn yaml_many_keys_saphyr_reads_as_numbers_are_each_found() {
+        // Zero-padded ids are strings to yaml_serde, integers to saphyr; finding each
+        // used to slice the text from its start, O(targets x keys x text).
+        let text: String = (0..1000).map(|i| format!("{i:05}: x\n")).collect();
+        let targets: Vec<_> = (0..1000).map(|i| value(&format!("/{i:05}"))).collect();
+        let got = locate_yaml(&text, 0, &targets);
+        let want: Vec<_> = (1..=1000).map(|line| Some((line, 8))).collect();
+        assert_eq!(got, want);
     }
 
     #[test]

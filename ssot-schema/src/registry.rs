@@ -508,13 +508,14 @@ impl SchemaRegistry {
         // O(documents x text).
         let detabbed = std::cell::OnceCell::new();
         let marked = std::cell::OnceCell::new();
+        let source = locate::Source::new(text);
         Ok(documents
             .iter()
             .enumerate()
             .map(|(i, value)| {
                 let mut report = self.text_report(entry, value, |targets| {
                     let docs = marked.get_or_init(|| locate::load_yaml(text, &detabbed));
-                    locate::locate_yaml_in(text, docs.as_deref(), i, targets)
+                    locate::locate_yaml_in(&source, docs.as_deref(), i, targets)
                 });
                 report.document = Some(i);
                 report
