@@ -94,15 +94,14 @@ pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position
     // A `None` here means the scanner met text it did not expect; the targets found
     // so far keep their positions, the rest stay unknown.
     let _ = walk.value(&mut root, 0);
-    let lines = LineIndex::new(text);
-    targets
+    let offsets: Vec<Option<usize>> = targets
         .iter()
-        .map(|t| {
-            found
-                .get(t)
-                .or_else(|| nearest_found(&found, t))
-                .map(|&o| lines.position(text, o))
-        })
+        .map(|t| found.get(t).or_else(|| nearest_found(&found, t)).copied())
+        .collect();
+    let at = LineIndex::new(text).positions(text, offsets.iter().flatten().copied().collect());
+    offsets
+        .into_iter()
+        .map(|o| o.and_then(|o| at.get(&o).copied()))
         .collect()
 }
 
@@ -348,6 +347,30 @@ impl LineIndex {
         LineIndex { starts }
     }
 
+    /// The positions of many offsets, counting the characters of each line at most
+    /// once: a minified JSON document is one long line, and counting from its start
+    /// for each of many violations would be O(violations x text).
+    fn positions(&self, text: &str, mut offsets: Vec<usize>) -> HashMap<usize, Position> {
+        offsets.sort_unstable();
+        offsets.dedup();
+        let mut out = HashMap::with_capacity(offsets.len());
+        let mut previous: Option<(usize, usize, usize)> = None;
+        for offset in offsets {
+            let line = self.starts.partition_point(|&s| s <= offset).max(1);
+            let (from, column) = match previous {
+                Some((l, o, c)) if l == line => (o, c),
+                _ => (self.starts[line - 1], 1),
+            };
+            let between = text.get(from..offset).unwrap_or("");
+            // A byte order mark is not shown by editors: it takes no column.
+            let between = between.strip_prefix('\u{feff}').unwrap_or(between);
+            let column = column + between.chars().count();
+            out.insert(offset, (line, column));
+            previous = Some((line, offset, column));
+        }
+        out
+    }
+
     fn position(&self, text: &str, offset: usize) -> Position {
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
         let start = self.starts[line - 1];
@@ -437,24 +460,77 @@ pub(crate) fn locate_yaml_in(
     let Some(root) = docs.and_then(|d| d.get(document)) else {
         return vec![None; targets.len()];
     };
-    targets.iter().map(|t| find_yaml(text, root, t)).collect()
+    let mut walk = YamlWalk {
+        text,
+        indexes: HashMap::new(),
+    };
+    targets.iter().map(|t| walk.find(root, t)).collect()
 }
 
-fn find_yaml(text: &Source<'_>, root: &MarkedYaml<'_>, target: &Target) -> Option<Position> {
-    let mut node = untag(root);
-    for segment in segments(&target.pointer) {
-        match child(text, node, &segment) {
-            Some((_, value)) => node = untag(value),
-            // Not found: the deepest value on the way encloses the offending one.
-            None => return Some(start_of(node)),
+/// Follows pointers through one document.
+struct YamlWalk<'s, 't, 'a, 'i> {
+    text: &'s Source<'t>,
+    /// For each large mapping already searched (by address), its keys: a mapping of
+    /// many keys with a violation under each would otherwise cost O(keys^2).
+    indexes: HashMap<usize, KeyIndex<'a, 'i>>,
+}
+
+type KeyIndex<'a, 'i> = HashMap<String, (&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)>;
+
+/// Mappings with fewer keys are searched in order.
+const INDEX_FROM: usize = 16;
+
+impl<'a, 'i> YamlWalk<'_, '_, 'a, 'i> {
+    fn find(&mut self, root: &'a MarkedYaml<'i>, target: &Target) -> Option<Position> {
+        let mut node = untag(root);
+        for segment in segments(&target.pointer) {
+            match self.child(node, &segment) {
+                Some((_, value)) => node = untag(value),
+                // Not found: the deepest value on the way encloses the offending one.
+                None => return Some(start_of(node)),
+            }
+        }
+        if let Some(key) = &target.key
+            && let Some((k, _)) = self.child(node, key)
+        {
+            return Some(start_of(k));
+        }
+        Some(start_of(node))
+    }
+
+    /// The key and value of `node` at `segment`.
+    fn child(
+        &mut self,
+        node: &'a MarkedYaml<'i>,
+        segment: &str,
+    ) -> Option<(&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)> {
+        match &node.data {
+            YamlData::Mapping(map) if map.len() >= INDEX_FROM => {
+                let text = self.text;
+                let index = self
+                    .indexes
+                    .entry(std::ptr::from_ref(node) as usize)
+                    .or_insert_with(|| {
+                        let mut index = HashMap::with_capacity(map.len());
+                        for (k, v) in map {
+                            if let Some(name) = key_text(text, k) {
+                                index.entry(name.to_owned()).or_insert((k, v));
+                            }
+                        }
+                        index
+                    });
+                index.get(segment).copied()
+            }
+            YamlData::Mapping(map) => map
+                .iter()
+                .find(|(k, _)| key_text(self.text, k) == Some(segment)),
+            YamlData::Sequence(items) => {
+                let index: usize = segment.parse().ok()?;
+                items.get(index).map(|v| (v, v))
+            }
+            _ => None,
         }
     }
-    if let Some(key) = &target.key
-        && let Some((k, _)) = child(text, node, key)
-    {
-        return Some(start_of(k));
-    }
-    Some(start_of(node))
 }
 
 fn untag<'a, 'i>(mut node: &'a MarkedYaml<'i>) -> &'a MarkedYaml<'i> {
@@ -464,38 +540,22 @@ fn untag<'a, 'i>(mut node: &'a MarkedYaml<'i>) -> &'a MarkedYaml<'i> {
     node
 }
 
-/// The key and value of `node` at `segment`.
-fn child<'a, 'i>(
-    text: &Source<'_>,
-    node: &'a MarkedYaml<'i>,
-    segment: &str,
-) -> Option<(&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)> {
-    match &node.data {
-        YamlData::Mapping(map) => map.iter().find(|(k, _)| key_is(text, k, segment)),
-        YamlData::Sequence(items) => {
-            let index: usize = segment.parse().ok()?;
-            items.get(index).map(|v| (v, v))
-        }
-        _ => None,
-    }
-}
-
-/// Whether `key` is the key yaml_serde read as `name`.
+/// The text of `key` as yaml_serde read it, when it is a scalar.
 ///
 /// saphyr reads plain scalars by the YAML 1.2 core schema and yaml_serde does not
 /// always agree: `017`, `1_000` and `1e400` are strings to yaml_serde (so valid keys)
 /// but numbers to saphyr. For a key saphyr did not read as a string, its source text
-/// is compared instead; such keys are rare (yaml_serde refuses every key it reads as
-/// a number), but may be many (`00042: ...`), so the slicing is O(1).
-fn key_is(text: &Source<'_>, key: &MarkedYaml<'_>, name: &str) -> bool {
+/// is used instead; such keys are rare (yaml_serde refuses every key it reads as a
+/// number), but may be many (`00042: ...`), so the slicing is O(1).
+fn key_text<'k>(text: &Source<'k>, key: &'k MarkedYaml<'_>) -> Option<&'k str> {
     let key = untag(key);
     match &key.data {
-        YamlData::Value(Scalar::String(s)) => s == name,
-        YamlData::Representation(s, _, _) => s == name,
+        YamlData::Value(Scalar::String(s)) => Some(s),
+        YamlData::Representation(s, _, _) => Some(s),
         YamlData::Value(_) => text
             .chars(key.span.start.index(), key.span.end.index())
-            .is_some_and(|raw| raw.trim_end() == name),
-        _ => false,
+            .map(str::trim_end),
+        _ => None,
     }
 }
 
@@ -614,6 +674,54 @@ mod tests {
         let targets: Vec<_> = (0..1000).map(|i| value(&format!("/{i:05}"))).collect();
         let got = locate_yaml(&text, 0, &targets);
         let want: Vec<_> = (1..=1000).map(|line| Some((line, 8))).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn many_targets_in_a_large_mapping_or_on_one_long_line_are_each_found() {
+        // Each target used to scan its mapping's keys (YAML) or count the
+        // characters of its line from the start (JSON): O(targets x size).
+        let yaml: String = (0..300).map(|i| format!("k{i}: \u{e9}\n")).collect();
+        let json = format!(
+            "{{{}}}",
+            (0..300)
+                .map(|i| format!("\"k{i}\": \"\u{e9}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut targets: Vec<_> = (0..300).map(|i| value(&format!("/k{i}"))).collect();
+        targets.reverse();
+        targets.push(key("", "k7"));
+        let got = locate_yaml(&yaml, 0, &targets);
+        let mut want: Vec<_> = (1..=300)
+            .rev()
+            .map(|line| {
+                Some((
+                    line,
+                    if line <= 10 {
+                        5
+                    } else if line <= 100 {
+                        6
+                    } else {
+                        7
+                    },
+                ))
+            })
+            .collect();
+        want.push(Some((8, 1)));
+        assert_eq!(got, want);
+        let got = locate_json(&json, &targets);
+        // Each value follows its key and `: `, then `"é",` before the next key.
+        let mut column = 2;
+        let mut want = Vec::new();
+        for i in 0..300 {
+            let before_value = format!("\"k{i}\": ").chars().count();
+            want.push(Some((1, column + before_value)));
+            column += before_value + "\"\u{e9}\",".chars().count();
+        }
+        want.reverse();
+        // The key `k7` follows seven pairs of the same length.
+        want.push(Some((1, 2 + 7 * "\"k0\": \"\u{e9}\",".chars().count())));
         assert_eq!(got, want);
     }
 
