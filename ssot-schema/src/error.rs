@@ -17,7 +17,7 @@ use crate::report::Report;
 pub enum Error {
     /// A schema name that cannot be used.
     #[error(
-        "invalid schema name `{name}`: names are non-empty and use only ASCII letters, digits, `-`, `_`, `.` and `/`"
+        "invalid schema name `{name}`: names are non-empty and use only ASCII letters, digits, `-`, `_`, `.` and `/`, with no empty, `.` or `..` part between slashes (or are absolute URIs)"
     )]
     InvalidName {
         /// The rejected name.

@@ -127,9 +127,15 @@
 //! string, the `{` or `[` of a JSON container, the first key of a YAML block mapping,
 //! the first item of a block sequence. For a violation about a key
 //! (`additionalProperties`, `unevaluatedProperties`, `propertyNames`) it is the key.
-//! A value reached through a YAML alias is reported where its anchor defines it.
+//! A value that is a YAML `*alias` is reported at the alias; a value inside an
+//! aliased collection, where the anchor defines it.
 //! When saphyr reads a construct differently from yaml_serde and a pointer cannot be
-//! followed to its end, the position is that of the deepest value on the way.
+//! followed to its end, the position is that of the deepest value on the way. When
+//! saphyr cannot read the YAML at all although libyaml (under yaml_serde) could,
+//! the violations have no line and column: libyaml is more lenient about
+//! indentation, for example of the continuation lines of a quoted scalar
+//! (`a:\n  b: "x\n  y"`) or of a flow collection (`a: {\nb: 1}`). Tabs saphyr
+//! refuses are not such a case: they are read as spaces.
 //!
 //! ## The YAML to JSON mapping
 //!
@@ -140,9 +146,10 @@
 //! |------------------------------------------|---------------------------------------------|
 //! | `null`, `~`, an empty value, an empty document | `null`                                |
 //! | `true`, `false`                          | boolean (`yes`, `on`, `no` are strings, as in YAML 1.2) |
-//! | `42`, `-7`, `0x1f`, `0o17`               | integer, kept an integer (64 bits)          |
-//! | `1.0`, `2.5e3`                           | number; `1.0` equals `1`, as in JSON, so it is an `integer` (draft 6 and later) |
-//! | any other plain or quoted scalar         | string                                      |
+//! | `42`, `-7`, `0x1f`, `0o17`, `0b101`      | integer, kept an integer (64 bits); `-0` is `0` |
+//! | `1.0`, `2.5e3`, `-0.0`                   | number; `1.0` equals `1`, as in JSON, so it is an `integer` (draft 6 and later) |
+//! | `!!str 12`, `!!int '12'`, `!!float 1`    | what the YAML core tag says: `"12"`, `12`, `1.0` |
+//! | any other plain or quoted scalar         | string: also YAML 1.1 forms (`017`, `1_000`, `0x_1f`), a float out of range (`1e400`), and `!!binary` data (its base64 text) |
 //! | sequence                                 | array                                       |
 //! | mapping with string keys                 | object, keys in document order              |
 //! | `&anchor` ... `*alias`                   | a copy of the anchored value                |
@@ -150,10 +157,12 @@
 //!
 //! Refused, with [`Error::Unrepresentable`] naming line and column: a mapping key that
 //! is not a string (`1: x`, `true: x`, `[a]: x`; quote it), `.nan`, `.inf`, `-.inf`
-//! (quote them), an integer outside 64 bits, a custom tag (`!thing x`), binary data,
-//! and a key repeated in one mapping (JSON parsers disagree about which value wins;
-//! its position is where the mapping starts). JSON text gets the same check for
-//! repeated keys, which `serde_json::Value` would otherwise silently resolve. Flow
+//! (quote them), an integer outside 64 bits, a custom tag (`!thing x`), and a key
+//! repeated in one mapping (JSON parsers disagree about which value wins; its
+//! position is where the mapping starts). JSON text gets the same checks for repeated
+//! keys and for integers outside 64 bits, which `serde_json::Value` would otherwise
+//! silently resolve or round; a JSON number out of `f64` range (`1e400`) is an
+//! [`Error::Syntax`]. Flow
 //! collections (`[...]`, `{...}`) nested more than 128 deep are an [`Error::Syntax`]
 //! found by a linear pre-scan: libyaml's scanner would otherwise spend a minute on a
 //! few hundred kilobytes of `[[[[`. A leading byte order mark is skipped (and takes

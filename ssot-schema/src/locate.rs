@@ -16,13 +16,15 @@
 //!   found in one walk: O(size of the text).
 //! - YAML: saphyr's [`MarkedYaml`](saphyr::MarkedYaml) tree, whose nodes carry
 //!   spans; each pointer is followed from its document's root. Aliases were
-//!   expanded by saphyr into copies of the anchored node, spans included, so a
-//!   value reached through `*alias` is reported where its anchor defines it.
+//!   expanded by saphyr into copies of the anchored node, spans included except
+//!   the copy's own, which is the alias's: a value that is a `*alias` is reported
+//!   at the alias, a value inside an aliased collection where the anchor defines it.
 //!
 //! A pointer that cannot be followed to the end (saphyr reads a construct
 //! differently from yaml_serde) is given the position of the deepest value on its
 //! way, which still encloses the offending value.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
@@ -92,15 +94,14 @@ pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position
     // A `None` here means the scanner met text it did not expect; the targets found
     // so far keep their positions, the rest stay unknown.
     let _ = walk.value(&mut root, 0);
-    let lines = LineIndex::new(text);
-    targets
+    let offsets: Vec<Option<usize>> = targets
         .iter()
-        .map(|t| {
-            found
-                .get(t)
-                .or_else(|| nearest_found(&found, t))
-                .map(|&o| lines.position(text, o))
-        })
+        .map(|t| found.get(t).or_else(|| nearest_found(&found, t)).copied())
+        .collect();
+    let at = LineIndex::new(text).positions(text, offsets.iter().flatten().copied().collect());
+    offsets
+        .into_iter()
+        .map(|o| o.and_then(|o| at.get(&o).copied()))
         .collect()
 }
 
@@ -346,6 +347,30 @@ impl LineIndex {
         LineIndex { starts }
     }
 
+    /// The positions of many offsets, counting the characters of each line at most
+    /// once: a minified JSON document is one long line, and counting from its start
+    /// for each of many violations would be O(violations x text).
+    fn positions(&self, text: &str, mut offsets: Vec<usize>) -> HashMap<usize, Position> {
+        offsets.sort_unstable();
+        offsets.dedup();
+        let mut out = HashMap::with_capacity(offsets.len());
+        let mut previous: Option<(usize, usize, usize)> = None;
+        for offset in offsets {
+            let line = self.starts.partition_point(|&s| s <= offset).max(1);
+            let (from, column) = match previous {
+                Some((l, o, c)) if l == line => (o, c),
+                _ => (self.starts[line - 1], 1),
+            };
+            let between = text.get(from..offset).unwrap_or("");
+            // A byte order mark is not shown by editors: it takes no column.
+            let between = between.strip_prefix('\u{feff}').unwrap_or(between);
+            let column = column + between.chars().count();
+            out.insert(offset, (line, column));
+            previous = Some((line, offset, column));
+        }
+        out
+    }
+
     fn position(&self, text: &str, offset: usize) -> Position {
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
         let start = self.starts[line - 1];
@@ -366,30 +391,146 @@ pub(crate) fn locate_yaml(
     document: usize,
     targets: &[Target],
 ) -> Vec<Option<Position>> {
-    let Ok(docs) = MarkedYaml::load_from_str(text) else {
-        return vec![None; targets.len()];
-    };
-    let Some(root) = docs.get(document) else {
-        return vec![None; targets.len()];
-    };
-    targets.iter().map(|t| find_yaml(root, t)).collect()
+    let detabbed = OnceCell::new();
+    locate_yaml_in(
+        &Source::new(text),
+        load_yaml(text, &detabbed).as_deref(),
+        document,
+        targets,
+    )
 }
 
-fn find_yaml(root: &MarkedYaml<'_>, target: &Target) -> Option<Position> {
-    let mut node = untag(root);
-    for segment in segments(&target.pointer) {
-        match child(node, &segment) {
-            Some((_, value)) => node = untag(value),
-            // Not found: the deepest value on the way encloses the offending one.
-            None => return Some(start_of(node)),
+/// The YAML text, with what finding keys by their source text needs.
+pub(crate) struct Source<'t> {
+    text: &'t str,
+    /// The byte offset of each character, then of the end: saphyr's marks count
+    /// characters. Built once, at the first key that needs it.
+    char_starts: OnceCell<Vec<usize>>,
+}
+
+impl<'t> Source<'t> {
+    pub(crate) fn new(text: &'t str) -> Source<'t> {
+        Source {
+            text,
+            char_starts: OnceCell::new(),
         }
     }
-    if let Some(key) = &target.key
-        && let Some((k, _)) = child(node, key)
-    {
-        return Some(start_of(k));
+
+    /// The text from character `start` to character `end`. O(1) once the table is
+    /// built, so that a mapping of many such keys is not O(keys x text).
+    fn chars(&self, start: usize, end: usize) -> Option<&'t str> {
+        let starts = self.char_starts.get_or_init(|| {
+            let text = self.text;
+            text.char_indices()
+                .map(|(i, _)| i)
+                .chain(std::iter::once(text.len()))
+                .collect()
+        });
+        self.text.get(*starts.get(start)?..*starts.get(end)?)
     }
-    Some(start_of(node))
+}
+
+/// saphyr's span-carrying documents of `text`, `None` if saphyr cannot read it.
+///
+/// saphyr refuses some tabs that libyaml (so yaml_serde) accepts, such as the one
+/// in `a:\tx`; rather than give a valid document's violations no position, the text
+/// is then read again with every tab made a space, in `detabbed`. A tab is one byte
+/// and one character, as a space is, so every position stays the same.
+pub(crate) fn load_yaml<'t>(
+    text: &'t str,
+    detabbed: &'t OnceCell<String>,
+) -> Option<Vec<MarkedYaml<'t>>> {
+    match MarkedYaml::load_from_str(text) {
+        Ok(docs) => Some(docs),
+        Err(_) if text.contains('\t') => {
+            MarkedYaml::load_from_str(detabbed.get_or_init(|| text.replace('\t', " "))).ok()
+        }
+        Err(_) => None,
+    }
+}
+
+/// Finds every target in document `document` of `docs`, loaded from `text` by
+/// [`load_yaml`]: a stream is loaded once for all its documents.
+pub(crate) fn locate_yaml_in(
+    text: &Source<'_>,
+    docs: Option<&[MarkedYaml<'_>]>,
+    document: usize,
+    targets: &[Target],
+) -> Vec<Option<Position>> {
+    let Some(root) = docs.and_then(|d| d.get(document)) else {
+        return vec![None; targets.len()];
+    };
+    let mut walk = YamlWalk {
+        text,
+        indexes: HashMap::new(),
+    };
+    targets.iter().map(|t| walk.find(root, t)).collect()
+}
+
+/// Follows pointers through one document.
+struct YamlWalk<'s, 't, 'a, 'i> {
+    text: &'s Source<'t>,
+    /// For each large mapping already searched (by address), its keys: a mapping of
+    /// many keys with a violation under each would otherwise cost O(keys^2).
+    indexes: HashMap<usize, KeyIndex<'a, 'i>>,
+}
+
+type KeyIndex<'a, 'i> = HashMap<String, (&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)>;
+
+/// Mappings with fewer keys are searched in order.
+const INDEX_FROM: usize = 16;
+
+impl<'a, 'i> YamlWalk<'_, '_, 'a, 'i> {
+    fn find(&mut self, root: &'a MarkedYaml<'i>, target: &Target) -> Option<Position> {
+        let mut node = untag(root);
+        for segment in segments(&target.pointer) {
+            match self.child(node, &segment) {
+                Some((_, value)) => node = untag(value),
+                // Not found: the deepest value on the way encloses the offending one.
+                None => return Some(start_of(node)),
+            }
+        }
+        if let Some(key) = &target.key
+            && let Some((k, _)) = self.child(node, key)
+        {
+            return Some(start_of(k));
+        }
+        Some(start_of(node))
+    }
+
+    /// The key and value of `node` at `segment`.
+    fn child(
+        &mut self,
+        node: &'a MarkedYaml<'i>,
+        segment: &str,
+    ) -> Option<(&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)> {
+        match &node.data {
+            YamlData::Mapping(map) if map.len() >= INDEX_FROM => {
+                let text = self.text;
+                let index = self
+                    .indexes
+                    .entry(std::ptr::from_ref(node) as usize)
+                    .or_insert_with(|| {
+                        let mut index = HashMap::with_capacity(map.len());
+                        for (k, v) in map {
+                            if let Some(name) = key_text(text, k) {
+                                index.entry(name.to_owned()).or_insert((k, v));
+                            }
+                        }
+                        index
+                    });
+                index.get(segment).copied()
+            }
+            YamlData::Mapping(map) => map
+                .iter()
+                .find(|(k, _)| key_text(self.text, k) == Some(segment)),
+            YamlData::Sequence(items) => {
+                let index: usize = segment.parse().ok()?;
+                items.get(index).map(|v| (v, v))
+            }
+            _ => None,
+        }
+    }
 }
 
 fn untag<'a, 'i>(mut node: &'a MarkedYaml<'i>) -> &'a MarkedYaml<'i> {
@@ -399,26 +540,22 @@ fn untag<'a, 'i>(mut node: &'a MarkedYaml<'i>) -> &'a MarkedYaml<'i> {
     node
 }
 
-/// The key and value of `node` at `segment`.
-fn child<'a, 'i>(
-    node: &'a MarkedYaml<'i>,
-    segment: &str,
-) -> Option<(&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)> {
-    match &node.data {
-        YamlData::Mapping(map) => map.iter().find(|(k, _)| key_is(k, segment)),
-        YamlData::Sequence(items) => {
-            let index: usize = segment.parse().ok()?;
-            items.get(index).map(|v| (v, v))
-        }
+/// The text of `key` as yaml_serde read it, when it is a scalar.
+///
+/// saphyr reads plain scalars by the YAML 1.2 core schema and yaml_serde does not
+/// always agree: `017`, `1_000` and `1e400` are strings to yaml_serde (so valid keys)
+/// but numbers to saphyr. For a key saphyr did not read as a string, its source text
+/// is used instead; such keys are rare (yaml_serde refuses every key it reads as a
+/// number), but may be many (`00042: ...`), so the slicing is O(1).
+fn key_text<'k>(text: &Source<'k>, key: &'k MarkedYaml<'_>) -> Option<&'k str> {
+    let key = untag(key);
+    match &key.data {
+        YamlData::Value(Scalar::String(s)) => Some(s),
+        YamlData::Representation(s, _, _) => Some(s),
+        YamlData::Value(_) => text
+            .chars(key.span.start.index(), key.span.end.index())
+            .map(str::trim_end),
         _ => None,
-    }
-}
-
-fn key_is(key: &MarkedYaml<'_>, name: &str) -> bool {
-    match &untag(key).data {
-        YamlData::Value(Scalar::String(s)) => s == name,
-        YamlData::Representation(s, _, _) => s == name,
-        _ => false,
     }
 }
 
@@ -489,11 +626,19 @@ mod tests {
                 value("/list/0"),
                 value("/list/1"),
                 key("", "list"),
+                value("/use"),
             ],
         );
+        // The alias itself is where it is written; what it holds, at the anchor.
         assert_eq!(
             got,
-            vec![Some((2, 6)), Some((5, 5)), Some((6, 5)), Some((4, 1))]
+            vec![
+                Some((2, 6)),
+                Some((5, 5)),
+                Some((6, 5)),
+                Some((4, 1)),
+                Some((3, 6))
+            ]
         );
     }
 
@@ -508,6 +653,85 @@ mod tests {
         assert_eq!(locate_yaml(yaml, 0, &[value("/a/1")]), vec![Some((3, 5))]);
         let yaml = "\u{feff}a: x\r\n";
         assert_eq!(locate_yaml(yaml, 0, &[value("/a")]), vec![Some((1, 4))]);
+    }
+
+    #[test]
+    fn yaml_keys_saphyr_reads_as_numbers_are_still_found() {
+        let text = "a: 1\n017: x\n1_000: y\n\u{e9}: 1\n1e400: [1, 2]\n";
+        let got = locate_yaml(
+            text,
+            0,
+            &[value("/017"), key("", "1_000"), value("/1e400/1")],
+        );
+        assert_eq!(got, vec![Some((2, 6)), Some((3, 1)), Some((5, 12))]);
+    }
+
+    #[test]
+    fn yaml_many_keys_saphyr_reads_as_numbers_are_each_found() {
+        // Zero-padded ids are strings to yaml_serde, integers to saphyr; finding each
+        // used to slice the text from its start, O(targets x keys x text).
+        let text: String = (0..1000).map(|i| format!("{i:05}: x\n")).collect();
+        let targets: Vec<_> = (0..1000).map(|i| value(&format!("/{i:05}"))).collect();
+        let got = locate_yaml(&text, 0, &targets);
+        let want: Vec<_> = (1..=1000).map(|line| Some((line, 8))).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn many_targets_in_a_large_mapping_or_on_one_long_line_are_each_found() {
+        // Each target used to scan its mapping's keys (YAML) or count the
+        // characters of its line from the start (JSON): O(targets x size).
+        let yaml: String = (0..300).map(|i| format!("k{i}: \u{e9}\n")).collect();
+        let json = format!(
+            "{{{}}}",
+            (0..300)
+                .map(|i| format!("\"k{i}\": \"\u{e9}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut targets: Vec<_> = (0..300).map(|i| value(&format!("/k{i}"))).collect();
+        targets.reverse();
+        targets.push(key("", "k7"));
+        let got = locate_yaml(&yaml, 0, &targets);
+        let mut want: Vec<_> = (1..=300)
+            .rev()
+            .map(|line| {
+                Some((
+                    line,
+                    if line <= 10 {
+                        5
+                    } else if line <= 100 {
+                        6
+                    } else {
+                        7
+                    },
+                ))
+            })
+            .collect();
+        want.push(Some((8, 1)));
+        assert_eq!(got, want);
+        let got = locate_json(&json, &targets);
+        // Each value follows its key and `: `, then `"é",` before the next key.
+        let mut column = 2;
+        let mut want = Vec::new();
+        for i in 0..300 {
+            let before_value = format!("\"k{i}\": ").chars().count();
+            want.push(Some((1, column + before_value)));
+            column += before_value + "\"\u{e9}\",".chars().count();
+        }
+        want.reverse();
+        // The key `k7` follows seven pairs of the same length.
+        want.push(Some((1, 2 + 7 * "\"k0\": \"\u{e9}\",".chars().count())));
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn yaml_tabs_saphyr_refuses_still_get_positions() {
+        let text = "a:\t1\nb:\t[x,\ty]\n";
+        assert_eq!(
+            locate_yaml(text, 0, &[value("/a"), value("/b/1")]),
+            vec![Some((1, 4)), Some((2, 8))]
+        );
     }
 
     #[test]

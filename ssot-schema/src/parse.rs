@@ -10,7 +10,7 @@
 //! write. The visitor here costs the same as `Value`'s: one pass, no extra lookups
 //! (the duplicate check is the map entry the value is inserted through).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
@@ -21,7 +21,7 @@ use crate::error::Error;
 
 /// Why the visitor refused a value: our own message, without the parser's position.
 #[derive(Default)]
-struct Refusal(RefCell<Option<String>>);
+struct Refusal(RefCell<Option<String>>, Cell<bool>);
 
 impl Refusal {
     fn fail<E: de::Error>(&self, message: String) -> E {
@@ -84,6 +84,11 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // serde_json hands an integer literal beyond 64 bits to `visit_f64`, rounded;
+        // remember that one may have been seen, so that `read_json` looks for it.
+        if v.fract() == 0.0 && v.abs() >= 9_223_372_036_854_775_808.0 {
+            self.refusal.1.set(true);
+        }
         Number::from_f64(v).map(Value::Number).ok_or_else(|| {
             let shown = match (v.is_nan(), v > 0.0) {
                 (true, _) => ".nan",
@@ -262,6 +267,20 @@ pub(crate) fn read_json(text: &str, source: &str) -> Result<Value, Error> {
     let read = Strict { refusal: &refusal }
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v));
+    if read.is_ok()
+        && refusal.1.get()
+        && let Some((offset, literal)) = big_integer(text)
+    {
+        let (line, column) = crate::locate::line_column(text, offset);
+        return Err(Error::Unrepresentable {
+            source_name: source.to_owned(),
+            line,
+            column,
+            message: format!(
+                "integer {literal} does not fit in 64 bits; quote it to keep it as text"
+            ),
+        });
+    }
     read.map_err(|e| {
         let (line, column) = (e.line().max(1), e.column().max(1));
         match refusal.0.take() {
@@ -282,6 +301,50 @@ pub(crate) fn read_json(text: &str, source: &str) -> Result<Value, Error> {
     })
 }
 
+/// The offset and text of the first integer literal of well-formed JSON `text` that
+/// fits neither `i64` nor `u64`. serde_json reads such a literal as the nearest
+/// `f64`, silently; YAML text refuses it, and so must JSON text, for the two to give
+/// the same verdict. Called only when the parse met a large integral `f64`: O(text).
+fn big_integer(text: &str) -> Option<(usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while bytes
+                    .get(i)
+                    .is_some_and(|c| matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                {
+                    i += 1;
+                }
+                let literal = text.get(start..i)?;
+                if !literal.contains(['.', 'e', 'E'])
+                    && literal.parse::<i64>().is_err()
+                    && literal.parse::<u64>().is_err()
+                {
+                    return Some((start, literal));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// serde_json's message without its ` at line L column C` suffix, which the error
 /// prints in front instead.
 fn strip_json_position(message: &str) -> String {
@@ -297,9 +360,15 @@ pub(crate) fn read_yaml(text: &str, source: &str) -> Result<Value, Error> {
     Ok(documents.pop().unwrap_or(Value::Null))
 }
 
-/// Reads every document of a YAML stream.
+/// Reads every document of a YAML stream; a stream without any (empty text, only
+/// comments) is one `null` document, as for [`read_yaml`], so that an empty file is
+/// validated rather than passed over.
 pub(crate) fn read_yaml_stream(text: &str, source: &str) -> Result<Vec<Value>, Error> {
-    read_yaml_documents(text, source, None)
+    let mut documents = read_yaml_documents(text, source, None)?;
+    if documents.is_empty() {
+        documents.push(Value::Null);
+    }
+    Ok(documents)
 }
 
 fn read_yaml_documents(
@@ -422,14 +491,47 @@ fn strip_yaml_position(message: &str) -> String {
     }
 }
 
-/// The line of the second document of a stream, as saphyr sees it; 1 if it cannot
-/// tell (the error still says what is wrong).
+/// The line where the second document of a stream starts; 1 if none is found (the
+/// error still says what is wrong).
+///
+/// A line scan, not a parse: the later documents may not even be well-formed (or
+/// may be alias bombs), and a document marker is unambiguous. `---` or `...` at the
+/// start of a line, followed by a space, a tab or the line end, can only be a
+/// marker: YAML forbids them there inside any scalar. A document starts at a `---`
+/// once content was seen, or at the first content after a `...`.
 fn second_document_line(text: &str) -> usize {
-    use saphyr::LoadableYamlNode;
-    saphyr::MarkedYaml::load_from_str(text)
-        .ok()
-        .and_then(|docs| docs.get(1).map(|d| d.span.start.line()))
-        .unwrap_or(1)
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let is_marker = |line: &str, marker: &str| {
+        line.strip_prefix(marker)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    };
+    let (mut content, mut ended) = (false, false);
+    // `\n`, `\r\n` and a lone `\r` end a line, as YAML reads them.
+    let lines = text
+        .split('\n')
+        .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'));
+    for (line_no, line) in (1..).zip(lines) {
+        if is_marker(line, "---") {
+            if content || ended {
+                return line_no;
+            }
+            content = true;
+        } else if is_marker(line, "...") {
+            ended = true;
+        } else {
+            let bare = line.trim_start_matches([' ', '\t']);
+            let blank = bare.is_empty() || bare.starts_with('#');
+            // A directive (`%YAML 1.2`) belongs to the document that follows it.
+            let directive = line.starts_with('%') && !content;
+            if !blank && !directive {
+                if ended {
+                    return line_no;
+                }
+                content = true;
+            }
+        }
+    }
+    1
 }
 
 #[cfg(test)]
@@ -493,11 +595,32 @@ mod tests {
         assert_eq!(yaml("").unwrap(), Value::Null);
         assert_eq!(yaml("# only a comment\n").unwrap(), Value::Null);
         match yaml("a: 1\n---\nb: 2\n") {
-            Err(Error::MultipleDocuments { line, .. }) => assert_eq!(line, 3),
+            Err(Error::MultipleDocuments { line, .. }) => assert_eq!(line, 2),
             other => panic!("{other:?}"),
         }
+        assert_eq!(
+            read_yaml_stream("# nothing\n", "s").unwrap(),
+            vec![Value::Null]
+        );
         let docs = read_yaml_stream("a: 1\n---\nb: 2\n", "s").unwrap();
         assert_eq!(docs, vec![json!({"a": 1}), json!({"b": 2})]);
+    }
+
+    #[test]
+    fn the_second_document_is_found_even_when_later_documents_are_broken() {
+        for (text, line) in [
+            ("a: 1\n---\nb: 2\n", 2),
+            ("--- # first\na: 1\n--- \nb: 2\n", 3),
+            ("%YAML 1.2\n---\na: 1\n...\n# c\n\nb: [\n", 7),
+            ("a: 1\r\n---\r\nb: [\r\n---\r\n", 2),
+            ("a: |\n  ---\n  x\n---\nb: *nowhere\n", 4),
+            ("\u{feff}a: 1\r---\r", 2),
+        ] {
+            match yaml(text) {
+                Err(Error::MultipleDocuments { line: l, .. }) => assert_eq!(l, line, "{text:?}"),
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]
@@ -539,6 +662,42 @@ mod tests {
     }
 
     #[test]
+    fn integers_beyond_64_bits_are_refused_in_json_as_in_yaml() {
+        for (text, json, at) in [
+            (
+                "{\"s\": \"99999999999999999999\",\n \"a\": 18446744073709551616}",
+                true,
+                (2, 7),
+            ),
+            (
+                "s: '99999999999999999999'\na: 18446744073709551616\n",
+                false,
+                (2, 4),
+            ),
+            ("{\"a\": 1,\n \"b\": [-9223372036854775809]}", true, (2, 8)),
+            ("a: 1\nb: [-9223372036854775809]\n", false, (2, 5)),
+        ] {
+            let read = if json {
+                read_json(text, "f")
+            } else {
+                read_yaml(text, "f")
+            };
+            match read {
+                Err(Error::Unrepresentable {
+                    line,
+                    column,
+                    message,
+                    ..
+                }) => {
+                    assert!(message.contains("does not fit in 64 bits"), "{message}");
+                    assert_eq!((line, column), at, "{text}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn json_refuses_repeated_keys_and_reports_syntax_positions() {
         match read_json("{\"a\": 1,\n \"a\": 2}", "f.json") {
             Err(Error::Unrepresentable { line, message, .. }) => {
@@ -556,6 +715,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(read_json(" [1, 2.0] ", "x").unwrap(), json!([1, 2.0]));
+        assert_eq!(
+            read_json("[1e19, -9223372036854775808, 18446744073709551615]", "x").unwrap(),
+            json!([1e19, i64::MIN, u64::MAX])
+        );
         assert_eq!(read_json("\u{feff}[1]", "x").unwrap(), json!([1]));
         assert_eq!(
             read_yaml("\u{feff}a: 1\r\nb: 2\r\n", "x").unwrap(),

@@ -107,6 +107,7 @@ impl RegistryBuilder {
         SchemaRegistry {
             options: self,
             entries: Vec::new(),
+            retired: Vec::new(),
             by_name: HashMap::default(),
             by_id: HashMap::default(),
         }
@@ -133,6 +134,11 @@ struct Entry {
 pub struct SchemaRegistry {
     options: RegistryBuilder,
     entries: Vec<Entry>,
+    /// The URIs and documents of removed schemas, still offered to `$ref`
+    /// resolution: `jsonschema` resolves every reference of every document when it
+    /// prepares a resolution registry, so dropping a document that a remaining
+    /// schema refers to would make every later registration fail.
+    retired: Vec<(String, Arc<Value>)>,
     by_name: HashMap<String, usize>,
     by_id: HashMap<String, usize>,
 }
@@ -317,10 +323,17 @@ impl SchemaRegistry {
         if new.is_empty() {
             return Ok(());
         }
+        let replaced = |uri: &str| new.iter().any(|(_, u, ..)| u == uri);
         let resources = self
             .entries
             .iter()
             .map(|e| (e.uri.as_str(), Arc::clone(&e.schema)))
+            .chain(
+                self.retired
+                    .iter()
+                    .filter(|(uri, _)| !replaced(uri))
+                    .map(|(uri, s)| (uri.as_str(), Arc::clone(s))),
+            )
             .chain(
                 new.iter()
                     .map(|(_, uri, _, s)| (uri.as_str(), Arc::clone(s))),
@@ -339,7 +352,7 @@ impl SchemaRegistry {
             .draft(self.options.draft.to_jsonschema())
             .extend(resources)
             .and_then(jsonschema::RegistryBuilder::prepare)
-            .map_err(|e| referencing_error(&batch, &e))?;
+            .map_err(|e| self.hint_by_name(referencing_error(&batch, &e)))?;
         let mut compiled = Vec::with_capacity(new.len());
         for (name, uri, id, schema) in new {
             let mut options = jsonschema::options()
@@ -354,7 +367,7 @@ impl SchemaRegistry {
             }
             let validator = options
                 .build(&schema)
-                .map_err(|e| compile_error(&name, &e))?;
+                .map_err(|e| self.hint_by_name(compile_error(&name, &e)))?;
             compiled.push(Entry {
                 name: name.into(),
                 uri,
@@ -363,6 +376,8 @@ impl SchemaRegistry {
                 validator,
             });
         }
+        self.retired
+            .retain(|(uri, _)| !compiled.iter().any(|e| e.uri == *uri));
         for entry in compiled {
             let index = self.entries.len();
             self.by_name.insert(entry.name.to_string(), index);
@@ -376,14 +391,17 @@ impl SchemaRegistry {
 
     /// Removes the schema `name_or_id`; returns whether it was registered.
     ///
-    /// Schemas compiled earlier that `$ref` it keep working (a compiled schema owns
-    /// what it refers to); schemas registered later can no longer refer to it.
-    /// Costs O(number of schemas).
+    /// Its name and `$id` are free again: it can no longer be validated against,
+    /// and another schema may be registered under them. Its document stays known to
+    /// `$ref` resolution, by its URI, until a schema is registered at that URI: the
+    /// schemas that refer to it keep working, and a schema registered later that
+    /// refers to it still compiles. Costs O(number of schemas).
     pub fn remove(&mut self, name_or_id: &str) -> bool {
         let Some(index) = self.index(name_or_id) else {
             return false;
         };
-        self.entries.remove(index);
+        let removed = self.entries.remove(index);
+        self.retired.push((removed.uri, removed.schema));
         self.by_name.clear();
         self.by_id.clear();
         for (i, e) in self.entries.iter().enumerate() {
@@ -474,7 +492,9 @@ impl SchemaRegistry {
 
     /// Validates each document of a YAML stream (`---`-separated) against the schema
     /// `name`: one report per document, each with its [`document`](Report::document)
-    /// index, lines counted from the start of the stream.
+    /// index, lines counted from the start of the stream. A stream without any
+    /// document (empty, or only comments) is one `null` document, as for
+    /// [`validate_yaml`](Self::validate_yaml): an empty file is never passed over.
     ///
     /// # Errors
     ///
@@ -483,12 +503,19 @@ impl SchemaRegistry {
     pub fn validate_yaml_stream(&self, name: &str, text: &str) -> Result<Vec<Report>, Error> {
         let entry = self.entry(name)?;
         let documents = parse::read_yaml_stream(text, "<input>")?;
+        // Loaded once, at the first invalid document, for all of them: loading the
+        // whole stream again for each would make a stream of invalid documents cost
+        // O(documents x text).
+        let detabbed = std::cell::OnceCell::new();
+        let marked = std::cell::OnceCell::new();
+        let source = locate::Source::new(text);
         Ok(documents
             .iter()
             .enumerate()
             .map(|(i, value)| {
                 let mut report = self.text_report(entry, value, |targets| {
-                    locate::locate_yaml(text, i, targets)
+                    let docs = marked.get_or_init(|| locate::load_yaml(text, &detabbed));
+                    locate::locate_yaml_in(&source, docs.as_deref(), i, targets)
                 });
                 report.document = Some(i);
                 report
@@ -564,15 +591,34 @@ impl SchemaRegistry {
             let absolute = error
                 .absolute_keyword_location()
                 .map(|u| u.as_str().to_owned());
-            let keyword = error.kind().keyword().to_owned();
+            let mut keyword = error.kind().keyword().to_owned();
             let unexpected = match error.kind() {
                 ValidationErrorKind::AdditionalProperties { unexpected }
-                | ValidationErrorKind::UnevaluatedProperties { unexpected } => Some(unexpected),
+                | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                    Some(unexpected.clone())
+                }
+                // `jsonschema` checks `"additionalProperties": false` in a schema
+                // without `properties` or `patternProperties` as a false schema
+                // applied to the first property only: one error, located at the
+                // object, that shows the first value ("False schema does not allow
+                // 1"). Every key of that object is unexpected: say so, key by key.
+                ValidationErrorKind::FalseSchema
+                    if schema_location.ends_with("/additionalProperties") =>
+                {
+                    instance
+                        .pointer(&instance_location)
+                        .filter(|object| **error.instance() != **object)
+                        .and_then(Value::as_object)
+                        .map(|object| {
+                            keyword = "additionalProperties".to_owned();
+                            object.keys().cloned().collect()
+                        })
+                }
                 _ => None,
             };
             match unexpected {
                 Some(keys) if !keys.is_empty() => {
-                    for key in keys {
+                    for key in &keys {
                         let hint = absolute
                             .as_deref()
                             .and_then(|a| self.suggest(a, key))
@@ -627,6 +673,26 @@ impl SchemaRegistry {
             }
         }
         (violations, targets)
+    }
+
+    /// Adds to an unresolvable `$ref` to `NAME_BASE` + `name`, where `name` is a
+    /// schema registered under another URI (its `$id`), how to refer to it.
+    fn hint_by_name(&self, error: Error) -> Error {
+        let Error::UnresolvableRef { name, reason } = error else {
+            return error;
+        };
+        let hint = self.entries.iter().find(|e| {
+            e.uri != format!("{NAME_BASE}{}", e.name)
+                && reason.contains(&format!("'{NAME_BASE}{}'", e.name))
+        });
+        let reason = match hint {
+            Some(e) => format!(
+                "{reason}; schema `{}` is registered with `$id` `{}`: refer to it by that",
+                e.name, e.uri
+            ),
+            None => reason,
+        };
+        Error::UnresolvableRef { name, reason }
     }
 
     /// The `description` of the schema holding the keyword at `absolute`.
@@ -747,11 +813,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    let simple = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-        && !name.starts_with('/');
+    // A name is a URI path below `NAME_BASE`: an empty, `.` or `..` segment would
+    // be normalized away by `$ref` resolution, so `x/../y` would silently take the
+    // place of `y`.
+    let simple = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && name.split('/').all(|s| !matches!(s, "" | "." | ".."));
     let uri = is_absolute_uri(name) && !name.chars().any(char::is_whitespace);
     if simple || uri {
         Ok(())
@@ -883,5 +951,9 @@ mod tests {
         assert!(check_name("").is_err());
         assert!(check_name("two words").is_err());
         assert!(check_name("/abs").is_err());
+        for shadowing in ["x/../y", "./y", "a//b", "a/", ".", ".."] {
+            assert!(check_name(shadowing).is_err(), "{shadowing}");
+        }
+        assert!(check_name("v1.2/.hidden-ok").is_ok());
     }
 }

@@ -64,7 +64,8 @@ impl Violation {
     }
 
     /// The 1-based line of the offending value in the source text; `None` for a
-    /// validated `Value`.
+    /// validated `Value`, or for YAML that saphyr cannot read although yaml_serde
+    /// could (see [Line and column](crate#line-and-column)).
     pub fn line(&self) -> Option<usize> {
         self.line
     }
@@ -181,10 +182,13 @@ impl fmt::Display for Report {
             } else {
                 &e.instance_location
             };
+            // One line per violation, whatever a key or a schema's `description`
+            // holds, so that tools reading `file:line:col:` lines are not misled.
+            let message = e.message.replace('\n', "\\n").replace('\r', "\\r");
             write!(
                 f,
-                "{} (at {at}; schema `{}` {})",
-                e.message, self.schema, e.schema_location
+                "{message} (at {at}; schema `{}` {})",
+                self.schema, e.schema_location
             )?;
         }
         Ok(())

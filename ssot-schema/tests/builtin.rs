@@ -445,6 +445,36 @@ fn task_list_accepts_a_bare_list_nulls_and_aliases() {
             .unwrap()
             .is_valid()
     );
+    // An empty (or comment-only) YAML file is an empty list to ssot-core.
+    for empty in ["", "# no tasks yet\n", "~\n"] {
+        let report = r.validate_yaml(builtin::TASK_LIST, empty).unwrap();
+        assert!(report.is_valid(), "{empty:?}: {report}");
+    }
     let report = r.validate_yaml(builtin::TASK_LIST, "name: x\n").unwrap();
     assert_eq!(report.errors()[0].keyword(), "required");
+}
+
+/// ssot-core accepts (and writes back) every id and tag made of characters for which
+/// Rust's `char::is_alphanumeric` holds, plus its punctuation: that is Unicode's
+/// `Alphabetic` property or a number, which includes combining vowel signs of Indic
+/// and Thai script and circled letters, none of which is in `\p{L}`.
+#[test]
+fn task_ids_and_tags_accept_every_character_ssot_core_accepts() {
+    let r = registry();
+    for word in ["हिंदी", "ไทย", "Ⓐ", "Ⅻ", "x²", "é"] {
+        assert!(
+            word.chars().all(char::is_alphanumeric),
+            "{word} is not what ssot-core accepts"
+        );
+        let text = format!(
+            "- id: {word}\n  title: t\n  tags: [{word}]\n  dependencies: [{word}]\n  estimated_time: 1h30m500ms\n  actual_time: 2h5m3s7ms8µs9ns\n"
+        );
+        let report = r.validate_yaml(builtin::TASK_LIST, &text).unwrap();
+        assert!(report.is_valid(), "{word}: {report}");
+    }
+    // Punctuation ssot-core refuses stays refused.
+    let report = r
+        .validate_yaml(builtin::TASK_LIST, "- id: a\u{301}b c\n  title: t\n")
+        .unwrap();
+    assert_eq!(report.errors()[0].instance_location(), "/0/id");
 }

@@ -125,6 +125,57 @@ fn names_and_ids_are_unique_and_validated() {
         .unwrap();
 }
 
+/// Removing a schema that another one refers to used to make every later
+/// registration fail with an unresolvable `$ref` blamed on the new schema.
+#[test]
+fn removing_a_referenced_schema_leaves_the_registry_usable() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "a",
+        json!({"$id": "https://example.com/a", "type": "string"}),
+    )
+    .unwrap();
+    r.register("uses-a", json!({"$ref": "https://example.com/a"}))
+        .unwrap();
+    assert!(r.remove("a"));
+    assert!(!r.contains("a") && !r.contains("https://example.com/a"));
+    // What referred to it keeps working, and so does registration.
+    assert!(!r.validate("uses-a", &json!(1)).unwrap().is_valid());
+    r.register("later", json!({"type": "integer"})).unwrap();
+    r.register("also-uses-a", json!({"$ref": "https://example.com/a"}))
+        .unwrap();
+    assert!(!r.validate("also-uses-a", &json!(1)).unwrap().is_valid());
+    // A schema registered at its URI replaces it for schemas registered later.
+    r.register(
+        "a2",
+        json!({"$id": "https://example.com/a", "type": "integer"}),
+    )
+    .unwrap();
+    r.register("uses-a2", json!({"$ref": "https://example.com/a"}))
+        .unwrap();
+    assert!(r.validate("uses-a2", &json!(1)).unwrap().is_valid());
+    assert!(!r.validate("uses-a", &json!(1)).unwrap().is_valid());
+}
+
+#[test]
+fn a_ref_by_name_to_a_schema_with_an_id_says_to_use_the_id() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "a",
+        json!({"$id": "https://example.com/a", "type": "string"}),
+    )
+    .unwrap();
+    let e = r.register("b", json!({"$ref": "a"})).unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "schema `a` is registered with `$id` `https://example.com/a`: refer to it by that"
+        ),
+        "{e}"
+    );
+    r.register("b", json!({"$ref": "https://example.com/a"}))
+        .unwrap();
+}
+
 #[test]
 fn draft_2020_12_is_the_default_and_schema_keyword_wins() {
     // `items` as an array is a draft 7 tuple; in 2020-12 it must be a schema.
@@ -301,7 +352,7 @@ fn yaml_streams_are_refused_by_validate_yaml_and_split_by_validate_yaml_stream()
     let text = "a: 1\n---\nb: 2\n---\na: 3\n";
     let e = r.validate_yaml("obj", text).unwrap_err();
     assert!(
-        matches!(e, Error::MultipleDocuments { line: 3, .. }),
+        matches!(e, Error::MultipleDocuments { line: 2, .. }),
         "{e:?}"
     );
     let reports = r.validate_yaml_stream("obj", text).unwrap();
@@ -314,6 +365,30 @@ fn yaml_streams_are_refused_by_validate_yaml_and_split_by_validate_yaml_stream()
         [(Some(0), true), (Some(1), false), (Some(2), true)]
     );
     assert_eq!(reports[1].errors()[0].line(), Some(3));
+    // An empty stream is one null document, which is not an object with `a`.
+    let reports = r.validate_yaml_stream("obj", "# nothing yet\n").unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(!reports[0].is_valid());
+}
+
+/// The stream is read for positions once, not once per invalid document (which
+/// made 2,000 invalid documents take half a minute).
+#[test]
+fn every_document_of_a_long_invalid_stream_gets_its_own_line() {
+    let mut r = SchemaRegistry::new();
+    r.register("obj", json!({"properties": {"a": {"type": "string"}}}))
+        .unwrap();
+    let text: String = (0..500).map(|i| format!("---\nb: x\na: {i}\n")).collect();
+    let reports = r.validate_yaml_stream("obj", &text).unwrap();
+    assert_eq!(reports.len(), 500);
+    for (i, report) in reports.iter().enumerate() {
+        let e = &report.errors()[0];
+        assert_eq!(
+            (e.line(), e.column()),
+            (Some(3 * i + 3), Some(4)),
+            "{report}"
+        );
+    }
 }
 
 #[test]
@@ -333,6 +408,84 @@ fn unrepresentable_yaml_and_syntax_errors_are_errors_with_positions() {
         r.validate_yaml("none", ": : :"),
         Err(Error::UnknownSchema { .. })
     ));
+}
+
+#[test]
+fn a_report_renders_one_line_per_violation_even_for_keys_with_line_breaks() {
+    let mut r = SchemaRegistry::new();
+    r.register("closed", json!({"additionalProperties": false}))
+        .unwrap();
+    let report = r
+        .validate_json("closed", "{\"a\\nb\": 1, \"c\\r\": 2}")
+        .unwrap();
+    assert_eq!(report.errors().len(), 2, "{report:?}");
+    assert_eq!(
+        report.errors()[0].message(),
+        "property `a\nb` is not allowed here"
+    );
+    let shown = report.to_string();
+    assert_eq!(shown.lines().count(), 2, "{shown}");
+    assert!(
+        shown.starts_with("<input>:1:2: property `a\\nb` is not allowed"),
+        "{shown}"
+    );
+}
+
+/// `jsonschema` reports `"additionalProperties": false` without `properties` as
+/// one false-schema error at the object showing the first value ("False schema
+/// does not allow 1"); it is reported like any other unexpected key.
+#[test]
+fn additional_properties_false_alone_is_reported_per_key() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "s",
+        json!({"properties": {"opts": {"type": "object", "additionalProperties": false}}}),
+    )
+    .unwrap();
+    let report = r.validate_yaml("s", "opts:\n  a: 1\n  c: 2\n").unwrap();
+    let found: Vec<_> = report
+        .errors()
+        .iter()
+        .map(|e| {
+            (
+                e.instance_location(),
+                e.keyword(),
+                e.message(),
+                e.line(),
+                e.column(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "/opts",
+                "additionalProperties",
+                "property `a` is not allowed here",
+                Some(2),
+                Some(3)
+            ),
+            (
+                "/opts",
+                "additionalProperties",
+                "property `c` is not allowed here",
+                Some(3),
+                Some(3)
+            ),
+        ]
+    );
+    // A property that is itself named `additionalProperties` is not mistaken for it.
+    r.register("t", json!({"properties": {"additionalProperties": false}}))
+        .unwrap();
+    let report = r
+        .validate_json("t", r#"{"additionalProperties": {"x": 1}}"#)
+        .unwrap();
+    assert_eq!(report.errors()[0].keyword(), "falseSchema");
+    assert_eq!(
+        report.errors()[0].instance_location(),
+        "/additionalProperties"
+    );
 }
 
 #[test]
