@@ -296,7 +296,9 @@ impl VersionStore {
                     fault::point("rollback: deleted a file");
                 }
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                // Gone, or an ancestor is now a file (a directory replaced by a file
+                // before a crash, on recovery): either way there is nothing to delete.
+                Err(e) if is_absent(&e) => {}
                 Err(e) => return Err(io_err("stat", &path)(e)),
             }
             if let Some(parent) = path.parent() {
@@ -313,7 +315,10 @@ impl VersionStore {
         dirs.dedup();
         for rel in dirs {
             let path = fsutil::under(&self.root, rel);
-            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+            // On recovery a directory may have been replaced by a link since the plan:
+            // never remove anything reached through one (it may be outside the root).
+            if !self.has_symlink_ancestor(&format!("{rel}/"))?
+                && fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
                 && fs::remove_dir(&path).is_ok()
                 && let Some(parent) = path.parent()
             {
@@ -479,13 +484,16 @@ impl VersionStore {
         Ok(true)
     }
 
+    /// Whether a component of `rel` before its last `/` is a symbolic link. A missing
+    /// component, or one that is a file, ends the path: nothing beyond it can be a link.
     fn has_symlink_ancestor(&self, rel: &str) -> Result<bool> {
         for (i, _) in rel.match_indices('/') {
             let path = fsutil::under(&self.root, &rel[..i]);
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_symlink() => return Ok(true),
+                Ok(m) if !m.is_dir() => return Ok(false),
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                Err(e) if is_absent(&e) => return Ok(false),
                 Err(e) => return Err(io_err("stat", &path)(e)),
             }
         }
@@ -527,6 +535,15 @@ impl VersionStore {
         }
         Ok(())
     }
+}
+
+/// Whether a failed `lstat` means "nothing there": not found, or a component of the
+/// path is a file (`ENOTDIR`).
+fn is_absent(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
 }
 
 fn same_files(a: &[FileEntry], b: &[FileEntry]) -> bool {

@@ -1,0 +1,97 @@
+//! Regression tests from review: recovery after a crash in the middle of a rollback
+//! whose tree changed shape, excluded files in the way of a restore, and recovery
+//! when a directory was replaced by a symbolic link after the journal was committed.
+//!
+//! A "crash" here is a panic raised by the fault hook at a named crash point: the
+//! journal stays on disk and the next `open` recovers, exactly as after SIGKILL (the
+//! SIGKILL variant is `crash.rs`). The hook is process-wide, so the tests of this
+//! binary take turns through one mutex.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::{read_tree, tree, write_tree};
+use ssot_version::{VersionStore, set_fault_hook};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+static CRASH_AT_JOURNAL: AtomicBool = AtomicBool::new(false);
+
+fn crash_after_first_restore(name: &'static str) {
+    if name == "rollback: restored a file" {
+        panic!("simulated crash at {name}");
+    }
+}
+
+fn crash_after_commit(name: &'static str) {
+    if CRASH_AT_JOURNAL.load(Ordering::SeqCst) && name == "rollback: journal committed" {
+        panic!("simulated crash at {name}");
+    }
+}
+
+/// Runs a rollback that "crashes" through `hook`; the journal must be left behind.
+fn crashed_rollback(root: &Path, target: &str, hook: fn(&'static str)) {
+    let store = VersionStore::open(root).unwrap();
+    set_fault_hook(Some(hook));
+    let result = catch_unwind(AssertUnwindSafe(|| store.rollback(target)));
+    set_fault_hook(None);
+    assert!(
+        !matches!(result, Ok(Ok(_))),
+        "the rollback should have been interrupted"
+    );
+    assert!(root.join(".ssot/versions/journal").exists());
+}
+
+#[test]
+fn recovery_finishes_a_rollback_that_turned_a_directory_into_a_file() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let target_tree = tree(&[("e", "e is a file")]);
+    write_tree(root, &target_tree);
+    let store = VersionStore::open(root).unwrap();
+    let target = store.snapshot("target").unwrap().id().to_string();
+    common::clear(root, &|_| false);
+    write_tree(root, &tree(&[("e/f/g", "deep")]));
+    store.snapshot("old").unwrap();
+    drop(store);
+
+    // `e/f/g` deleted, `e` renamed into place, then the crash.
+    crashed_rollback(root, &target, crash_after_first_restore);
+    let store = VersionStore::open(root).expect("recovery must finish the rollback");
+    assert_eq!(read_tree(root), target_tree);
+    assert!(store.status().unwrap().is_empty());
+}
+
+#[test]
+fn recovery_never_removes_a_directory_outside_the_root() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("keep", "k")]));
+    let store = VersionStore::open(root).unwrap();
+    let target = store.snapshot("target").unwrap().id().to_string();
+    write_tree(root, &tree(&[("a/b/c", "doomed")]));
+    store.snapshot("old").unwrap();
+    drop(store);
+
+    CRASH_AT_JOURNAL.store(true, Ordering::SeqCst);
+    crashed_rollback(root, &target, crash_after_commit);
+    CRASH_AT_JOURNAL.store(false, Ordering::SeqCst);
+    // Between the crash and the recovery `a` becomes a link to a directory outside
+    // the root that happens to hold an empty `b`.
+    std::fs::remove_dir_all(root.join("a")).unwrap();
+    std::fs::create_dir(outside.path().join("b")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("a")).unwrap();
+    let _ = VersionStore::open(root);
+    assert!(
+        outside.path().join("b").is_dir(),
+        "recovery removed a directory outside the root"
+    );
+}
