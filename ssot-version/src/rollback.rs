@@ -149,7 +149,7 @@ impl VersionStore {
                 })
                 .collect();
             for f in &changed {
-                self.check_restore_path(&f.path, &delete_set, &target_id)?;
+                self.check_restore_path(&f.path, &have, &delete_set, &target_id)?;
             }
 
             // The journal is written first (not yet durable) so that its fsync can join
@@ -408,6 +408,7 @@ impl VersionStore {
     fn check_restore_path(
         &self,
         rel: &str,
+        tracked: &HashMap<&str, &FileEntry>,
         deletes: &HashSet<&str>,
         version: &VersionId,
     ) -> Result<()> {
@@ -442,6 +443,14 @@ impl VersionStore {
                     }
                 }
                 Ok(_) => {
+                    if is_last && !tracked.contains_key(prefix) {
+                        // Excluded by the globs (or otherwise not scanned): not ours to
+                        // overwrite.
+                        return Err(Error::Blocked {
+                            path: rel.to_owned(),
+                            reason: "a file the store does not track (excluded by the globs) is at this path; move it away first".into(),
+                        });
+                    }
                     if !is_last && !deletes.contains(prefix) {
                         return Err(Error::Blocked {
                             path: rel.to_owned(),

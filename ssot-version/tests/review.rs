@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{read_tree, tree, write_tree};
-use ssot_version::{VersionStore, set_fault_hook};
+use ssot_version::{Error, VersionStore, set_fault_hook};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 static CRASH_AT_JOURNAL: AtomicBool = AtomicBool::new(false);
@@ -66,6 +66,28 @@ fn recovery_finishes_a_rollback_that_turned_a_directory_into_a_file() {
     let store = VersionStore::open(root).expect("recovery must finish the rollback");
     assert_eq!(read_tree(root), target_tree);
     assert!(store.status().unwrap().is_empty());
+}
+
+#[test]
+fn rollback_does_not_overwrite_an_excluded_file() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a.md", "a"), ("x.tmp", "old scratch")]));
+    let first = VersionStore::open(root).unwrap().snapshot("with x.tmp").unwrap();
+    // Reopened with `*.tmp` excluded: x.tmp is no longer the store's business.
+    let store = VersionStore::builder(root).exclude("*.tmp").open().unwrap();
+    std::fs::write(root.join("x.tmp"), "precious scratch").unwrap();
+    std::fs::write(root.join("a.md"), "a2").unwrap();
+    store.snapshot("a2").unwrap();
+    let err = store.rollback(first.id().as_str()).unwrap_err();
+    assert!(matches!(err, Error::Blocked { .. }), "{err}");
+    assert_eq!(
+        std::fs::read(root.join("x.tmp")).unwrap(),
+        b"precious scratch",
+        "an excluded file is untouched"
+    );
+    assert_eq!(std::fs::read(root.join("a.md")).unwrap(), b"a2");
 }
 
 #[test]
