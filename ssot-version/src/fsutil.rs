@@ -15,7 +15,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result, io_err};
-use crate::manifest::STORE_REL;
+use crate::manifest::is_store_path;
 
 /// fsyncs a directory so that renames and unlinks in it are durable. A no-op where
 /// directories cannot be opened (Windows), where NTFS journals metadata itself.
@@ -299,7 +299,7 @@ impl Filter {
 }
 
 fn in_store(rel: &str) -> bool {
-    rel == STORE_REL || rel.starts_with(".ssot/versions/")
+    is_store_path(rel)
 }
 
 /// Appends every tracked regular file under `root/start` (`start` relative, `""` for
@@ -403,6 +403,10 @@ mod tests {
         assert!(!f.tracks_file("x.tmp"));
         assert!(f.tracks_file("dir/x.tmp"), "`*` does not cross `/`");
         assert!(!f.tracks_file(".ssot/versions/HEAD"));
+        assert!(
+            !f.tracks_file(".SSOT/Versions/HEAD"),
+            "case-insensitive file systems"
+        );
         assert!(f.skips_dir("target"));
         assert!(f.skips_dir(".ssot/versions"));
         let f = Filter::new(&["docs/**".into()], &[]).unwrap();

@@ -74,7 +74,10 @@ fn rollback_does_not_overwrite_an_excluded_file() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write_tree(root, &tree(&[("a.md", "a"), ("x.tmp", "old scratch")]));
-    let first = VersionStore::open(root).unwrap().snapshot("with x.tmp").unwrap();
+    let first = VersionStore::open(root)
+        .unwrap()
+        .snapshot("with x.tmp")
+        .unwrap();
     // Reopened with `*.tmp` excluded: x.tmp is no longer the store's business.
     let store = VersionStore::builder(root).exclude("*.tmp").open().unwrap();
     std::fs::write(root.join("x.tmp"), "precious scratch").unwrap();
