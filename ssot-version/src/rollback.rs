@@ -348,6 +348,18 @@ impl VersionStore {
             |put| {
                 let dest = fsutil::under(&self.root, &put.path);
                 let staged = self.dirs.staging.join(&put.staged);
+                // Checked again right before the rename (the directories were checked
+                // when created, possibly long before): a directory swapped for a link
+                // since then would make the rename write outside the root. Without
+                // `renameat` on an open directory this narrows the window to one
+                // system call; it cannot close it against a concurrent attacker.
+                if self.has_symlink_ancestor(&put.path)? {
+                    return Err(Error::UnsafePath {
+                        path: put.path.clone(),
+                        version: Some(id.clone()),
+                        reason: "a directory on the way became a symbolic link during the rollback; remove the link and open the store again to finish it".into(),
+                    });
+                }
                 match fs::rename(&staged, &dest) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound && !staged.exists() => {
@@ -577,9 +589,11 @@ fn write_durable(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
 }
 
 fn file_matches(path: &Path, hash: ObjectHash, executable: bool) -> bool {
-    match (fs::symlink_metadata(path), fs::read(path)) {
-        (Ok(m), Ok(bytes)) => {
-            m.is_file() && fsutil::is_executable(&m) == executable && ObjectHash::of(&bytes) == hash
+    // The type is checked before anything is opened: a link must not be followed and a
+    // FIFO put there since the crash must not block the read forever.
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && fsutil::is_executable(&m) == executable => {
+            fs::read(path).is_ok_and(|bytes| ObjectHash::of(&bytes) == hash)
         }
         _ => false,
     }
