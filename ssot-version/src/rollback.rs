@@ -507,7 +507,7 @@ impl VersionStore {
 
     /// Whether a component of `rel` before its last `/` is a symbolic link. A missing
     /// component, or one that is a file, ends the path: nothing beyond it can be a link.
-    fn has_symlink_ancestor(&self, rel: &str) -> Result<bool> {
+    pub(crate) fn has_symlink_ancestor(&self, rel: &str) -> Result<bool> {
         for (i, _) in rel.match_indices('/') {
             let path = fsutil::under(&self.root, &rel[..i]);
             match fs::symlink_metadata(&path) {

@@ -569,7 +569,7 @@ impl VersionStore {
     ///
     /// # Errors
     /// [`Error::OutsideRoot`] for a path not under the root, [`Error::UnsafePath`] for
-    /// one with `..`, inside the store or excluded by the globs; as
+    /// one with `..`, inside the store, through a symbolic link or excluded by the globs; as
     /// [`snapshot`](Self::snapshot) otherwise.
     pub fn snapshot_paths<P: AsRef<Path>>(
         &self,
@@ -600,6 +600,15 @@ impl VersionStore {
                 let dir_prefix = format!("{rel}/");
                 files.retain(|p, _| p != rel && !p.starts_with(&dir_prefix));
                 let path = fsutil::under(&self.root, rel);
+                // A link on the way would make us read (and record) files outside the
+                // root; the walk never follows links, and neither does this.
+                if self.has_symlink_ancestor(rel)? {
+                    return Err(Error::UnsafePath {
+                        path: rel.clone(),
+                        version: None,
+                        reason: "a directory on the way is a symbolic link, which the store does not follow; give the path under the link's target instead".into(),
+                    });
+                }
                 match fs::symlink_metadata(&path) {
                     Ok(m) if m.is_dir() => {
                         for f in self.scan(inner, rel, Some(&mut sink), stamp)? {

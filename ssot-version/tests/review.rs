@@ -154,3 +154,28 @@ fn recovery_does_not_block_on_a_fifo_where_a_restored_file_was() {
     result.unwrap();
     assert_eq!(read_tree(&root), target_tree);
 }
+
+#[test]
+fn snapshot_paths_never_reads_through_a_symbolic_link() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "a")]));
+    write_tree(
+        outside.path(),
+        &tree(&[("secret.txt", "secret"), ("sub/more.txt", "more")]),
+    );
+    std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+    let store = VersionStore::open(root).unwrap();
+    for path in ["link/secret.txt", "link/sub"] {
+        match store.snapshot_paths("through a link", [path]) {
+            Err(Error::UnsafePath { .. }) => {}
+            Err(e) => panic!("{path}: unexpected error {e}"),
+            Ok(v) => panic!(
+                "{path}: read outside the root: {:?}",
+                v.files().iter().map(|f| &f.path).collect::<Vec<_>>()
+            ),
+        }
+    }
+}
