@@ -156,12 +156,24 @@ pub(crate) fn persist(tmp: NamedTempFile, dest: &Path) -> Result<()> {
     })
 }
 
-/// Sets or clears the execute bits (0o755 / 0o644). A no-op off Unix.
+/// Sets or clears the execute bits of a freshly created file, keeping the read and
+/// write bits it was created with (0o666 less the umask): executable gets an execute
+/// bit wherever it has a read bit, as git does. A no-op off Unix.
 pub(crate) fn set_executable(file: &File, path: &Path, executable: bool) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = if executable { 0o755 } else { 0o644 };
+        let created = file
+            .metadata()
+            .map_err(io_err("stat", path))?
+            .permissions()
+            .mode()
+            & 0o666;
+        let mode = if executable {
+            created | ((created & 0o444) >> 2)
+        } else {
+            created
+        };
         file.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(io_err("set permissions of", path))?;
     }

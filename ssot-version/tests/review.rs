@@ -179,3 +179,53 @@ fn snapshot_paths_never_reads_through_a_symbolic_link() {
         }
     }
 }
+
+const UMASK_ENV: &str = "SSOT_VERSION_REVIEW_UMASK_CHILD";
+
+/// Run by `restored_files_respect_the_umask` under `umask 077`.
+#[test]
+#[ignore = "the child process of restored_files_respect_the_umask"]
+fn umask_child() {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(root) = std::env::var(UMASK_ENV) else {
+        return;
+    };
+    let root = Path::new(&root);
+    std::fs::write(root.join("private"), "v1").unwrap();
+    std::fs::write(root.join("tool"), "#!/bin/sh\n").unwrap();
+    common::set_executable(&root.join("tool"), true);
+    std::fs::set_permissions(root.join("tool"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let store = VersionStore::open(root).unwrap();
+    let first = store.snapshot("v1").unwrap();
+    std::fs::remove_file(root.join("private")).unwrap();
+    std::fs::remove_file(root.join("tool")).unwrap();
+    store.rollback(first.id().as_str()).unwrap();
+    for (name, exec) in [("private", false), ("tool", true)] {
+        let mode = std::fs::metadata(root.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode & 0o077, 0, "{name}: mode {mode:o} ignores umask 077");
+        assert_eq!(mode & 0o100 != 0, exec, "{name}: mode {mode:o}");
+    }
+    println!("UMASK CHILD OK");
+}
+
+#[test]
+fn restored_files_respect_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 077 && exec \"$0\" --exact umask_child --ignored --nocapture")
+        .arg(std::env::current_exe().unwrap())
+        .env(UMASK_ENV, dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("UMASK CHILD OK"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
