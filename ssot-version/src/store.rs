@@ -79,8 +79,9 @@ impl VersionStoreBuilder {
     ///
     /// # Errors
     /// [`Error::Io`] if the root is not a directory or the store cannot be created,
-    /// [`Error::Glob`] for a bad pattern, [`Error::UnsafePath`] if `.ssot` or
-    /// `.ssot/versions` is a symbolic link, and anything recovery can fail with.
+    /// [`Error::Glob`] for a bad pattern, [`Error::UnsafePath`] if `.ssot`,
+    /// `.ssot/versions` or one of the store's own directories or files is a symbolic
+    /// link, and anything recovery can fail with.
     pub fn open(self) -> Result<VersionStore> {
         let root =
             fs::canonicalize(&self.root).map_err(io_err("open the root directory", &self.root))?;
@@ -119,6 +120,7 @@ impl VersionStoreBuilder {
         for dir in [&dirs.packs, &dirs.versions, &dirs.tmp, &dirs.staging] {
             fs::create_dir_all(dir).map_err(io_err("create", dir))?;
         }
+        dirs.check_no_links()?;
         let lock_file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -170,6 +172,46 @@ impl Dirs {
             lock: store.join("lock"),
             store,
         }
+    }
+
+    /// Refuses a store whose own directories or files are symbolic links (or not of
+    /// the expected kind). A tree received from elsewhere may carry a crafted
+    /// `.ssot/versions`: emptying a linked `tmp/` or rewriting a linked `clock` would
+    /// delete or change files outside the root.
+    fn check_no_links(&self) -> Result<()> {
+        let dirs = [&self.packs, &self.versions, &self.tmp, &self.staging];
+        let clock = self.store.join("clock");
+        let files = [
+            &self.head,
+            &self.tags,
+            &self.journal,
+            &self.statcache,
+            &self.lock,
+            &clock,
+        ];
+        let refuse = |path: &Path, what: &str| Error::UnsafePath {
+            path: path.display().to_string(),
+            version: None,
+            reason: format!(
+                "the store's own {what} is a symbolic link or of the wrong kind, which could make the store change files outside the root; remove it (or the whole store) if you did not put it there"
+            ),
+        };
+        for dir in dirs {
+            match fs::symlink_metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(refuse(dir, "directory")),
+                Err(e) => return Err(io_err("stat", dir)(e)),
+            }
+        }
+        for file in files {
+            match fs::symlink_metadata(file) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => return Err(refuse(file, "file")),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("stat", file)(e)),
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn manifest(&self, id: &VersionId) -> PathBuf {

@@ -229,3 +229,47 @@ fn restored_files_respect_the_umask() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_crafted_store_with_links_never_touches_files_outside_the_root() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // A tree received from elsewhere (an archive, a shared folder) may come with a
+    // `.ssot/versions` whose scratch directories or files are links to the outside.
+    for (name, is_dir) in [
+        ("tmp", true),
+        ("staging", true),
+        ("packs", true),
+        ("versions", true),
+        ("clock", false),
+        ("lock", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write_tree(root, &tree(&[("a", "a")]));
+        std::fs::create_dir_all(root.join(".ssot/versions")).unwrap();
+        let victim = outside.path().join("precious");
+        std::fs::write(&victim, "precious").unwrap();
+        let link_target = if is_dir {
+            outside.path().to_owned()
+        } else {
+            victim.clone()
+        };
+        std::os::unix::fs::symlink(&link_target, root.join(".ssot/versions").join(name)).unwrap();
+        let result = VersionStore::open(root).and_then(|s| s.snapshot("s"));
+        assert!(
+            matches!(result, Err(Error::UnsafePath { .. })),
+            "{name}: a link in the store was used: {result:?}"
+        );
+        assert_eq!(
+            std::fs::read(&victim).ok().as_deref(),
+            Some(&b"precious"[..]),
+            "{name}: a file outside the root was changed"
+        );
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            1,
+            "{name}"
+        );
+    }
+}
