@@ -209,7 +209,8 @@ fn umask_child() {
         assert_eq!(mode & 0o077, 0, "{name}: mode {mode:o} ignores umask 077");
         assert_eq!(mode & 0o100 != 0, exec, "{name}: mode {mode:o}");
     }
-    println!("UMASK CHILD OK");
+    use std::io::Write;
+    writeln!(std::io::stdout(), "UMASK CHILD OK").unwrap();
 }
 
 #[test]
