@@ -96,11 +96,13 @@ impl VersionStoreBuilder {
         let filter = Filter::new(&self.include, &self.exclude)?;
         let mut store = root.clone();
         for part in STORE_REL.split('/') {
+            let parent = store.clone();
             store.push(part);
             // Create, then check what is there: race-free when another process opens
-            // the same root at the same moment.
+            // the same root at the same moment. A new directory's entry is made
+            // durable, or a crash could lose the whole store after its first snapshot.
             match fs::create_dir(&store) {
-                Ok(()) => {}
+                Ok(()) => fsutil::sync_dir(&parent)?,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(io_err("create", &store)(e)),
             }
@@ -117,8 +119,16 @@ impl VersionStoreBuilder {
             }
         }
         let dirs = Dirs::new(store);
+        let mut created = false;
         for dir in [&dirs.packs, &dirs.versions, &dirs.tmp, &dirs.staging] {
-            fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+            match fs::create_dir(dir) {
+                Ok(()) => created = true,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_err("create", dir)(e)),
+            }
+        }
+        if created {
+            fsutil::sync_dir(&dirs.store)?;
         }
         dirs.check_no_links()?;
         let lock_file = fs::OpenOptions::new()
