@@ -661,8 +661,22 @@ impl VersionStore {
                         reason: "a directory on the way is a symbolic link, which the store does not follow; give the path under the link's target instead".into(),
                     });
                 }
+                let excluded = |dir: &str| Error::UnsafePath {
+                    path: rel.clone(),
+                    version: None,
+                    reason: format!("the store's exclude globs exclude the directory `{dir}`"),
+                };
+                if let Some((i, _)) = rel
+                    .match_indices('/')
+                    .find(|&(i, _)| self.filter.skips_dir(&rel[..i]))
+                {
+                    return Err(excluded(&rel[..i]));
+                }
                 match fs::symlink_metadata(&path) {
                     Ok(m) if m.is_dir() => {
+                        if self.filter.skips_dir(rel) {
+                            return Err(excluded(rel));
+                        }
                         for f in self.scan(inner, rel, Some(&mut sink), stamp)? {
                             files.insert(f.path.clone(), f);
                         }

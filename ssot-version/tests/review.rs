@@ -274,3 +274,25 @@ fn a_crafted_store_with_links_never_touches_files_outside_the_root() {
         );
     }
 }
+
+#[test]
+fn snapshot_paths_refuses_paths_inside_an_excluded_directory() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(
+        root,
+        &tree(&[("a", "a"), ("build/out.bin", "x"), ("build/sub/y", "y")]),
+    );
+    let store = VersionStore::builder(root).exclude("build").open().unwrap();
+    assert_eq!(store.snapshot("all").unwrap().files().len(), 1);
+    for path in ["build", "build/out.bin", "build/sub"] {
+        match store.snapshot_paths("excluded", [path]) {
+            Err(Error::UnsafePath { .. }) => {}
+            other => panic!(
+                "{path}: an excluded path was accepted: {:?}",
+                other.map(|v| v.files().iter().map(|f| f.path.clone()).collect::<Vec<_>>())
+            ),
+        }
+    }
+}
