@@ -694,7 +694,12 @@ impl VersionStore {
                         }
                     }
                     Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    // Gone, or a directory on the way is now a file: dropped.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                        ) => {}
                     Err(e) => return Err(io_err("stat", &path)(e)),
                 }
             }

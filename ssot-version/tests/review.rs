@@ -296,3 +296,18 @@ fn snapshot_paths_refuses_paths_inside_an_excluded_directory() {
         }
     }
 }
+
+#[test]
+fn snapshot_paths_drops_a_listed_file_whose_directory_became_a_file() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a/b", "b"), ("c", "c")]));
+    let store = VersionStore::open(root).unwrap();
+    store.snapshot("first").unwrap();
+    std::fs::remove_dir_all(root.join("a")).unwrap();
+    std::fs::write(root.join("a"), "a is a file now").unwrap();
+    let v = store.snapshot_paths("a/b is gone", ["a/b"]).unwrap();
+    let paths: Vec<&str> = v.files().iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["c"]);
+}
