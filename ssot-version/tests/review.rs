@@ -311,3 +311,93 @@ fn snapshot_paths_drops_a_listed_file_whose_directory_became_a_file() {
     let paths: Vec<&str> = v.files().iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["c"]);
 }
+
+/// Every kind of damage to the store's files gives a report or an error, never a panic.
+#[test]
+fn damaged_store_files_give_reports_or_errors_never_panics() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "alpha"), ("b/c", ""), ("d", "delta")]));
+    let store = VersionStore::open(root).unwrap();
+    let v1 = store.snapshot("one").unwrap();
+    store.tag(v1.id().as_str(), "v1").unwrap();
+    drop(store);
+    let sdir = root.join(".ssot/versions");
+    let pack = std::fs::read_dir(sdir.join("packs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let pack_bytes = std::fs::read(&pack).unwrap();
+    let manifest = sdir.join("versions").join(format!("{}.json", v1.id()));
+    let manifest_bytes = std::fs::read(&manifest).unwrap();
+
+    let exercise = |what: &str| {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let Ok(store) = VersionStore::open(root) else {
+                return;
+            };
+            let _ = store.verify();
+            let _ = store.history();
+            let _ = store.status();
+            let _ = store.get("v1");
+            let _ = store.diff("v1", "v1");
+            let _ = store.rollback("v1");
+        }));
+        assert!(result.is_ok(), "{what}: panicked");
+    };
+    // Every truncation of the pack, and a flipped byte at every position.
+    for len in 0..pack_bytes.len() {
+        std::fs::write(&pack, &pack_bytes[..len]).unwrap();
+        exercise(&format!("pack truncated to {len}"));
+    }
+    for i in 0..pack_bytes.len() {
+        let mut bytes = pack_bytes.clone();
+        bytes[i] ^= 0x40;
+        std::fs::write(&pack, &bytes).unwrap();
+        let store = VersionStore::open(root).unwrap();
+        let report = store.verify().unwrap();
+        drop(store);
+        assert!(!report.is_ok(), "flipped pack byte {i} went unnoticed");
+        exercise(&format!("pack byte {i} flipped"));
+    }
+    std::fs::write(&pack, &pack_bytes).unwrap();
+    // A missing pack.
+    std::fs::remove_file(&pack).unwrap();
+    {
+        let store = VersionStore::open(root).unwrap();
+        assert!(
+            !store.verify().unwrap().is_ok(),
+            "a missing pack went unnoticed"
+        );
+    }
+    exercise("missing pack");
+    std::fs::write(&pack, &pack_bytes).unwrap();
+    // Damaged manifest, HEAD, tags, stat cache and journal.
+    for (path, garbage) in [
+        (manifest.clone(), &b"{not json"[..]),
+        (manifest.clone(), &b""[..]),
+        (sdir.join("HEAD"), &b"zz\n"[..]),
+        (sdir.join("tags.json"), &b"[1,2]"[..]),
+        (sdir.join("statcache"), &b"SSOTSTAT\x01"[..]),
+        (sdir.join("journal"), &b"{\"format\":1}"[..]),
+    ] {
+        let before = std::fs::read(&path).ok();
+        std::fs::write(&path, garbage).unwrap();
+        if !path.ends_with("journal") && !path.ends_with("statcache") {
+            let store = VersionStore::open(root).unwrap();
+            assert!(
+                !store.verify().unwrap().is_ok(),
+                "{path:?} damage went unnoticed"
+            );
+        }
+        exercise(&format!("{path:?} damaged"));
+        match before {
+            Some(b) => std::fs::write(&path, b).unwrap(),
+            None => std::fs::remove_file(&path).unwrap(),
+        }
+    }
+    assert_eq!(std::fs::read(&manifest).unwrap(), manifest_bytes);
+}
