@@ -15,7 +15,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result, io_err};
-use crate::manifest::STORE_REL;
+use crate::manifest::is_store_path;
 
 /// fsyncs a directory so that renames and unlinks in it are durable. A no-op where
 /// directories cannot be opened (Windows), where NTFS journals metadata itself.
@@ -156,12 +156,24 @@ pub(crate) fn persist(tmp: NamedTempFile, dest: &Path) -> Result<()> {
     })
 }
 
-/// Sets or clears the execute bits (0o755 / 0o644). A no-op off Unix.
+/// Sets or clears the execute bits of a freshly created file, keeping the read and
+/// write bits it was created with (0o666 less the umask): executable gets an execute
+/// bit wherever it has a read bit, as git does. A no-op off Unix.
 pub(crate) fn set_executable(file: &File, path: &Path, executable: bool) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = if executable { 0o755 } else { 0o644 };
+        let created = file
+            .metadata()
+            .map_err(io_err("stat", path))?
+            .permissions()
+            .mode()
+            & 0o666;
+        let mode = if executable {
+            created | ((created & 0o444) >> 2)
+        } else {
+            created
+        };
         file.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(io_err("set permissions of", path))?;
     }
@@ -299,7 +311,7 @@ impl Filter {
 }
 
 fn in_store(rel: &str) -> bool {
-    rel == STORE_REL || rel.starts_with(".ssot/versions/")
+    is_store_path(rel)
 }
 
 /// Appends every tracked regular file under `root/start` (`start` relative, `""` for
@@ -403,6 +415,10 @@ mod tests {
         assert!(!f.tracks_file("x.tmp"));
         assert!(f.tracks_file("dir/x.tmp"), "`*` does not cross `/`");
         assert!(!f.tracks_file(".ssot/versions/HEAD"));
+        assert!(
+            !f.tracks_file(".SSOT/Versions/HEAD"),
+            "case-insensitive file systems"
+        );
         assert!(f.skips_dir("target"));
         assert!(f.skips_dir(".ssot/versions"));
         let f = Filter::new(&["docs/**".into()], &[]).unwrap();

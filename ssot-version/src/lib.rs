@@ -140,8 +140,15 @@
 //!
 //! A manifest path that is absolute, has a `.`, `..` or empty component, lies in the
 //! store, or is both a file and a directory is refused when the manifest is read. A
-//! rollback refuses to write through a symbolic link or onto one, and creates
-//! directories without following links. Nothing is ever written outside the root.
+//! rollback refuses to write through a symbolic link or onto one, or over a file the
+//! globs exclude, and creates directories without following links; `snapshot_paths`
+//! refuses a path through a link; a store whose own directories or files are links is
+//! refused at open. Nothing is ever written outside the root, with one limit: paths
+//! are checked with `lstat` just before each rename or unlink, not resolved relative
+//! to an open directory handle, so a concurrent process that can write in the root and
+//! swaps a directory for a link in the instant between the check and the call could
+//! still redirect that one call. Restored files get the read/write permissions of
+//! a new file (0o666 less the umask), plus execute bits where recorded.
 //!
 //! # Fault injection (test only)
 //!

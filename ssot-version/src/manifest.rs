@@ -286,10 +286,28 @@ pub(crate) fn check_rel_path(path: &str) -> Result<(), &'static str> {
             _ => {}
         }
     }
-    if path == STORE_REL || path.starts_with(".ssot/versions/") {
+    if cfg!(windows)
+        && path
+            .split('/')
+            .any(|c| c.ends_with('.') || c.ends_with(' '))
+    {
+        // Windows drops trailing dots and spaces: `.ssot./versions` is the store.
+        return Err("a component ends with `.` or a space, which Windows ignores");
+    }
+    if is_store_path(path) {
         return Err("the path is inside the store directory `.ssot/versions`");
     }
     Ok(())
+}
+
+/// Whether `rel` is the store directory or inside it. ASCII case is ignored: on a
+/// case-insensitive file system (macOS, Windows) `.SSOT/Versions/HEAD` is the store's
+/// `HEAD`, and a crafted manifest must not be able to write there.
+pub(crate) fn is_store_path(rel: &str) -> bool {
+    let (bytes, store) = (rel.as_bytes(), STORE_REL.as_bytes());
+    bytes.len() >= store.len()
+        && bytes[..store.len()].eq_ignore_ascii_case(store)
+        && (bytes.len() == store.len() || bytes[store.len()] == b'/')
 }
 
 #[cfg(test)]
@@ -331,11 +349,21 @@ mod tests {
             "a//b",
             "a/",
             ".ssot/versions/HEAD",
+            ".SSOT/Versions/HEAD",
+            ".ssot/VERSIONS",
             "a\0b",
         ] {
             assert!(check_rel_path(bad).is_err(), "{bad:?} accepted");
         }
-        for good in ["a", ".hidden", "a/b/c.md", "..a", "a..", ".ssot/other"] {
+        for good in [
+            "a",
+            ".hidden",
+            "a/b/c.md",
+            "..a",
+            "a..",
+            ".ssot/other",
+            ".ssot/versionsx",
+        ] {
             assert!(check_rel_path(good).is_ok(), "{good:?} refused");
         }
     }

@@ -340,6 +340,23 @@ fn load(path: &Path) -> Result<(File, Entries), LoadError> {
     if blake3::hash(&index).as_bytes()[..] != footer[16..48] {
         return Err(LoadError::Corrupt("index checksum mismatch".into()));
     }
+    let format = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+    if format != 1 {
+        return Err(LoadError::Corrupt(format!(
+            "pack format {format} is not supported (this build reads format 1)"
+        )));
+    }
+    // The name is the hash of the header and the index (see `seal`): checking it
+    // covers the header bytes no other check reads.
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&header);
+    hasher.update(&index);
+    let expected = format!("{}.pack", &hasher.finalize().to_hex()[..32]);
+    if path.file_name().and_then(|n| n.to_str()) != Some(expected.as_str()) {
+        return Err(LoadError::Corrupt(format!(
+            "its header and index hash to the name `{expected}`, not to its own"
+        )));
+    }
     let mut entries = Vec::with_capacity(count as usize);
     for chunk in index.chunks_exact(ENTRY_LEN) {
         let mut hash = [0u8; 32];

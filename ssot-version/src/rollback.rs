@@ -149,7 +149,7 @@ impl VersionStore {
                 })
                 .collect();
             for f in &changed {
-                self.check_restore_path(&f.path, &delete_set, &target_id)?;
+                self.check_restore_path(&f.path, &have, &delete_set, &target_id)?;
             }
 
             // The journal is written first (not yet durable) so that its fsync can join
@@ -296,7 +296,9 @@ impl VersionStore {
                     fault::point("rollback: deleted a file");
                 }
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                // Gone, or an ancestor is now a file (a directory replaced by a file
+                // before a crash, on recovery): either way there is nothing to delete.
+                Err(e) if is_absent(&e) => {}
                 Err(e) => return Err(io_err("stat", &path)(e)),
             }
             if let Some(parent) = path.parent() {
@@ -313,7 +315,10 @@ impl VersionStore {
         dirs.dedup();
         for rel in dirs {
             let path = fsutil::under(&self.root, rel);
-            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+            // On recovery a directory may have been replaced by a link since the plan:
+            // never remove anything reached through one (it may be outside the root).
+            if !self.has_symlink_ancestor(&format!("{rel}/"))?
+                && fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
                 && fs::remove_dir(&path).is_ok()
                 && let Some(parent) = path.parent()
             {
@@ -343,6 +348,18 @@ impl VersionStore {
             |put| {
                 let dest = fsutil::under(&self.root, &put.path);
                 let staged = self.dirs.staging.join(&put.staged);
+                // Checked again right before the rename (the directories were checked
+                // when created, possibly long before): a directory swapped for a link
+                // since then would make the rename write outside the root. Without
+                // `renameat` on an open directory this narrows the window to one
+                // system call; it cannot close it against a concurrent attacker.
+                if self.has_symlink_ancestor(&put.path)? {
+                    return Err(Error::UnsafePath {
+                        path: put.path.clone(),
+                        version: Some(id.clone()),
+                        reason: "a directory on the way became a symbolic link during the rollback; remove the link and open the store again to finish it".into(),
+                    });
+                }
                 match fs::rename(&staged, &dest) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound && !staged.exists() => {
@@ -403,6 +420,7 @@ impl VersionStore {
     fn check_restore_path(
         &self,
         rel: &str,
+        tracked: &HashMap<&str, &FileEntry>,
         deletes: &HashSet<&str>,
         version: &VersionId,
     ) -> Result<()> {
@@ -437,6 +455,14 @@ impl VersionStore {
                     }
                 }
                 Ok(_) => {
+                    if is_last && !tracked.contains_key(prefix) {
+                        // Excluded by the globs (or otherwise not scanned): not ours to
+                        // overwrite.
+                        return Err(Error::Blocked {
+                            path: rel.to_owned(),
+                            reason: "a file the store does not track (excluded by the globs) is at this path; move it away first".into(),
+                        });
+                    }
                     if !is_last && !deletes.contains(prefix) {
                         return Err(Error::Blocked {
                             path: rel.to_owned(),
@@ -479,13 +505,16 @@ impl VersionStore {
         Ok(true)
     }
 
-    fn has_symlink_ancestor(&self, rel: &str) -> Result<bool> {
+    /// Whether a component of `rel` before its last `/` is a symbolic link. A missing
+    /// component, or one that is a file, ends the path: nothing beyond it can be a link.
+    pub(crate) fn has_symlink_ancestor(&self, rel: &str) -> Result<bool> {
         for (i, _) in rel.match_indices('/') {
             let path = fsutil::under(&self.root, &rel[..i]);
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_symlink() => return Ok(true),
+                Ok(m) if !m.is_dir() => return Ok(false),
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                Err(e) if is_absent(&e) => return Ok(false),
                 Err(e) => return Err(io_err("stat", &path)(e)),
             }
         }
@@ -529,6 +558,15 @@ impl VersionStore {
     }
 }
 
+/// Whether a failed `lstat` means "nothing there": not found, or a component of the
+/// path is a file (`ENOTDIR`).
+fn is_absent(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
 fn same_files(a: &[FileEntry], b: &[FileEntry]) -> bool {
     a.len() == b.len()
         && a.iter()
@@ -551,9 +589,11 @@ fn write_durable(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
 }
 
 fn file_matches(path: &Path, hash: ObjectHash, executable: bool) -> bool {
-    match (fs::symlink_metadata(path), fs::read(path)) {
-        (Ok(m), Ok(bytes)) => {
-            m.is_file() && fsutil::is_executable(&m) == executable && ObjectHash::of(&bytes) == hash
+    // The type is checked before anything is opened: a link must not be followed and a
+    // FIFO put there since the crash must not block the read forever.
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && fsutil::is_executable(&m) == executable => {
+            fs::read(path).is_ok_and(|bytes| ObjectHash::of(&bytes) == hash)
         }
         _ => false,
     }

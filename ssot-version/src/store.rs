@@ -79,8 +79,9 @@ impl VersionStoreBuilder {
     ///
     /// # Errors
     /// [`Error::Io`] if the root is not a directory or the store cannot be created,
-    /// [`Error::Glob`] for a bad pattern, [`Error::UnsafePath`] if `.ssot` or
-    /// `.ssot/versions` is a symbolic link, and anything recovery can fail with.
+    /// [`Error::Glob`] for a bad pattern, [`Error::UnsafePath`] if `.ssot`,
+    /// `.ssot/versions` or one of the store's own directories or files is a symbolic
+    /// link, and anything recovery can fail with.
     pub fn open(self) -> Result<VersionStore> {
         let root =
             fs::canonicalize(&self.root).map_err(io_err("open the root directory", &self.root))?;
@@ -95,11 +96,13 @@ impl VersionStoreBuilder {
         let filter = Filter::new(&self.include, &self.exclude)?;
         let mut store = root.clone();
         for part in STORE_REL.split('/') {
+            let parent = store.clone();
             store.push(part);
             // Create, then check what is there: race-free when another process opens
-            // the same root at the same moment.
+            // the same root at the same moment. A new directory's entry is made
+            // durable, or a crash could lose the whole store after its first snapshot.
             match fs::create_dir(&store) {
-                Ok(()) => {}
+                Ok(()) => fsutil::sync_dir(&parent)?,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(io_err("create", &store)(e)),
             }
@@ -116,9 +119,18 @@ impl VersionStoreBuilder {
             }
         }
         let dirs = Dirs::new(store);
+        let mut created = false;
         for dir in [&dirs.packs, &dirs.versions, &dirs.tmp, &dirs.staging] {
-            fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+            match fs::create_dir(dir) {
+                Ok(()) => created = true,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_err("create", dir)(e)),
+            }
         }
+        if created {
+            fsutil::sync_dir(&dirs.store)?;
+        }
+        dirs.check_no_links()?;
         let lock_file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -170,6 +182,46 @@ impl Dirs {
             lock: store.join("lock"),
             store,
         }
+    }
+
+    /// Refuses a store whose own directories or files are symbolic links (or not of
+    /// the expected kind). A tree received from elsewhere may carry a crafted
+    /// `.ssot/versions`: emptying a linked `tmp/` or rewriting a linked `clock` would
+    /// delete or change files outside the root.
+    fn check_no_links(&self) -> Result<()> {
+        let dirs = [&self.packs, &self.versions, &self.tmp, &self.staging];
+        let clock = self.store.join("clock");
+        let files = [
+            &self.head,
+            &self.tags,
+            &self.journal,
+            &self.statcache,
+            &self.lock,
+            &clock,
+        ];
+        let refuse = |path: &Path, what: &str| Error::UnsafePath {
+            path: path.display().to_string(),
+            version: None,
+            reason: format!(
+                "the store's own {what} is a symbolic link or of the wrong kind, which could make the store change files outside the root; remove it (or the whole store) if you did not put it there"
+            ),
+        };
+        for dir in dirs {
+            match fs::symlink_metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(refuse(dir, "directory")),
+                Err(e) => return Err(io_err("stat", dir)(e)),
+            }
+        }
+        for file in files {
+            match fs::symlink_metadata(file) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => return Err(refuse(file, "file")),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("stat", file)(e)),
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn manifest(&self, id: &VersionId) -> PathBuf {
@@ -569,7 +621,7 @@ impl VersionStore {
     ///
     /// # Errors
     /// [`Error::OutsideRoot`] for a path not under the root, [`Error::UnsafePath`] for
-    /// one with `..`, inside the store or excluded by the globs; as
+    /// one with `..`, inside the store, through a symbolic link or excluded by the globs; as
     /// [`snapshot`](Self::snapshot) otherwise.
     pub fn snapshot_paths<P: AsRef<Path>>(
         &self,
@@ -600,8 +652,31 @@ impl VersionStore {
                 let dir_prefix = format!("{rel}/");
                 files.retain(|p, _| p != rel && !p.starts_with(&dir_prefix));
                 let path = fsutil::under(&self.root, rel);
+                // A link on the way would make us read (and record) files outside the
+                // root; the walk never follows links, and neither does this.
+                if self.has_symlink_ancestor(rel)? {
+                    return Err(Error::UnsafePath {
+                        path: rel.clone(),
+                        version: None,
+                        reason: "a directory on the way is a symbolic link, which the store does not follow; give the path under the link's target instead".into(),
+                    });
+                }
+                let excluded = |dir: &str| Error::UnsafePath {
+                    path: rel.clone(),
+                    version: None,
+                    reason: format!("the store's exclude globs exclude the directory `{dir}`"),
+                };
+                if let Some((i, _)) = rel
+                    .match_indices('/')
+                    .find(|&(i, _)| self.filter.skips_dir(&rel[..i]))
+                {
+                    return Err(excluded(&rel[..i]));
+                }
                 match fs::symlink_metadata(&path) {
                     Ok(m) if m.is_dir() => {
+                        if self.filter.skips_dir(rel) {
+                            return Err(excluded(rel));
+                        }
                         for f in self.scan(inner, rel, Some(&mut sink), stamp)? {
                             files.insert(f.path.clone(), f);
                         }
@@ -619,7 +694,12 @@ impl VersionStore {
                         }
                     }
                     Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    // Gone, or a directory on the way is now a file: dropped.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                        ) => {}
                     Err(e) => return Err(io_err("stat", &path)(e)),
                 }
             }

@@ -214,3 +214,40 @@ fn crash_at_every_step_leaves_exactly_one_version() {
         "crashes before and after the commit point: {old} old, {new} new"
     );
 }
+
+/// A crash during recovery itself, at every one of its crash points, for a rollback
+/// crashed at each point after its commit: the next open still finishes it.
+#[test]
+fn crash_at_every_step_of_recovery_still_finishes_the_rollback() {
+    let mut recovery_points_seen = 0;
+    for step in 1..=17 {
+        for recovery_step in 1..=64 {
+            let dir = tempfile::tempdir().unwrap();
+            let target = setup(dir.path());
+            let Outcome::Crashed(_) = run_child(dir.path(), "rollback", step, &target) else {
+                panic!("step {step} was not reached");
+            };
+            if !dir.path().join(".ssot/versions/journal").exists() {
+                break;
+            }
+            match run_child(dir.path(), "open", recovery_step, &target) {
+                Outcome::Crashed(at) => {
+                    recovery_points_seen += 1;
+                    assert!(
+                        check(dir.path(), &target),
+                        "rollback crashed at {step}, recovery at {at}: not finished"
+                    );
+                }
+                Outcome::Done(_) => {
+                    assert!(check(dir.path(), &target));
+                    break;
+                }
+            }
+            assert!(recovery_step < 64, "recovery never completed");
+        }
+    }
+    assert!(
+        recovery_points_seen > 17,
+        "recovery was crashed at {recovery_points_seen} points in all"
+    );
+}
