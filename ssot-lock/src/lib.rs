@@ -162,7 +162,7 @@
 //! | operation | cost |
 //! |-----------|------|
 //! | uncontended `lock`/`try_lock` + drop | two lock/unlock pairs of one shard mutex, two hash probes, one clone of the key into the entry; no other allocation for the first holder (later readers of one key share a vector). For `String` or `PathBuf` keys the clone allocates (measured cheaper than the two atomic operations of an `Arc<str>` key's clone and drop) |
-//! | `lock` that must wait | locks all `S` shards once, plus the deadlock search: O(owners reached × `G`); then one `Condvar` sleep |
+//! | `lock` that must wait | first about 10 retries of the fast path (a few `spin_loop` rounds, then `yield_now`s: a holder that releases within microseconds is waited for without queuing); then locks all `S` shards once, plus the deadlock search: O(owners reached × `G`); then one `Condvar` sleep |
 //! | release, downgrade | one shard; with no waiters O(`H`), else the grant scan: O(`W` × (`H` + `W`)) at worst, and one wake-up per request granted |
 //! | timeout | the key's shard only, and the grant scan |
 //! | `upgrade` with no other holder | one shard; otherwise as a `lock` that must wait |

@@ -51,7 +51,7 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::error::{CycleStep, Error, Result};
 use crate::file::{CombinedGuard, FileLock};
 use crate::state::{Holder, KeyState, Waiter, Waiting};
-use crate::wait::{Patience, Wait};
+use crate::wait::{Patience, Spin, Wait};
 use crate::{LockKind, LockStats, Owner};
 
 /// A shard's table that has grown past this many slots is shrunk, on the next insert,
@@ -408,11 +408,13 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         let hash = self.hasher.hash_one(key);
-        {
+        // Set once the fast path has failed: the spinning, and when it started.
+        let mut spinning: Option<(Spin, Instant)> = None;
+        loop {
             // Fast path: the key is idle, or every holder is compatible and no one waits.
             let mut guard = self.shard(hash);
             let shard = &mut *guard;
-            match shard.table.find_mut(hash, |e| e.key.borrow() == key) {
+            let id = match shard.table.find_mut(hash, |e| e.key.borrow() == key) {
                 None => {
                     if shard.table.capacity() > SHRINK_ABOVE
                         && shard.table.len() * 8 < shard.table.capacity()
@@ -434,8 +436,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                         },
                         |e| self.hasher.hash_one(&e.key),
                     );
-                    shard.stats.acquisitions += 1;
-                    return Ok(self.guard(hash, id, owner, kind));
+                    id
                 }
                 Some(entry) => {
                     if let Some(held) = entry.state.involvement(owner) {
@@ -448,21 +449,38 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                     let grantable = entry.state.grantable(kind, priority);
                     if grantable && entry.state.queue.is_empty() {
                         entry.state.holders.push(Holder { owner, kind });
-                        let id = entry.id;
-                        shard.stats.acquisitions += 1;
-                        return Ok(self.guard(hash, id, owner, kind));
-                    }
-                    if !grantable && matches!(wait, Wait::Try) {
+                        entry.id
+                    } else if !grantable && matches!(wait, Wait::Try) {
                         let resource = describe(&entry.key);
                         shard.stats.would_block += 1;
                         return Err(Error::WouldBlock { resource, kind });
+                    } else {
+                        drop(guard);
+                        if matches!(wait, Wait::Try) {
+                            break;
+                        }
+                        // Spin a little before queuing; see `Spin`.
+                        let (spin, _) =
+                            spinning.get_or_insert_with(|| (Spin::default(), Instant::now()));
+                        if spin.again() {
+                            continue;
+                        }
+                        break;
                     }
                 }
+            };
+            shard.stats.acquisitions += 1;
+            if let Some((_, started)) = spinning {
+                shard.stats.contended += 1;
+                shard.stats.wait_time += started.elapsed();
             }
+            return Ok(self.guard(hash, id, owner, kind));
         }
-        self.acquire_slow(key, hash, kind, owner, priority, wait)
+        let started = spinning.map_or_else(Instant::now, |(_, started)| started);
+        self.acquire_slow(key, hash, kind, owner, priority, wait, started)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn acquire_slow<Q>(
         &self,
         key: &Q,
@@ -471,12 +489,12 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         owner: Owner,
         priority: i32,
         wait: Wait,
+        started: Instant,
     ) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        let started = Instant::now();
         let si = self.shard_index(hash);
         let mut all = self.lock_all();
         let shard = &mut *all[si];

@@ -24,6 +24,35 @@ impl Wait {
     }
 }
 
+/// Bounded spinning before a request joins a key's queue.
+///
+/// Queuing costs a lock on every shard, a deadlock search and a sleep on a condition
+/// variable; when the holder releases within microseconds (the common case for locks
+/// around small edits) that costs far more than the wait itself. So a request that would
+/// wait first retries the fast path a few times: a few rounds of `spin_loop`, then a few
+/// `yield_now`s, about 10 retries in all. A spinning request is not queued, so it takes
+/// no one's turn: the fast path grants only when no one waits. It is counted as
+/// contended, and its spinning as wait time, when it is then granted.
+#[derive(Debug, Default)]
+pub(crate) struct Spin(u32);
+
+impl Spin {
+    /// Waits a little and says whether to retry, or `false` once spinning is over.
+    pub(crate) fn again(&mut self) -> bool {
+        match self.0 {
+            0..=3 => {
+                for _ in 0..(4u32 << self.0) {
+                    std::hint::spin_loop();
+                }
+            }
+            4..=9 => std::thread::yield_now(),
+            _ => return false,
+        }
+        self.0 += 1;
+        true
+    }
+}
+
 /// How long a request being built will wait; its clock starts when it is acquired.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Patience {
