@@ -559,7 +559,30 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                 waiter: Arc::clone(&waiter),
             },
         );
-        shard.waiting.push(WaitRef { owner, hash, id });
+        self.wait_queued(
+            all, si, &waiter, hash, id, owner, kind, wait, started, false,
+        )?;
+        Ok(self.guard(hash, id, owner, kind))
+    }
+
+    /// The common tail of a request or upgrade that must wait. With every shard held and
+    /// the request already in its key's queue: refuse it if waiting would close a cycle
+    /// in the wait-for graph, else release the other shards and wait for the grant.
+    #[allow(clippy::too_many_arguments)]
+    fn wait_queued(
+        &self,
+        mut all: Vec<MutexGuard<'_, Shard<K>>>,
+        si: usize,
+        waiter: &Waiter,
+        hash: u64,
+        id: u64,
+        owner: Owner,
+        kind: LockKind,
+        wait: Wait,
+        started: Instant,
+        upgrade: bool,
+    ) -> Result<()> {
+        all[si].waiting.push(WaitRef { owner, hash, id });
         if let Some(cycle) = find_cycle(&all, self.mask, owner) {
             self.withdraw(&mut all[si], hash, id, owner);
             all[si].stats.deadlocks += 1;
@@ -571,8 +594,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         all[si].stats.contended += 1;
         let own = all.swap_remove(si);
         drop(all);
-        self.wait_for_grant(own, &waiter, hash, id, owner, kind, wait, started, false)?;
-        Ok(self.guard(hash, id, owner, kind))
+        self.wait_for_grant(own, waiter, hash, id, owner, kind, wait, started, upgrade)
     }
 
     /// Withdraws the owner's queued request on `(hash, id)`, grants what that allows,
@@ -699,20 +721,9 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                 waiter: Arc::clone(&waiter),
             },
         );
-        shard.waiting.push(WaitRef { owner, hash, id });
-        if let Some(cycle) = find_cycle(&all, self.mask, owner) {
-            self.withdraw(&mut all[si], hash, id, owner);
-            all[si].stats.deadlocks += 1;
-            return Err(Error::Deadlock {
-                victim: owner,
-                cycle,
-            });
-        }
-        all[si].stats.contended += 1;
-        let own = all.swap_remove(si);
-        drop(all);
-        self.wait_for_grant(
-            own,
+        self.wait_queued(
+            all,
+            si,
             &waiter,
             hash,
             id,
