@@ -27,7 +27,7 @@ use parking_lot::Mutex;
 
 use crate::clock::{Clock, SystemClock};
 use crate::flight::{Flight, Outcome};
-use crate::shard::{LazyNow, NEVER, Pending, Predicate, Removed, Shard, ShardConfig, Touch};
+use crate::shard::{LazyNow, NEVER, Pending, Predicate, Removed, Shard, ShardConfig};
 use crate::stats::{CacheStats, RemovalCause};
 
 type Weigher<K, V> = Box<dyn Fn(&K, &V) -> u32 + Send + Sync>;
@@ -315,10 +315,10 @@ where
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
         let mut removed = self.removed();
-        let found =
-            self.shard_for(hash)
-                .lock()
-                .get(hash, key, &mut now, Touch::Use, false, &mut removed);
+        let found = self
+            .shard_for(hash)
+            .lock()
+            .get(hash, key, &mut now, false, &mut removed);
         if !removed.items.is_empty() {
             self.notify(removed);
         }
@@ -336,10 +336,10 @@ where
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
         let mut removed = self.removed();
-        let found =
-            self.shard_for(hash)
-                .lock()
-                .get(hash, key, &mut now, Touch::Use, true, &mut removed);
+        let found = self
+            .shard_for(hash)
+            .lock()
+            .get(hash, key, &mut now, true, &mut removed);
         self.notify(removed);
         found.map(|(v, expires_at)| {
             let ttl = (expires_at != NEVER)
@@ -357,12 +357,7 @@ where
     {
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
-        let mut removed = self.removed();
-        let found =
-            self.shard_for(hash)
-                .lock()
-                .get(hash, key, &mut now, Touch::Peek, false, &mut removed);
-        found.is_some()
+        self.shard_for(hash).lock().contains(hash, key, &mut now)
     }
 
     /// Stores `value` under `key` with the default time-to-live, as the most recently
@@ -583,7 +578,7 @@ where
             let mut removed = self.removed();
             let joined = {
                 let mut s = shard.lock();
-                if let Some((v, _)) = s.get(hash, &key, &mut now, Touch::Use, false, &mut removed) {
+                if let Some((v, _)) = s.get(hash, &key, &mut now, false, &mut removed) {
                     drop(s);
                     self.notify(removed);
                     return Ok(v);

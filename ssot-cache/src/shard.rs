@@ -180,15 +180,6 @@ pub(crate) struct Shard<K, V> {
     pub(crate) loads: HashTable<Pending<K, V>>,
 }
 
-/// How a read treats recency.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Touch {
-    /// A normal read: the entry becomes most recently used, idle time restarts.
-    Use,
-    /// A read that neither counts nor reorders (`contains_key`, peeking).
-    Peek,
-}
-
 impl<K, V> Shard<K, V> {
     pub(crate) fn new(config: ShardConfig) -> Shard<K, V> {
         Shard {
@@ -316,16 +307,29 @@ impl<K, V> Shard<K, V> {
         self.removed[cause.index()] += 1;
     }
 
+    /// Whether `key` is present and not expired, without counting, reordering, or
+    /// removing anything (`contains_key`).
+    pub(crate) fn contains<Q>(&self, hash: u64, key: &Q, now: &mut LazyNow<'_>) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find(hash, key).is_some_and(|i| {
+            let deadline = self.nodes[ix(i)].deadline;
+            deadline == NEVER || now.get() < deadline
+        })
+    }
+
     /// Reads `key`: the value and, if `want_ttl`, its time-to-live deadline (else
     /// [`NEVER`]), or `None` (a miss; an expired entry found on the way is removed).
-    /// Counts a hit or a miss unless `touch` is [`Touch::Peek`].
+    /// Counts a hit or a miss; a hit becomes the most recently used entry and restarts
+    /// its idle time.
     #[inline]
     pub(crate) fn get<Q>(
         &mut self,
         hash: u64,
         key: &Q,
         now: &mut LazyNow<'_>,
-        touch: Touch,
         want_ttl: bool,
         removed: &mut Removed<K, V>,
     ) -> Option<(V, u64)>
@@ -335,32 +339,26 @@ impl<K, V> Shard<K, V> {
         V: Clone,
     {
         let Some(i) = self.find(hash, key) else {
-            if touch == Touch::Use {
-                self.misses += 1;
-            }
+            self.misses += 1;
             return None;
         };
         let deadline = self.nodes[ix(i)].deadline;
         if deadline != NEVER {
             let t = now.get();
             if t >= deadline {
-                if touch == Touch::Use {
-                    let node = self.remove_at(i);
-                    self.count(RemovalCause::Expired);
-                    removed.push(node.key, node.value, RemovalCause::Expired);
-                    self.misses += 1;
-                }
+                let node = self.remove_at(i);
+                self.count(RemovalCause::Expired);
+                removed.push(node.key, node.value, RemovalCause::Expired);
+                self.misses += 1;
                 return None;
             }
-            if touch == Touch::Use && self.config.tti != NEVER {
+            if self.config.tti != NEVER {
                 let expires_at = self.cold[ix(i)].expires_at;
                 self.nodes[ix(i)].deadline = expires_at.min(t.saturating_add(self.config.tti));
             }
         }
-        if touch == Touch::Use {
-            self.move_to_front(i);
-            self.hits += 1;
-        }
+        self.move_to_front(i);
+        self.hits += 1;
         // An entry without a deadline has no time-to-live: skip the cold read.
         let expires_at = if !want_ttl || deadline == NEVER {
             NEVER
@@ -698,10 +696,7 @@ mod tests {
             s.insert(h(k), k, k * 10, 1, NEVER, &mut now, &mut rm);
         }
         assert_eq!(s.keys_lru_first(), [&1, &2, &3]);
-        assert_eq!(
-            s.get(h(1), &1, &mut now, Touch::Use, false, &mut rm),
-            Some((10, NEVER))
-        );
+        assert_eq!(s.get(h(1), &1, &mut now, false, &mut rm), Some((10, NEVER)));
         assert_eq!(s.keys_lru_first(), [&2, &3, &1]);
         s.insert(h(4), 4, 40, 1, NEVER, &mut now, &mut rm);
         assert_eq!(rm.items, [(2, 20, RemovalCause::Capacity)]);
