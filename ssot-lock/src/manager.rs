@@ -415,29 +415,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
             let mut guard = self.shard(hash);
             let shard = &mut *guard;
             let id = match shard.table.find_mut(hash, |e| e.key.borrow() == key) {
-                None => {
-                    if shard.table.capacity() > SHRINK_ABOVE
-                        && shard.table.len() * 8 < shard.table.capacity()
-                    {
-                        // A burst of keys is over: give the table's memory back.
-                        let len = shard.table.len();
-                        shard
-                            .table
-                            .shrink_to(len * 2, |e| self.hasher.hash_one(&e.key));
-                    }
-                    let id = shard.next_id;
-                    shard.next_id += 1;
-                    shard.table.insert_unique(
-                        hash,
-                        Entry {
-                            key: key.to_owned(),
-                            id,
-                            state: KeyState::held_by(owner, kind),
-                        },
-                        |e| self.hasher.hash_one(&e.key),
-                    );
-                    id
-                }
+                None => self.insert_held(shard, hash, key, owner, kind),
                 Some(entry) => {
                     if let Some(held) = entry.state.involvement(owner) {
                         return Err(Error::AlreadyHeld {
@@ -480,6 +458,40 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         self.acquire_slow(key, hash, kind, owner, priority, wait, started)
     }
 
+    /// Creates the entry of an idle key, held by `owner`, and returns its id.
+    #[inline]
+    fn insert_held<Q>(
+        &self,
+        shard: &mut Shard<K>,
+        hash: u64,
+        key: &Q,
+        owner: Owner,
+        kind: LockKind,
+    ) -> u64
+    where
+        Q: ToOwned<Owned = K> + ?Sized,
+    {
+        if shard.table.capacity() > SHRINK_ABOVE && shard.table.len() * 8 < shard.table.capacity() {
+            // A burst of keys is over: give the table's memory back.
+            let len = shard.table.len();
+            shard
+                .table
+                .shrink_to(len * 2, |e| self.hasher.hash_one(&e.key));
+        }
+        let id = shard.next_id;
+        shard.next_id += 1;
+        shard.table.insert_unique(
+            hash,
+            Entry {
+                key: key.to_owned(),
+                id,
+                state: KeyState::held_by(owner, kind),
+            },
+            |e| self.hasher.hash_one(&e.key),
+        );
+        id
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn acquire_slow<Q>(
         &self,
@@ -500,17 +512,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         let shard = &mut *all[si];
         // The state may have changed while no shard was held: decide afresh.
         let Some(entry) = shard.table.find_mut(hash, |e| e.key.borrow() == key) else {
-            let id = shard.next_id;
-            shard.next_id += 1;
-            shard.table.insert_unique(
-                hash,
-                Entry {
-                    key: key.to_owned(),
-                    id,
-                    state: KeyState::held_by(owner, kind),
-                },
-                |e| self.hasher.hash_one(&e.key),
-            );
+            let id = self.insert_held(shard, hash, key, owner, kind);
             shard.stats.acquisitions += 1;
             return Ok(self.guard(hash, id, owner, kind));
         };
