@@ -282,22 +282,10 @@ pub(crate) fn read_json(text: &str, source: &str) -> Result<Value, Error> {
         });
     }
     read.map_err(|e| {
-        let (line, column) = (e.line().max(1), e.column().max(1));
-        match refusal.0.take() {
-            Some(message) => Error::Unrepresentable {
-                source_name: source.to_owned(),
-                line,
-                column,
-                message,
-            },
-            None => Error::Syntax {
-                source_name: source.to_owned(),
-                format: "JSON",
-                line,
-                column,
-                message: strip_json_position(&e.to_string()),
-            },
-        }
+        let at = (e.line().max(1), e.column().max(1));
+        read_error(source, "JSON", at, refusal.0.take(), || {
+            strip_json_position(&e.to_string())
+        })
     })
 }
 
@@ -463,9 +451,23 @@ fn check_flow_depth(text: &str, source: &str) -> Result<(), Error> {
 }
 
 fn yaml_error(e: &serde_yaml::Error, refused: Option<String>, source: &str) -> Error {
-    let (line, column) = e
+    let at = e
         .location()
         .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
+    read_error(source, "YAML", at, refused, || {
+        strip_yaml_position(&e.to_string())
+    })
+}
+
+/// A document that could not be read: a value the JSON data model cannot hold, if the
+/// strict visitor refused one (its message), else the parser's syntax error.
+fn read_error(
+    source: &str,
+    format: &'static str,
+    (line, column): (usize, usize),
+    refused: Option<String>,
+    syntax: impl FnOnce() -> String,
+) -> Error {
     match refused {
         Some(message) => Error::Unrepresentable {
             source_name: source.to_owned(),
@@ -475,10 +477,10 @@ fn yaml_error(e: &serde_yaml::Error, refused: Option<String>, source: &str) -> E
         },
         None => Error::Syntax {
             source_name: source.to_owned(),
-            format: "YAML",
+            format,
             line,
             column,
-            message: strip_yaml_position(&e.to_string()),
+            message: syntax(),
         },
     }
 }

@@ -258,15 +258,18 @@ impl SchemaRegistry {
         let mut new: Vec<(String, String, Option<String>, Arc<Value>)> = Vec::new();
         for (name, schema) in schemas {
             check_name(name)?;
-            let clash = self
-                .index(name)
-                .map(|i| self.entries[i].name.to_string())
-                .or_else(|| {
-                    new.iter()
-                        .find(|(n, _, id, _)| n == name || id.as_deref() == Some(name))
-                        .map(|(n, ..)| n.clone())
-                });
-            if let Some(by) = clash {
+            // Who already answers to `key`, as a name or a `$id`: a registered schema or
+            // one of this batch.
+            let taken_by = |key: &str| {
+                self.index(key)
+                    .map(|i| self.entries[i].name.to_string())
+                    .or_else(|| {
+                        new.iter()
+                            .find(|(n, _, id, _)| n == key || id.as_deref() == Some(key))
+                            .map(|(n, ..)| n.clone())
+                    })
+            };
+            if let Some(by) = taken_by(name) {
                 return Err(Error::AlreadyRegistered {
                     name: name.to_owned(),
                     what: "name",
@@ -275,23 +278,15 @@ impl SchemaRegistry {
                 });
             }
             let id = absolute_id(&schema);
-            if let Some(id) = &id {
-                let clash = self
-                    .index(id)
-                    .map(|i| self.entries[i].name.to_string())
-                    .or_else(|| {
-                        new.iter()
-                            .find(|(n, _, other, _)| other.as_deref() == Some(id) || n == id)
-                            .map(|(n, ..)| n.clone())
-                    });
-                if let Some(by) = clash {
-                    return Err(Error::AlreadyRegistered {
-                        name: name.to_owned(),
-                        what: "$id",
-                        taken: id.clone(),
-                        by,
-                    });
-                }
+            if let Some(id) = &id
+                && let Some(by) = taken_by(id)
+            {
+                return Err(Error::AlreadyRegistered {
+                    name: name.to_owned(),
+                    what: "$id",
+                    taken: id.clone(),
+                    by,
+                });
             }
             let uri = match &id {
                 _ if is_absolute_uri(name) => name.to_owned(),
