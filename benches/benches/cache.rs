@@ -351,7 +351,7 @@ fn disk(c: &mut Criterion) {
         DiskTier::open(dir.path(), 64 << 20).expect("open disk tier");
     let value = vec![0xA5u8; 256];
     for k in 0..1_000u64 {
-        tier.insert(&k, &value).expect("insert");
+        tier.insert(k, value.clone()).expect("insert");
     }
     let mut g = c.benchmark_group("disk");
     g.sample_size(10)
@@ -368,7 +368,7 @@ fn disk(c: &mut Criterion) {
     g.bench_function("insert_256B", |b| {
         b.iter(|| {
             k = (k + 1) % 1_000;
-            tier.insert(&k, &value).expect("insert");
+            tier.insert(k, value.clone()).expect("insert");
         });
     });
     g.finish();

@@ -7,6 +7,9 @@
 
 use std::path::PathBuf;
 
+/// `Result<T, ssot_cache::Error>`, as every `ssot-*` crate names its own.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// Everything that can go wrong in `ssot-cache`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -132,8 +132,8 @@
 //! | `get_or_insert_with` (miss) | a `get`, one `Arc` for the flight, the loader (no lock held), an `insert`. Waiters block on a condition variable. |
 //! | eviction listener | runs after the shard's lock is released; with a listener set, an operation that removes entries collects them in a `Vec` first. |
 //! | `DiskTier::get` | postcard-encode and blake3 the key, an index lookup under a mutex, read the file, blake3 it, decode. |
-//! | `DiskTier::insert` | encode, checksum, write a temporary file, rename it, unlink evicted files (optionally `fsync`). |
-//! | `DiskTier::open` | one `stat` per file in the directory; nothing is read. |
+//! | `DiskTier::insert` | encode, checksum, write a temporary file, rename it under the file's stripe lock, unlink evicted files (optionally `fsync`). No file-system call is made under the index mutex. |
+//! | `DiskTier::open` | one `stat` per file in the directory, and an 8-byte read of each file named as an entry (its magic). |
 //! | `TieredCache::get` | tier reads down to the first hit, then one insert per tier above it. |
 //! | `TieredCache::insert` | one insert per tier. |
 //!
@@ -154,7 +154,8 @@
 //! - [`TieredCache`], [`TieredCacheBuilder`], [`Tier`], [`TierEntry`]: composition.
 //! - [`Clock`], [`SystemClock`], [`CoarseClock`], [`ManualClock`], [`Timestamp`]: time.
 //! - [`CacheStats`], [`TierStats`], [`RemovalCause`]: observation.
-//! - [`Error`]: the one error type (disk and user tiers; the memory tier cannot fail).
+//! - [`Error`], [`Result`]: the one error type (disk and user tiers; the memory tier
+//!   cannot fail) and its `Result` alias.
 #![deny(missing_docs)]
 
 mod clock;
@@ -169,7 +170,7 @@ mod tiered;
 
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, Timestamp};
 pub use disk::{DiskStats, DiskTier, DiskTierBuilder};
-pub use error::Error;
+pub use error::{Error, Result};
 pub use memory::{MemoryCache, MemoryCacheBuilder};
 pub use stats::{CacheStats, RemovalCause, TierStats};
 pub use tier::{Tier, TierEntry};

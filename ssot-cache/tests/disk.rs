@@ -33,8 +33,8 @@ fn reopening_keeps_entries_and_their_deadlines() {
     let clock = ManualClock::new();
     {
         let disk = open(dir.path(), 1 << 20, &clock);
-        disk.insert(&key(1), &vec![1, 2, 3]).unwrap();
-        disk.insert_with_ttl(&key(2), &vec![4], Duration::from_secs(10))
+        disk.insert(key(1), vec![1, 2, 3]).unwrap();
+        disk.insert_with_ttl(key(2), vec![4], Duration::from_secs(10))
             .unwrap();
     }
     let disk = open(dir.path(), 1 << 20, &clock);
@@ -67,7 +67,7 @@ fn every_corruption_or_truncation_is_a_miss_that_removes_the_file() {
     let clock = ManualClock::new();
     let value: Vec<u32> = (0..20).collect();
     let disk = open(dir.path(), 1 << 20, &clock);
-    disk.insert(&key(0), &value).unwrap();
+    disk.insert(key(0), value.clone()).unwrap();
     let path = disk.path_of(&key(0)).unwrap();
     let good = fs::read(&path).unwrap();
     // Every single-byte flip and every truncation, including to zero bytes.
@@ -80,7 +80,7 @@ fn every_corruption_or_truncation_is_a_miss_that_removes_the_file() {
         .chain((0..good.len()).map(|n| good[..n].to_vec()));
     let mut cases = 0;
     for bytes in damaged {
-        disk.insert(&key(0), &value).unwrap();
+        disk.insert(key(0), value.clone()).unwrap();
         fs::write(&path, &bytes).unwrap();
         assert_eq!(
             disk.get(&key(0)).unwrap(),
@@ -100,7 +100,7 @@ fn a_value_of_another_type_is_a_miss_not_a_wrong_value() {
     let dir = tempfile::tempdir().unwrap();
     {
         let disk: DiskTier<String, String> = DiskTier::open(dir.path(), 1 << 20).unwrap();
-        disk.insert(&"k".to_string(), &"a string".to_string())
+        disk.insert("k".to_string(), "a string".to_string())
             .unwrap();
     }
     // The same directory read with a value type whose encoding does not fit.
@@ -116,7 +116,7 @@ fn capacity_in_bytes_holds_and_evicts_the_least_recently_used() {
     let capacity = 2_000;
     let disk = open(dir.path(), capacity, &clock);
     for i in 0..100 {
-        disk.insert(&key(i), &vec![7; i % 13]).unwrap();
+        disk.insert(key(i), vec![7; i % 13]).unwrap();
         // Keep key 0 in use: it must survive every eviction.
         assert!(disk.get(&key(0)).unwrap().is_some(), "key-0 evicted at {i}");
         assert!(disk.size_bytes() <= capacity);
@@ -140,8 +140,8 @@ fn an_entry_larger_than_the_capacity_is_not_stored_and_removes_the_old_value() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new();
     let disk = open(dir.path(), 200, &clock);
-    disk.insert(&key(0), &vec![1]).unwrap();
-    disk.insert(&key(0), &vec![9; 500]).unwrap();
+    disk.insert(key(0), vec![1]).unwrap();
+    disk.insert(key(0), vec![9; 500]).unwrap();
     assert_eq!(
         disk.get(&key(0)).unwrap(),
         None,
@@ -157,7 +157,7 @@ fn reopening_with_a_smaller_capacity_keeps_the_most_recently_written() {
     {
         let disk = open(dir.path(), 1 << 20, &clock);
         for i in 0..10 {
-            disk.insert(&key(i), &vec![0; 10]).unwrap();
+            disk.insert(key(i), vec![0; 10]).unwrap();
             // Distinct modification times even on coarse file systems.
             let f = fs::File::options()
                 .write(true)
@@ -180,14 +180,16 @@ fn reopening_with_a_smaller_capacity_keeps_the_most_recently_written() {
 #[test]
 fn open_removes_leftover_temporary_files_and_ignores_foreign_files() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join(".tmp-crashed"), b"half a write").unwrap();
+    // A temporary file as the tier names them: its prefix and 12 random characters.
+    let leftover = dir.path().join(".ssot-cache-tmp-Crashed01234");
+    fs::write(&leftover, b"half a write").unwrap();
     fs::write(dir.path().join("README.txt"), b"not ours").unwrap();
     let clock = ManualClock::new();
     let disk = open(dir.path(), 1 << 20, &clock);
-    assert!(!dir.path().join(".tmp-crashed").exists());
+    assert!(!leftover.exists());
     assert!(dir.path().join("README.txt").exists());
     assert_eq!(disk.len(), 0);
-    disk.insert(&key(1), &vec![1]).unwrap();
+    disk.insert(key(1), vec![1]).unwrap();
     disk.clear().unwrap();
     assert!(entry_files(dir.path()).is_empty());
     assert!(
@@ -204,7 +206,7 @@ fn files_whose_names_this_tier_would_not_write_are_not_indexed_nor_counted() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new();
     let disk = open(dir.path(), 1 << 20, &clock);
-    disk.insert(&key(1), &vec![1]).unwrap();
+    disk.insert(key(1), vec![1]).unwrap();
     let real = disk.path_of(&key(1)).unwrap();
     let name = real.file_name().unwrap().to_str().unwrap().to_string();
     drop(disk);
@@ -230,7 +232,7 @@ fn a_file_deleted_behind_the_tiers_back_is_a_miss() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new();
     let disk = open(dir.path(), 1 << 20, &clock);
-    disk.insert(&key(1), &vec![1]).unwrap();
+    disk.insert(key(1), vec![1]).unwrap();
     fs::remove_file(disk.path_of(&key(1)).unwrap()).unwrap();
     assert_eq!(disk.get(&key(1)).unwrap(), None);
     assert_eq!(disk.len(), 0);
@@ -247,7 +249,7 @@ fn concurrent_writers_and_readers_never_see_a_wrong_value() {
                 for n in 0..200u32 {
                     let k = (n * 7 + t) % 16;
                     if n % 3 == 0 {
-                        disk.insert(&k, &(k, vec![u8::try_from(k).unwrap(); (n % 50) as usize]))
+                        disk.insert(k, (k, vec![u8::try_from(k).unwrap(); (n % 50) as usize]))
                             .unwrap();
                     } else if let Some((stored, bytes)) = disk.get(&k).unwrap() {
                         assert_eq!(stored, k);
@@ -311,11 +313,11 @@ mod model {
             for op in ops {
                 match op {
                     Op::Insert(k, v) => {
-                        disk.insert(&k, &v).unwrap();
+                        disk.insert(k, v.clone()).unwrap();
                         model.insert(k, (v, u64::MAX));
                     }
                     Op::InsertTtl(k, v, t) => {
-                        disk.insert_with_ttl(&k, &v, Duration::from_secs(t)).unwrap();
+                        disk.insert_with_ttl(k, v.clone(), Duration::from_secs(t)).unwrap();
                         model.insert(k, (v, now + t));
                     }
                     Op::Get(k) => {
@@ -353,9 +355,50 @@ fn synced_writes_are_stored_and_survive_reopening() {
         .sync_writes(true)
         .open()
         .unwrap();
-    disk.insert(&key(1), &vec![1, 2]).unwrap();
-    disk.insert(&key(1), &vec![3]).unwrap();
+    disk.insert(key(1), vec![1, 2]).unwrap();
+    disk.insert(key(1), vec![3]).unwrap();
     drop(disk);
     let disk: DiskTier<String, Vec<u32>> = DiskTier::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(disk.get(&key(1)).unwrap(), Some(vec![3]));
+}
+
+#[test]
+fn foreign_files_named_like_entries_are_not_indexed_counted_evicted_or_cleared() {
+    // A file whose name this tier could have written (64 lowercase hex digits and
+    // `.entry`) but whose bytes it did not write belongs to someone else.
+    let dir = tempfile::tempdir().unwrap();
+    let foreign: Vec<_> = (0..3u32)
+        .map(|i| dir.path().join(format!("{i:064x}.entry")))
+        .collect();
+    let content = b"not a cache entry, but someone's notes".repeat(100);
+    for f in &foreign {
+        fs::write(f, &content).unwrap();
+    }
+    let temp_like = dir.path().join(".tmp-notes");
+    fs::write(&temp_like, b"someone's temporary file").unwrap();
+    let clock = ManualClock::new();
+    // Each foreign file alone is larger than the capacity: indexed, it would be evicted.
+    let disk = open(dir.path(), 2_000, &clock);
+    assert_eq!(disk.len(), 0, "foreign files are not indexed");
+    assert_eq!(disk.size_bytes(), 0, "nor counted towards the capacity");
+    for i in 0..60 {
+        disk.insert(key(i), vec![7; 20]).unwrap();
+    }
+    assert!(
+        disk.stats().evicted_capacity > 0,
+        "the capacity was reached"
+    );
+    disk.clear().unwrap();
+    drop(disk);
+    let disk = open(dir.path(), 2_000, &clock);
+    assert_eq!(disk.len(), 0);
+    for f in &foreign {
+        assert_eq!(
+            fs::read(f).unwrap(),
+            content,
+            "{} is left alone",
+            f.display()
+        );
+    }
+    assert!(temp_like.exists(), "a foreign `.tmp-` file is left alone");
 }
