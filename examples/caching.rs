@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             s.spawn(|| {
                 for (name, text) in DOCS {
                     // Four threads ask for each document; each is parsed once.
-                    let counts = memory.get_or_insert_with(name.to_string(), || {
+                    let counts = memory.get_or_insert_with(name, || {
                         parses.fetch_add(1, Ordering::SeqCst);
                         Arc::new(count_words(text))
                     });
@@ -92,7 +92,7 @@ fn tiered(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     {
         let cache = open()?;
         for (name, text) in DOCS {
-            cache.insert(&name.to_string(), &count_words(text))?;
+            cache.insert(name.to_string(), count_words(text))?;
         }
         println!(
             "\nwrote {} documents through both tiers into {}",

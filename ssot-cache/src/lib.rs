@@ -41,7 +41,7 @@
 //! std::thread::scope(|s| {
 //!     for _ in 0..4 {
 //!         s.spawn(|| {
-//!             let plan = cache.get_or_insert_with(42, || {
+//!             let plan = cache.get_or_insert_with(&42, || {
 //!                 loads.fetch_add(1, Ordering::SeqCst);
 //!                 "computed plan".to_string()
 //!             });
@@ -82,7 +82,7 @@
 //! let disk = DiskTier::open(dir.path(), 64 << 20)?;
 //! let cache = TieredCache::builder().tier(memory.clone()).tier(disk).build();
 //!
-//! cache.insert(&"schema:task".to_string(), &vec!["id".to_string(), "title".to_string()])?;
+//! cache.insert("schema:task".to_string(), vec!["id".to_string(), "title".to_string()])?;
 //! memory.invalidate_all(); // as after a restart
 //! assert!(cache.get(&"schema:task".to_string())?.is_some()); // read from disk...
 //! assert!(memory.contains_key("schema:task")); // ...and promoted

@@ -512,6 +512,9 @@ where
     /// The value of `key`, loading it with `loader` on a miss and caching it with the
     /// default time-to-live.
     ///
+    /// `key` is borrowed, like [`get`](Self::get)'s (`&str` for a `String` key): a hit
+    /// makes no owned key; a miss makes one (`ToOwned`) to store.
+    ///
     /// Single flight: when several threads miss the same key at once, one runs its
     /// loader and the others wait for and receive its value; the loader runs once.
     /// If the key is written or removed while the loader runs, the callers still get
@@ -528,8 +531,10 @@ where
     ///
     /// If the loader panics (the panic is propagated), or if it calls
     /// `get_or_insert_with`/`try_get_or_insert_with` for the same key.
-    pub fn get_or_insert_with(&self, key: K, loader: impl FnOnce() -> V) -> V
+    pub fn get_or_insert_with<Q>(&self, key: &Q, loader: impl FnOnce() -> V) -> V
     where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         V: Sync,
     {
         match self.try_get_or_insert_with(key, || Ok::<V, std::convert::Infallible>(loader())) {
@@ -551,10 +556,10 @@ where
     /// use ssot_cache::MemoryCache;
     ///
     /// let cache: MemoryCache<u32, String> = MemoryCache::new(100);
-    /// let err = cache.try_get_or_insert_with(7, || Err("backend down")).unwrap_err();
+    /// let err = cache.try_get_or_insert_with(&7, || Err("backend down")).unwrap_err();
     /// assert_eq!(*err, "backend down");
     /// assert!(!cache.contains_key(&7), "a failed load caches nothing");
-    /// let v = cache.try_get_or_insert_with(7, || Ok::<_, &str>("seven".to_string()));
+    /// let v = cache.try_get_or_insert_with(&7, || Ok::<_, &str>("seven".to_string()));
     /// assert_eq!(v.as_deref(), Ok("seven"));
     /// ```
     ///
@@ -562,33 +567,36 @@ where
     ///
     /// As [`get_or_insert_with`](Self::get_or_insert_with): if the loader panics, or
     /// loads its own key.
-    pub fn try_get_or_insert_with<E>(
+    pub fn try_get_or_insert_with<Q, E>(
         &self,
-        key: K,
+        key: &Q,
         loader: impl FnOnce() -> Result<V, E>,
     ) -> Result<V, Arc<E>>
     where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         E: Send + Sync + 'static,
         V: Sync,
     {
-        let hash = self.hash(&key);
+        let hash = self.hash(key);
         let shard = self.shard_for(hash);
         let flight = loop {
             let mut now = LazyNow::new(&*self.inner.clock);
             let mut removed = self.removed();
             let joined = {
                 let mut s = shard.lock();
-                if let Some((v, _)) = s.get(hash, &key, &mut now, false, &mut removed) {
+                if let Some((v, _)) = s.get(hash, key, &mut now, false, &mut removed) {
                     drop(s);
                     self.notify(removed);
                     return Ok(v);
                 }
-                match s.loads.find(hash, |p| p.key == key) {
+                match s.loads.find(hash, |p| p.key.borrow() == key) {
                     Some(p) => Arc::clone(&p.flight),
                     None => {
                         let flight = Arc::new(Flight::new());
+                        // The one owned key of a miss: stored when the load lands.
                         let pending = Pending {
-                            key,
+                            key: key.to_owned(),
                             hash,
                             flight: Arc::clone(&flight),
                             store: true,
@@ -763,7 +771,7 @@ mod tests {
         let cache = &cache;
         std::thread::scope(|s| {
             let leader = s.spawn(move || {
-                cache.try_get_or_insert_with(1, || {
+                cache.try_get_or_insert_with(&1, || {
                     runs.fetch_add(1, Ordering::SeqCst);
                     started_tx.send(()).unwrap();
                     release_rx.recv().unwrap();
@@ -774,7 +782,7 @@ mod tests {
             let waiters: Vec<_> = (0..3)
                 .map(|_| {
                     s.spawn(move || {
-                        cache.try_get_or_insert_with(1, || {
+                        cache.try_get_or_insert_with(&1, || {
                             runs.fetch_add(1, Ordering::SeqCst);
                             Ok::<u32, String>(99)
                         })
@@ -795,7 +803,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert!(!cache.contains_key(&1));
         assert_eq!(
-            cache.try_get_or_insert_with(1, || Ok::<_, String>(5)),
+            cache.try_get_or_insert_with(&1, || Ok::<_, String>(5)),
             Ok(5)
         );
     }
@@ -808,14 +816,14 @@ mod tests {
         let cache = &cache;
         std::thread::scope(|s| {
             let leader = s.spawn(move || {
-                cache.get_or_insert_with(1, || {
+                cache.get_or_insert_with(&1, || {
                     started_tx.send(()).unwrap();
                     release_rx.recv().unwrap();
                     panic!("loader bug");
                 })
             });
             started_rx.recv().unwrap();
-            let waiter = s.spawn(move || cache.get_or_insert_with(1, || 42));
+            let waiter = s.spawn(move || cache.get_or_insert_with(&1, || 42));
             until_waiting(cache, 1, 1);
             release_tx.send(()).unwrap();
             assert!(leader.join().is_err(), "the panic reaches the leader");
@@ -837,14 +845,14 @@ mod tests {
         let cache = &cache;
         std::thread::scope(|s| {
             let leader = s.spawn(move || {
-                cache.get_or_insert_with(1, || {
+                cache.get_or_insert_with(&1, || {
                     started_tx.send(()).unwrap();
                     release_rx.recv().unwrap();
                     13
                 })
             });
             started_rx.recv().unwrap();
-            let waiter = s.spawn(move || cache.get_or_insert_with(1, || 14));
+            let waiter = s.spawn(move || cache.get_or_insert_with(&1, || 14));
             until_waiting(cache, 1, 1);
             release_tx.send(()).unwrap();
             assert!(leader.join().is_err());
@@ -856,7 +864,7 @@ mod tests {
     #[test]
     fn a_write_during_a_load_wins_over_the_loaded_value() {
         let cache: MemoryCache<u32, u32> = MemoryCache::builder().clock(ManualClock::new()).build();
-        let got = cache.get_or_insert_with(1, || {
+        let got = cache.get_or_insert_with(&1, || {
             cache.insert(1, 7);
             3
         });

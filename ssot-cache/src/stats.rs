@@ -65,10 +65,21 @@ impl CacheStats {
         }
     }
 
-    /// Evictions of every cause: capacity, expiry, explicit removal, replacement.
+    /// Entries the cache dropped on its own: evicted for capacity (or refused as too
+    /// heavy) and expired. Explicit removals and replacements are not evictions. This
+    /// is what [`Tier::evictions`](crate::Tier::evictions),
+    /// [`TierStats::evictions`] and [`DiskStats::evictions`](crate::DiskStats::evictions)
+    /// count too.
     #[must_use]
     pub fn evictions(&self) -> u64 {
-        self.evicted_capacity + self.expired + self.explicit + self.replaced
+        self.evicted_capacity + self.expired
+    }
+
+    /// Entries that left the cache for any cause: evictions, explicit removals and
+    /// replaced values.
+    #[must_use]
+    pub fn removals(&self) -> u64 {
+        self.evictions() + self.explicit + self.replaced
     }
 
     pub(crate) fn add_removed(&mut self, removed: &[u64; 4]) {
@@ -91,8 +102,9 @@ pub struct TierStats {
     pub misses: u64,
     /// Entries written into this tier because a lower tier had them.
     pub promotions: u64,
-    /// Entries this tier dropped on its own (capacity or expiry), as the tier
-    /// reports through [`Tier::evictions`](crate::Tier::evictions).
+    /// Entries this tier dropped on its own (capacity, expiry, and for the disk tier
+    /// damage; never an explicit removal or a replacement), as the tier reports
+    /// through [`Tier::evictions`](crate::Tier::evictions).
     pub evictions: u64,
 }
 

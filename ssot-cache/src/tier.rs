@@ -12,7 +12,7 @@
 use std::hash::Hash;
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::Result;
 use crate::memory::MemoryCache;
 
 /// A value read from a tier and how long it has left to live.
@@ -33,7 +33,7 @@ pub struct TierEntry<V> {
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
 /// use std::time::Duration;
-/// use ssot_cache::{Error, Tier, TierEntry, TieredCache, MemoryCache};
+/// use ssot_cache::{Error, MemoryCache, Result, Tier, TierEntry, TieredCache};
 ///
 /// /// A tier that never forgets (a stand-in for a remote store).
 /// #[derive(Default)]
@@ -41,20 +41,20 @@ pub struct TierEntry<V> {
 ///
 /// impl Tier<String, String> for Forever {
 ///     fn name(&self) -> &str { "forever" }
-///     fn get(&self, key: &String) -> Result<Option<TierEntry<String>>, Error> {
+///     fn get(&self, key: &String) -> Result<Option<TierEntry<String>>> {
 ///         let map = self.0.lock().map_err(|_| Error::tier("forever", "poisoned"))?;
 ///         Ok(map.get(key).map(|v| TierEntry { value: v.clone(), ttl: None }))
 ///     }
-///     fn insert(&self, key: &String, value: &String, _ttl: Option<Duration>) -> Result<(), Error> {
+///     fn insert(&self, key: &String, value: &String, _ttl: Option<Duration>) -> Result<()> {
 ///         let mut map = self.0.lock().map_err(|_| Error::tier("forever", "poisoned"))?;
 ///         map.insert(key.clone(), value.clone());
 ///         Ok(())
 ///     }
-///     fn remove(&self, key: &String) -> Result<(), Error> {
+///     fn remove(&self, key: &String) -> Result<()> {
 ///         self.0.lock().map_err(|_| Error::tier("forever", "poisoned"))?.remove(key);
 ///         Ok(())
 ///     }
-///     fn clear(&self) -> Result<(), Error> {
+///     fn clear(&self) -> Result<()> {
 ///         self.0.lock().map_err(|_| Error::tier("forever", "poisoned"))?.clear();
 ///         Ok(())
 ///     }
@@ -64,7 +64,7 @@ pub struct TierEntry<V> {
 ///     .tier(MemoryCache::new(100))
 ///     .tier(Forever::default())
 ///     .build();
-/// cache.insert(&"k".to_string(), &"v".to_string())?;
+/// cache.insert("k".to_string(), "v".to_string())?;
 /// assert_eq!(cache.get(&"k".to_string())?.as_deref(), Some("v"));
 /// # Ok::<(), ssot_cache::Error>(())
 /// ```
@@ -73,20 +73,22 @@ pub trait Tier<K, V>: Send + Sync {
     fn name(&self) -> &str;
 
     /// The entry for `key`, if this tier holds a live one.
-    fn get(&self, key: &K) -> Result<Option<TierEntry<V>>, Error>;
+    fn get(&self, key: &K) -> Result<Option<TierEntry<V>>>;
 
     /// Stores `value` under `key` for at most `ttl` (`None`: no time-to-live of its
     /// own; the tier may still apply its configured one).
-    fn insert(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<(), Error>;
+    fn insert(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<()>;
 
     /// Removes `key`; removing an absent key is not an error.
-    fn remove(&self, key: &K) -> Result<(), Error>;
+    fn remove(&self, key: &K) -> Result<()>;
 
     /// Removes every entry.
-    fn clear(&self) -> Result<(), Error>;
+    fn clear(&self) -> Result<()>;
 
     /// Entries the tier dropped on its own (capacity, expiry, corruption) since it was
-    /// created. Default: 0, for tiers that do not count.
+    /// created; explicit removals and replaced values do not count. The same meaning
+    /// as [`CacheStats::evictions`](crate::CacheStats::evictions). Default: 0, for
+    /// tiers that do not count.
     fn evictions(&self) -> u64 {
         0
     }
@@ -101,14 +103,14 @@ where
         "memory"
     }
 
-    fn get(&self, key: &K) -> Result<Option<TierEntry<V>>, Error> {
+    fn get(&self, key: &K) -> Result<Option<TierEntry<V>>> {
         Ok(self
             .get_with_ttl(key)
             .map(|(value, ttl)| TierEntry { value, ttl }))
     }
 
     /// The entry lives for the shorter of `ttl` and the cache's default time-to-live.
-    fn insert(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<(), Error> {
+    fn insert(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<()> {
         match ttl {
             Some(ttl) => self.insert_with_ttl_capped(key.clone(), value.clone(), ttl),
             None => self.insert(key.clone(), value.clone()),
@@ -116,19 +118,18 @@ where
         Ok(())
     }
 
-    fn remove(&self, key: &K) -> Result<(), Error> {
+    fn remove(&self, key: &K) -> Result<()> {
         MemoryCache::remove(self, key);
         Ok(())
     }
 
-    fn clear(&self) -> Result<(), Error> {
+    fn clear(&self) -> Result<()> {
         self.invalidate_all();
         Ok(())
     }
 
     fn evictions(&self) -> u64 {
-        let s = self.stats();
-        s.evicted_capacity + s.expired
+        self.stats().evictions()
     }
 }
 
@@ -142,19 +143,19 @@ where
         (**self).name()
     }
 
-    fn get(&self, key: &K) -> Result<Option<TierEntry<V>>, Error> {
+    fn get(&self, key: &K) -> Result<Option<TierEntry<V>>> {
         (**self).get(key)
     }
 
-    fn insert(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<(), Error> {
+    fn insert(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<()> {
         (**self).insert(key, value, ttl)
     }
 
-    fn remove(&self, key: &K) -> Result<(), Error> {
+    fn remove(&self, key: &K) -> Result<()> {
         (**self).remove(key)
     }
 
-    fn clear(&self) -> Result<(), Error> {
+    fn clear(&self) -> Result<()> {
         (**self).clear()
     }
 

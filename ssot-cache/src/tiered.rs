@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::stats::TierStats;
 use crate::tier::Tier;
 
@@ -66,7 +66,7 @@ impl Drop for WriteInProgress<'_> {
 /// let disk = DiskTier::builder(dir.path()).max_bytes(1 << 20).clock(clock.clone()).open()?;
 /// let cache = TieredCache::builder().tier(memory.clone()).tier(disk).build();
 ///
-/// cache.insert_with_ttl(&"plan".to_string(), &vec![1u32, 2, 3], Duration::from_secs(60))?;
+/// cache.insert_with_ttl("plan".to_string(), vec![1u32, 2, 3], Duration::from_secs(60))?;
 /// memory.invalidate_all(); // as after a restart: only the disk has it
 /// clock.advance(Duration::from_secs(20));
 ///
@@ -148,13 +148,17 @@ impl<K, V> TieredCache<K, V> {
     /// The value of `key` from the first tier that has it, promoted into every tier
     /// above with its remaining time-to-live.
     ///
+    /// Unlike `MemoryCache::get`, `key` is a `&K`, not any borrowed form of it: the
+    /// tiers are trait objects ([`Tier`]), whose methods cannot be generic over the
+    /// borrowed form.
+    ///
     /// If a write or invalidation ran while this read was in progress, the promotion is
     /// undone (the key is removed from the tiers above), so an upper tier never keeps
     /// a value older than the write; the read itself may answer the old or the new
     /// value, as any read overlapping a write.
     ///
     /// Errors: the first error of a tier read or a promotion write.
-    pub fn get(&self, key: &K) -> Result<Option<V>, Error> {
+    pub fn get(&self, key: &K) -> Result<Option<V>> {
         // Finished before started: a write counted in `started` but not in
         // `finished` was in progress.
         let finished = self.writes.finished.load(Ordering::SeqCst);
@@ -196,18 +200,23 @@ impl<K, V> TieredCache<K, V> {
 
     /// Writes `key → value` to every tier with the cache's default time-to-live.
     ///
+    /// Key and value are taken by value, as by
+    /// [`MemoryCache::insert`](crate::MemoryCache::insert) and
+    /// [`DiskTier::insert`](crate::DiskTier::insert); each tier is handed a reference
+    /// (the memory tier stores clones).
+    ///
     /// Errors: the first tier error; the key is then removed from every tier (best
     /// effort), so no tier serves an older value.
-    pub fn insert(&self, key: &K, value: &V) -> Result<(), Error> {
-        self.write(key, value, self.ttl)
+    pub fn insert(&self, key: K, value: V) -> Result<()> {
+        self.write(&key, &value, self.ttl)
     }
 
     /// Like [`insert`](Self::insert), with this entry's own time-to-live.
-    pub fn insert_with_ttl(&self, key: &K, value: &V, ttl: Duration) -> Result<(), Error> {
-        self.write(key, value, Some(ttl))
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) -> Result<()> {
+        self.write(&key, &value, Some(ttl))
     }
 
-    fn write(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<(), Error> {
+    fn write(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<()> {
         let _counted = WriteInProgress::start(&self.writes);
         for tier in self.tiers.iter().rev() {
             if let Err(e) = tier.insert(key, value, ttl) {
@@ -240,12 +249,12 @@ impl<K, V> TieredCache<K, V> {
             return Ok(v);
         }
         let v = loader()?;
-        self.insert(key, &v)?;
+        self.write(key, &v, self.ttl)?;
         Ok(v)
     }
 
     /// Removes `key` from every tier. Every tier is tried; the first error is returned.
-    pub fn invalidate(&self, key: &K) -> Result<(), Error> {
+    pub fn invalidate(&self, key: &K) -> Result<()> {
         let _counted = WriteInProgress::start(&self.writes);
         let mut first = Ok(());
         for tier in &self.tiers {
@@ -260,7 +269,7 @@ impl<K, V> TieredCache<K, V> {
 
     /// Removes every entry from every tier. Every tier is tried; the first error is
     /// returned.
-    pub fn invalidate_all(&self) -> Result<(), Error> {
+    pub fn invalidate_all(&self) -> Result<()> {
         let _counted = WriteInProgress::start(&self.writes);
         let mut first = Ok(());
         for tier in &self.tiers {

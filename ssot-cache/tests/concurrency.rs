@@ -24,7 +24,7 @@ fn concurrent_callers_for_one_missing_key_run_the_loader_once() {
                 .map(|_| {
                     s.spawn(|| {
                         barrier.wait();
-                        cache.get_or_insert_with(round, || {
+                        cache.get_or_insert_with(&round, || {
                             runs.fetch_add(1, Ordering::SeqCst);
                             // Stay in flight until every caller has missed: then all
                             // but this one are waiting on this load.
@@ -72,7 +72,7 @@ fn loads_of_different_keys_run_in_parallel() {
         for k in 0..2u32 {
             let (cache, barrier) = (&cache, &barrier);
             s.spawn(move || {
-                cache.get_or_insert_with(k, || {
+                cache.get_or_insert_with(&k, || {
                     barrier.wait();
                     k * 10
                 })
@@ -129,7 +129,7 @@ fn stress_values_are_never_mixed_between_keys() {
                         }
                         60..=84 => cache.insert(key, value_for(key, n)),
                         85..=92 => {
-                            let v = cache.get_or_insert_with(key, || value_for(key, n));
+                            let v = cache.get_or_insert_with(&key, || value_for(key, n));
                             assert_eq!(key_of(v), key);
                         }
                         93..=96 => {
@@ -179,7 +179,7 @@ fn within_a_minute<T: Send + 'static>(
 fn a_loader_asking_for_another_key_of_the_same_shard_does_not_deadlock() {
     let got = within_a_minute("nested load of another key", || {
         let cache: MemoryCache<u32, u32> = MemoryCache::builder().shards(1).build();
-        cache.get_or_insert_with(1, || cache.get_or_insert_with(2, || 20) + 1)
+        cache.get_or_insert_with(&1, || cache.get_or_insert_with(&2, || 20) + 1)
     });
     assert_eq!(got.unwrap(), 21);
 }
@@ -189,10 +189,10 @@ fn a_loader_asking_for_its_own_key_panics_instead_of_deadlocking() {
     let got = within_a_minute("nested load of the same key", || {
         let cache: MemoryCache<u32, u32> = MemoryCache::builder().shards(1).build();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            cache.get_or_insert_with(1, || cache.get_or_insert_with(1, || 10) + 1)
+            cache.get_or_insert_with(&1, || cache.get_or_insert_with(&1, || 10) + 1)
         }));
         // The cache is still usable: the abandoned load left nothing behind.
-        (r.is_err(), cache.get_or_insert_with(1, || 5))
+        (r.is_err(), cache.get_or_insert_with(&1, || 5))
     });
     assert_eq!(got.unwrap(), (true, 5));
 }
@@ -220,7 +220,7 @@ fn a_listener_may_use_the_cache_it_listens_to() {
         let _ = slot.set(cache.clone());
         for k in 0..10 {
             cache.insert(k, k);
-            let _ = cache.get_or_insert_with(k + 50, || k);
+            let _ = cache.get_or_insert_with(&(k + 50), || k);
         }
         cache.len()
     });

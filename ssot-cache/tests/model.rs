@@ -328,7 +328,7 @@ proptest! {
                             v
                         }
                     };
-                    prop_assert_eq!(cache.get_or_insert_with(k, || v), want);
+                    prop_assert_eq!(cache.get_or_insert_with(&k, || v), want);
                 }
             }
             prop_assert_eq!(sorted(take(&events)), sorted(std::mem::take(&mut model.events)));

@@ -42,7 +42,7 @@ fn a_lower_tier_hit_is_promoted_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new();
     let (memory, disk, cache) = setup(dir.path(), &clock);
-    cache.insert(&s("k"), &s("v")).unwrap();
+    cache.insert(s("k"), s("v")).unwrap();
     assert_eq!(memory.get("k"), Some(s("v")), "write-through: L1");
     assert_eq!(
         disk.get(&s("k")).unwrap(),
@@ -77,7 +77,7 @@ fn promotion_carries_the_remaining_time_to_live() {
     let clock = ManualClock::new();
     let (memory, _disk, cache) = setup(dir.path(), &clock);
     cache
-        .insert_with_ttl(&s("k"), &s("v"), Duration::from_secs(60))
+        .insert_with_ttl(s("k"), s("v"), Duration::from_secs(60))
         .unwrap();
     memory.invalidate_all();
     clock.advance(Duration::from_secs(45));
@@ -116,7 +116,7 @@ fn a_tier_keeps_the_shorter_of_the_carried_and_its_own_time_to_live() {
         .tier(disk)
         .build();
     cache
-        .insert_with_ttl(&s("k"), &s("v"), Duration::from_secs(60))
+        .insert_with_ttl(s("k"), s("v"), Duration::from_secs(60))
         .unwrap();
     assert_eq!(
         memory.get_with_ttl("k").map(|(_, t)| t),
@@ -137,7 +137,7 @@ fn invalidation_reaches_every_tier() {
     let clock = ManualClock::new();
     let (memory, disk, cache) = setup(dir.path(), &clock);
     for k in ["a", "b", "c"] {
-        cache.insert(&s(k), &s(k)).unwrap();
+        cache.insert(s(k), s(k)).unwrap();
     }
     cache.invalidate(&s("a")).unwrap();
     assert!(!memory.contains_key("a"));
@@ -231,11 +231,11 @@ fn a_failed_write_leaves_no_tier_serving_the_old_value() {
         .tier(memory.clone())
         .tier(Arc::clone(&remote))
         .build();
-    cache.insert(&s("k"), &s("old")).unwrap();
+    cache.insert(s("k"), s("old")).unwrap();
     remote
         .fail_writes
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let err = cache.insert(&s("k"), &s("new")).unwrap_err();
+    let err = cache.insert(s("k"), s("new")).unwrap_err();
     assert_eq!(err.to_string(), "tier `flaky`: write refused");
     assert_eq!(
         cache.get(&s("k")).unwrap(),
@@ -289,7 +289,7 @@ fn promote_across(
         .tier(memory.clone())
         .tier(Arc::clone(&lower))
         .build();
-    cache.insert(&s("k"), &s("old")).unwrap();
+    cache.insert(s("k"), s("old")).unwrap();
     memory.invalidate_all(); // only the lower tier has it
     let (read_tx, read_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel();
@@ -319,7 +319,7 @@ fn a_promotion_racing_an_invalidation_does_not_resurrect_the_value() {
 
 #[test]
 fn a_promotion_racing_a_write_does_not_leave_the_older_value_above() {
-    let memory = promote_across(|cache| cache.insert(&s("k"), &s("new")).unwrap());
+    let memory = promote_across(|cache| cache.insert(s("k"), s("new")).unwrap());
     assert_ne!(
         memory.get("k").as_deref(),
         Some("old"),
@@ -355,15 +355,15 @@ fn huge_times_to_live_mean_never_in_every_tier_without_overflow() {
                 .tier(disk.clone())
                 .time_to_live(ttl)
                 .build();
-            cache.insert(&s("a"), &s("1")).unwrap();
-            cache.insert_with_ttl(&s("b"), &s("2"), ttl).unwrap();
+            cache.insert(s("a"), s("1")).unwrap();
+            cache.insert_with_ttl(s("b"), s("2"), ttl).unwrap();
             memory.insert_with_ttl(s("c"), s("3"), ttl);
             clock.advance(Duration::from_secs(1_000 * 365 * 24 * 3600));
             memory.invalidate_all();
             assert_eq!(cache.get(&s("a")).unwrap().as_deref(), Some("1"), "{ttl:?}");
             assert_eq!(cache.get(&s("b")).unwrap().as_deref(), Some("2"), "{ttl:?}");
             assert_eq!(disk.get_with_ttl(&s("b")).unwrap().map(|e| e.1), Some(None));
-            let _ = memory.get_or_insert_with(s("c"), || s("3"));
+            let _ = memory.get_or_insert_with("c", || s("3"));
             assert_eq!(memory.get_with_ttl("c"), Some((s("3"), None)));
         }
     }
