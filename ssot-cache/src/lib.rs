@@ -147,6 +147,15 @@
 //! be slack while it fills; it is not given back when entries leave. Heap data
 //! owned by keys and values (a `String`'s buffer) comes on top.
 //!
+//! # Platforms
+//!
+//! Tested on Linux (x86-64), the only platform CI runs. The crate builds on Unix
+//! targets only: the disk tier relies on a rename replacing a file other threads are
+//! reading and on flushing a directory after a rename (`sync_writes`), which the
+//! standard library offers on Unix alone. Elsewhere the build stops with a
+//! `compile_error!` that says so, rather than ship a disk tier that half works. The
+//! memory tier and the clocks use nothing platform-specific.
+//!
 //! # Map of the crate
 //!
 //! - [`MemoryCache`], [`MemoryCacheBuilder`]: the memory tier.
