@@ -873,6 +873,23 @@ mod tests {
     }
 
     #[test]
+    fn a_removal_during_a_load_keeps_the_loaded_value_out_of_the_cache() {
+        let cache: MemoryCache<u32, u32> = MemoryCache::builder().clock(ManualClock::new()).build();
+        let got = cache.get_or_insert_with(&1, || {
+            assert_eq!(cache.remove(&1), None);
+            3
+        });
+        assert_eq!(got, 3, "the caller gets what its loader produced");
+        assert_eq!(cache.get(&1), None, "but the removal during the load wins");
+        let got = cache.get_or_insert_with(&2, || {
+            cache.invalidate_all();
+            4
+        });
+        assert_eq!(got, 4);
+        assert_eq!(cache.get(&2), None, "as does an invalidation");
+    }
+
+    #[test]
     fn node_overhead_is_as_documented() {
         // Documented in the crate docs: 12 bytes of node beyond key and value
         // (deadline, weight), padded; links (8) and cold data (16) live apart.

@@ -705,6 +705,58 @@ mod tests {
     }
 
     #[test]
+    fn an_insert_that_one_eviction_makes_room_for_reuses_the_victim_s_slot() {
+        // Kills the mutant that never takes the in-place path (`weight + tail_weight`
+        // in its condition): evicting and pushing gives the same order but moves
+        // the last node into the hole and appends the new one.
+        let clock = ManualClock::new();
+        let mut now = LazyNow::new(&clock);
+        let mut s = shard(3);
+        let mut rm = Removed::new(false);
+        for k in 1..=3 {
+            s.insert(h(k), k, k, 1, NEVER, &mut now, &mut rm);
+        }
+        let victim_slot = s.find(h(1), &1);
+        s.insert(h(4), 4, 4, 1, NEVER, &mut now, &mut rm);
+        assert_eq!(
+            s.find(h(4), &4),
+            victim_slot,
+            "written into the victim's node"
+        );
+        assert_eq!(s.find(h(3), &3), Some(2), "no node moved");
+        s.check();
+    }
+
+    #[test]
+    fn a_read_that_does_not_ask_for_the_time_to_live_gets_never() {
+        // The documented contract of `get`'s second value; it also spares the read of
+        // the cold vector (the mutant `!want_ttl && ...` reads it and returns it).
+        let clock = ManualClock::new();
+        let mut now = LazyNow::new(&clock);
+        let mut s = shard(3);
+        let mut rm = Removed::new(false);
+        s.insert(h(1), 1, 10, 1, 5_000, &mut now, &mut rm);
+        let deadline = now.get() + 5_000;
+        assert_eq!(s.get(h(1), &1, &mut now, false, &mut rm), Some((10, NEVER)));
+        assert_eq!(
+            s.get(h(1), &1, &mut now, true, &mut rm),
+            Some((10, deadline))
+        );
+    }
+
+    #[test]
+    fn an_entry_is_expired_for_contains_at_its_deadline_exactly() {
+        let clock = ManualClock::new();
+        let mut s = shard(3);
+        let mut rm = Removed::new(false);
+        s.insert(h(1), 1, 10, 1, 5, &mut LazyNow::new(&clock), &mut rm);
+        clock.advance(std::time::Duration::from_nanos(4));
+        assert!(s.contains(h(1), &1, &mut LazyNow::new(&clock)));
+        clock.advance(std::time::Duration::from_nanos(1));
+        assert!(!s.contains(h(1), &1, &mut LazyNow::new(&clock)));
+    }
+
+    #[test]
     fn removing_from_the_middle_keeps_links_and_index_consistent() {
         let clock = ManualClock::new();
         let mut now = LazyNow::new(&clock);
