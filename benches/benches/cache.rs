@@ -38,7 +38,7 @@ use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::Zipf;
-use ssot_cache::{CoarseClock, DiskTier, MemoryCache};
+use ssot_cache::{CoarseClock, DiskTier, EvictionPolicy, MemoryCache};
 
 /// What every cache under test offers.
 trait Cache: Sync {
@@ -96,10 +96,33 @@ impl Cache for Mutex<lru::LruCache<u64, u64>> {
     }
 }
 
+/// `MemoryCache::contains_key` in place of `get`: the same hash, shard lock and probe,
+/// but nothing written (no LRU relink, no counter). `get_hit_cost` uses it to tell the
+/// cost of the lock from the cost of the write an exact LRU makes on every hit.
+struct Peek(MemoryCache<u64, u64>);
+
+impl Cache for Peek {
+    #[inline]
+    fn get(&self, k: u64) -> Option<u64> {
+        self.0.contains_key(&k).then_some(k)
+    }
+    #[inline]
+    fn insert(&self, k: u64, v: u64) {
+        self.0.insert(k, v);
+    }
+}
+
 const NAMES: [&str; 4] = ["ssot", "moka", "quick_cache", "lru_mutex"];
 
 fn ssot(capacity: u64) -> MemoryCache<u64, u64> {
     MemoryCache::new(capacity)
+}
+
+fn ssot_clock(capacity: u64) -> MemoryCache<u64, u64> {
+    MemoryCache::builder()
+        .max_capacity(capacity)
+        .eviction_policy(EvictionPolicy::Clock)
+        .build()
 }
 
 fn moka(capacity: u64) -> moka::sync::Cache<u64, u64> {
@@ -269,6 +292,51 @@ fn memory(c: &mut Criterion) {
         Op::Mixed,
     );
     get_hit_ttl(c, &uniform(1, 50_000, 0));
+    get_hit_cost(c, &uniform(1, 50_000, 0));
+}
+
+/// Where a hit's time goes at 1 and 2 threads, on `get_hit`'s workload: ours as
+/// configured by default (`ssot`), the same cache read with `contains_key` (lock and
+/// probe, no write: `ssot_peek`), ours with 64 shards instead of the default
+/// (`ssot_64_shards`), ours with `EvictionPolicy::Clock` (hits under a shared lock:
+/// `ssot_clock`), and quick_cache beside them.
+fn get_hit_cost(c: &mut Criterion, trace: &[u64]) {
+    let mut g = c.benchmark_group("get_hit_cost");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for threads in [1usize, 2] {
+        g.throughput(Throughput::Elements(threads as u64));
+        let id = |peer: &str| BenchmarkId::new(peer, format!("{threads}t"));
+        let cache = ssot(100_000);
+        prefill(&cache, 0..50_000);
+        g.bench_function(id("ssot"), |b| {
+            b.iter_custom(|n| run(&cache, threads, n, trace, Op::Get))
+        });
+        let peek = Peek(cache);
+        g.bench_function(id("ssot_peek"), |b| {
+            b.iter_custom(|n| run(&peek, threads, n, trace, Op::Get))
+        });
+        let cache: MemoryCache<u64, u64> = MemoryCache::builder()
+            .max_capacity(100_000)
+            .shards(64)
+            .build();
+        prefill(&cache, 0..50_000);
+        g.bench_function(id("ssot_64_shards"), |b| {
+            b.iter_custom(|n| run(&cache, threads, n, trace, Op::Get))
+        });
+        let cache = ssot_clock(100_000);
+        prefill(&cache, 0..50_000);
+        g.bench_function(id("ssot_clock"), |b| {
+            b.iter_custom(|n| run(&cache, threads, n, trace, Op::Get))
+        });
+        let cache = quick(100_000);
+        prefill(&cache, 0..50_000);
+        g.bench_function(id(NAMES[2]), |b| {
+            b.iter_custom(|n| run(&cache, threads, n, trace, Op::Get))
+        });
+    }
+    g.finish();
 }
 
 /// `get_hit` again with a one-hour time-to-live on every entry, so each hit checks
@@ -323,8 +391,9 @@ fn hit_ratios() {
             hit_ratio(&moka(capacity), &trace),
             hit_ratio(&quick(capacity), &trace),
             hit_ratio(&lru_mutex(capacity), &trace),
+            hit_ratio(&ssot_clock(capacity), &trace),
         ];
-        for (peer, ratio) in NAMES.iter().zip(ratios) {
+        for (peer, ratio) in NAMES.iter().chain(&["ssot_clock"]).zip(ratios) {
             row.push_str(&format!("  {peer} {:.2} %", ratio * 100.0));
         }
         eprintln!("{row}");

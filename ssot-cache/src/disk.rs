@@ -171,7 +171,7 @@ impl DerefMut for IndexGuard<'_> {
     }
 }
 
-/// Called first by every function of [`file`]: the rule of the module docs.
+/// Called first by every function of [`mod@file`]: the rule of the module docs.
 #[inline]
 fn no_index_held(action: &str) {
     #[cfg(debug_assertions)]

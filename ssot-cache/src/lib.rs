@@ -108,6 +108,14 @@
 //! entry of the new key's shard, not necessarily of the whole cache;
 //! [`MemoryCacheBuilder::shards`]`(1)` gives an exact global LRU.
 //!
+//! **Eviction policy.** [`EvictionPolicy::Lru`] (the default) is the exact LRU above:
+//! a hit moves its entry under the shard's exclusive lock.
+//! [`EvictionPolicy::Clock`] (second chance) serves a hit under the shard's shared
+//! lock and only marks the entry as read; an eviction passes over marked entries once
+//! (moving them to the front, unmarked) and takes the first unmarked one. Hits then
+//! scale across threads; the victims approximate LRU's. Both are checked against the
+//! reference model in `tests/model.rs`.
+//!
 //! **Expiry is lazy.** An expired entry is removed when it is read, reaches the LRU
 //! end during an eviction, or by `purge_expired`/invalidation; until then it counts
 //! towards `len` and capacity (never towards hits). Entries that cannot expire (no
@@ -123,7 +131,8 @@
 //!
 //! | Operation | Cost |
 //! |---|---|
-//! | `MemoryCache::get` (hit) | one hash (foldhash), one uncontended lock of one shard, one hash-table probe, an O(1) relink in the LRU list, `V::clone`. No allocation; one clock read only if the entry can expire. |
+//! | `MemoryCache::get` (hit) | one hash (foldhash), one uncontended lock of one shard, one hash-table probe, an O(1) relink in the LRU list, `V::clone`. No allocation; one clock read only if the entry can expire. With `EvictionPolicy::Clock`: the shard's shared lock and at most one bit written instead of the relink (an entry with a time-to-idle, or found expired, takes the exclusive path). |
+//! | eviction under `EvictionPolicy::Clock` | O(1) amortized: each entry passed over had its mark cleared, so at most one pass over the shard per mark set by hits. |
 //! | `get` (miss) | hash, lock, probe. |
 //! | `insert` | hash, weigher, lock, probe, O(1) per evicted entry; when one eviction makes room the new entry reuses the victim's slot. Allocates only when a shard's slab or table grows. |
 //! | `remove`, `contains_key` | O(1). |
@@ -138,7 +147,7 @@
 //! | `TieredCache::insert` | one insert per tier. |
 //!
 //! **Memory per entry** (memory tier): a node of `size_of::<K>() + size_of::<V>()` plus
-//! 12 bytes (effective deadline, weight; padded to the alignment of `K` and `V`), 8
+//! 13 bytes (effective deadline, weight, CLOCK mark; padded to the alignment of `K` and `V`), 8
 //! bytes of LRU links and 16 bytes of data only writes read (hash, time-to-live
 //! deadline), each in its own dense vector, and about 6 bytes of hash index (a 4-byte
 //! slot and a control byte at up to 7/8 load). For `u64 → u64` that is
@@ -158,7 +167,7 @@
 //!
 //! # Map of the crate
 //!
-//! - [`MemoryCache`], [`MemoryCacheBuilder`]: the memory tier.
+//! - [`MemoryCache`], [`MemoryCacheBuilder`], [`EvictionPolicy`]: the memory tier.
 //! - [`DiskTier`], [`DiskTierBuilder`], [`DiskStats`]: the disk tier and its file format.
 //! - [`TieredCache`], [`TieredCacheBuilder`], [`Tier`], [`TierEntry`]: composition.
 //! - [`Clock`], [`SystemClock`], [`CoarseClock`], [`ManualClock`], [`Timestamp`]: time.
@@ -180,7 +189,7 @@ mod tiered;
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, Timestamp};
 pub use disk::{DiskStats, DiskTier, DiskTierBuilder};
 pub use error::{Error, Result};
-pub use memory::{MemoryCache, MemoryCacheBuilder};
+pub use memory::{EvictionPolicy, MemoryCache, MemoryCacheBuilder};
 pub use stats::{CacheStats, RemovalCause, TierStats};
 pub use tier::{Tier, TierEntry};
 pub use tiered::{TieredCache, TieredCacheBuilder};

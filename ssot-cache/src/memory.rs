@@ -1,20 +1,28 @@
 //! The memory tier: [`MemoryCache`] and its [`MemoryCacheBuilder`].
 //!
-//! The cache is an array of shards, each an exact LRU list under its own
-//! `parking_lot::Mutex` (see `shard.rs`). A key's shard is chosen by bits of its hash
-//! that the shard's own hash table does not use for bucket selection. A mutex rather
-//! than a read-write lock because every hit writes (it moves the entry to the front of
-//! the LRU list): an uncontended `parking_lot` mutex costs the same single atomic
-//! read-modify-write as a read lock, and with one shard per few cores' worth of
-//! traffic contention stays rare.
+//! The cache is an array of shards, each an LRU list under its own
+//! `parking_lot::RwLock` (see `shard.rs`). A key's shard is chosen by bits of its hash
+//! that the shard's own hash table does not use for bucket selection.
+//!
+//! Under the default [`EvictionPolicy::Lru`] every hit writes (it moves the entry to
+//! the front of the list), so every operation takes the exclusive lock; an
+//! uncontended exclusive `parking_lot` lock costs one atomic read-modify-write, as a
+//! mutex would. That is exact and cheap on one thread, but when two cores hit the
+//! same shards each hit also drags the list's cache lines (the neighbours' links, the
+//! head) from the other core, and two hits on one shard exclude each other: a thread
+//! preempted while holding a shard's lock (common on a loaded machine) stalls the
+//! other. [`EvictionPolicy::Clock`] serves hits under the shared lock and writes at
+//! most one bit, in the entry's own node; the list is reordered only on evictions
+//! (second chance). See `BENCHMARKS.md` (`get_hit_cost`) for what each costs.
 //!
 //! Consequence of sharding: LRU is exact *within a shard*. The victim of an eviction
 //! is the least recently used entry of the shard the new key hashes to, and each shard
 //! holds `capacity / shards` of the capacity. A one-shard cache
 //! ([`MemoryCacheBuilder::shards`]`(1)`) is an exact global LRU.
 //!
-//! Counters live in the shards, under the same lock, so statistics cost no shared
-//! atomic on the hot path. The eviction listener runs after the shard's lock is
+//! Counters live in the shards, beside the lock word, so statistics cost no other
+//! shared cache line on the hot path (atomics, written with a plain add under the
+//! exclusive lock). The eviction listener runs after the shard's lock is
 //! released, on the thread whose operation removed the entry.
 
 use std::borrow::Borrow;
@@ -23,16 +31,37 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 
 use crate::clock::{Clock, SystemClock};
 use crate::flight::{Flight, Outcome};
-use crate::shard::{LazyNow, NEVER, Pending, Predicate, Removed, Shard, ShardConfig};
+use crate::shard::{
+    LazyNow, NEVER, Pending, Policy, Predicate, Removed, Shard, ShardConfig, SharedRead,
+};
 use crate::stats::{CacheStats, RemovalCause};
 
 type Weigher<K, V> = Box<dyn Fn(&K, &V) -> u32 + Send + Sync>;
 type Listener<K, V> = Box<dyn Fn(K, V, RemovalCause) + Send + Sync>;
-type Shards<K, V> = Box<[Padded<Mutex<Shard<K, V>>>]>;
+type Shards<K, V> = Box<[Padded<RwLock<Shard<K, V>>>]>;
+
+/// How a [`MemoryCache`] chooses what to evict; see
+/// [`MemoryCacheBuilder::eviction_policy`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EvictionPolicy {
+    /// Exact least-recently-used within each shard (the default): every hit moves
+    /// its entry to the front of its shard's list, under the shard's exclusive lock.
+    /// Checked against a reference model, operation by operation.
+    #[default]
+    Lru,
+    /// CLOCK, or second chance, as quick_cache and many page caches approximate LRU:
+    /// a hit only sets the entry's reference bit, under the shard's *shared* lock,
+    /// so concurrent hits do not exclude each other. An eviction looks at the least
+    /// recently inserted end; an entry read since it was last there goes back to the
+    /// front with its bit cleared, the first one not read is evicted. Hits on entries
+    /// with a time-to-idle, or found expired, still take the exclusive lock.
+    Clock,
+}
 
 /// Bits of the hash used to pick a shard: hashbrown picks buckets with the low bits
 /// and uses the top 7 as tags, so shards take bits from the middle.
@@ -53,12 +82,15 @@ struct Inner<K, V> {
     capacity: u64,
     weigher: Option<Weigher<K, V>>,
     listener: Option<Listener<K, V>>,
+    /// [`EvictionPolicy::Clock`]: hits are served under a shared lock.
+    shared_reads: bool,
 }
 
 /// A thread-safe, bounded, expiring in-memory cache with least-recently-used eviction.
 ///
 /// `MemoryCache` is a handle: clones share the same cache. It is `Send + Sync`
-/// whenever `K` and `V` are `Send`. Reads return a clone of the value, so keep `V`
+/// whenever `K` and `V` are `Send + Sync` (hits may read one entry from several
+/// threads at once under [`EvictionPolicy::Clock`]). Reads return a clone of the value, so keep `V`
 /// cheap to clone: an `Arc<T>` for anything larger than a few words.
 ///
 /// See the [crate documentation](crate) for the semantics of every operation and its
@@ -104,6 +136,7 @@ pub struct MemoryCacheBuilder<K, V> {
     listener: Option<Listener<K, V>>,
     clock: Arc<dyn Clock>,
     shards: Option<usize>,
+    policy: EvictionPolicy,
 }
 
 impl<K, V> fmt::Debug for MemoryCacheBuilder<K, V> {
@@ -114,6 +147,7 @@ impl<K, V> fmt::Debug for MemoryCacheBuilder<K, V> {
             .field("ttl", &self.ttl)
             .field("tti", &self.tti)
             .field("shards", &self.shards)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -200,6 +234,16 @@ where
         self
     }
 
+    /// How entries are chosen for eviction. Default: [`EvictionPolicy::Lru`], exact
+    /// per shard. [`EvictionPolicy::Clock`] makes hits cheaper when threads share
+    /// the cache (a shared lock and at most one bit written, instead of an exclusive
+    /// lock and a relink); its victims approximate LRU's, and `BENCHMARKS.md`
+    /// compares both hit ratios on the same traces.
+    pub fn eviction_policy(mut self, policy: EvictionPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// Builds the cache.
     #[must_use]
     pub fn build(self) -> MemoryCache<K, V> {
@@ -217,11 +261,19 @@ where
             }
         };
         let tti = self.tti.map_or(NEVER, nanos);
+        let policy = match self.policy {
+            EvictionPolicy::Lru => Policy::Lru,
+            EvictionPolicy::Clock => Policy::Clock,
+        };
         let n64 = n as u64;
         let shards = (0..n64)
             .map(|i| {
                 let capacity = self.capacity / n64 + u64::from(i < self.capacity % n64);
-                Padded(Mutex::new(Shard::new(ShardConfig { capacity, tti })))
+                Padded(RwLock::new(Shard::new(ShardConfig {
+                    capacity,
+                    tti,
+                    policy,
+                })))
             })
             .collect();
         MemoryCache {
@@ -234,6 +286,7 @@ where
                 capacity: self.capacity,
                 weigher: self.weigher,
                 listener: self.listener,
+                shared_reads: policy == Policy::Clock,
             }),
         }
     }
@@ -264,11 +317,12 @@ where
             listener: None,
             clock: Arc::new(SystemClock),
             shards: None,
+            policy: EvictionPolicy::Lru,
         }
     }
 
     #[inline]
-    fn shard_for(&self, hash: u64) -> &Mutex<Shard<K, V>> {
+    fn shard_for(&self, hash: u64) -> &RwLock<Shard<K, V>> {
         // The mask keeps the index below the shard count, a power of two.
         let i = ((hash >> SHARD_SHIFT) & self.inner.mask) as usize;
         &self.inner.shards[i].0
@@ -314,10 +368,22 @@ where
     {
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
+        if self.inner.shared_reads {
+            // Bound before matching, so the shared lock is released first.
+            let read = self
+                .shard_for(hash)
+                .read()
+                .get_shared(hash, key, &mut now, false);
+            match read {
+                SharedRead::Hit(v, _) => return Some(v),
+                SharedRead::Miss => return None,
+                SharedRead::Exclusive => {}
+            }
+        }
         let mut removed = self.removed();
         let found = self
             .shard_for(hash)
-            .lock()
+            .write()
             .get(hash, key, &mut now, false, &mut removed);
         if !removed.items.is_empty() {
             self.notify(removed);
@@ -335,12 +401,31 @@ where
     {
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
-        let mut removed = self.removed();
-        let found = self
-            .shard_for(hash)
-            .lock()
-            .get(hash, key, &mut now, true, &mut removed);
-        self.notify(removed);
+        let shared = if self.inner.shared_reads {
+            let read = self
+                .shard_for(hash)
+                .read()
+                .get_shared(hash, key, &mut now, true);
+            match read {
+                SharedRead::Hit(v, expires_at) => Some(Some((v, expires_at))),
+                SharedRead::Miss => Some(None),
+                SharedRead::Exclusive => None,
+            }
+        } else {
+            None
+        };
+        let found = match shared {
+            Some(found) => found,
+            None => {
+                let mut removed = self.removed();
+                let found =
+                    self.shard_for(hash)
+                        .write()
+                        .get(hash, key, &mut now, true, &mut removed);
+                self.notify(removed);
+                found
+            }
+        };
         found.map(|(v, expires_at)| {
             let ttl = (expires_at != NEVER)
                 .then(|| std::time::Duration::from_nanos(expires_at.saturating_sub(now.get())));
@@ -357,7 +442,7 @@ where
     {
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
-        self.shard_for(hash).lock().contains(hash, key, &mut now)
+        self.shard_for(hash).write().contains(hash, key, &mut now)
     }
 
     /// Stores `value` under `key` with the default time-to-live, as the most recently
@@ -389,7 +474,7 @@ where
         let mut now = LazyNow::new(&*self.inner.clock);
         let mut removed = self.removed();
         self.shard_for(hash)
-            .lock()
+            .write()
             .insert(hash, key, value, weight, ttl, &mut now, &mut removed);
         if !removed.items.is_empty() {
             self.notify(removed);
@@ -409,7 +494,7 @@ where
         let mut removed = self.removed();
         let value = self
             .shard_for(hash)
-            .lock()
+            .write()
             .remove(hash, key, &mut now, &mut removed);
         self.notify(removed);
         value
@@ -433,7 +518,7 @@ where
         for shard in &self.inner.shards {
             let mut now = LazyNow::new(&*self.inner.clock);
             let mut removed = self.removed();
-            shard.0.lock().remove_where(
+            shard.0.write().remove_where(
                 predicate.as_mut().map(|p| &mut **p as _),
                 &mut now,
                 &mut removed,
@@ -449,7 +534,7 @@ where
         for shard in &self.inner.shards {
             let mut now = LazyNow::new(&*self.inner.clock);
             let mut removed = self.removed();
-            shard.0.lock().purge_expired(&mut now, &mut removed);
+            shard.0.write().purge_expired(&mut now, &mut removed);
             self.notify(removed);
         }
     }
@@ -458,7 +543,7 @@ where
     /// [`purge_expired`](Self::purge_expired)). Cost: one lock per shard.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.shards.iter().map(|s| s.0.lock().len()).sum()
+        self.inner.shards.iter().map(|s| s.0.write().len()).sum()
     }
 
     /// Whether the cache holds no entries.
@@ -470,7 +555,7 @@ where
     /// The total weight held (the number of entries without a weigher).
     #[must_use]
     pub fn weighted_size(&self) -> u64 {
-        self.inner.shards.iter().map(|s| s.0.lock().weight()).sum()
+        self.inner.shards.iter().map(|s| s.0.write().weight()).sum()
     }
 
     /// The capacity the cache was built with (entries, or weight with a weigher).
@@ -491,7 +576,7 @@ where
         self.inner
             .shards
             .iter()
-            .map(|s| s.0.lock().capacity())
+            .map(|s| s.0.write().capacity())
             .collect()
     }
 
@@ -500,7 +585,7 @@ where
     pub fn stats(&self) -> CacheStats {
         let mut out = CacheStats::default();
         for shard in &self.inner.shards {
-            let c = shard.0.lock().counters();
+            let c = shard.0.write().counters();
             out.hits += c.hits;
             out.misses += c.misses;
             out.inserts += c.inserts;
@@ -584,7 +669,7 @@ where
             let mut now = LazyNow::new(&*self.inner.clock);
             let mut removed = self.removed();
             let joined = {
-                let mut s = shard.lock();
+                let mut s = shard.write();
                 if let Some((v, _)) = s.get(hash, key, &mut now, false, &mut removed) {
                     drop(s);
                     self.notify(removed);
@@ -639,7 +724,7 @@ where
         match result {
             Ok(value) => {
                 {
-                    let mut s = shard.lock();
+                    let mut s = shard.write();
                     if let Some(p) = take_load(&mut s, hash, &flight)
                         && p.store
                     {
@@ -665,7 +750,7 @@ where
             }
             Err(e) => {
                 let e = Arc::new(e);
-                drop(take_load(&mut shard.lock(), hash, &flight));
+                drop(take_load(&mut shard.write(), hash, &flight));
                 let shared: Arc<dyn std::any::Any + Send + Sync> = Arc::clone(&e) as _;
                 flight.finish(Outcome::Failed(shared));
                 guard.armed = false;
@@ -708,7 +793,7 @@ where
     fn drop(&mut self) {
         if self.armed {
             drop(take_load(
-                &mut self.cache.shard_for(self.hash).lock(),
+                &mut self.cache.shard_for(self.hash).write(),
                 self.hash,
                 &self.flight,
             ));
@@ -751,7 +836,7 @@ mod tests {
             );
             let waiting = cache
                 .shard_for(hash)
-                .lock()
+                .write()
                 .loads
                 .find(hash, |p| p.key == key)
                 .map(|p| p.flight.waiting.load(Ordering::SeqCst));
@@ -891,7 +976,7 @@ mod tests {
 
     #[test]
     fn node_overhead_is_as_documented() {
-        // Documented in the crate docs: 12 bytes of node beyond key and value
+        // Documented in the crate docs: 13 bytes of node beyond key and value
         // (deadline, weight), padded; links (8) and cold data (16) live apart.
         let base = std::mem::size_of::<crate::shard::Node<(), ()>>();
         assert_eq!(base, 16);

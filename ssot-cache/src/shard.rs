@@ -16,6 +16,14 @@
 //! does better: when one eviction makes room, the new entry is written into the
 //! victim's node in place, so a full cache's insert does no slab work at all.
 //!
+//! Two eviction policies share this code. [`Policy::Lru`] moves an entry to the front
+//! on every hit (exclusive lock). [`Policy::Clock`] marks it instead
+//! ([`Shard::get_shared`], under a shared lock: the mark is an `AtomicBool` in the
+//! node's padding and hit counters are atomics beside the lock word), and an eviction
+//! gives marked entries at the tail a second chance ([`Shard::second_chance`]): the
+//! list then orders entries by insertion or last second chance, which is CLOCK's
+//! circular order without a separate hand.
+//!
 //! Expiry is lazy. A node carries its effective deadline (the earlier of its
 //! time-to-live deadline and last access + time-to-idle); a read of a node whose
 //! effective deadline is "never" does not read the clock. Expired entries are removed
@@ -24,6 +32,7 @@
 
 use std::borrow::Borrow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use hashbrown::HashTable;
 
@@ -53,6 +62,20 @@ pub(crate) struct Node<K, V> {
     /// The earlier of `expires_at` and last access + time-to-idle, or [`NEVER`].
     deadline: u64,
     weight: u32,
+    /// [`Policy::Clock`]: read since it last reached the tail (set under a shared lock,
+    /// hence atomic; it fits in the node's padding). Unused by [`Policy::Lru`].
+    referenced: AtomicBool,
+}
+
+/// How a shard orders its entries for eviction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Policy {
+    /// Exact LRU: every hit moves its entry to the front (an exclusive lock).
+    Lru,
+    /// CLOCK (second chance): a hit only sets the entry's `referenced` bit (a shared
+    /// lock); an eviction moves referenced entries from the tail to the front,
+    /// clearing their bit, and evicts the first unreferenced (or expired) one.
+    Clock,
 }
 
 /// What only writes and removals need of a node (`cold[i]` belongs to `nodes[i]`).
@@ -150,11 +173,23 @@ pub(crate) struct ShardConfig {
     pub(crate) capacity: u64,
     /// Time-to-idle in nanoseconds, or [`NEVER`].
     pub(crate) tti: u64,
+    pub(crate) policy: Policy,
+}
+
+/// What a read under a shared lock ([`Shard::get_shared`]) found.
+pub(crate) enum SharedRead<V> {
+    /// A live entry: its value and time-to-live deadline (as [`Shard::get`]).
+    Hit(V, u64),
+    /// No entry.
+    Miss,
+    /// An entry the read must write to (expired, or its idle time restarts): retry
+    /// with [`Shard::get`] under the exclusive lock.
+    Exclusive,
 }
 
 /// One shard: an LRU list over a dense slab, its hash index, its loads in progress.
 ///
-/// `repr(C)` to place fields by cache line. The shard lives in a `Mutex` whose lock
+/// `repr(C)` to place fields by cache line. The shard lives in a `RwLock` whose lock
 /// word takes the first 8 bytes, so the first line holds the lock, the list ends, the
 /// hit and miss counters and the hash table's header: everything a read writes, and
 /// most of what it reads. When two cores take turns on a shard, a hit then moves one
@@ -166,8 +201,10 @@ pub(crate) struct Shard<K, V> {
     head: u32,
     /// Least recently used: the next victim.
     tail: u32,
-    hits: u64,
-    misses: u64,
+    /// Atomic because [`Shard::get_shared`] counts under a shared lock; under the
+    /// exclusive lock they are written through `get_mut`, a plain add.
+    hits: AtomicU64,
+    misses: AtomicU64,
     table: HashTable<u32>,
     nodes: Vec<Node<K, V>>,
     links: Vec<Link>,
@@ -191,8 +228,8 @@ impl<K, V> Shard<K, V> {
             tail: NIL,
             weight: 0,
             config,
-            hits: 0,
-            misses: 0,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
             inserts: 0,
             removed: [0; 4],
             loads: HashTable::new(),
@@ -213,8 +250,8 @@ impl<K, V> Shard<K, V> {
 
     pub(crate) fn counters(&self) -> Counters {
         Counters {
-            hits: self.hits,
-            misses: self.misses,
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
             inserts: self.inserts,
             removed: self.removed,
         }
@@ -339,7 +376,7 @@ impl<K, V> Shard<K, V> {
         V: Clone,
     {
         let Some(i) = self.find(hash, key) else {
-            self.misses += 1;
+            *self.misses.get_mut() += 1;
             return None;
         };
         let deadline = self.nodes[ix(i)].deadline;
@@ -349,7 +386,7 @@ impl<K, V> Shard<K, V> {
                 let node = self.remove_at(i);
                 self.count(RemovalCause::Expired);
                 removed.push(node.key, node.value, RemovalCause::Expired);
-                self.misses += 1;
+                *self.misses.get_mut() += 1;
                 return None;
             }
             if self.config.tti != NEVER {
@@ -357,8 +394,11 @@ impl<K, V> Shard<K, V> {
                 self.nodes[ix(i)].deadline = expires_at.min(t.saturating_add(self.config.tti));
             }
         }
-        self.move_to_front(i);
-        self.hits += 1;
+        match self.config.policy {
+            Policy::Lru => self.move_to_front(i),
+            Policy::Clock => *self.nodes[ix(i)].referenced.get_mut() = true,
+        }
+        *self.hits.get_mut() += 1;
         // An entry without a deadline has no time-to-live: skip the cold read.
         let expires_at = if !want_ttl || deadline == NEVER {
             NEVER
@@ -366,6 +406,71 @@ impl<K, V> Shard<K, V> {
             self.cold[ix(i)].expires_at
         };
         Some((self.nodes[ix(i)].value.clone(), expires_at))
+    }
+
+    /// [`Policy::Clock`]'s read under a shared lock: a live entry that needs no write
+    /// beyond its `referenced` bit is a hit; everything else is a miss or must be
+    /// retried under the exclusive lock ([`SharedRead::Exclusive`]). Counts what it
+    /// answers.
+    #[inline]
+    pub(crate) fn get_shared<Q>(
+        &self,
+        hash: u64,
+        key: &Q,
+        now: &mut LazyNow<'_>,
+        want_ttl: bool,
+    ) -> SharedRead<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        V: Clone,
+    {
+        let Some(i) = self.find(hash, key) else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return SharedRead::Miss;
+        };
+        let node = &self.nodes[ix(i)];
+        if node.deadline != NEVER && (self.config.tti != NEVER || now.get() >= node.deadline) {
+            return SharedRead::Exclusive;
+        }
+        // Read first: a bit already set costs no write to a shared cache line.
+        if !node.referenced.load(Ordering::Relaxed) {
+            node.referenced.store(true, Ordering::Relaxed);
+        }
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        let expires_at = if !want_ttl || node.deadline == NEVER {
+            NEVER
+        } else {
+            self.cold[ix(i)].expires_at
+        };
+        SharedRead::Hit(node.value.clone(), expires_at)
+    }
+
+    /// [`Policy::Clock`]'s second chance, before the tail is evicted: moves referenced
+    /// (and unexpired) tail entries to the front, clearing their bit, until the tail
+    /// is an entry to evict. `keep` (the entry being written, or [`NIL`]) is never
+    /// left at the tail while others remain. Each move but `keep`'s clears a bit, and
+    /// `keep` can come round again only after every other entry was moved once, so at
+    /// most `2 * len + 1` moves are made; the bound is a guard, not a tuning. No-op for
+    /// [`Policy::Lru`].
+    fn second_chance(&mut self, keep: u32, now: &mut LazyNow<'_>) {
+        if self.config.policy != Policy::Clock {
+            return;
+        }
+        for _ in 0..=2 * self.nodes.len() {
+            let tail = self.tail;
+            if tail == NIL || (tail == keep && self.head == keep) {
+                return;
+            }
+            let node = &mut self.nodes[ix(tail)];
+            let expired = node.deadline != NEVER && now.get() >= node.deadline;
+            let referenced = node.referenced.get_mut();
+            if tail != keep && (expired || !*referenced) {
+                return;
+            }
+            *referenced = false;
+            self.move_to_front(tail);
+        }
     }
 
     /// Stores `key → value` as the most recently used entry, evicting from the LRU
@@ -403,12 +508,17 @@ impl<K, V> Shard<K, V> {
             let old_value = std::mem::replace(&mut n.value, value);
             let old_weight = std::mem::replace(&mut n.weight, weight);
             n.deadline = deadline;
+            *n.referenced.get_mut() = false;
             self.cold[ix(i)].expires_at = expires_at;
             self.weight = self.weight - u64::from(old_weight) + w;
             self.move_to_front(i);
             self.count(RemovalCause::Replaced);
             removed.push(key, old_value, RemovalCause::Replaced);
-            while self.weight > self.config.capacity && self.tail != i {
+            while self.weight > self.config.capacity {
+                self.second_chance(i, now);
+                if self.tail == i {
+                    break;
+                }
                 self.evict_tail(now, removed);
             }
             return;
@@ -419,6 +529,7 @@ impl<K, V> Shard<K, V> {
             return;
         }
         while self.weight + w > self.config.capacity && self.tail != NIL {
+            self.second_chance(NIL, now);
             let tail = self.tail;
             let tail_weight = u64::from(self.nodes[ix(tail)].weight);
             if self.weight - tail_weight + w <= self.config.capacity {
@@ -441,6 +552,7 @@ impl<K, V> Shard<K, V> {
             value,
             deadline,
             weight,
+            referenced: AtomicBool::new(false),
         });
         self.links.push(Link {
             prev: NIL,
@@ -512,6 +624,7 @@ impl<K, V> Shard<K, V> {
         let old_value = std::mem::replace(&mut n.value, value);
         let old_weight = std::mem::replace(&mut n.weight, weight);
         n.deadline = deadline;
+        *n.referenced.get_mut() = false;
         self.cold[ix(tail)] = Cold { hash, expires_at };
         self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
         self.push_front(tail);
@@ -666,7 +779,36 @@ mod tests {
         Shard::new(ShardConfig {
             capacity,
             tti: NEVER,
+            policy: Policy::Lru,
         })
+    }
+
+    #[test]
+    fn clock_gives_read_entries_a_second_chance() {
+        let clock = ManualClock::new();
+        let mut now = LazyNow::new(&clock);
+        let mut s = Shard::new(ShardConfig {
+            capacity: 3,
+            tti: NEVER,
+            policy: Policy::Clock,
+        });
+        let mut rm = Removed::new(true);
+        for k in 1..=3 {
+            s.insert(h(k), k, k * 10, 1, NEVER, &mut now, &mut rm);
+        }
+        assert!(matches!(
+            s.get_shared(h(1), &1, &mut now, false),
+            SharedRead::Hit(10, NEVER)
+        ));
+        assert_eq!(s.keys_lru_first(), [&1, &2, &3], "a hit moves nothing");
+        s.insert(h(4), 4, 40, 1, NEVER, &mut now, &mut rm);
+        assert_eq!(
+            rm.items,
+            [(2, 20, RemovalCause::Capacity)],
+            "1 was read: 2 goes"
+        );
+        assert_eq!(s.keys_lru_first(), [&3, &1, &4]);
+        s.check();
     }
 
     fn h(k: u32) -> u64 {
@@ -675,10 +817,10 @@ mod tests {
 
     #[test]
     fn what_a_read_writes_shares_the_mutex_word_s_cache_line() {
-        // parking_lot's mutex puts its one-byte lock word first; the shard follows at
-        // its alignment, 8.
+        // parking_lot's read-write lock puts its 8-byte lock word first; the shard
+        // follows at its alignment, 8.
         assert_eq!(
-            std::mem::size_of::<parking_lot::Mutex<Shard<u64, u64>>>(),
+            std::mem::size_of::<parking_lot::RwLock<Shard<u64, u64>>>(),
             8 + std::mem::size_of::<Shard<u64, u64>>()
         );
         let end =

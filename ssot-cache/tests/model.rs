@@ -9,6 +9,9 @@
 //! made there. A second property runs a sharded cache and checks what must hold
 //! whatever the shard layout: capacity never exceeded, a read returns the last value
 //! written or nothing, and the listener accounts for every entry that disappears.
+//!
+//! Both eviction policies run against the model: exact LRU (the default) and CLOCK
+//! (second chance), whose reference in the model is a `Vec` rotated the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -16,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use ssot_cache::{CacheStats, ManualClock, MemoryCache, RemovalCause};
+use ssot_cache::{CacheStats, EvictionPolicy, ManualClock, MemoryCache, RemovalCause};
 
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -63,6 +66,8 @@ struct Config {
     weighted: bool,
     ttl: Option<u64>,
     tti: Option<u64>,
+    /// [`EvictionPolicy::Clock`] instead of exact LRU.
+    clock: bool,
 }
 
 fn config() -> impl Strategy<Value = Config> {
@@ -71,12 +76,14 @@ fn config() -> impl Strategy<Value = Config> {
         any::<bool>(),
         prop::option::of(1u64..8),
         prop::option::of(1u64..8),
+        any::<bool>(),
     )
-        .prop_map(|(capacity, weighted, ttl, tti)| Config {
+        .prop_map(|(capacity, weighted, ttl, tti, clock)| Config {
             capacity,
             weighted,
             ttl,
             tti,
+            clock,
         })
 }
 
@@ -115,9 +122,12 @@ struct Entry {
     expires_at: u64,
     deadline: u64,
     weight: u64,
+    /// CLOCK: read since it was last at the front.
+    referenced: bool,
 }
 
-/// The reference: a `Vec` ordered least recently used first, scanned linearly.
+/// The reference: a `Vec` ordered least recently used first (CLOCK: least recently
+/// inserted or given a second chance first), scanned linearly.
 struct Model {
     cfg: Config,
     now: u64,
@@ -160,6 +170,17 @@ impl Model {
             self.stats.misses += 1;
             return None;
         }
+        if self.cfg.clock {
+            let now = self.now;
+            let tti = self.cfg.tti;
+            let e = &mut self.entries[i];
+            if let Some(tti) = tti {
+                e.deadline = e.expires_at.min(now + tti);
+            }
+            e.referenced = true;
+            self.stats.hits += 1;
+            return Some(e.value);
+        }
         let mut e = self.entries.remove(i);
         if let Some(tti) = self.cfg.tti {
             e.deadline = e.expires_at.min(self.now + tti);
@@ -182,6 +203,7 @@ impl Model {
             expires_at,
             deadline,
             weight: w,
+            referenced: false,
         };
         if let Some(i) = self.pos(k) {
             let old = self.entries.remove(i);
@@ -192,7 +214,9 @@ impl Model {
             }
             self.entries.push(new);
             while self.weight() > cap {
-                self.evict_lru();
+                if !self.evict_lru(Some(k)) {
+                    break;
+                }
             }
             return;
         }
@@ -201,12 +225,32 @@ impl Model {
             return;
         }
         while self.weight() + w > cap {
-            self.evict_lru();
+            self.evict_lru(None);
         }
         self.entries.push(new);
     }
 
-    fn evict_lru(&mut self) {
+    /// Evicts the front entry (CLOCK: after giving read entries, and `keep`, a second
+    /// chance at the back); false if only `keep` could go.
+    fn evict_lru(&mut self, keep: Option<u8>) -> bool {
+        if self.cfg.clock {
+            loop {
+                let front = &self.entries[0];
+                let is_keep = keep == Some(front.key);
+                if is_keep && self.entries.len() == 1 {
+                    return false;
+                }
+                if !is_keep && (self.expired(front) || !front.referenced) {
+                    break;
+                }
+                let mut e = self.entries.remove(0);
+                e.referenced = false;
+                self.entries.push(e);
+            }
+        }
+        if keep.is_some() && keep == self.entries.first().map(|e| e.key) {
+            return false;
+        }
         let e = self.entries.remove(0);
         let cause = if self.expired(&e) {
             RemovalCause::Expired
@@ -214,6 +258,7 @@ impl Model {
             RemovalCause::Capacity
         };
         self.removed(&e, cause);
+        true
     }
 
     fn remove_if(&mut self, only_expired: bool, pred: impl Fn(&Entry) -> bool) {
@@ -246,6 +291,11 @@ fn build(
         .max_capacity(cfg.capacity)
         .clock(clock.clone())
         .shards(shards)
+        .eviction_policy(if cfg.clock {
+            EvictionPolicy::Clock
+        } else {
+            EvictionPolicy::Lru
+        })
         .eviction_listener(move |k, v, c| sink.lock().unwrap().push((k, v, c)));
     if cfg.weighted {
         b = b.weigher(|_, v: &u32| v % 5);
@@ -266,8 +316,8 @@ fn take(events: &Mutex<Vec<Event>>) -> Vec<Event> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
-    /// One shard: the cache and the reference agree on every answer, every eviction
-    /// and its cause, and every counter; capacity is never exceeded.
+    /// One shard, either policy: the cache and the reference agree on every answer,
+    /// every eviction and its cause, and every counter; capacity is never exceeded.
     #[test]
     fn one_shard_cache_matches_the_lru_ttl_model(cfg in config(), ops in prop::collection::vec(op(), 1..120)) {
         let clock = ManualClock::new();
@@ -346,10 +396,11 @@ proptest! {
         capacity in 0u64..40,
         weighted in any::<bool>(),
         shards in 1usize..9,
+        clock_policy in any::<bool>(),
         ops in prop::collection::vec(op(), 1..200),
     ) {
         let clock = ManualClock::new();
-        let cfg = Config { capacity, weighted, ttl: Some(5), tti: None };
+        let cfg = Config { capacity, weighted, ttl: Some(5), tti: None, clock: clock_policy };
         let (cache, events) = build(&cfg, &clock, shards);
         prop_assert_eq!(cache.shard_capacities().iter().sum::<u64>(), capacity);
         let mut last: HashMap<u8, u32> = HashMap::new();
