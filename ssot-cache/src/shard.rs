@@ -811,6 +811,63 @@ mod tests {
         s.check();
     }
 
+    fn clock_shard(capacity: u64) -> Shard<u32, u32> {
+        Shard::new(ShardConfig {
+            capacity,
+            tti: NEVER,
+            policy: Policy::Clock,
+        })
+    }
+
+    #[test]
+    fn clock_gives_a_second_chance_when_a_heavier_value_replaces_one() {
+        // The replaced entry is at the front: the pass must still skip read entries
+        // at the tail (a mutant that returned early whenever the head is the entry
+        // being written evicted the read entry 1 here).
+        let clock = ManualClock::new();
+        let mut now = LazyNow::new(&clock);
+        let mut s = clock_shard(3);
+        let mut rm = Removed::new(true);
+        for k in 1..=3 {
+            s.insert(h(k), k, k * 10, 1, NEVER, &mut now, &mut rm);
+        }
+        assert!(matches!(
+            s.get_shared(h(1), &1, &mut now, false),
+            SharedRead::Hit(10, NEVER)
+        ));
+        s.insert(h(3), 3, 31, 2, NEVER, &mut now, &mut rm);
+        assert_eq!(
+            rm.items,
+            [
+                (3, 30, RemovalCause::Replaced),
+                (2, 20, RemovalCause::Capacity)
+            ]
+        );
+        assert_eq!(s.keys_lru_first(), [&3, &1], "1 went round to the front");
+        s.check();
+    }
+
+    #[test]
+    fn clock_serves_an_unexpired_entry_with_a_time_to_live_under_the_shared_lock() {
+        // Only expiry or a time-to-idle need the exclusive lock; a mutant that sent
+        // every entry with a deadline there kept the answers but lost the point.
+        let clock = ManualClock::new();
+        let mut now = LazyNow::new(&clock);
+        let mut s = clock_shard(3);
+        let mut rm = Removed::new(false);
+        s.insert(h(1), 1, 10, 1, 5_000, &mut now, &mut rm);
+        assert!(matches!(
+            s.get_shared(h(1), &1, &mut now, false),
+            SharedRead::Hit(10, NEVER)
+        ));
+        clock.advance(std::time::Duration::from_nanos(5_000));
+        let mut later = LazyNow::new(&clock);
+        assert!(matches!(
+            s.get_shared(h(1), &1, &mut later, false),
+            SharedRead::Exclusive
+        ));
+    }
+
     fn h(k: u32) -> u64 {
         u64::from(k).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }

@@ -28,6 +28,9 @@ pub struct TierEntry<V> {
 /// (a remote cache, a read-only snapshot, ...).
 ///
 /// Methods take `&self`: a tier is shared between threads and synchronizes itself.
+/// Keys and values are passed by reference (unlike the tiers' own `insert`, which take
+/// them by value): a [`TieredCache`](crate::TieredCache) writes one value into
+/// several tiers, and each tier copies or encodes what it keeps.
 ///
 /// ```
 /// use std::collections::HashMap;
