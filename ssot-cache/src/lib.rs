@@ -135,9 +135,9 @@
 //! | eviction under `EvictionPolicy::Clock` | O(1) amortized: each entry passed over had its mark cleared, so at most one pass over the shard per mark set by hits. |
 //! | `get` (miss) | hash, lock, probe. |
 //! | `insert` | hash, weigher, lock, probe, O(1) per evicted entry; when one eviction makes room the new entry reuses the victim's slot. Allocates only when a shard's slab or table grows. |
-//! | `remove`, `contains_key` | O(1). |
+//! | `remove`, `contains_key` | O(1); `contains_key` takes the shard's shared lock. |
 //! | `invalidate_all`, `invalidate_if`, `purge_expired` | O(n), one shard locked at a time. |
-//! | `len`, `weighted_size`, `stats` | one lock per shard. |
+//! | `len`, `weighted_size`, `stats` | one shared lock per shard. |
 //! | `get_or_insert_with` (miss) | a `get`, one `Arc` for the flight, the loader (no lock held), an `insert`. Waiters block on a condition variable. |
 //! | eviction listener | runs after the shard's lock is released; with a listener set, an operation that removes entries collects them in a `Vec` first. |
 //! | `DiskTier::get` | postcard-encode and blake3 the key, an index lookup under a mutex, read the file, blake3 it, decode. |

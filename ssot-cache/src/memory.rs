@@ -442,7 +442,7 @@ where
     {
         let hash = self.hash(key);
         let mut now = LazyNow::new(&*self.inner.clock);
-        self.shard_for(hash).write().contains(hash, key, &mut now)
+        self.shard_for(hash).read().contains(hash, key, &mut now)
     }
 
     /// Stores `value` under `key` with the default time-to-live, as the most recently
@@ -543,7 +543,7 @@ where
     /// [`purge_expired`](Self::purge_expired)). Cost: one lock per shard.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.shards.iter().map(|s| s.0.write().len()).sum()
+        self.inner.shards.iter().map(|s| s.0.read().len()).sum()
     }
 
     /// Whether the cache holds no entries.
@@ -555,7 +555,7 @@ where
     /// The total weight held (the number of entries without a weigher).
     #[must_use]
     pub fn weighted_size(&self) -> u64 {
-        self.inner.shards.iter().map(|s| s.0.write().weight()).sum()
+        self.inner.shards.iter().map(|s| s.0.read().weight()).sum()
     }
 
     /// The capacity the cache was built with (entries, or weight with a weigher).
@@ -576,7 +576,7 @@ where
         self.inner
             .shards
             .iter()
-            .map(|s| s.0.write().capacity())
+            .map(|s| s.0.read().capacity())
             .collect()
     }
 
@@ -585,7 +585,7 @@ where
     pub fn stats(&self) -> CacheStats {
         let mut out = CacheStats::default();
         for shard in &self.inner.shards {
-            let c = shard.0.write().counters();
+            let c = shard.0.read().counters();
             out.hits += c.hits;
             out.misses += c.misses;
             out.inserts += c.inserts;
