@@ -495,7 +495,7 @@ impl<K, V> Shard<K, V> {
         }
         let w = u64::from(weight);
         let (expires_at, deadline) = self.deadlines(ttl, now);
-        if let Some(i) = self.find(hash, &key) {
+        if let Some(mut i) = self.find(hash, &key) {
             if w > self.config.capacity {
                 let old = self.remove_at(i);
                 self.count(RemovalCause::Replaced);
@@ -519,7 +519,15 @@ impl<K, V> Shard<K, V> {
                 if self.tail == i {
                     break;
                 }
+                // Evicting moves the slab's last node into the victim's slot: if that
+                // was the entry being written, follow it (CLOCK's second chance must
+                // still recognise it).
+                let last = u32::try_from(self.nodes.len() - 1).unwrap_or(NIL);
+                let victim = self.tail;
                 self.evict_tail(now, removed);
+                if i == last {
+                    i = victim;
+                }
             }
             return;
         }
