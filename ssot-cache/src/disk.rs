@@ -933,10 +933,9 @@ where
         let ids: Vec<FileId> = {
             let mut index = self.inner.index();
             let ids = index.entries.keys().copied().collect();
-            *index = Index {
-                tick: index.tick,
-                ..Index::default()
-            };
+            // The index is empty afterwards, so recency stamps may restart: no stamp
+            // of a forgotten entry can collide with a new one.
+            *index = Index::default();
             ids
         };
         let mut first = Ok(());

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use ssot_cache::{DiskTier, ManualClock, MemoryCache, Tier, TieredCache};
 
@@ -33,6 +34,28 @@ fn evictions_count_only_what_a_tier_dropped_on_its_own_everywhere() {
     disk.remove(&1).unwrap();
     assert_eq!(disk.stats().evictions(), 0);
     assert_eq!(Tier::evictions(&disk), disk.stats().evictions());
+
+    // One of each cause the disk tier drops on its own: capacity, expiry, damage.
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new();
+    let disk: DiskTier<u32, Vec<u8>> = DiskTier::builder(dir.path())
+        .max_bytes(300)
+        .clock(clock.clone())
+        .open()
+        .unwrap();
+    disk.insert(1, vec![0; 100]).unwrap();
+    disk.insert(2, vec![0; 100]).unwrap();
+    disk.insert(3, vec![0; 100]).unwrap(); // evicts 1
+    disk.insert_with_ttl(4, vec![0; 10], Duration::from_secs(1))
+        .unwrap(); // evicts 2
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(disk.get(&4).unwrap(), None); // expired
+    std::fs::write(disk.path_of(&3).unwrap(), b"damaged").unwrap();
+    assert_eq!(disk.get(&3).unwrap(), None); // corrupt
+    let s = disk.stats();
+    assert_eq!((s.evicted_capacity, s.expired, s.corrupt), (2, 1, 1));
+    assert_eq!(s.evictions(), 4);
+    assert_eq!(Tier::evictions(&disk), 4);
 }
 
 #[test]
