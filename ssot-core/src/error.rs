@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::format::Format;
+use crate::format::kind::Format;
 use crate::task::{Status, TaskId};
 
 /// Everything that can go wrong in `ssot-core`.

@@ -71,12 +71,14 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::error::{Error, ParseError};
-use crate::format::record::{
-    Field, line_column, parse_id, parse_priority, parse_status, parse_tag,
-};
-use crate::format::{
-    Draft, Format, TaskList, check_unique_ids, format_duration, parse_duration, parse_timestamp,
-    placeholder_id, resolve_ids,
+use crate::format::field::Field;
+use crate::format::ids::{Draft, check_unique_ids, placeholder_id, resolve_ids};
+use crate::format::kind::Format;
+use crate::format::list::TaskList;
+use crate::format::position::line_column;
+use crate::format::value::{
+    format_duration, parse_duration, parse_id, parse_priority, parse_status, parse_tag,
+    parse_timestamp,
 };
 use crate::task::Task;
 

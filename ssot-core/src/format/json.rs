@@ -61,10 +61,10 @@
 //! ```
 
 use crate::error::Error;
-use crate::format::record::{
-    Ctx, DocumentOut, check_keys, line_column, line_start, parse_document,
-};
-use crate::format::{Format, TaskList};
+use crate::format::kind::Format;
+use crate::format::list::TaskList;
+use crate::format::position::{line_column, line_start};
+use crate::format::record::{Ctx, DocumentOut, check_keys, parse_document};
 
 /// Parses a JSON task list.
 ///

@@ -67,8 +67,10 @@
 //! ```
 
 use crate::error::{Error, ParseError};
-use crate::format::record::{Ctx, DocumentOut, check_keys, line_column, parse_document};
-use crate::format::{Format, TaskList};
+use crate::format::kind::Format;
+use crate::format::list::TaskList;
+use crate::format::position::line_column;
+use crate::format::record::{Ctx, DocumentOut, check_keys, parse_document};
 
 /// Parses a YAML task list (one document).
 ///

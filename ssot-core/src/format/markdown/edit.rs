@@ -6,9 +6,11 @@ use serde_json::Value;
 
 use super::items::{ItemSpan, continuation_prefix, first_line_ending, line_ending_at};
 use super::line::{self, BLOCK_ID, Form, Key, STATUS_CHAR, Token, emoji_of_extra, sub};
+use super::read::{Read, read};
 use super::write::{self, checkbox_char, has_value, separate, write_field, write_title};
 use crate::error::Error;
-use crate::format::{Draft, Format, placeholder_id, resolve_ids};
+use crate::format::ids::{Draft, placeholder_id, resolve_ids};
+use crate::format::kind::Format;
 use crate::task::{Status, Task, TaskId};
 
 /// A Markdown task list kept as text and edited in place.
@@ -127,11 +129,11 @@ impl MarkdownDocument {
     /// [`Error::Parse`] as for [`parse`](super::parse).
     pub fn parse(text: impl Into<String>) -> Result<MarkdownDocument, Error> {
         let text = text.into();
-        let super::Read {
+        let Read {
             tasks,
             spans,
             explicit_ids,
-        } = super::read(&text)?;
+        } = read(&text)?;
         let entries: Vec<Entry> = spans
             .iter()
             .zip(explicit_ids)
@@ -197,7 +199,7 @@ impl MarkdownDocument {
         }
         let before = self.clone();
         edit(self)?;
-        match super::read(&self.text) {
+        match read(&self.text) {
             Ok(read) if read.tasks == self.tasks => Ok(()),
             _ => {
                 *self = before;

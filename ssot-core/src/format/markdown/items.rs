@@ -11,7 +11,7 @@
 //! the same items (a property test checks it against pulldown-cmark) in a small
 //! fraction of the time. See [`find_plain`].
 
-use crate::format::count_newlines;
+use crate::format::position::count_newlines;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 /// YAML front matter (`---` at the top of a note, as Obsidian writes it) is metadata,

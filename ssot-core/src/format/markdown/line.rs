@@ -9,7 +9,8 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::format::{parse_duration, parse_timestamp, placeholder_id};
+use crate::format::ids::placeholder_id;
+use crate::format::value::{parse_duration, parse_timestamp};
 use crate::task::{Priority, Status, Tag, Task, TaskId};
 
 /// U+FE0F VARIATION SELECTOR-16, which may follow any metadata emoji.

@@ -196,15 +196,13 @@
 mod edit;
 mod items;
 mod line;
+mod read;
 mod write;
 
 pub use self::edit::MarkdownDocument;
 
-use self::items::ItemSpan;
-use self::line::LineError;
-use crate::error::{Error, ParseError};
-use crate::format::{Draft, Format, TaskList, resolve_ids};
-use crate::task::Task;
+use crate::error::Error;
+use crate::format::list::TaskList;
 
 /// Parses a Markdown document into its tasks, in document order.
 ///
@@ -216,7 +214,7 @@ use crate::task::Task;
 /// [`Error::Parse`] naming the line, column and field of the first invalid metadata
 /// value, or the line of a repeated id.
 pub fn parse(text: &str) -> Result<TaskList, Error> {
-    read(text).map(|r| TaskList::new(r.tasks))
+    read::read(text).map(|r| TaskList::new(r.tasks))
 }
 
 /// Writes `list` as a fresh Markdown document: one `- [c] ...` line per task, in
@@ -228,52 +226,4 @@ pub fn parse(text: &str) -> Result<TaskList, Error> {
 /// module documentation).
 pub fn render(list: &TaskList) -> Result<String, Error> {
     write::render(list)
-}
-
-/// The tasks of a document, where each one is, and whether its line gives its id.
-struct Read {
-    tasks: Vec<Task>,
-    spans: Vec<ItemSpan>,
-    explicit_ids: Vec<bool>,
-}
-
-/// Reads every task of `text`.
-fn read(text: &str) -> Result<Read, Error> {
-    // Finding the items first sizes the task vector exactly: tasks are large, and
-    // growing a vector of them costs more than the small spans.
-    let spans = items::find(text);
-    // Blank drafts first, then each filled in place: a task is large, and extending a
-    // vector from an iterator builds each one where it stays.
-    let mut drafts: Vec<Draft> = spans
-        .iter()
-        .map(|item| Draft::new(line::blank_task(item.status), item.line))
-        .collect();
-    let mut explicit_ids = Vec::with_capacity(spans.len());
-    for (item, draft) in spans.iter().zip(&mut drafts) {
-        let line = line::sub(text, item.line_start, item.line_end);
-        let rest = item.rest_start.saturating_sub(item.line_start);
-        let task = &mut draft.task;
-        draft.explicit = line::read_line(line, rest, item.status, task)
-            .map_err(|e| parse_error(line, item.line, e))?;
-        if item.para_end > item.line_end {
-            task.description = line::read_description(
-                line::sub(text, item.line_end, item.para_end),
-                item.quote_depth,
-            );
-        }
-        explicit_ids.push(draft.explicit);
-    }
-    Ok(Read {
-        tasks: resolve_ids(Format::Markdown, drafts)?,
-        spans,
-        explicit_ids,
-    })
-}
-
-fn parse_error(line: &str, line_no: usize, e: LineError) -> Error {
-    let column = line.get(..e.at).map_or(1, |s| s.chars().count() + 1);
-    ParseError::new(Format::Markdown, line_no, e.message)
-        .with_column(column)
-        .with_field(e.field)
-        .into()
 }

@@ -10,7 +10,10 @@ use super::line::{
     is_writable_key, is_writable_value, trim_blank,
 };
 use crate::error::Error;
-use crate::format::{Format, TaskList, check_unique_ids, format_duration};
+use crate::format::ids::check_unique_ids;
+use crate::format::kind::Format;
+use crate::format::list::TaskList;
+use crate::format::value::format_duration;
 use crate::task::{Priority, Status, Task};
 
 /// Renders `list` as one `- [c] title metadata` line per task, description lines
