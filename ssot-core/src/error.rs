@@ -135,6 +135,9 @@ pub enum Error {
     },
 }
 
+/// The result type of this crate: `Result<T>` is `std::result::Result<T, Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// Where and why a document failed to parse.
 ///
 /// `line` is 1-based; `column`, when known, is a 1-based count of characters

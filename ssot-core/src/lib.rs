@@ -73,7 +73,7 @@
 //!   for tasks written without one, and the Markdown editor.
 //! - [`TaskQueue`]: the priority queue.
 //! - [`Error`], [`ParseError`]: the one error type; parse errors carry the format,
-//!   line, column and field.
+//!   line, column and field. [`Result`] is `Result<T, Error>`.
 #![deny(missing_docs)]
 
 mod error;
@@ -81,7 +81,7 @@ pub mod format;
 mod queue;
 mod task;
 
-pub use crate::error::{Error, ParseError};
+pub use crate::error::{Error, ParseError, Result};
 pub use crate::format::{Format, TaskList};
 pub use crate::queue::TaskQueue;
 pub use crate::task::{Extra, Priority, Status, Tag, Task, TaskId};

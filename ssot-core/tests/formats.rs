@@ -50,3 +50,12 @@ fn csv_error_lines_count_lone_carriage_returns() {
     };
     assert_eq!((p.line, p.column), (3, Some(3)), "{p}");
 }
+
+#[test]
+fn the_crate_result_alias_defaults_its_error_to_the_crate_error() {
+    fn read(text: &str) -> ssot_core::Result<TaskList> {
+        format::parse(Format::Json, text)
+    }
+    let err: Error = read("[{}]").unwrap_err();
+    assert!(matches!(err, Error::Parse(_)), "{err}");
+}
