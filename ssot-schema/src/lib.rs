@@ -203,7 +203,7 @@
 pub mod builtin;
 mod error;
 mod locate;
-mod parse;
+pub mod parse;
 mod registry;
 mod report;
 
