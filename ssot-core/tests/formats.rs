@@ -56,3 +56,19 @@ fn the_crate_result_alias_defaults_its_error_to_the_crate_error() {
     let err: Error = read("[{}]").unwrap_err();
     assert!(matches!(err, Error::Parse(_)), "{err}");
 }
+
+#[test]
+fn a_byte_order_mark_takes_no_column_in_any_format() {
+    for fmt in [Format::Yaml, Format::Json, Format::Csv] {
+        let text = match fmt {
+            Format::Yaml => "- {title: a, priority: urgent}\n",
+            Format::Json => "[{\"title\": \"a\", \"priority\": \"urgent\"}]",
+            _ => "title,priority\na,urgent\n",
+        };
+        let plain = format::parse(fmt, text).unwrap_err().to_string();
+        let with_bom = format::parse(fmt, &format!("\u{feff}{text}"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(plain, with_bom, "{fmt}");
+    }
+}

@@ -202,6 +202,7 @@
 
 pub mod builtin;
 mod error;
+pub mod lines;
 mod locate;
 pub mod parse;
 mod registry;

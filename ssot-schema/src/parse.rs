@@ -350,7 +350,7 @@ pub(crate) fn read_json(text: &str, source: &str) -> Result<Value, Error> {
     if read.is_ok()
         && let Some((offset, literal)) = refusal.rounded_integer(text)
     {
-        let (line, column) = crate::locate::line_column(text, offset);
+        let (line, column) = crate::lines::line_column(text, offset);
         return Err(Error::Unrepresentable {
             source_name: source.to_owned(),
             line,
@@ -442,7 +442,7 @@ fn read_yaml_documents(
     limit: Option<usize>,
 ) -> Result<Vec<Value>, Error> {
     if let Some(offset) = yaml_flow_too_deep(text) {
-        let (line, column) = crate::locate::line_column(text, offset);
+        let (line, column) = crate::lines::line_column(text, offset);
         return Err(Error::Syntax {
             source_name: source.to_owned(),
             format: "YAML",

@@ -63,12 +63,12 @@
 //! # Ok::<(), ssot_core::Error>(())
 //! ```
 
+use ssot_schema::lines::line_column;
 use ssot_schema::parse::big_integer_message;
 
 use crate::error::{Error, ParseError};
 use crate::format::kind::Format;
 use crate::format::list::TaskList;
-use crate::format::position::{line_column, line_start};
 use crate::format::record::{Ctx, DocumentOut, check_keys, parse_document};
 
 /// Parses a JSON task list.
@@ -122,7 +122,17 @@ fn position(text: &str, e: &serde_json::Error) -> (usize, Option<usize>, String)
     };
     // serde_json's column is the number of bytes of the line read so far, so the
     // error is at the last of them.
-    let offset = line_start(text, e.line()) + e.column().saturating_sub(1);
+    // serde_json counts lines by `\n` alone (a lone `\r` is whitespace to it), so its
+    // line is found the same way; the shared index then gives the position as every
+    // error reports it.
+    let start = match e.line() {
+        0 | 1 => 0,
+        line => text
+            .match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1),
+    };
+    let offset = start + e.column().saturating_sub(1);
     let (line, column) = line_column(text, offset);
     (line, Some(column), message)
 }

@@ -66,10 +66,11 @@
 //! # Ok::<(), ssot_core::Error>(())
 //! ```
 
+use ssot_schema::lines::line_column;
+
 use crate::error::{Error, ParseError};
 use crate::format::kind::Format;
 use crate::format::list::TaskList;
-use crate::format::position::line_column;
 use crate::format::record::{Ctx, DocumentOut, check_keys, parse_document};
 
 /// Parses a YAML task list (one document).

@@ -25,8 +25,8 @@
 //! lines opens. A document holding `%%` is read with pulldown-cmark, which tells
 //! where code is: the line scan declines it.
 
-use crate::format::position::count_newlines;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use ssot_schema::lines::LineCounter;
 
 /// YAML front matter (`---` at the top of a note, as Obsidian writes it) is metadata,
 /// not Markdown: a `- [ ]` inside it is not a task.
@@ -276,7 +276,7 @@ fn find_with_parser(text: &str) -> Vec<ItemSpan> {
             Event::Start(Tag::BlockQuote(_)) => quote_depth += 1,
             Event::End(TagEnd::BlockQuote(_)) => quote_depth = quote_depth.saturating_sub(1),
             Event::Start(Tag::Item) => {
-                if let Some(next) = checkbox_item(text, lines.has_cr, range.start, quote_depth) {
+                if let Some(next) = checkbox_item(text, lines.has_cr(), range.start, quote_depth) {
                     item = next;
                     item.line = lines.line_of(item.line_start);
                     // The first line holds no line ending: skip it uncounted.
@@ -521,60 +521,6 @@ fn checkbox(text: &str, start: usize) -> Option<(usize, char, usize)> {
         return None;
     }
     Some((status_at, status, rest_start))
-}
-
-/// Turns increasing byte offsets into 1-based line numbers in one pass over the text.
-/// A line ends at `\n`, `\r\n` or a lone `\r`, as in CommonMark.
-struct LineCounter<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    line: usize,
-    has_cr: bool,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> LineCounter<'a> {
-        let bytes = text.as_bytes();
-        LineCounter {
-            bytes,
-            pos: 0,
-            line: 1,
-            has_cr: bytes.contains(&b'\r'),
-        }
-    }
-
-    /// The line of byte `offset`, which must not be inside a `\r\n` pair (a line
-    /// start never is). Offsets are expected in increasing order; an earlier one
-    /// restarts the count.
-    fn line_of(&mut self, offset: usize) -> usize {
-        if offset < self.pos {
-            self.pos = 0;
-            self.line = 1;
-        }
-        let Some(span) = self.bytes.get(self.pos..offset) else {
-            return self.line;
-        };
-        self.line += if self.has_cr {
-            span.iter()
-                .enumerate()
-                .filter(|&(i, &b)| {
-                    b == b'\n' || (b == b'\r' && self.bytes.get(self.pos + i + 1) != Some(&b'\n'))
-                })
-                .count()
-        } else {
-            count_newlines(span)
-        };
-        self.pos = offset;
-        self.line
-    }
-
-    /// Moves on to `offset` without counting: the caller knows that no line ending
-    /// starts between the last offset asked for and `offset`.
-    fn skip_to(&mut self, offset: usize) {
-        if offset > self.pos {
-            self.pos = offset;
-        }
-    }
 }
 
 /// The line ending used after byte `at` (`\r\n`, `\n` or `\r`), if one is there.

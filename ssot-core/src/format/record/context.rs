@@ -4,13 +4,13 @@
 use std::cell::RefCell;
 
 use serde::de;
+use ssot_schema::lines::line_column;
 use ssot_schema::parse::Refusal;
 
 use crate::error::{Error, ParseError};
 use crate::format::ids::{Draft, resolve_ids};
 use crate::format::kind::Format;
 use crate::format::list::TaskList;
-use crate::format::position::line_column;
 use crate::task::Extra;
 
 /// What the visitors learned about the first (and only) error.

@@ -3,13 +3,13 @@
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use ssot_schema::lines::LineCounter;
 use ssot_schema::parse::StrictValue;
 
 use super::context::{Ctx, Parsed};
 use crate::format::field::Field;
 use crate::format::ids::{Draft, placeholder_id};
 use crate::format::kind::Format;
-use crate::format::position::LineCounter;
 use crate::format::value::{
     parse_duration, parse_id, parse_priority, parse_status, parse_tag, parse_timestamp,
 };
