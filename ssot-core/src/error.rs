@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::format::Format;
+use crate::format::kind::Format;
 use crate::task::{Status, TaskId};
 
 /// Everything that can go wrong in `ssot-core`.
@@ -134,6 +134,9 @@ pub enum Error {
         id: TaskId,
     },
 }
+
+/// The result type of this crate: `Result<T>` is `std::result::Result<T, Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Where and why a document failed to parse.
 ///

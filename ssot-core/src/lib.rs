@@ -1,5 +1,11 @@
 //! The task model of `ssot`: task lists kept in plain files (Markdown, JSON, YAML,
-//! CSV), read and written without losing a byte, and a priority queue to work them.
+//! CSV), read and written without losing data, and a priority queue to work them.
+//!
+//! Lossless means: `parse(render(list)) == list` for every format; a
+//! [`MarkdownDocument`](format::markdown::MarkdownDocument) edit keeps every byte of the
+//! file but those of the task it changes; and a value that cannot be kept exactly (a
+//! JSON integer beyond 64 bits, which serde_json would round; YAML's `.nan`; a key given
+//! twice) is refused with its line and column, never changed.
 //!
 //! A [`Task`] is one record of a single source of truth: an id, a title, a
 //! [`Priority`], a [`Status`] that changes only along a documented state machine,
@@ -73,7 +79,7 @@
 //!   for tasks written without one, and the Markdown editor.
 //! - [`TaskQueue`]: the priority queue.
 //! - [`Error`], [`ParseError`]: the one error type; parse errors carry the format,
-//!   line, column and field.
+//!   line, column and field. [`Result`] is `Result<T, Error>`.
 #![deny(missing_docs)]
 
 mod error;
@@ -81,7 +87,7 @@ pub mod format;
 mod queue;
 mod task;
 
-pub use crate::error::{Error, ParseError};
+pub use crate::error::{Error, ParseError, Result};
 pub use crate::format::{Format, TaskList};
 pub use crate::queue::TaskQueue;
 pub use crate::task::{Extra, Priority, Status, Tag, Task, TaskId};
