@@ -177,13 +177,13 @@
 //! ## Drafts, `$ref` and `format`
 //!
 //! Schemas without `$schema` are read as draft 2020-12 (or the registry's
-//! [`default_draft`](RegistryBuilder::default_draft)); a `$schema` naming draft 4, 6,
+//! [`default_draft`](SchemaRegistryBuilder::default_draft)); a `$schema` naming draft 4, 6,
 //! 7, 2019-09 or 2020-12 is honoured. `$ref` resolves only between registered
 //! schemas: `jsonschema` is built without its HTTP and file retrievers, so nothing is
 //! ever fetched, and a reference that leads nowhere fails at registration with
 //! [`Error::UnresolvableRef`]. `format` follows each draft's default (an annotation
 //! in 2019-09 and 2020-12, an assertion before) unless
-//! [`validate_formats`](RegistryBuilder::validate_formats) says otherwise.
+//! [`validate_formats`](SchemaRegistryBuilder::validate_formats) says otherwise.
 //!
 //! ## Messages
 //!
@@ -207,6 +207,6 @@ mod parse;
 mod registry;
 mod report;
 
-pub use error::Error;
-pub use registry::{Draft, NAME_BASE, RegistryBuilder, SchemaRegistry};
+pub use error::{Error, Result};
+pub use registry::{Draft, NAME_BASE, SchemaRegistry, SchemaRegistryBuilder};
 pub use report::{Report, Violation};

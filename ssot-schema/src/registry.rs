@@ -81,15 +81,15 @@ impl Draft {
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use]
-pub struct RegistryBuilder {
+pub struct SchemaRegistryBuilder {
     draft: Draft,
     formats: Option<bool>,
 }
 
-impl RegistryBuilder {
+impl SchemaRegistryBuilder {
     /// The draft of schemas that have no `$schema` (default: 2020-12). A schema's own
     /// `$schema` naming draft 4, 6, 7, 2019-09 or 2020-12 always wins.
-    pub fn default_draft(mut self, draft: Draft) -> RegistryBuilder {
+    pub fn default_draft(mut self, draft: Draft) -> SchemaRegistryBuilder {
         self.draft = draft;
         self
     }
@@ -97,7 +97,7 @@ impl RegistryBuilder {
     /// Whether `format` is an assertion (`"format": "date-time"` rejects
     /// `"yesterday"`) or only an annotation. Unset, each draft's default applies:
     /// an annotation in 2019-09 and 2020-12, an assertion in drafts 4, 6 and 7.
-    pub fn validate_formats(mut self, yes: bool) -> RegistryBuilder {
+    pub fn validate_formats(mut self, yes: bool) -> SchemaRegistryBuilder {
         self.formats = Some(yes);
         self
     }
@@ -132,7 +132,7 @@ struct Entry {
 ///
 /// See the [crate documentation](crate) for examples and the cost of each operation.
 pub struct SchemaRegistry {
-    options: RegistryBuilder,
+    options: SchemaRegistryBuilder,
     entries: Vec<Entry>,
     /// The URIs and documents of removed schemas, still offered to `$ref`
     /// resolution: `jsonschema` resolves every reference of every document when it
@@ -163,12 +163,12 @@ impl SchemaRegistry {
     /// default for `format`).
     #[must_use]
     pub fn new() -> SchemaRegistry {
-        RegistryBuilder::default().build()
+        SchemaRegistryBuilder::default().build()
     }
 
     /// Options for a new registry.
-    pub fn builder() -> RegistryBuilder {
-        RegistryBuilder::default()
+    pub fn builder() -> SchemaRegistryBuilder {
+        SchemaRegistryBuilder::default()
     }
 
     /// The registered names, in registration order.

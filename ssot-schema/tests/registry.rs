@@ -536,3 +536,16 @@ fn any_of_failures_are_reported_through_the_branch_that_was_meant() {
     let report = r.validate_json("opt", "3").unwrap();
     assert_eq!(report.errors()[0].keyword(), "anyOf");
 }
+
+#[test]
+fn the_builder_and_the_result_alias_have_the_names_a_user_guesses() {
+    fn build() -> ssot_schema::Result<SchemaRegistry> {
+        let mut r = ssot_schema::SchemaRegistryBuilder::default()
+            .default_draft(Draft::Draft7)
+            .build();
+        r.register("n", json!({"type": "integer"}))?;
+        Ok(r)
+    }
+    let r = build().unwrap();
+    assert!(r.validate("n", &json!("x")).unwrap().errors()[0].keyword() == "type");
+}
