@@ -549,3 +549,36 @@ fn the_builder_and_the_result_alias_have_the_names_a_user_guesses() {
     let r = build().unwrap();
     assert!(r.validate("n", &json!("x")).unwrap().errors()[0].keyword() == "type");
 }
+
+/// The suggestion is the declared property at the smallest edit distance, counted in
+/// characters, within a third of the key's length (at least 1, at most 3).
+#[test]
+fn suggestions_are_the_closest_property_within_a_third_of_the_key() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "cfg",
+        json!({
+            "properties": {"priority": {}, "tags": {}, "größe": {}, "environment": {}, "ab": {}},
+            "additionalProperties": false
+        }),
+    )
+    .unwrap();
+    let hint = |key: &str| {
+        let report = r.validate("cfg", &json!({ key: 1 })).unwrap();
+        let message = report.errors()[0].message().to_owned();
+        message
+            .split_once("did you mean `")
+            .map(|(_, s)| s.trim_end_matches("`?").to_owned())
+    };
+    // Two swapped letters are two edits: within 8 / 3 = 2.
+    assert_eq!(hint("prioirty").as_deref(), Some("priority"));
+    // Characters, not bytes: `ä` for `a` is one edit (two bytes).
+    assert_eq!(hint("tägs").as_deref(), Some("tags"));
+    assert_eq!(hint("grösse").as_deref(), Some("größe"));
+    // A short key still gets one edit; three is the cap even for a long key.
+    assert_eq!(hint("a").as_deref(), Some("ab"));
+    assert_eq!(hint("enviromnentt").as_deref(), Some("environment"));
+    assert_eq!(hint("xnvironmxnt").as_deref(), Some("environment"));
+    assert_eq!(hint("xnvxrxnmxnt"), None);
+    assert_eq!(hint("colour"), None);
+}
