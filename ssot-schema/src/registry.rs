@@ -32,6 +32,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::explain;
 use crate::locate::{self, Target};
 use crate::parse;
 use crate::report::{Report, Violation};
@@ -644,6 +645,27 @@ impl SchemaRegistry {
                             error.instance()
                         );
                     }
+                    if let Some((renamed, explained)) = explain::explain(
+                        &error,
+                        instance,
+                        |base| self.document(base),
+                        self::message,
+                    ) {
+                        message = explained;
+                        if let Some(renamed) = renamed {
+                            keyword = renamed;
+                            // `jsonschema` reports a missing key once per key that
+                            // requires it, without saying which: the explained
+                            // message names them all, once.
+                            if violations.iter().any(|v: &Violation| {
+                                v.instance_location == instance_location
+                                    && v.keyword == keyword
+                                    && v.message == message
+                            }) {
+                                continue;
+                            }
+                        }
+                    }
                     // A bad property name is pointed at where the key is written.
                     let key = match error.kind() {
                         ValidationErrorKind::PropertyNames { error } => {
@@ -688,6 +710,14 @@ impl SchemaRegistry {
             None => reason,
         };
         Error::UnresolvableRef { name, reason }
+    }
+
+    /// The registered document whose URI or `$id` is `base`.
+    fn document(&self, base: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|e| e.uri == base || e.id.as_deref() == Some(base))
+            .map(|e| &*e.schema)
     }
 
     /// The `description` of the schema holding the keyword at `absolute`.
