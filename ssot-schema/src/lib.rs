@@ -242,6 +242,17 @@
 //! Every combinator of the built-in schemas has an `x-message`. None of this runs
 //! for a valid document.
 //!
+//! ## Platforms
+//!
+//! Tested on Linux x86_64 only: the CI (`.ci/run`) runs there, with the stable
+//! toolchain of its machine (Rust 1.95 today). The minimum supported Rust, 1.89, is
+//! declared in `Cargo.toml` and not yet tested. The crate has no platform-specific
+//! code and no `cfg` on the target: validation works on values in memory, and only
+//! [`register_file`](SchemaRegistry::register_file) and
+//! [`validate_file`](SchemaRegistry::validate_file) touch the file system, through
+//! `std::fs::read_to_string`. It should therefore build and behave the same on macOS
+//! and Windows, but nothing has run there; report what you find.
+//!
 //! ## Conformance
 //!
 //! The crate's tests run the official JSON Schema Test Suite (draft 2020-12 and
