@@ -399,6 +399,94 @@ mod tests {
     }
 
     #[test]
+    fn the_walk_knows_every_applicator_form() {
+        let schema = json!({
+            "dependentSchemas": {"a": {"required": ["b"]}},
+            "dependencies": {"c": {"required": ["d"]}, "e": ["f"]},
+            "items": [{"type": "string"}],
+            "prefixItems": [true, {"type": "integer"}],
+            "if": {"required": ["x"]},
+            "additionalProperties": {"type": "string"}
+        });
+        let rest = |r: &[&str]| r.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            path_of(&schema, "/dependentSchemas/a/required"),
+            (
+                vec![Via::Root, Via::InPlace("dependentSchemas")],
+                rest(&["required"])
+            )
+        );
+        assert_eq!(
+            path_of(&schema, "/dependencies/c/required"),
+            (
+                vec![Via::Root, Via::InPlace("dependentSchemas")],
+                rest(&["required"])
+            )
+        );
+        // Draft 7's list form is the keyword itself.
+        assert_eq!(
+            path_of(&schema, "/dependencies/e"),
+            (vec![Via::Root], rest(&["dependencies", "e"]))
+        );
+        assert_eq!(
+            path_of(&schema, "/items/0/type"),
+            (vec![Via::Root, Via::Elsewhere], rest(&["type"]))
+        );
+        assert_eq!(
+            path_of(&schema, "/prefixItems/1/type"),
+            (vec![Via::Root, Via::Elsewhere], rest(&["type"]))
+        );
+        assert_eq!(
+            path_of(&schema, "/if/required"),
+            (vec![Via::Root, Via::InPlace("if")], rest(&["required"]))
+        );
+        assert_eq!(
+            path_of(&schema, "/additionalProperties/type"),
+            (vec![Via::Root, Via::Elsewhere], rest(&["type"]))
+        );
+        // A pointer into nothing stops where the schema ends.
+        assert_eq!(
+            path_of(&schema, "/properties/nope/type"),
+            (vec![Via::Root], rest(&["properties", "nope", "type"]))
+        );
+        assert_eq!(
+            path_of(&json!({"items": {"type": "string"}}), "/items/type"),
+            (vec![Via::Root, Via::Elsewhere], rest(&["type"]))
+        );
+    }
+
+    #[test]
+    fn the_hint_is_the_nearest_message_or_description_of_the_same_value() {
+        fn node(schema: &Value, via: Via) -> Node<'_> {
+            Node { schema, via }
+        }
+        let described = &json!({"description": "d", "x-message": "m"});
+        let only_description = &json!({"description": "outer"});
+        let bare = &json!({});
+        // `x-message` wins over `description` in the same object.
+        assert_eq!(hint(&[node(described, Via::Root)]).as_deref(), Some("m"));
+        // Through in-place links, up to the first object that has either.
+        assert_eq!(
+            hint(&[
+                node(only_description, Via::Root),
+                node(bare, Via::InPlace("then")),
+                node(bare, Via::InPlace("anyOf")),
+            ])
+            .as_deref(),
+            Some("outer")
+        );
+        // Never across a link to another value.
+        assert_eq!(
+            hint(&[
+                node(only_description, Via::Root),
+                node(bare, Via::Elsewhere)
+            ]),
+            None
+        );
+        assert_eq!(hint(&[node(bare, Via::Root)]), None);
+    }
+
+    #[test]
     fn fragments_are_percent_decoded_and_unescaped() {
         assert_eq!(
             segments("/properties/a%20b/x~1y~0z"),
