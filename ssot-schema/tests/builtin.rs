@@ -38,9 +38,14 @@ fn every_builtin_schema_compiles_and_accepts_its_example() {
     }
     let task = serde_json::json!({"id": "a.1", "title": "t", "estimated_time": "2h"});
     assert!(r.validate(builtin::TASK, &task).unwrap().is_valid());
-    for (name, _) in builtin::ALL {
+    assert_eq!(builtin::text("ssot/nothing"), None);
+    for (name, text) in builtin::ALL {
         assert!(r.contains(name), "{name}");
-        assert!(builtin::text(name).is_some());
+        assert_eq!(builtin::text(name), Some(text));
+        assert_eq!(
+            r.schema(name),
+            Some(&serde_json::from_str::<serde_json::Value>(text).unwrap())
+        );
         assert_eq!(
             r.uri(name),
             Some(format!("https://ssot-schema.invalid/{name}").as_str())

@@ -582,3 +582,95 @@ fn suggestions_are_the_closest_property_within_a_third_of_the_key() {
     assert_eq!(hint("xnvxrxnmxnt"), None);
     assert_eq!(hint("colour"), None);
 }
+
+#[test]
+fn every_accessor_of_a_report_and_a_violation_returns_its_field() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "svc",
+        json!({"properties": {"port": {"type": "integer", "minimum": 1}}}),
+    )
+    .unwrap();
+    let report = r.validate_json("svc", "{\n  \"port\": 0\n}").unwrap();
+    assert_eq!(report.schema(), "svc");
+    assert_eq!(report.source(), None);
+    assert_eq!(report.document(), None);
+    let e = &report.errors()[0];
+    assert_eq!(e.instance_location(), "/port");
+    assert_eq!(e.schema_location(), "/properties/port/minimum");
+    assert_eq!(
+        e.absolute_schema_location(),
+        Some("https://ssot-schema.invalid/svc#/properties/port/minimum")
+    );
+    assert_eq!(e.keyword(), "minimum");
+    assert_eq!(e.message(), "0 is less than the minimum of 1");
+    assert_eq!((e.line(), e.column()), (Some(2), Some(11)));
+    let named = report.clone().with_source("svc.json");
+    assert_eq!(named.source(), Some("svc.json"));
+    assert_eq!(named.schema(), "svc");
+    assert_eq!(named.errors(), report.errors());
+    assert!(named.to_string().starts_with("svc.json:2:11: 0 is less"));
+    // Two violations render as two lines, the first one first.
+    let two = r.validate_json("svc", "[{\"port\": 0}, 1]").unwrap();
+    assert!(two.is_valid(), "an array is not checked by `properties`");
+    r.register(
+        "both",
+        json!({"properties": {"a": {"type": "string"}, "b": {"type": "string"}}}),
+    )
+    .unwrap();
+    let two = r.validate_json("both", r#"{"a": 1, "b": 2}"#).unwrap();
+    let shown = two.to_string();
+    let lines: Vec<_> = shown.lines().collect();
+    assert_eq!(lines.len(), 2, "{shown}");
+    assert!(lines[0].starts_with("<input>:1:7: 1 is not"), "{shown}");
+    assert!(lines[1].starts_with("<input>:1:15: 2 is not"), "{shown}");
+    // A valid report says so.
+    let valid = r.validate_json("both", "{}").unwrap();
+    assert_eq!(valid.to_string(), "<input>: valid against schema `both`");
+    assert!(valid.errors().is_empty());
+}
+
+#[test]
+fn a_registry_debugs_as_its_options_and_schema_names() {
+    let mut r = SchemaRegistry::builder().validate_formats(true).build();
+    r.register("a", json!(true)).unwrap();
+    r.register("b", json!(false)).unwrap();
+    let shown = format!("{r:?}");
+    assert!(shown.starts_with("SchemaRegistry {"), "{shown}");
+    assert!(shown.contains("formats: Some(true)"), "{shown}");
+    assert!(shown.contains("schemas: [\"a\", \"b\"]"), "{shown}");
+}
+
+#[test]
+fn a_batch_that_repeats_a_name_or_an_id_says_which() {
+    let mut r = SchemaRegistry::new();
+    let e = r
+        .register_all([("a", json!(true)), ("a", json!(false))])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::AlreadyRegistered { what: "name", taken, by, .. } if taken == "a" && by == "a"),
+        "{e:?}"
+    );
+    let e = r
+        .register_all([
+            ("a", json!({"$id": "https://example.com/s"})),
+            ("b", json!({"$id": "https://example.com/s"})),
+        ])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::AlreadyRegistered { what: "$id", by, .. } if by == "a"),
+        "{e:?}"
+    );
+    // A name that is the `$id` of another schema of the batch.
+    let e = r
+        .register_all([
+            ("a", json!({"$id": "https://example.com/s"})),
+            ("https://example.com/s", json!(true)),
+        ])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::AlreadyRegistered { what: "name", by, .. } if by == "a"),
+        "{e:?}"
+    );
+    assert_eq!(r.names().count(), 0);
+}
