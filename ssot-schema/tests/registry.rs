@@ -674,3 +674,56 @@ fn a_batch_that_repeats_a_name_or_an_id_says_which() {
     );
     assert_eq!(r.names().count(), 0);
 }
+
+#[test]
+fn a_name_that_is_an_absolute_uri_is_the_schema_uri() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "http://localhost:1234/integer.json",
+        json!({"type": "integer"}),
+    )
+    .unwrap();
+    assert_eq!(
+        r.uri("http://localhost:1234/integer.json"),
+        Some("http://localhost:1234/integer.json")
+    );
+    // Even beside a `$id`: the name is where the schema stands in for a document.
+    r.register(
+        "https://example.com/n.json",
+        json!({"$id": "https://example.com/other.json", "type": "string"}),
+    )
+    .unwrap();
+    assert_eq!(
+        r.uri("https://example.com/n.json"),
+        Some("https://example.com/n.json")
+    );
+    r.register(
+        "user",
+        json!({"properties": {"age": {"$ref": "http://localhost:1234/integer.json"}}}),
+    )
+    .unwrap();
+    let report = r.validate("user", &json!({"age": "x"})).unwrap();
+    assert_eq!(report.errors()[0].keyword(), "type");
+}
+
+#[test]
+fn an_unresolvable_ref_in_a_batch_names_the_whole_batch() {
+    let mut r = SchemaRegistry::new();
+    let e = r
+        .register_all([("a", json!({"$ref": "nowhere"})), ("b", json!(true))])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::UnresolvableRef { name, .. } if name == "a`, `b"),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("schema `a`, `b`: unresolvable `$ref`"),
+        "{e}"
+    );
+    let e = r.register("c", json!({"$ref": "nowhere"})).unwrap_err();
+    assert!(
+        matches!(&e, Error::UnresolvableRef { name, .. } if name == "c"),
+        "{e:?}"
+    );
+}
