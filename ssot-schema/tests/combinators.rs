@@ -324,3 +324,34 @@ fn a_message_is_one_line_and_long_alternatives_are_cut() {
     );
     assert!(!report.to_string().contains('\n'));
 }
+
+#[test]
+fn only_repeats_of_one_dependent_requirement_are_merged() {
+    let r = registry(json!({
+        "required": ["name"],
+        "dependentRequired": {"a": ["b"], "c": ["d"], "e": ["b"]}
+    }));
+    let report = r.validate_json("s", r#"{"a": 1, "c": 2, "e": 3}"#).unwrap();
+    let got: Vec<_> = report
+        .errors()
+        .iter()
+        .map(|e| (e.instance_location(), e.keyword(), e.message()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("", "required", "\"name\" is a required property"),
+            (
+                "",
+                "dependentRequired",
+                "\"b\" is required when \"a\" or \"e\" is present"
+            ),
+            (
+                "",
+                "dependentRequired",
+                "\"d\" is required when \"c\" is present"
+            ),
+        ],
+        "{report}"
+    );
+}
