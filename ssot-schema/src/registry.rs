@@ -169,6 +169,7 @@ impl SchemaRegistry {
 
     /// Options for a new registry.
     pub fn builder() -> SchemaRegistryBuilder {
+        // (A mutant returning `Default::default()` is this same value: equivalent.)
         SchemaRegistryBuilder::default()
     }
 
@@ -598,6 +599,9 @@ impl SchemaRegistry {
                 // applied to the first property only: one error, located at the
                 // object, that shows the first value ("False schema does not allow
                 // 1"). Every key of that object is unexpected: say so, key by key.
+                // The guard only spares the pointer lookup: any other false schema
+                // is reported with the value at its own location, which the filter
+                // below already turns away (so a mutant dropping it is equivalent).
                 ValidationErrorKind::FalseSchema
                     if schema_location.ends_with("/additionalProperties") =>
                 {
@@ -613,6 +617,9 @@ impl SchemaRegistry {
                 _ => None,
             };
             match unexpected {
+                // `jsonschema` never reports an empty list of unexpected keys; were
+                // it to, the generic arm below keeps the violation from vanishing
+                // (no test can make it happen: a mutant dropping the guard survives).
                 Some(keys) if !keys.is_empty() => {
                     for key in &keys {
                         let hint = absolute

@@ -727,3 +727,35 @@ fn an_unresolvable_ref_in_a_batch_names_the_whole_batch() {
         "{e:?}"
     );
 }
+
+#[test]
+fn a_pattern_of_a_schema_without_id_quotes_its_description() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "svc",
+        json!({"properties": {"timeout": {
+            "type": "string",
+            "pattern": "^[0-9]+[smh]$",
+            "description": "A compact duration (`30s`, `5m`)."
+        }}}),
+    )
+    .unwrap();
+    let report = r.validate_yaml("svc", "timeout: 5 minutes\n").unwrap();
+    assert_eq!(
+        report.errors()[0].message(),
+        "\"5 minutes\" does not have the expected form: A compact duration (`30s`, `5m`)."
+    );
+}
+
+#[test]
+fn an_unresolvable_ref_names_only_the_schema_it_meant() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "a",
+        json!({"$id": "https://example.com/a", "type": "string"}),
+    )
+    .unwrap();
+    let e = r.register("b", json!({"$ref": "nowhere"})).unwrap_err();
+    assert!(matches!(e, Error::UnresolvableRef { .. }), "{e:?}");
+    assert!(!e.to_string().contains("schema `a`"), "{e}");
+}
