@@ -580,6 +580,9 @@ fn suggestions_are_the_closest_property_within_a_third_of_the_key() {
     assert_eq!(hint("enviromnentt").as_deref(), Some("environment"));
     assert_eq!(hint("xnvironmxnt").as_deref(), Some("environment"));
     assert_eq!(hint("xnvxrxnmxnt"), None);
+    // Within a third: two edits are too many for a four-letter key.
+    assert_eq!(hint("tgas"), None);
+    assert_eq!(hint("tagss").as_deref(), Some("tags"));
     assert_eq!(hint("colour"), None);
 }
 
