@@ -762,3 +762,20 @@ fn an_unresolvable_ref_names_only_the_schema_it_meant() {
     assert!(matches!(e, Error::UnresolvableRef { .. }), "{e:?}");
     assert!(!e.to_string().contains("schema `a`"), "{e}");
 }
+
+#[test]
+fn names_that_only_look_like_uris_are_refused_and_draft_4_ids_count() {
+    let mut r = SchemaRegistry::new();
+    for bad in ["a:", "1x:y", "-x:y"] {
+        assert!(
+            matches!(r.register(bad, json!(true)), Err(Error::InvalidName { .. })),
+            "{bad}"
+        );
+    }
+    r.register(
+        "d4",
+        json!({"$schema": "http://json-schema.org/draft-04/schema#", "id": "https://example.com/d4"}),
+    )
+    .unwrap();
+    assert!(r.contains("https://example.com/d4"));
+}
