@@ -133,3 +133,6 @@ pub enum Error {
     #[error("{0}")]
     Invalid(Box<Report>),
 }
+
+/// The result type of this crate: `Result<T, ssot_schema::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -177,22 +177,81 @@
 //! ## Drafts, `$ref` and `format`
 //!
 //! Schemas without `$schema` are read as draft 2020-12 (or the registry's
-//! [`default_draft`](RegistryBuilder::default_draft)); a `$schema` naming draft 4, 6,
+//! [`default_draft`](SchemaRegistryBuilder::default_draft)); a `$schema` naming draft 4, 6,
 //! 7, 2019-09 or 2020-12 is honoured. `$ref` resolves only between registered
 //! schemas: `jsonschema` is built without its HTTP and file retrievers, so nothing is
 //! ever fetched, and a reference that leads nowhere fails at registration with
 //! [`Error::UnresolvableRef`]. `format` follows each draft's default (an annotation
 //! in 2019-09 and 2020-12, an assertion before) unless
-//! [`validate_formats`](RegistryBuilder::validate_formats) says otherwise.
+//! [`validate_formats`](SchemaRegistryBuilder::validate_formats) says otherwise.
 //!
 //! ## Messages
 //!
-//! Messages are `jsonschema`'s, with three changes that make them point at the fix:
+//! Messages are `jsonschema`'s, with changes that make them point at the fix:
 //! an unexpected property gets one violation per key, with the closest declared
 //! property suggested (`did you mean `priority`?`); a failed `pattern` quotes the
 //! `description` of its schema, when there is one, instead of the regular
-//! expression; and a failed `anyOf`/`oneOf` is replaced by the errors of the one
-//! branch that accepts the value's type, when exactly one does.
+//! expression; a short `enum` lists every option; and a failed `anyOf`/`oneOf` is
+//! replaced by the errors of the one branch that accepts the value's type, when
+//! exactly one does.
+//!
+//! ## Messages of combinators, and `x-message`
+//!
+//! A failed combinator says what would make the document valid: its message is
+//! `HINT (DETAILS)`, the schema's own words first and then what the validator found
+//! (`DETAILS` alone when the schema gives no hint):
+//!
+//! | failed keyword | `DETAILS` |
+//! |----------------|-----------|
+//! | `anyOf`, or `oneOf` with no alternative holding | that no alternative holds, and each alternative's own errors, numbered, at most three each |
+//! | `oneOf` with several alternatives holding | which ones hold, and that exactly one must |
+//! | `not` | the schema the value matched (without a hint: `jsonschema`'s message) |
+//! | `dependentRequired`, draft 7's `dependencies` | `"tls_key" is required when "tls_cert" is present`, once, under that keyword |
+//! | a keyword written directly in a `then` or `else` branch, or in the one `anyOf`/`oneOf` alternative reported instead of the combinator | its own message |
+//!
+//! The *hint* is the string under `x-message`, a keyword of ours (an annotation that
+//! every other validator ignores), or else the `description`, of the schema object
+//! that holds the combinator or of the nearest one around it that applies to the
+//! same value: through `then`, `else`, `not`, `allOf`/`anyOf`/`oneOf` and
+//! `dependentSchemas`, never through `properties`, `items` and the like, and not
+//! through a `$ref`. Write `x-message` beside the combinator, as the rule a user
+//! must follow:
+//!
+//! ```
+//! use serde_json::json;
+//! use ssot_schema::SchemaRegistry;
+//!
+//! # fn main() -> ssot_schema::Result<()> {
+//! let mut registry = SchemaRegistry::new();
+//! registry.register("job", json!({
+//!     "properties": {"name": {}, "every": {}, "at": {}},
+//!     "anyOf": [{"required": ["every"]}, {"required": ["at"]}],
+//!     "x-message": "a job says when it runs: `every` (a duration) or `at` (a cron expression)"
+//! }))?;
+//! let report = registry.validate_yaml("job", "name: backup\n")?;
+//! assert_eq!(
+//!     report.errors()[0].message(),
+//!     "a job says when it runs: `every` (a duration) or `at` (a cron expression) \
+//!      (the object is valid under no alternative of `anyOf`: \
+//!      1. \"every\" is a required property; 2. \"at\" is a required property)"
+//! );
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every combinator of the built-in schemas has an `x-message`. None of this runs
+//! for a valid document.
+//!
+//! ## Platforms
+//!
+//! Tested on Linux x86_64 only: the CI (`.ci/run`) runs there, with the stable
+//! toolchain of its machine (Rust 1.95 today). The minimum supported Rust, 1.89, is
+//! declared in `Cargo.toml` and not yet tested. The crate has no platform-specific
+//! code and no `cfg` on the target: validation works on values in memory, and only
+//! [`register_file`](SchemaRegistry::register_file) and
+//! [`validate_file`](SchemaRegistry::validate_file) touch the file system, through
+//! `std::fs::read_to_string`. It should therefore build and behave the same on macOS
+//! and Windows, but nothing has run there; report what you find.
 //!
 //! ## Conformance
 //!
@@ -203,11 +262,12 @@
 pub mod builtin;
 mod error;
 pub mod lines;
+mod explain;
 mod locate;
 pub mod parse;
 mod registry;
 mod report;
 
-pub use error::Error;
-pub use registry::{Draft, NAME_BASE, RegistryBuilder, SchemaRegistry};
+pub use error::{Error, Result};
+pub use registry::{Draft, NAME_BASE, SchemaRegistry, SchemaRegistryBuilder};
 pub use report::{Report, Violation};

@@ -32,6 +32,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::explain;
 use crate::locate::{self, Target};
 use crate::parse;
 use crate::report::{Report, Violation};
@@ -81,15 +82,15 @@ impl Draft {
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use]
-pub struct RegistryBuilder {
+pub struct SchemaRegistryBuilder {
     draft: Draft,
     formats: Option<bool>,
 }
 
-impl RegistryBuilder {
+impl SchemaRegistryBuilder {
     /// The draft of schemas that have no `$schema` (default: 2020-12). A schema's own
     /// `$schema` naming draft 4, 6, 7, 2019-09 or 2020-12 always wins.
-    pub fn default_draft(mut self, draft: Draft) -> RegistryBuilder {
+    pub fn default_draft(mut self, draft: Draft) -> SchemaRegistryBuilder {
         self.draft = draft;
         self
     }
@@ -97,7 +98,7 @@ impl RegistryBuilder {
     /// Whether `format` is an assertion (`"format": "date-time"` rejects
     /// `"yesterday"`) or only an annotation. Unset, each draft's default applies:
     /// an annotation in 2019-09 and 2020-12, an assertion in drafts 4, 6 and 7.
-    pub fn validate_formats(mut self, yes: bool) -> RegistryBuilder {
+    pub fn validate_formats(mut self, yes: bool) -> SchemaRegistryBuilder {
         self.formats = Some(yes);
         self
     }
@@ -132,7 +133,7 @@ struct Entry {
 ///
 /// See the [crate documentation](crate) for examples and the cost of each operation.
 pub struct SchemaRegistry {
-    options: RegistryBuilder,
+    options: SchemaRegistryBuilder,
     entries: Vec<Entry>,
     /// The URIs and documents of removed schemas, still offered to `$ref`
     /// resolution: `jsonschema` resolves every reference of every document when it
@@ -163,12 +164,13 @@ impl SchemaRegistry {
     /// default for `format`).
     #[must_use]
     pub fn new() -> SchemaRegistry {
-        RegistryBuilder::default().build()
+        SchemaRegistryBuilder::default().build()
     }
 
     /// Options for a new registry.
-    pub fn builder() -> RegistryBuilder {
-        RegistryBuilder::default()
+    pub fn builder() -> SchemaRegistryBuilder {
+        // (A mutant returning `Default::default()` is this same value: equivalent.)
+        SchemaRegistryBuilder::default()
     }
 
     /// The registered names, in registration order.
@@ -597,6 +599,9 @@ impl SchemaRegistry {
                 // applied to the first property only: one error, located at the
                 // object, that shows the first value ("False schema does not allow
                 // 1"). Every key of that object is unexpected: say so, key by key.
+                // The guard only spares the pointer lookup: any other false schema
+                // is reported with the value at its own location, which the filter
+                // below already turns away (so a mutant dropping it is equivalent).
                 ValidationErrorKind::FalseSchema
                     if schema_location.ends_with("/additionalProperties") =>
                 {
@@ -612,6 +617,9 @@ impl SchemaRegistry {
                 _ => None,
             };
             match unexpected {
+                // `jsonschema` never reports an empty list of unexpected keys; were
+                // it to, the generic arm below keeps the violation from vanishing
+                // (no test can make it happen: a mutant dropping the guard survives).
                 Some(keys) if !keys.is_empty() => {
                     for key in &keys {
                         let hint = absolute
@@ -643,6 +651,27 @@ impl SchemaRegistry {
                             "{} does not have the expected form: {expected}",
                             error.instance()
                         );
+                    }
+                    if let Some((renamed, explained)) = explain::explain(
+                        &error,
+                        instance,
+                        |base| self.document(base),
+                        self::message,
+                    ) {
+                        message = explained;
+                        if let Some(renamed) = renamed {
+                            keyword = renamed;
+                            // `jsonschema` reports a missing key once per key that
+                            // requires it, without saying which: the explained
+                            // message names them all, once.
+                            if violations.iter().any(|v: &Violation| {
+                                v.instance_location == instance_location
+                                    && v.keyword == keyword
+                                    && v.message == message
+                            }) {
+                                continue;
+                            }
+                        }
                     }
                     // A bad property name is pointed at where the key is written.
                     let key = match error.kind() {
@@ -690,6 +719,14 @@ impl SchemaRegistry {
         Error::UnresolvableRef { name, reason }
     }
 
+    /// The registered document whose URI or `$id` is `base`.
+    fn document(&self, base: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|e| e.uri == base || e.id.as_deref() == Some(base))
+            .map(|e| &*e.schema)
+    }
+
     /// The `description` of the schema holding the keyword at `absolute`.
     fn described(&self, absolute: &str) -> Option<&str> {
         let (base, fragment) = absolute.split_once('#')?;
@@ -718,7 +755,7 @@ impl SchemaRegistry {
         let limit = (key.chars().count() / 3).clamp(1, 3);
         properties
             .keys()
-            .map(|p| (edit_distance(p, key), p))
+            .map(|p| (strsim::levenshtein(p, key), p))
             .filter(|(d, _)| *d <= limit)
             .min_by_key(|(d, _)| *d)
             .map(|(_, p)| p.clone())
@@ -787,24 +824,6 @@ fn message(error: &ValidationError<'_>) -> String {
     } else {
         error.to_string()
     }
-}
-
-/// Levenshtein distance in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
@@ -928,14 +947,6 @@ mod tests {
         shared::<SchemaRegistry>();
         shared::<Report>();
         shared::<Error>();
-    }
-
-    #[test]
-    fn edit_distance_counts_characters() {
-        assert_eq!(edit_distance("priority", "prioirty"), 2);
-        assert_eq!(edit_distance("timeout", "timeot"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("é", "e"), 1);
     }
 
     #[test]

@@ -38,9 +38,14 @@ fn every_builtin_schema_compiles_and_accepts_its_example() {
     }
     let task = serde_json::json!({"id": "a.1", "title": "t", "estimated_time": "2h"});
     assert!(r.validate(builtin::TASK, &task).unwrap().is_valid());
-    for (name, _) in builtin::ALL {
+    assert_eq!(builtin::text("ssot/nothing"), None);
+    for (name, text) in builtin::ALL {
         assert!(r.contains(name), "{name}");
-        assert!(builtin::text(name).is_some());
+        assert_eq!(builtin::text(name), Some(text));
+        assert_eq!(
+            r.schema(name),
+            Some(&serde_json::from_str::<serde_json::Value>(text).unwrap())
+        );
         assert_eq!(
             r.uri(name),
             Some(format!("https://ssot-schema.invalid/{name}").as_str())
@@ -398,40 +403,274 @@ fn every_builtin_schema_rejects_realistic_mistakes_at_the_right_line() {
     }
 }
 
+/// The automation registry of the NEXUS design document (issue 12, item 8b),
+/// verbatim: its `production` and `staging` workflows are triggered by `schedule`
+/// and say neither `schedule` nor `interval`.
+const NEXUS_AUTOMATION: &str = r#"automation:
+  workflows:
+    deployment:
+      production:
+        triggers: ["manual", "schedule", "webhook"]
+        steps: ["validate", "build", "test", "deploy", "verify"]
+        timeout: 1800
+        retry_policy: "exponential_backoff"
+      staging:
+        triggers: ["pr_merge", "schedule"]
+        steps: ["validate", "build", "test", "deploy"]
+        timeout: 900
+        retry_policy: "linear"
+
+    monitoring:
+      health_check:
+        triggers: ["schedule"]
+        interval: "5m"
+        steps: ["check_services", "check_resources", "alert_if_needed"]
+
+      optimization:
+        triggers: ["schedule", "threshold_breach"]
+        interval: "1h"
+        steps: ["analyze_metrics", "identify_issues", "apply_optimizations"]
+
+    backup:
+      daily:
+        triggers: ["schedule"]
+        schedule: "0 2 * * *"
+        steps: ["create_snapshot", "compress", "upload", "verify"]
+        retention: "30d"
+
+      on_demand:
+        triggers: ["manual", "api_call"]
+        steps: ["create_snapshot", "compress", "upload", "notify"]
+
+  policies:
+    execution:
+      max_concurrent: 5
+      max_retries: 3
+      timeout_default: 300
+      resource_limits:
+        cpu: "2"
+        memory: "4Gi"
+"#;
+
+const SCHEDULED: &str = "A workflow triggered by `schedule` must say when it runs: add \
+     `interval` (a compact duration such as `5m`) or `schedule` (a cron expression such as \
+     `0 2 * * *`) (the object is valid under no alternative of `anyOf`: \
+     1. \"interval\" is a required property; 2. \"schedule\" is a required property)";
+
 #[test]
-fn a_scheduled_workflow_must_say_when() {
+fn a_scheduled_workflow_that_does_not_say_when_is_told_what_to_add() {
     let r = registry();
+    let report = r
+        .validate_yaml(builtin::AUTOMATION_REGISTRY, NEXUS_AUTOMATION)
+        .unwrap();
+    let got: Vec<_> = report
+        .errors()
+        .iter()
+        .map(|e| (e.instance_location(), e.keyword(), e.line(), e.column()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "/automation/workflows/deployment/production",
+                "anyOf",
+                Some(5),
+                Some(9)
+            ),
+            (
+                "/automation/workflows/deployment/staging",
+                "anyOf",
+                Some(10),
+                Some(9)
+            ),
+        ],
+        "{report}"
+    );
+    for e in report.errors() {
+        assert_eq!(e.message(), SCHEDULED);
+    }
+    // The same in the example file, and as JSON text.
     let text = example("automation.yaml").replacen("        interval: 10m\n", "", 1);
     let report = r
         .validate_yaml(builtin::AUTOMATION_REGISTRY, &text)
         .unwrap();
-    assert!(!report.is_valid());
-    assert!(
-        report
-            .errors()
-            .iter()
-            .any(|e| e.instance_location() == "/automation/workflows/upkeep/queue_health"),
+    let e = &report.errors()[0];
+    assert_eq!(
+        (e.instance_location(), e.message(), e.line()),
+        (
+            "/automation/workflows/upkeep/queue_health",
+            SCHEDULED,
+            Some(25)
+        ),
         "{report}"
     );
+    let value: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+    let json = serde_json::to_string_pretty(&value).unwrap();
+    let report = r
+        .validate_json(builtin::AUTOMATION_REGISTRY, &json)
+        .unwrap();
+    assert_eq!(report.errors()[0].message(), SCHEDULED);
 }
+
+const ONE_PROBE: &str = "A health check probes one way: give either `endpoint` (an HTTP \
+     path such as `/health`) or `command` (such as `pg_isready`), not both";
 
 #[test]
 fn a_health_check_needs_exactly_one_probe() {
     let r = registry();
-    let text = example("orchestration.yaml").replacen(
+    let both = example("orchestration.yaml").replacen(
         "        command: redis-cli ping\n",
         "        command: redis-cli ping\n        endpoint: /ping\n",
         1,
     );
     let report = r
-        .validate_yaml(builtin::ORCHESTRATION_REGISTRY, &text)
+        .validate_yaml(builtin::ORCHESTRATION_REGISTRY, &both)
         .unwrap();
     let e = &report.errors()[0];
     assert_eq!(
-        e.instance_location(),
-        "/orchestration/services/cache/health_check"
+        (e.instance_location(), e.keyword(), e.line(), e.message()),
+        (
+            "/orchestration/services/cache/health_check",
+            "oneOf",
+            Some(39),
+            format!(
+                "{ONE_PROBE} (the object is valid under alternatives 1 and 2 of `oneOf`; \
+                 exactly one must hold)"
+            )
+            .as_str()
+        ),
+        "{report}"
     );
-    assert_eq!(e.keyword(), "oneOf");
+    let neither = example("orchestration.yaml").replacen("        command: pg_isready -q\n", "", 1);
+    let report = r
+        .validate_yaml(builtin::ORCHESTRATION_REGISTRY, &neither)
+        .unwrap();
+    let e = &report.errors()[0];
+    assert_eq!(
+        (e.instance_location(), e.keyword(), e.line(), e.message()),
+        (
+            "/orchestration/services/postgres/health_check",
+            "oneOf",
+            Some(30),
+            format!(
+                "{ONE_PROBE} (the object is valid under no alternative of `oneOf`: \
+                 1. \"endpoint\" is a required property; 2. \"command\" is a required property)"
+            )
+            .as_str()
+        ),
+        "{report}"
+    );
+}
+
+const PIPELINE_OR_GROUP: &str = "An entry of `pipelines` with `triggers` or `stages` is a \
+     pipeline; any other entry is a group of pipelines by environment (`cd: {production: \
+     ..., staging: ...}`), each named in snake_case";
+
+#[test]
+fn a_pipeline_group_is_told_apart_from_a_pipeline() {
+    let r = registry();
+    // A capitalized environment name: the group reading applies to `cd`.
+    let text = example("pipeline.yaml").replacen("    production:\n", "    Production:\n", 1);
+    let report = r.validate_yaml(builtin::PIPELINE_REGISTRY, &text).unwrap();
+    let e = &report.errors()[0];
+    assert_eq!(
+        (e.instance_location(), e.keyword(), e.line(), e.column()),
+        ("/pipelines/cd", "propertyNames", Some(16), Some(5)),
+        "{report}"
+    );
+    assert_eq!(
+        e.message(),
+        format!("{PIPELINE_OR_GROUP} (\"Production\" does not match \"^[a-z][a-z0-9_]*$\")")
+    );
+    // An entry left empty, as when its content is commented out.
+    let text = example("pipeline.yaml").replacen("  cd:\n", "  nightly: {}\n  cd:\n", 1);
+    let report = r.validate_yaml(builtin::PIPELINE_REGISTRY, &text).unwrap();
+    let e = &report.errors()[0];
+    assert_eq!(
+        (e.instance_location(), e.keyword(), e.line()),
+        ("/pipelines/nightly", "minProperties", Some(15)),
+        "{report}"
+    );
+    assert_eq!(
+        e.message(),
+        format!("{PIPELINE_OR_GROUP} (the object has less than 1 property)")
+    );
+}
+
+#[test]
+fn a_task_list_map_without_tasks_is_told_what_a_task_list_is() {
+    let r = registry();
+    let text = example("tasks.yaml").replacen("tasks:\n", "task:\n", 1);
+    let report = r.validate_yaml(builtin::TASK_LIST, &text).unwrap();
+    let e = &report.errors()[0];
+    assert_eq!(
+        (
+            e.instance_location(),
+            e.keyword(),
+            e.line(),
+            e.column(),
+            e.message()
+        ),
+        (
+            "",
+            "required",
+            Some(2),
+            Some(1),
+            "A task list is a list of tasks, or a map whose `tasks` key holds that list \
+             (\"tasks\" is a required property)"
+        ),
+        "{report}"
+    );
+}
+
+/// Every combinator of every built-in schema (task.json's property list aside, which
+/// has none) has an `x-message` on its own schema object or on one around it that
+/// applies to the same value. Combinators inside `if` are never reported.
+#[test]
+fn every_builtin_combinator_has_a_message() {
+    fn check(schema: &serde_json::Value, at: &str, covered: bool, missing: &mut Vec<String>) {
+        let Some(object) = schema.as_object() else {
+            return;
+        };
+        let covered = covered || object.contains_key("x-message");
+        for combinator in ["anyOf", "oneOf", "not", "if", "dependentRequired"] {
+            if object.contains_key(combinator) && !covered {
+                missing.push(format!("{at}/{combinator}"));
+            }
+        }
+        for (keyword, value) in object {
+            let at = format!("{at}/{keyword}");
+            match keyword.as_str() {
+                "then" | "else" | "not" => check(value, &at, covered, missing),
+                "allOf" | "anyOf" | "oneOf" => {
+                    for (i, v) in value.as_array().into_iter().flatten().enumerate() {
+                        check(v, &format!("{at}/{i}"), covered, missing);
+                    }
+                }
+                "properties" | "patternProperties" | "$defs" => {
+                    for (k, v) in value.as_object().into_iter().flatten() {
+                        check(v, &format!("{at}/{k}"), false, missing);
+                    }
+                }
+                "items" | "additionalProperties" | "propertyNames" | "contains" => {
+                    check(value, &at, false, missing);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for (name, text) in builtin::ALL {
+        if name == builtin::TASK {
+            continue;
+        }
+        let schema: serde_json::Value = serde_json::from_str(text).unwrap();
+        check(&schema, name, false, &mut missing);
+    }
+    assert!(
+        missing.is_empty(),
+        "combinators without `x-message`: {missing:?}"
+    );
 }
 
 #[test]

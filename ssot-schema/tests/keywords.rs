@@ -350,7 +350,7 @@ fn reported(keyword: &str) -> &str {
         "allOf" => "maximum",
         "properties" | "false" => "falseSchema",
         "const" => "const",
-        "dependentRequired" => "required",
+        "dependentRequired" => "dependentRequired",
         "dependentSchemas" => "required",
         "anyOf" => "anyOf",
         "oneOf" => "oneOf",

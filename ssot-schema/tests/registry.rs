@@ -536,3 +536,246 @@ fn any_of_failures_are_reported_through_the_branch_that_was_meant() {
     let report = r.validate_json("opt", "3").unwrap();
     assert_eq!(report.errors()[0].keyword(), "anyOf");
 }
+
+#[test]
+fn the_builder_and_the_result_alias_have_the_names_a_user_guesses() {
+    fn build() -> ssot_schema::Result<SchemaRegistry> {
+        let mut r = ssot_schema::SchemaRegistryBuilder::default()
+            .default_draft(Draft::Draft7)
+            .build();
+        r.register("n", json!({"type": "integer"}))?;
+        Ok(r)
+    }
+    let r = build().unwrap();
+    assert!(r.validate("n", &json!("x")).unwrap().errors()[0].keyword() == "type");
+}
+
+/// The suggestion is the declared property at the smallest edit distance, counted in
+/// characters, within a third of the key's length (at least 1, at most 3).
+#[test]
+fn suggestions_are_the_closest_property_within_a_third_of_the_key() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "cfg",
+        json!({
+            "properties": {"priority": {}, "tags": {}, "größe": {}, "environment": {}, "ab": {}},
+            "additionalProperties": false
+        }),
+    )
+    .unwrap();
+    let hint = |key: &str| {
+        let report = r.validate("cfg", &json!({ key: 1 })).unwrap();
+        let message = report.errors()[0].message().to_owned();
+        message
+            .split_once("did you mean `")
+            .map(|(_, s)| s.trim_end_matches("`?").to_owned())
+    };
+    // Two swapped letters are two edits: within 8 / 3 = 2.
+    assert_eq!(hint("prioirty").as_deref(), Some("priority"));
+    // Characters, not bytes: `ä` for `a` is one edit (two bytes).
+    assert_eq!(hint("tägs").as_deref(), Some("tags"));
+    assert_eq!(hint("grösse").as_deref(), Some("größe"));
+    // A short key still gets one edit; three is the cap even for a long key.
+    assert_eq!(hint("a").as_deref(), Some("ab"));
+    assert_eq!(hint("enviromnentt").as_deref(), Some("environment"));
+    assert_eq!(hint("xnvironmxnt").as_deref(), Some("environment"));
+    assert_eq!(hint("xnvxrxnmxnt"), None);
+    // Within a third: two edits are too many for a four-letter key.
+    assert_eq!(hint("tgas"), None);
+    assert_eq!(hint("tagss").as_deref(), Some("tags"));
+    assert_eq!(hint("colour"), None);
+}
+
+#[test]
+fn every_accessor_of_a_report_and_a_violation_returns_its_field() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "svc",
+        json!({"properties": {"port": {"type": "integer", "minimum": 1}}}),
+    )
+    .unwrap();
+    let report = r.validate_json("svc", "{\n  \"port\": 0\n}").unwrap();
+    assert_eq!(report.schema(), "svc");
+    assert_eq!(report.source(), None);
+    assert_eq!(report.document(), None);
+    let e = &report.errors()[0];
+    assert_eq!(e.instance_location(), "/port");
+    assert_eq!(e.schema_location(), "/properties/port/minimum");
+    assert_eq!(
+        e.absolute_schema_location(),
+        Some("https://ssot-schema.invalid/svc#/properties/port/minimum")
+    );
+    assert_eq!(e.keyword(), "minimum");
+    assert_eq!(e.message(), "0 is less than the minimum of 1");
+    assert_eq!((e.line(), e.column()), (Some(2), Some(11)));
+    let named = report.clone().with_source("svc.json");
+    assert_eq!(named.source(), Some("svc.json"));
+    assert_eq!(named.schema(), "svc");
+    assert_eq!(named.errors(), report.errors());
+    assert!(named.to_string().starts_with("svc.json:2:11: 0 is less"));
+    // Two violations render as two lines, the first one first.
+    let two = r.validate_json("svc", "[{\"port\": 0}, 1]").unwrap();
+    assert!(two.is_valid(), "an array is not checked by `properties`");
+    r.register(
+        "both",
+        json!({"properties": {"a": {"type": "string"}, "b": {"type": "string"}}}),
+    )
+    .unwrap();
+    let two = r.validate_json("both", r#"{"a": 1, "b": 2}"#).unwrap();
+    let shown = two.to_string();
+    let lines: Vec<_> = shown.lines().collect();
+    assert_eq!(lines.len(), 2, "{shown}");
+    assert!(lines[0].starts_with("<input>:1:7: 1 is not"), "{shown}");
+    assert!(lines[1].starts_with("<input>:1:15: 2 is not"), "{shown}");
+    // A valid report says so.
+    let valid = r.validate_json("both", "{}").unwrap();
+    assert_eq!(valid.to_string(), "<input>: valid against schema `both`");
+    assert!(valid.errors().is_empty());
+}
+
+#[test]
+fn a_registry_debugs_as_its_options_and_schema_names() {
+    let mut r = SchemaRegistry::builder().validate_formats(true).build();
+    r.register("a", json!(true)).unwrap();
+    r.register("b", json!(false)).unwrap();
+    let shown = format!("{r:?}");
+    assert!(shown.starts_with("SchemaRegistry {"), "{shown}");
+    assert!(shown.contains("formats: Some(true)"), "{shown}");
+    assert!(shown.contains("schemas: [\"a\", \"b\"]"), "{shown}");
+}
+
+#[test]
+fn a_batch_that_repeats_a_name_or_an_id_says_which() {
+    let mut r = SchemaRegistry::new();
+    let e = r
+        .register_all([("a", json!(true)), ("a", json!(false))])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::AlreadyRegistered { what: "name", taken, by, .. } if taken == "a" && by == "a"),
+        "{e:?}"
+    );
+    let e = r
+        .register_all([
+            ("a", json!({"$id": "https://example.com/s"})),
+            ("b", json!({"$id": "https://example.com/s"})),
+        ])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::AlreadyRegistered { what: "$id", by, .. } if by == "a"),
+        "{e:?}"
+    );
+    // A name that is the `$id` of another schema of the batch.
+    let e = r
+        .register_all([
+            ("a", json!({"$id": "https://example.com/s"})),
+            ("https://example.com/s", json!(true)),
+        ])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::AlreadyRegistered { what: "name", by, .. } if by == "a"),
+        "{e:?}"
+    );
+    assert_eq!(r.names().count(), 0);
+}
+
+#[test]
+fn a_name_that_is_an_absolute_uri_is_the_schema_uri() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "http://localhost:1234/integer.json",
+        json!({"type": "integer"}),
+    )
+    .unwrap();
+    assert_eq!(
+        r.uri("http://localhost:1234/integer.json"),
+        Some("http://localhost:1234/integer.json")
+    );
+    // Even beside a `$id`: the name is where the schema stands in for a document.
+    r.register(
+        "https://example.com/n.json",
+        json!({"$id": "https://example.com/other.json", "type": "string"}),
+    )
+    .unwrap();
+    assert_eq!(
+        r.uri("https://example.com/n.json"),
+        Some("https://example.com/n.json")
+    );
+    r.register(
+        "user",
+        json!({"properties": {"age": {"$ref": "http://localhost:1234/integer.json"}}}),
+    )
+    .unwrap();
+    let report = r.validate("user", &json!({"age": "x"})).unwrap();
+    assert_eq!(report.errors()[0].keyword(), "type");
+}
+
+#[test]
+fn an_unresolvable_ref_in_a_batch_names_the_whole_batch() {
+    let mut r = SchemaRegistry::new();
+    let e = r
+        .register_all([("a", json!({"$ref": "nowhere"})), ("b", json!(true))])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::UnresolvableRef { name, .. } if name == "a`, `b"),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("schema `a`, `b`: unresolvable `$ref`"),
+        "{e}"
+    );
+    let e = r.register("c", json!({"$ref": "nowhere"})).unwrap_err();
+    assert!(
+        matches!(&e, Error::UnresolvableRef { name, .. } if name == "c"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_pattern_of_a_schema_without_id_quotes_its_description() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "svc",
+        json!({"properties": {"timeout": {
+            "type": "string",
+            "pattern": "^[0-9]+[smh]$",
+            "description": "A compact duration (`30s`, `5m`)."
+        }}}),
+    )
+    .unwrap();
+    let report = r.validate_yaml("svc", "timeout: 5 minutes\n").unwrap();
+    assert_eq!(
+        report.errors()[0].message(),
+        "\"5 minutes\" does not have the expected form: A compact duration (`30s`, `5m`)."
+    );
+}
+
+#[test]
+fn an_unresolvable_ref_names_only_the_schema_it_meant() {
+    let mut r = SchemaRegistry::new();
+    r.register(
+        "a",
+        json!({"$id": "https://example.com/a", "type": "string"}),
+    )
+    .unwrap();
+    let e = r.register("b", json!({"$ref": "nowhere"})).unwrap_err();
+    assert!(matches!(e, Error::UnresolvableRef { .. }), "{e:?}");
+    assert!(!e.to_string().contains("schema `a`"), "{e}");
+}
+
+#[test]
+fn names_that_only_look_like_uris_are_refused_and_draft_4_ids_count() {
+    let mut r = SchemaRegistry::new();
+    for bad in ["a:", "1x:y", "-x:y"] {
+        assert!(
+            matches!(r.register(bad, json!(true)), Err(Error::InvalidName { .. })),
+            "{bad}"
+        );
+    }
+    r.register(
+        "d4",
+        json!({"$schema": "http://json-schema.org/draft-04/schema#", "id": "https://example.com/d4"}),
+    )
+    .unwrap();
+    assert!(r.contains("https://example.com/d4"));
+}
