@@ -101,7 +101,9 @@ const COMPACT_SLACK: usize = 1024;
 /// copies of each id (one in its lookup table).
 ///
 /// Methods that take an id take it by reference, as any borrowed form of `Id`
-/// (`&str` for `String` ids), like [`HashMap::get`].
+/// (`&str` for `String` ids), like [`HashMap::get`]; see
+/// [looking ids up](crate#looking-ids-up) for the bound and why fallible lookups
+/// also ask `Display`.
 #[derive(Clone)]
 pub struct DepGraph<Id> {
     /// Id to slot.
@@ -456,15 +458,12 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub(crate) fn slot<Q>(&self, id: &Q) -> Result<u32, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         self.index
             .get(id)
             .copied()
-            .ok_or_else(|| Error::UnknownNode {
-                id: id.to_owned().into(),
-            })
+            .ok_or_else(|| Error::unknown_node(id))
     }
 
     /// Builds a graph from ids (slot `i` holds `ids[i]`), deduplicated dependency
@@ -569,8 +568,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn remove_node<Q>(&mut self, id: &Q) -> Result<(), Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let v = self.slot(id)?;
         let vi = v as usize;
@@ -616,8 +614,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn add_dependency<Q>(&mut self, task: &Q, depends_on: &Q) -> Result<bool, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let t = self.slot(task)?;
         let d = self.slot(depends_on)?;
@@ -644,8 +641,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn remove_dependency<Q>(&mut self, task: &Q, depends_on: &Q) -> Result<bool, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let t = self.slot(task)?;
         let d = self.slot(depends_on)?;
@@ -698,8 +694,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn set_state<Q>(&mut self, id: &Q, state: State) -> Result<State, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let v = self.slot(id)?;
         Ok(self.set_slot_state(v, state))
@@ -716,8 +711,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn mark_done<Q>(&mut self, id: &Q) -> Result<(), Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         self.set_state(id, State::Done).map(drop)
     }
@@ -734,8 +728,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn mark_pending<Q>(&mut self, id: &Q) -> Result<(), Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         self.set_state(id, State::Pending).map(drop)
     }

@@ -140,9 +140,52 @@
 //! bytes (up to twice that while adjacency lists grow, before the pool is
 //! compacted). Up to about a billion nodes ([`Error::TooManyNodes`]).
 //!
-//! Methods look ids up by reference, as any borrowed form of `Id`, like
-//! [`HashMap::get`](std::collections::HashMap::get): a `DepGraph<String>` takes
-//! `"build"`, a `DepGraph<&str>` takes `&"build"`, a `DepGraph<u32>` takes `&7`.
+//! # Looking ids up
+//!
+//! Every method that names an existing node takes it by reference, as any borrowed
+//! form `Q` of `Id`, exactly as [`HashMap::get`](std::collections::HashMap::get)
+//! does (the same bound is used by `ssot-lock` and `ssot-cache`):
+//!
+//! ```text
+//! fn f<Q>(&self, id: &Q) where Id: Borrow<Q>, Q: Hash + Eq + ?Sized
+//! ```
+//!
+//! A `DepGraph<String>`, a `DepGraph<Arc<str>>` or a `DepGraph<ssot_core::TaskId>`
+//! takes `"build"`; a `DepGraph<&str>` takes `&"build"`; a `DepGraph<u32>` takes
+//! `&7`. As with `HashMap`, `Borrow` promises that `Q` hashes and compares as `Id`
+//! does. Methods that fail on an unknown id also ask `Q: Display`: the
+//! [`Error::UnknownNode`] they return carries the id as text, so that no `Id` has to
+//! be made from the borrowed form (an id type that validates its text has no
+//! infallible `From<&str>`). Queries that cannot fail ([`contains`](DepGraph::contains),
+//! [`state`](DepGraph::state), [`is_ready`](DepGraph::is_ready),
+//! [`has_dependency`](DepGraph::has_dependency)) need only the `HashMap` bound.
+//!
+//! ```
+//! use std::borrow::Borrow;
+//! use std::fmt;
+//! use ssot_graph::{DepGraph, Error};
+//!
+//! /// A validated id: made only by `TaskId::new`, never from arbitrary text.
+//! #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+//! struct TaskId(String);
+//! impl Borrow<str> for TaskId {
+//!     fn borrow(&self) -> &str { &self.0 }
+//! }
+//! impl fmt::Display for TaskId {
+//!     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(&self.0) }
+//! }
+//!
+//! let mut g = DepGraph::new();
+//! g.add_node(TaskId("build".into()))?;
+//! g.add_node(TaskId("test".into()))?;
+//! g.add_dependency("test", "build")?;
+//! assert!(g.has_dependency("test", "build"));
+//! assert_eq!(
+//!     g.mark_done("deploy"),
+//!     Err(Error::UnknownNode { id: "deploy".to_string() })
+//! );
+//! # Ok::<(), Error<TaskId>>(())
+//! ```
 //!
 //! # Map of the crate
 //!
