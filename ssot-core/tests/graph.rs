@@ -80,3 +80,29 @@ proptest! {
         prop_assert_eq!(a.cmp(&b) == Ordering::Equal, ia == ib);
     }
 }
+
+#[test]
+fn every_status_maps_to_the_graph_state_the_table_documents() {
+    use ssot_core::Status;
+    let table = [
+        (Status::Pending, State::Pending),
+        (Status::InProgress, State::Running),
+        (Status::Done, State::Done),
+        (Status::Blocked, State::OnHold),
+        (Status::Cancelled, State::Cancelled),
+    ];
+    assert_eq!(table.len(), Status::ALL.len());
+    for (status, state) in table {
+        assert_eq!(State::from(status), state, "{status}");
+    }
+    // What the graph makes of it: only a done task releases its dependents, and
+    // only a pending one is a candidate to start.
+    for status in Status::ALL {
+        let state = State::from(status);
+        assert_eq!(state.satisfies_dependents(), status == Status::Done);
+        let mut g: DepGraph<TaskId> = DepGraph::new();
+        g.add_node(id("t")).unwrap();
+        g.set_state("t", status.into()).unwrap();
+        assert_eq!(g.is_ready("t"), status == Status::Pending, "{status}");
+    }
+}
