@@ -120,6 +120,29 @@ pub enum Error<Id> {
     },
 }
 
+/// The result type of this crate: `Result<T, Id>` is
+/// `std::result::Result<T, Error<Id>>`.
+///
+/// The other `ssot` crates spell theirs `Result<T, E = Error>`; here the error is
+/// generic over the graph's id type, so the second parameter is that id type, not
+/// an error type: a function working on a `DepGraph<String>` returns
+/// `ssot_graph::Result<T, String>`.
+///
+/// ```
+/// use ssot_graph::DepGraph;
+///
+/// fn plan() -> ssot_graph::Result<DepGraph<String>, String> {
+///     let mut g = DepGraph::new();
+///     g.add_node("build".to_string())?;
+///     g.add_node("test".to_string())?;
+///     g.add_dependency("test", "build")?;
+///     Ok(g)
+/// }
+/// assert_eq!(plan()?.ready(), ["build"]);
+/// # Ok::<(), ssot_graph::Error<String>>(())
+/// ```
+pub type Result<T, Id> = std::result::Result<T, Error<Id>>;
+
 impl<Id> Error<Id> {
     /// [`Error::UnknownNode`] for an id looked up in any borrowed form.
     pub(crate) fn unknown_node<Q: fmt::Display + ?Sized>(id: &Q) -> Self {

@@ -195,7 +195,8 @@
 //! - [`DepGraphBuilder`]: bulk construction that reports every cycle.
 //! - [`Cycle`], [`CycleComponent`]: cycles as paths of ids.
 //! - [`CriticalPath`], [`Weight`]: the answer of `critical_path` and what it adds up.
-//! - [`Error`]: the one error type.
+//! - [`Error`]: the one error type, and [`Result<T, Id>`](Result), the alias for
+//!   `std::result::Result<T, Error<Id>>`.
 #![deny(missing_docs)]
 
 mod adjacency;
@@ -211,7 +212,7 @@ mod state;
 
 pub use crate::builder::DepGraphBuilder;
 pub use crate::cycle::{Cycle, CycleComponent};
-pub use crate::error::Error;
+pub use crate::error::{Error, Result};
 pub use crate::graph::DepGraph;
 pub use crate::order::{CriticalPath, Weight};
 pub use crate::state::State;

@@ -327,3 +327,23 @@ fn the_same_graph_answers_the_same_however_it_was_built() {
         backward.critical_path(weight).unwrap()
     );
 }
+
+#[test]
+fn the_result_alias_takes_the_id_type() {
+    fn plan() -> ssot_graph::Result<DepGraph<&'static str>, &'static str> {
+        let mut g = DepGraph::from_tasks([("test", vec!["build"]), ("build", vec![])])?;
+        g.mark_done(&"build")?;
+        Ok(g)
+    }
+    fn unknown() -> ssot_graph::Result<(), &'static str> {
+        plan()?.mark_done(&"deploy")
+    }
+    assert_eq!(plan().unwrap().ready(), [&"test"]);
+    let err: Error<&str> = unknown().unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnknownNode {
+            id: "deploy".to_string()
+        }
+    );
+}
