@@ -187,6 +187,16 @@
 //! # Ok::<(), Error<TaskId>>(())
 //! ```
 //!
+//! # Platforms
+//!
+//! The crate is pure computation on memory: no file system, no threads, no clock, no
+//! `unsafe`, and no code that differs between platforms. It is tested on
+//! x86_64 Linux (`x86_64-unknown-linux-gnu`), which is what the workspace's CI runs,
+//! with Rust 1.89 or later; nothing in it is expected to behave differently on
+//! other 32- or 64-bit targets that have `std`, but those are not tested. Targets
+//! with 16-bit pointers are refused at compile time: node handles are `u32` and are
+//! used as indices.
+//!
 //! # Map of the crate
 //!
 //! - [`DepGraph`]: the graph; its storage and the cycle check are explained in the
@@ -198,6 +208,11 @@
 //! - [`Error`]: the one error type, and [`Result<T, Id>`](Result), the alias for
 //!   `std::result::Result<T, Error<Id>>`.
 #![deny(missing_docs)]
+
+// Slots and positions are `u32` and index vectors: a 16-bit `usize` would truncate
+// them. Refused rather than half working.
+#[cfg(target_pointer_width = "16")]
+compile_error!("ssot-graph needs a target with 32- or 64-bit pointers (node handles are u32)");
 
 mod adjacency;
 mod builder;
