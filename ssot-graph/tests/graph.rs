@@ -347,3 +347,35 @@ fn the_result_alias_takes_the_id_type() {
         }
     );
 }
+
+#[test]
+fn size_and_membership_queries_follow_every_edit() {
+    let mut g: DepGraph<String> = DepGraph::new();
+    assert!(g.is_empty());
+    assert_eq!(g.nodes().count(), 0);
+    assert!(!g.contains("build"));
+    g.add_node("build".to_string()).unwrap();
+    g.add_node("test".to_string()).unwrap();
+    assert!(!g.is_empty());
+    assert!(g.contains("build") && g.contains("test"));
+    assert!(!g.contains("deploy"));
+    let mut nodes: Vec<&String> = g.nodes().collect();
+    nodes.sort();
+    assert_eq!(nodes, ["build", "test"]);
+
+    assert!(!g.has_dependency("test", "build"));
+    g.add_dependency("test", "build").unwrap();
+    assert!(g.has_dependency("test", "build"));
+    // Direction matters, and unknown ids are simply not dependencies.
+    assert!(!g.has_dependency("build", "test"));
+    assert!(!g.has_dependency("test", "deploy"));
+    assert!(!g.has_dependency("deploy", "build"));
+    g.remove_dependency("test", "build").unwrap();
+    assert!(!g.has_dependency("test", "build"));
+
+    g.remove_node("build").unwrap();
+    assert!(!g.contains("build"));
+    g.remove_node("test").unwrap();
+    assert!(g.is_empty());
+    assert_eq!(g.nodes().count(), 0);
+}
