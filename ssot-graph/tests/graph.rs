@@ -379,3 +379,18 @@ fn size_and_membership_queries_follow_every_edit() {
     assert!(g.is_empty());
     assert_eq!(g.nodes().count(), 0);
 }
+
+#[test]
+fn debug_output_lists_each_node_with_its_state_and_dependencies() {
+    let mut g = DepGraph::from_tasks([
+        ("test", vec!["build", "fetch"]),
+        ("build", vec!["fetch"]),
+        ("fetch", vec![]),
+    ])
+    .unwrap();
+    g.mark_done(&"fetch").unwrap();
+    assert_eq!(
+        format!("{g:?}"),
+        r#"{"build": pending ["fetch"], "fetch": done [], "test": pending ["build", "fetch"]}"#
+    );
+}
