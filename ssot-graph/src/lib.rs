@@ -144,7 +144,7 @@
 //!
 //! Every method that names an existing node takes it by reference, as any borrowed
 //! form `Q` of `Id`, exactly as [`HashMap::get`](std::collections::HashMap::get)
-//! does (the same bound is used by `ssot-lock` and `ssot-cache`):
+//! does (the lookup convention of every `ssot` crate):
 //!
 //! ```text
 //! fn f<Q>(&self, id: &Q) where Id: Borrow<Q>, Q: Hash + Eq + ?Sized
