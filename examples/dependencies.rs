@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ssot_core::Status;
+use ssot_core::TaskId;
 use ssot_core::format::markdown::MarkdownDocument;
 use ssot_graph::{DepGraph, State};
 
@@ -29,24 +29,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Bulk construction: a dangling reference or every cycle in the file is reported
     // in one error, naming the ids.
-    let mut graph = DepGraph::from_tasks(tasks.iter().map(|t| {
-        let deps: Vec<String> = t.dependencies.iter().map(|d| d.to_string()).collect();
-        (t.id.to_string(), deps)
-    }))
+    // The graph holds the tasks' own `TaskId`s and is asked with plain `&str`.
+    let mut graph: DepGraph<TaskId> = DepGraph::from_tasks(
+        tasks
+            .iter()
+            .map(|t| (t.id.clone(), t.dependencies.iter().cloned())),
+    )
     .map_err(|e| format!("{}: {e}", path.display()))?;
 
-    // The file's statuses become the graph's states.
+    // The file's statuses become the graph's states, by the one documented mapping
+    // (`impl From<Status> for State` in ssot-core: blocked is on hold, in progress
+    // is running).
     for task in tasks {
-        let state = match task.status() {
-            Status::Pending => State::Pending,
-            Status::InProgress => State::Running,
-            Status::Done => State::Done,
-            Status::Blocked => State::OnHold,
-            Status::Cancelled => State::Cancelled,
-            // `Status` may grow; anything new waits for a person to look at it.
-            _ => State::OnHold,
-        };
-        graph.set_state(task.id.as_str(), state)?;
+        graph.set_state(task.id.as_str(), task.status().into())?;
     }
 
     println!(
@@ -58,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\nReady to start: {}", join(graph.ready()));
     println!("\nBlocked:");
     for (task, holders) in graph.blocked() {
-        println!("  {task:<10} waits for {}", join(holders));
+        println!("  {:<10} waits for {}", task.as_str(), join(holders));
     }
 
     println!("\nWaves (each can run in parallel once the ones before are done):");
@@ -68,8 +63,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The longest chain of remaining work, by estimate (done tasks count zero;
     // tasks without an estimate count as one hour).
-    let estimate = |id: &String| {
-        let task = tasks.iter().find(|t| t.id.as_str() == id.as_str());
+    let estimate = |id: &TaskId| {
+        let task = tasks.iter().find(|t| &t.id == id);
         match (graph.state(id), task) {
             (Some(State::Done), _) => Duration::ZERO,
             (_, Some(t)) => t.estimated_time.unwrap_or(Duration::from_secs(3600)),
@@ -110,8 +105,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn join<'a>(ids: impl IntoIterator<Item = &'a String>) -> String {
-    let ids: Vec<&str> = ids.into_iter().map(String::as_str).collect();
+fn join<'a>(ids: impl IntoIterator<Item = &'a TaskId>) -> String {
+    let ids: Vec<&str> = ids.into_iter().map(TaskId::as_str).collect();
     if ids.is_empty() {
         "(none)".to_string()
     } else {

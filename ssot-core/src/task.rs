@@ -275,6 +275,9 @@ impl fmt::Display for Priority {
 /// A blocked task must be unblocked before it can be done; a finished (done or
 /// cancelled) task must be reopened to pending before work resumes. Staying in the
 /// same status is always allowed.
+///
+/// In a dependency graph a status becomes an [`ssot_graph::State`] through
+/// `State::from(status)`; the mapping's table is on that `From` impl.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[non_exhaustive]
 pub enum Status {
@@ -397,6 +400,44 @@ impl FromStr for Status {
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The task's status as a node state of an `ssot-graph` dependency graph: the one
+/// place where the two are mapped.
+///
+/// | `Status` | [`ssot_graph::State`] | why |
+/// |---|---|---|
+/// | `Pending` | `Pending` | not started: the only state that can become ready |
+/// | `InProgress` | `Running` | under way |
+/// | `Done` | `Done` | finished: the only state that releases its dependents |
+/// | `Blocked` | `OnHold` | held for a reason outside the graph (a person, a manual block) |
+/// | `Cancelled` | `Cancelled` | will not be done: its dependents stay blocked |
+///
+/// The mapping is total and has no catch-all: a new `Status` does not compile until
+/// it is given a state here. There is no mapping back: `State::Failed` has no
+/// status.
+///
+/// ```
+/// use ssot_core::{Status, TaskId};
+/// use ssot_graph::{DepGraph, State};
+///
+/// let mut graph: DepGraph<TaskId> = DepGraph::new();
+/// graph.add_node(TaskId::new("build")?)?;
+/// graph.set_state("build", Status::InProgress.into())?;
+/// assert_eq!(graph.state("build"), Some(State::Running));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl From<Status> for ssot_graph::State {
+    fn from(status: Status) -> ssot_graph::State {
+        use ssot_graph::State;
+        match status {
+            Status::Pending => State::Pending,
+            Status::InProgress => State::Running,
+            Status::Done => State::Done,
+            Status::Blocked => State::OnHold,
+            Status::Cancelled => State::Cancelled,
+        }
     }
 }
 

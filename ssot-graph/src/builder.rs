@@ -14,6 +14,7 @@
 
 use std::borrow::Borrow;
 use std::collections::VecDeque;
+use std::fmt;
 use std::hash::Hash;
 
 use petgraph::Direction;
@@ -122,16 +123,13 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraphBuilder<Id> {
     pub fn add_dependency<Q>(&mut self, task: &Q, depends_on: &Q) -> Result<(), Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let lookup = |id: &Q| {
             self.index
                 .get(id)
                 .map(|&n| NodeIndex::new(n as usize))
-                .ok_or_else(|| Error::UnknownNode {
-                    id: id.to_owned().into(),
-                })
+                .ok_or_else(|| Error::unknown_node(id))
         };
         let t = lookup(task)?;
         let d = lookup(depends_on)?;

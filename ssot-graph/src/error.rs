@@ -4,8 +4,15 @@
 //! get the ids back, typed: the refused dependency's cycle is a `Vec<Id>`, not a
 //! string to parse. Its messages write ids with their [`Display`](fmt::Display)
 //! (so `Error<Id>` is an [`std::error::Error`] when `Id: Display + Debug`); a
-//! cycle reads `a -> b -> c -> a`, each id depending on the next. Ids that are not
-//! `Display` still get every value through the variants' fields and `Debug`.
+//! cycle reads `a -> b -> c -> a`, each id depending on the next.
+//!
+//! The one exception is [`Error::UnknownNode`], which holds the unknown id as text.
+//! An id that is not in the graph reaches us only in the borrowed form the caller
+//! looked it up with (`&str` for `String` or `ssot_core::TaskId` ids), and turning
+//! that back into an `Id` would need a conversion that many id types cannot offer
+//! infallibly (a validated id type has `TryFrom<&str>`, not `From`). Writing it with
+//! `Display` needs nothing from `Id`, and the caller still has the id it passed.
+//! This is why lookups that can fail ask `Q: Display` of the borrowed form.
 
 use std::fmt;
 
@@ -18,10 +25,17 @@ use crate::cycle::{ComponentList, Cycle, CycleComponent};
 #[non_exhaustive]
 pub enum Error<Id> {
     /// An operation named a node the graph does not have.
+    ///
+    /// The id is carried as text, written with its [`Display`](fmt::Display): a
+    /// lookup takes any borrowed form of `Id` (a `&str` for a `String` or a
+    /// validated id type), and a borrowed form cannot always be turned back into an
+    /// `Id` (a validated id has no infallible `From<&str>`). The caller still holds
+    /// the id it passed; the text is for the message and for telling which of two
+    /// ids was missing.
     #[error("no node `{id}` in the dependency graph (add it with add_node first)")]
     UnknownNode {
-        /// The id that was looked up.
-        id: Id,
+        /// The id that was looked up, as its `Display` writes it.
+        id: String,
     },
 
     /// [`add_node`](crate::DepGraph::add_node) with an id the graph already has.
@@ -104,6 +118,36 @@ pub enum Error<Id> {
         /// The most nodes a graph holds.
         limit: usize,
     },
+}
+
+/// The result type of this crate: `Result<T, Id>` is
+/// `std::result::Result<T, Error<Id>>`.
+///
+/// The other `ssot` crates spell theirs `Result<T, E = Error>`; here the error is
+/// generic over the graph's id type, so the second parameter is that id type, not
+/// an error type: a function working on a `DepGraph<String>` returns
+/// `ssot_graph::Result<T, String>`.
+///
+/// ```
+/// use ssot_graph::DepGraph;
+///
+/// fn plan() -> ssot_graph::Result<DepGraph<String>, String> {
+///     let mut g = DepGraph::new();
+///     g.add_node("build".to_string())?;
+///     g.add_node("test".to_string())?;
+///     g.add_dependency("test", "build")?;
+///     Ok(g)
+/// }
+/// assert_eq!(plan()?.ready(), ["build"]);
+/// # Ok::<(), ssot_graph::Error<String>>(())
+/// ```
+pub type Result<T, Id> = std::result::Result<T, Error<Id>>;
+
+impl<Id> Error<Id> {
+    /// [`Error::UnknownNode`] for an id looked up in any borrowed form.
+    pub(crate) fn unknown_node<Q: fmt::Display + ?Sized>(id: &Q) -> Self {
+        Error::UnknownNode { id: id.to_string() }
+    }
 }
 
 struct MissingList<'a, Id>(&'a [(Id, Id)]);

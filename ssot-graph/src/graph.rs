@@ -40,7 +40,8 @@
 //! algorithm for directed acyclic graphs", JEA 11, 2006). petgraph's
 //! `acyclic::Acyclic` runs the same algorithm over a `BTreeMap` of positions and
 //! `BTreeMap`s of visited nodes; here positions are plain arrays, the visited marks
-//! are epoch stamps (never cleared between searches), and the search buffers are
+//! are epoch stamps (never cleared between searches; one stamp serves both searches
+//! of a check, because F and B never share a node), and the search buffers are
 //! kept and reused, so a check allocates nothing once the graph has warmed up.
 //!
 //! Alternatives considered: a full reachability search per edge (what daggy does
@@ -101,7 +102,9 @@ const COMPACT_SLACK: usize = 1024;
 /// copies of each id (one in its lookup table).
 ///
 /// Methods that take an id take it by reference, as any borrowed form of `Id`
-/// (`&str` for `String` ids), like [`HashMap::get`].
+/// (`&str` for `String` ids), like [`HashMap::get`]; see
+/// [looking ids up](crate#looking-ids-up) for the bound and why fallible lookups
+/// also ask `Display`.
 #[derive(Clone)]
 pub struct DepGraph<Id> {
     /// Id to slot.
@@ -153,11 +156,15 @@ impl Node {
 /// allocates nothing once warm.
 #[derive(Clone, Default)]
 struct Search {
-    /// Slot to the epoch that last visited it.
+    /// Slot to the stamp of the search that last visited it; 0 (what a new slot
+    /// holds) is never a search's stamp.
     mark: Vec<u32>,
     /// Slot to the node the forward search reached it from.
     parent: Vec<u32>,
-    /// Even number; the forward search marks with `epoch`, the backward with `epoch + 1`.
+    /// The stamp of the latest search. Both halves of a search mark with it: the
+    /// forward and backward sets never share a node (a node in both would lie on a
+    /// path from `y` to `x`, which the forward search reports as a cycle before the
+    /// backward one starts), so one stamp tells "visited by this search" apart.
     epoch: u32,
     forward: Vec<u32>,
     backward: Vec<u32>,
@@ -165,13 +172,16 @@ struct Search {
 }
 
 impl Search {
-    /// Starts a new search, returning its forward mark.
+    /// Starts a new search, returning its stamp. When the stamps run out (once in
+    /// four billion searches) every mark is cleared and stamps start again at 1.
     fn next_epoch(&mut self) -> u32 {
-        if self.epoch >= u32::MAX - 4 {
-            self.mark.fill(0);
-            self.epoch = 0;
-        }
-        self.epoch += 2;
+        self.epoch = match self.epoch.checked_add(1) {
+            Some(next) => next,
+            None => {
+                self.mark.fill(0);
+                1
+            }
+        };
         self.epoch
     }
 }
@@ -271,6 +281,8 @@ impl<Id> DepGraph<Id> {
     fn has_arc(&self, dep: u32, task: u32) -> bool {
         let out = self.dependents.get(dep);
         let inn = self.deps.get(task);
+        // Equivalent mutants (`<=` as `>` and the like): the two lists mirror each
+        // other, so either scan gives the same answer; the shorter is only faster.
         if out.len() <= inn.len() {
             out.contains(&task)
         } else {
@@ -284,6 +296,7 @@ impl<Id> DepGraph<Id> {
     /// changes on `Err`.
     pub(crate) fn link(&mut self, dep: u32, task: u32) -> Result<bool, Vec<u32>> {
         debug_assert_ne!(dep, task);
+        // Equivalent mutant: `<=` here, since two nodes never share a position.
         if self.node[dep as usize].ord < self.node[task as usize].ord {
             if self.has_arc(dep, task) {
                 return Ok(false);
@@ -310,18 +323,20 @@ impl<Id> DepGraph<Id> {
         let upper = self.node[x as usize].ord;
         let node = &mut self.node;
         let s = &mut self.search;
-        let forward_mark = s.next_epoch();
-        let backward_mark = forward_mark + 1;
+        let mark = s.next_epoch();
 
         // Forward from y through dependents, within positions [lower, upper].
         s.forward.clear();
         s.forward.push(y);
-        s.mark[y as usize] = forward_mark;
+        s.mark[y as usize] = mark;
         let mut i = 0;
         while let Some(&v) = s.forward.get(i) {
             i += 1;
             for &w in self.dependents.get(v) {
                 let o = node[w as usize].ord;
+                if o > upper {
+                    continue;
+                }
                 if o == upper {
                     // `w` is `x`: y already reaches x, so x -> y closes a cycle.
                     s.parent[w as usize] = v;
@@ -333,8 +348,8 @@ impl<Id> DepGraph<Id> {
                     }
                     return Err(cycle);
                 }
-                if o < upper && s.mark[w as usize] != forward_mark {
-                    s.mark[w as usize] = forward_mark;
+                if s.mark[w as usize] != mark {
+                    s.mark[w as usize] = mark;
                     s.parent[w as usize] = v;
                     s.forward.push(w);
                 }
@@ -344,36 +359,35 @@ impl<Id> DepGraph<Id> {
         // Backward from x through dependencies, within positions (lower, upper].
         s.backward.clear();
         s.backward.push(x);
-        s.mark[x as usize] = backward_mark;
+        s.mark[x as usize] = mark;
         let mut i = 0;
         while let Some(&v) = s.backward.get(i) {
             i += 1;
             for &w in self.deps.get(v) {
                 let o = node[w as usize].ord;
-                if o > lower && s.mark[w as usize] != backward_mark {
-                    s.mark[w as usize] = backward_mark;
+                // Equivalent mutant: `o >= lower` would admit only `y` itself
+                // (the one node at `lower`), and `y` is never a dependency of `x`
+                // here, or the forward search would have found the cycle.
+                if o > lower && s.mark[w as usize] != mark {
+                    s.mark[w as usize] = mark;
                     s.backward.push(w);
                 }
             }
         }
 
         // Hand the union of both sets' positions back: B first, then F, each in its
-        // old relative order.
-        s.forward.sort_unstable_by_key(|&v| node[v as usize].ord);
+        // old relative order. (k log k for the k nodes moved, as the two sorts
+        // before it.)
         s.backward.sort_unstable_by_key(|&v| node[v as usize].ord);
+        s.forward.sort_unstable_by_key(|&v| node[v as usize].ord);
         s.positions.clear();
-        let (mut a, mut b) = (0, 0);
-        while a < s.backward.len() || b < s.forward.len() {
-            let pa = s.backward.get(a).map_or(NONE, |&v| node[v as usize].ord);
-            let pb = s.forward.get(b).map_or(NONE, |&v| node[v as usize].ord);
-            if pa < pb {
-                s.positions.push(pa);
-                a += 1;
-            } else {
-                s.positions.push(pb);
-                b += 1;
-            }
-        }
+        s.positions.extend(
+            s.backward
+                .iter()
+                .chain(&s.forward)
+                .map(|&v| node[v as usize].ord),
+        );
+        s.positions.sort_unstable();
         for (&v, &p) in s.backward.iter().chain(&s.forward).zip(&s.positions) {
             node[v as usize].ord = p;
             self.at[p as usize] = v;
@@ -456,15 +470,12 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub(crate) fn slot<Q>(&self, id: &Q) -> Result<u32, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         self.index
             .get(id)
             .copied()
-            .ok_or_else(|| Error::UnknownNode {
-                id: id.to_owned().into(),
-            })
+            .ok_or_else(|| Error::unknown_node(id))
     }
 
     /// Builds a graph from ids (slot `i` holds `ids[i]`), deduplicated dependency
@@ -569,8 +580,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn remove_node<Q>(&mut self, id: &Q) -> Result<(), Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let v = self.slot(id)?;
         let vi = v as usize;
@@ -616,8 +626,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn add_dependency<Q>(&mut self, task: &Q, depends_on: &Q) -> Result<bool, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let t = self.slot(task)?;
         let d = self.slot(depends_on)?;
@@ -644,8 +653,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn remove_dependency<Q>(&mut self, task: &Q, depends_on: &Q) -> Result<bool, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let t = self.slot(task)?;
         let d = self.slot(depends_on)?;
@@ -698,8 +706,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn set_state<Q>(&mut self, id: &Q, state: State) -> Result<State, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let v = self.slot(id)?;
         Ok(self.set_slot_state(v, state))
@@ -716,8 +723,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn mark_done<Q>(&mut self, id: &Q) -> Result<(), Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         self.set_state(id, State::Done).map(drop)
     }
@@ -734,8 +740,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn mark_pending<Q>(&mut self, id: &Q) -> Result<(), Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         self.set_state(id, State::Pending).map(drop)
     }
@@ -843,6 +848,16 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn with_capacity_reserves_room_for_every_node() {
+        let g: DepGraph<u32> = DepGraph::with_capacity(1000);
+        assert!(g.index.capacity() >= 1000);
+        assert!(g.ids.capacity() >= 1000 && g.node.capacity() >= 1000);
+        assert!(g.at.capacity() >= 1000);
+        assert!(g.search.mark.capacity() >= 1000 && g.search.parent.capacity() >= 1000);
+        assert!(g.is_empty());
+    }
+
+    #[test]
     fn duplicate_dependencies_are_not_counted_twice() {
         let mut g = DepGraph::new();
         g.add_node("a").unwrap();
@@ -878,6 +893,32 @@ pub(crate) mod tests {
         }
         assert!(g.at.len() <= 2 * g.len() + COMPACT_SLACK + 1);
         assert_eq!(g.len(), 500);
+    }
+
+    /// Renumbering is O(positions): it runs only once the holes exceed both the
+    /// live node count and the slack, never on every insert.
+    #[test]
+    fn positions_are_compacted_only_past_the_slack() {
+        let mut g = DepGraph::new();
+        for id in 0..1200u32 {
+            g.add_node(id).unwrap();
+        }
+        for id in 100..1200u32 {
+            g.remove_node(&id).unwrap();
+        }
+        // 100 nodes over 1,200 positions: under 2 * 100 + 1,024 positions.
+        g.add_node(5000).unwrap();
+        assert_eq!(g.at.len(), 1201, "compacted too early");
+        // Each insert takes a new position; the one that finds 2 * 101 + 1,024
+        // positions taken renumbers first.
+        for id in 0..25u32 {
+            g.add_node(6000 + id).unwrap();
+            g.remove_node(&(6000 + id)).unwrap();
+        }
+        assert_eq!(g.at.len(), 1226, "compacted too early");
+        g.add_node(7000).unwrap();
+        assert_eq!(g.at.len(), 102, "not compacted");
+        check_invariants(&g);
     }
 
     /// A long pseudo-random run on a few hundred nodes: enough edits for the
@@ -927,17 +968,63 @@ pub(crate) mod tests {
         assert!(crate::adjacency::COMPACTIONS.with(|c| c.get()) > 0);
     }
 
+    /// Two reorders in a row whose backward searches meet the same node: the
+    /// second must not take the first one's marks for its own, or it leaves that
+    /// node behind and the order stops being topological.
+    #[test]
+    fn consecutive_reorders_do_not_see_each_others_marks() {
+        let mut g = DepGraph::new();
+        for id in 0..6u32 {
+            g.add_node(id).unwrap();
+        }
+        // In order: no search.
+        g.add_dependency(&5, &4).unwrap();
+        // Against the order: 5 and, behind it, 4 move before 1.
+        g.add_dependency(&1, &5).unwrap();
+        check_invariants(&g);
+        // Against the order again: the backward search from 5 must collect 4 again.
+        g.add_dependency(&0, &5).unwrap();
+        check_invariants(&g);
+        assert_eq!(g.topo_order(), [&2, &3, &4, &5, &0, &1]);
+    }
+
+    /// Each search takes the next stamp, and the marks are cleared (an O(V) pass)
+    /// only when the stamps run out, not before.
+    #[test]
+    fn marks_are_cleared_only_when_the_stamps_run_out() {
+        let mut g = DepGraph::new();
+        for id in 0..4u32 {
+            g.add_node(id).unwrap();
+        }
+        // Each of these goes against the order, so each runs a search.
+        g.add_dependency(&0, &3).unwrap();
+        g.add_dependency(&1, &2).unwrap();
+        assert_eq!(g.search.epoch, 2, "one stamp per search");
+        // The last stamp is still used without clearing.
+        g.search.epoch = u32::MAX - 1;
+        g.add_dependency(&3, &2).unwrap();
+        assert_eq!(g.search.epoch, u32::MAX, "cleared too early");
+        check_invariants(&g);
+    }
+
     #[test]
     fn epoch_wraparound_clears_marks() {
         let mut g = DepGraph::new();
         for id in 0..4u32 {
             g.add_node(id).unwrap();
         }
-        g.search.epoch = u32::MAX - 4;
+        g.search.epoch = u32::MAX;
+        g.search.mark.fill(u32::MAX);
+        // Each of these goes against the order, so each runs a search.
         g.add_dependency(&0, &3).unwrap();
-        g.add_dependency(&1, &3).unwrap();
-        g.add_dependency(&0, &2).unwrap();
+        assert_eq!(g.search.epoch, 1);
+        assert!(
+            g.search.mark.iter().all(|&m| m <= 1),
+            "stale marks survived"
+        );
+        g.add_dependency(&1, &2).unwrap();
+        g.add_dependency(&3, &2).unwrap();
         check_invariants(&g);
-        assert!(g.search.epoch < 10);
+        assert_eq!(g.search.epoch, 3);
     }
 }

@@ -140,9 +140,62 @@
 //! bytes (up to twice that while adjacency lists grow, before the pool is
 //! compacted). Up to about a billion nodes ([`Error::TooManyNodes`]).
 //!
-//! Methods look ids up by reference, as any borrowed form of `Id`, like
-//! [`HashMap::get`](std::collections::HashMap::get): a `DepGraph<String>` takes
-//! `"build"`, a `DepGraph<&str>` takes `&"build"`, a `DepGraph<u32>` takes `&7`.
+//! # Looking ids up
+//!
+//! Every method that names an existing node takes it by reference, as any borrowed
+//! form `Q` of `Id`, exactly as [`HashMap::get`](std::collections::HashMap::get)
+//! does (the lookup convention of every `ssot` crate):
+//!
+//! ```text
+//! fn f<Q>(&self, id: &Q) where Id: Borrow<Q>, Q: Hash + Eq + ?Sized
+//! ```
+//!
+//! A `DepGraph<String>`, a `DepGraph<Arc<str>>` or a `DepGraph<ssot_core::TaskId>`
+//! takes `"build"`; a `DepGraph<&str>` takes `&"build"`; a `DepGraph<u32>` takes
+//! `&7`. As with `HashMap`, `Borrow` promises that `Q` hashes and compares as `Id`
+//! does. Methods that fail on an unknown id also ask `Q: Display`: the
+//! [`Error::UnknownNode`] they return carries the id as text, so that no `Id` has to
+//! be made from the borrowed form (an id type that validates its text has no
+//! infallible `From<&str>`). Queries that cannot fail ([`contains`](DepGraph::contains),
+//! [`state`](DepGraph::state), [`is_ready`](DepGraph::is_ready),
+//! [`has_dependency`](DepGraph::has_dependency)) need only the `HashMap` bound.
+//!
+//! ```
+//! use std::borrow::Borrow;
+//! use std::fmt;
+//! use ssot_graph::{DepGraph, Error};
+//!
+//! /// A validated id: made only by `TaskId::new`, never from arbitrary text.
+//! #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+//! struct TaskId(String);
+//! impl Borrow<str> for TaskId {
+//!     fn borrow(&self) -> &str { &self.0 }
+//! }
+//! impl fmt::Display for TaskId {
+//!     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(&self.0) }
+//! }
+//!
+//! let mut g = DepGraph::new();
+//! g.add_node(TaskId("build".into()))?;
+//! g.add_node(TaskId("test".into()))?;
+//! g.add_dependency("test", "build")?;
+//! assert!(g.has_dependency("test", "build"));
+//! assert_eq!(
+//!     g.mark_done("deploy"),
+//!     Err(Error::UnknownNode { id: "deploy".to_string() })
+//! );
+//! # Ok::<(), Error<TaskId>>(())
+//! ```
+//!
+//! # Platforms
+//!
+//! The crate is pure computation on memory: no file system, no threads, no clock, no
+//! `unsafe`, and no code that differs between platforms. It is tested on
+//! x86_64 Linux (`x86_64-unknown-linux-gnu`), which is what the workspace's CI runs,
+//! with Rust 1.89 or later; nothing in it is expected to behave differently on
+//! other 32- or 64-bit targets that have `std`, but those are not tested. Targets
+//! with 16-bit pointers are refused at compile time: node handles are `u32` and are
+//! used as indices.
 //!
 //! # Map of the crate
 //!
@@ -152,8 +205,14 @@
 //! - [`DepGraphBuilder`]: bulk construction that reports every cycle.
 //! - [`Cycle`], [`CycleComponent`]: cycles as paths of ids.
 //! - [`CriticalPath`], [`Weight`]: the answer of `critical_path` and what it adds up.
-//! - [`Error`]: the one error type.
+//! - [`Error`]: the one error type, and [`Result<T, Id>`](Result), the alias for
+//!   `std::result::Result<T, Error<Id>>`.
 #![deny(missing_docs)]
+
+// Slots and positions are `u32` and index vectors: a 16-bit `usize` would truncate
+// them. Refused rather than half working.
+#[cfg(target_pointer_width = "16")]
+compile_error!("ssot-graph needs a target with 32- or 64-bit pointers (node handles are u32)");
 
 mod adjacency;
 mod builder;
@@ -168,7 +227,7 @@ mod state;
 
 pub use crate::builder::DepGraphBuilder;
 pub use crate::cycle::{Cycle, CycleComponent};
-pub use crate::error::Error;
+pub use crate::error::{Error, Result};
 pub use crate::graph::DepGraph;
 pub use crate::order::{CriticalPath, Weight};
 pub use crate::state::State;

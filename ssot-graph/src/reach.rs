@@ -6,6 +6,7 @@
 //! maintained topological order: a node placed before `b` cannot depend on `b`.
 
 use std::borrow::Borrow;
+use std::fmt;
 use std::hash::Hash;
 
 use crate::adjacency::Lists;
@@ -41,8 +42,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn dependents<Q>(&self, id: &Q) -> Result<Vec<&Id>, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let v = self.slot(id)?;
         Ok(self.reach(v, &self.dependents))
@@ -59,8 +59,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn dependencies<Q>(&self, id: &Q) -> Result<Vec<&Id>, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let v = self.slot(id)?;
         Ok(self.reach(v, &self.deps))
@@ -76,8 +75,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn direct_dependents<Q>(&self, id: &Q) -> Result<Vec<&Id>, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let v = self.slot(id)?;
         Ok(self.sorted_ids(self.dependents.get(v)))
@@ -93,8 +91,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn direct_dependencies<Q>(&self, id: &Q) -> Result<Vec<&Id>, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let v = self.slot(id)?;
         Ok(self.sorted_ids(self.deps.get(v)))
@@ -113,8 +110,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn depends_on<Q>(&self, task: &Q, on: &Q) -> Result<bool, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let t = self.slot(task)?;
         let o = self.slot(on)?;

@@ -7,6 +7,7 @@
 //! which is what printing a report of every blocked node costs anyway.
 
 use std::borrow::Borrow;
+use std::fmt;
 use std::hash::Hash;
 
 use crate::error::Error;
@@ -80,8 +81,7 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     pub fn blockers<Q>(&self, id: &Q) -> Result<Vec<&Id>, Error<Id>>
     where
         Id: Borrow<Q>,
-        Q: Hash + Eq + ToOwned + ?Sized,
-        Q::Owned: Into<Id>,
+        Q: Hash + Eq + fmt::Display + ?Sized,
     {
         let v = self.slot(id)?;
         Ok(self.holders(v))

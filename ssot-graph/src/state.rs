@@ -28,9 +28,9 @@ use std::fmt;
 ///
 /// Any state may follow any other: the graph records what the caller says happened
 /// (a node may be marked `Done` before its dependencies, because the files that are
-/// the source of truth say so). Mapping from `ssot-core`'s task status: pending is
-/// `Pending`, in progress is `Running`, done is `Done`, blocked is `OnHold`,
-/// cancelled is `Cancelled`.
+/// the source of truth say so). `ssot-core` turns its task `Status` into a `State`
+/// with `From<Status> for State`, whose documentation holds the mapping's table
+/// (in short: in progress is `Running`, blocked is `OnHold`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[non_exhaustive]
 pub enum State {

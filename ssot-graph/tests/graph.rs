@@ -35,12 +35,79 @@ fn string_ids_are_looked_up_by_str() {
 }
 
 #[test]
-fn shared_string_ids_report_errors_with_owned_ids() {
+fn shared_string_ids_report_an_unknown_id_as_text() {
     let mut g: DepGraph<Arc<str>> = DepGraph::new();
     g.add_node(Arc::from("a")).unwrap();
     assert_eq!(
         g.add_dependency("a", "b"),
-        Err(Error::UnknownNode { id: Arc::from("b") })
+        Err(Error::UnknownNode { id: "b".into() })
+    );
+}
+
+/// An id type like `ssot_core::TaskId`: validated, so there is no `From<String>`,
+/// but it borrows as `str`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Validated(String);
+
+impl std::borrow::Borrow<str> for Validated {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Validated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[test]
+fn an_id_type_that_only_borrows_as_str_is_looked_up_by_str_everywhere() {
+    let mut g: DepGraph<Validated> = DepGraph::new();
+    for id in ["fetch", "build", "test"] {
+        g.add_node(Validated(id.to_string())).unwrap();
+    }
+    assert!(g.add_dependency("build", "fetch").unwrap());
+    assert!(g.add_dependency("test", "build").unwrap());
+    assert!(g.contains("build"));
+    assert!(g.has_dependency("build", "fetch"));
+    assert_eq!(g.state("build"), Some(State::Pending));
+    assert!(g.depends_on("test", "fetch").unwrap());
+    assert_eq!(g.dependents("fetch").unwrap().len(), 2);
+    assert_eq!(g.dependencies("test").unwrap().len(), 2);
+    assert_eq!(g.direct_dependents("fetch").unwrap()[0].0, "build");
+    assert_eq!(g.direct_dependencies("test").unwrap()[0].0, "build");
+    assert_eq!(g.blockers("build").unwrap()[0].0, "fetch");
+    assert_eq!(
+        g.set_state("fetch", State::Running).unwrap(),
+        State::Pending
+    );
+    g.mark_done("fetch").unwrap();
+    assert!(g.is_ready("build"));
+    g.mark_pending("fetch").unwrap();
+    assert!(g.remove_dependency("build", "fetch").unwrap());
+    // An unknown id is named in the error, as text: no `Validated` is made from it.
+    let err = g.add_dependency("test", "deploy").unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnknownNode {
+            id: "deploy".into()
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "no node `deploy` in the dependency graph (add it with add_node first)"
+    );
+    g.remove_node("test").unwrap();
+    assert_eq!(g.len(), 2);
+
+    let mut b = DepGraphBuilder::new();
+    b.add_node(Validated("a".to_string())).unwrap();
+    b.add_node(Validated("b".to_string())).unwrap();
+    b.add_dependency("a", "b").unwrap();
+    assert_eq!(
+        b.add_dependency("a", "c"),
+        Err(Error::UnknownNode { id: "c".into() })
     );
 }
 
@@ -129,7 +196,10 @@ fn the_builder_reports_cycles_and_builds_when_there_are_none() {
         b.add_node(id).unwrap();
     }
     assert_eq!(b.add_node(1), Err(Error::DuplicateNode { id: 1 }));
-    assert_eq!(b.add_dependency(&1, &9), Err(Error::UnknownNode { id: 9 }));
+    assert_eq!(
+        b.add_dependency(&1, &9),
+        Err(Error::UnknownNode { id: "9".into() })
+    );
     b.add_dependency(&2, &1).unwrap();
     b.add_dependency(&3, &2).unwrap();
     b.add_dependency(&3, &2).unwrap();
@@ -255,5 +325,72 @@ fn the_same_graph_answers_the_same_however_it_was_built() {
     assert_eq!(
         forward.critical_path(weight).unwrap(),
         backward.critical_path(weight).unwrap()
+    );
+}
+
+#[test]
+fn the_result_alias_takes_the_id_type() {
+    fn plan() -> ssot_graph::Result<DepGraph<&'static str>, &'static str> {
+        let mut g = DepGraph::from_tasks([("test", vec!["build"]), ("build", vec![])])?;
+        g.mark_done(&"build")?;
+        Ok(g)
+    }
+    fn unknown() -> ssot_graph::Result<(), &'static str> {
+        plan()?.mark_done(&"deploy")
+    }
+    assert_eq!(plan().unwrap().ready(), [&"test"]);
+    let err: Error<&str> = unknown().unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnknownNode {
+            id: "deploy".to_string()
+        }
+    );
+}
+
+#[test]
+fn size_and_membership_queries_follow_every_edit() {
+    let mut g: DepGraph<String> = DepGraph::new();
+    assert!(g.is_empty());
+    assert_eq!(g.nodes().count(), 0);
+    assert!(!g.contains("build"));
+    g.add_node("build".to_string()).unwrap();
+    g.add_node("test".to_string()).unwrap();
+    assert!(!g.is_empty());
+    assert!(g.contains("build") && g.contains("test"));
+    assert!(!g.contains("deploy"));
+    let mut nodes: Vec<&String> = g.nodes().collect();
+    nodes.sort();
+    assert_eq!(nodes, ["build", "test"]);
+
+    assert!(!g.has_dependency("test", "build"));
+    g.add_dependency("test", "build").unwrap();
+    assert!(g.has_dependency("test", "build"));
+    // Direction matters, and unknown ids are simply not dependencies.
+    assert!(!g.has_dependency("build", "test"));
+    assert!(!g.has_dependency("test", "deploy"));
+    assert!(!g.has_dependency("deploy", "build"));
+    g.remove_dependency("test", "build").unwrap();
+    assert!(!g.has_dependency("test", "build"));
+
+    g.remove_node("build").unwrap();
+    assert!(!g.contains("build"));
+    g.remove_node("test").unwrap();
+    assert!(g.is_empty());
+    assert_eq!(g.nodes().count(), 0);
+}
+
+#[test]
+fn debug_output_lists_each_node_with_its_state_and_dependencies() {
+    let mut g = DepGraph::from_tasks([
+        ("test", vec!["build", "fetch"]),
+        ("build", vec!["fetch"]),
+        ("fetch", vec![]),
+    ])
+    .unwrap();
+    g.mark_done(&"fetch").unwrap();
+    assert_eq!(
+        format!("{g:?}"),
+        r#"{"build": pending ["fetch"], "fetch": done [], "test": pending ["build", "fetch"]}"#
     );
 }

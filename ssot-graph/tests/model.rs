@@ -182,15 +182,25 @@ fn step(g: &mut DepGraph<u8>, m: &mut Model, op: &Op) {
                 assert_eq!(r, Ok(()));
                 m.deps.retain(|&(t, d)| t != id && d != id);
             } else {
-                assert_eq!(r, Err(Error::UnknownNode { id }));
+                assert_eq!(r, Err(Error::UnknownNode { id: id.to_string() }));
             }
         }
         Op::AddDependency(task, dep) => {
             let r = g.add_dependency(&task, &dep);
             if !m.nodes.contains_key(&task) {
-                assert_eq!(r, Err(Error::UnknownNode { id: task }));
+                assert_eq!(
+                    r,
+                    Err(Error::UnknownNode {
+                        id: task.to_string()
+                    })
+                );
             } else if !m.nodes.contains_key(&dep) {
-                assert_eq!(r, Err(Error::UnknownNode { id: dep }));
+                assert_eq!(
+                    r,
+                    Err(Error::UnknownNode {
+                        id: dep.to_string()
+                    })
+                );
             } else if task == dep {
                 assert_eq!(r, Err(Error::SelfDependency { id: task }));
             } else if m.deps.contains(&(task, dep)) {
@@ -226,9 +236,19 @@ fn step(g: &mut DepGraph<u8>, m: &mut Model, op: &Op) {
         Op::RemoveDependency(task, dep) => {
             let r = g.remove_dependency(&task, &dep);
             if !m.nodes.contains_key(&task) {
-                assert_eq!(r, Err(Error::UnknownNode { id: task }));
+                assert_eq!(
+                    r,
+                    Err(Error::UnknownNode {
+                        id: task.to_string()
+                    })
+                );
             } else if !m.nodes.contains_key(&dep) {
-                assert_eq!(r, Err(Error::UnknownNode { id: dep }));
+                assert_eq!(
+                    r,
+                    Err(Error::UnknownNode {
+                        id: dep.to_string()
+                    })
+                );
             } else {
                 assert_eq!(r, Ok(m.deps.remove(&(task, dep))));
             }
@@ -240,7 +260,7 @@ fn step(g: &mut DepGraph<u8>, m: &mut Model, op: &Op) {
                     assert_eq!(r, Ok(*old));
                     *old = s;
                 }
-                None => assert_eq!(r, Err(Error::UnknownNode { id })),
+                None => assert_eq!(r, Err(Error::UnknownNode { id: id.to_string() })),
             }
         }
     }
