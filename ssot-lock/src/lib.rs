@@ -133,7 +133,8 @@
 //!   waits as itself can deadlock undetected. Hand locks between threads through a
 //!   session: every thread that holds or waits for them requests as that `Owner`.
 //! - **Deadlocks.** Before a request waits, the manager searches the wait-for graph for
-//!   a cycle through its owner. A request waits for the holders it conflicts with and
+//!   a cycle through its owner (only then: a request granted at once never searches,
+//!   unless it overtakes a conflicting waiter). A request waits for the holders it conflicts with and
 //!   also for the conflicting requests queued ahead of it (PostgreSQL's soft edges,
 //!   without which priority queueing would hide deadlocks). If waiting would close a
 //!   cycle, that request fails with [`Error::Deadlock`], listing each owner, the key it
@@ -162,7 +163,9 @@
 //! | operation | cost |
 //! |-----------|------|
 //! | uncontended `lock`/`try_lock` + drop | two lock/unlock pairs of one shard mutex, two hash probes, one clone of the key into the entry; no other allocation for the first holder (later readers of one key share a vector). For `String` or `PathBuf` keys the clone allocates (measured cheaper than the two atomic operations of an `Arc<str>` key's clone and drop) |
-//! | `lock` that must wait | first about 10 retries of the fast path (a few `spin_loop` rounds, then `yield_now`s: a holder that releases within microseconds is waited for without queuing); then locks all `S` shards once, plus the deadlock search: O(owners reached × `G`); then one `Condvar` sleep |
+//! | `lock` the grant rule admits while others wait (a `Read` past a queued `Write`) | the same as uncontended, plus O(`H` + `W`) to check the rule: one shard, no waiting, not counted as contended |
+//! | `lock` that must wait | first about 10 retries of the fast path (a few `spin_loop` rounds, then `yield_now`s: a holder that releases within microseconds is waited for without queuing); then the manager's wait-graph mutex and the key's shard, plus the deadlock search: one probe per request of each owner reached, locking that request's shard only while it is read; then one `Condvar` sleep. Requests on other shards are not held up, and the fast path never takes the wait-graph mutex; requests that must wait take it one at a time |
+//! | `lock` granted by overtaking a conflicting waiter (higher priority) | as a `lock` that must wait, without the sleep |
 //! | release, downgrade | one shard; with no waiters O(`H`), else the grant scan: O(`W` × (`H` + `W`)) at worst, and one wake-up per request granted |
 //! | timeout | the key's shard only, and the grant scan |
 //! | `upgrade` with no other holder | one shard; otherwise as a `lock` that must wait |

@@ -219,6 +219,7 @@ impl KeyState {
     }
 
     /// Whether a fresh request would be granted at once.
+    #[cfg(test)]
     pub(crate) fn grantable(&self, kind: LockKind, priority: i32) -> bool {
         self.grantable_at(kind, self.position(priority, false), None)
     }
