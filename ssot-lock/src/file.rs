@@ -41,7 +41,6 @@
 //! path exclude each other per the table even in one process, and closing the files (a
 //! crash included) releases them.
 
-use std::fmt::Debug;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::hash::Hash;
 use std::io;
@@ -475,7 +474,7 @@ impl<K> std::fmt::Debug for CombinedGuard<'_, K> {
     }
 }
 
-impl<'a, K: Hash + Eq + Debug> CombinedGuard<'a, K> {
+impl<'a, K: Hash + Eq> CombinedGuard<'a, K> {
     pub(crate) fn new(file: FileLock, memory: LockGuard<'a, K>) -> Self {
         CombinedGuard { file, memory }
     }

@@ -100,6 +100,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Keys
+//!
+//! A key is any `K: Hash + Eq`. Every method takes the key as `&Q`, the way
+//! `HashMap` does, so a `LockManager<String>` or `LockManager<Arc<str>>` is asked with
+//! a `&str` and a `LockManager<PathBuf>` with a `&Path`. This is the one lookup bound
+//! of the `ssot` crates:
+//!
+//! ```text
+//! fn holders<Q>(&self, key: &Q)  where K: Borrow<Q>, Q: Hash + Eq + ?Sized
+//! ```
+//!
+//! A request may have to store the key (the first holder of an idle key creates its
+//! entry), so requests add `Q: ToOwned, Q::Owned: Into<K>`: a `&str` becomes a `String`
+//! and then, for an `Arc<str>` key, an `Arc<str>` (pass an `&Arc<str>` to clone the
+//! `Arc` instead). Keys need `Debug` only for the default way errors name them
+//! (`key "tasks.md"`); [`LockManagerBuilder::build_with_key_names`] takes any other.
+//!
 //! # Semantics
 //!
 //! A holder of the row kind lets in a request of the column kind:

@@ -58,6 +58,7 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -150,7 +151,8 @@ fn settle(state: &mut KeyState) {
     });
 }
 
-fn describe<K: Debug>(key: &K) -> String {
+/// How errors name a key unless told otherwise: `key "tasks.md"`.
+fn debug_name<K: Debug>(key: &K) -> String {
     format!("key {key:?}")
 }
 
@@ -166,6 +168,8 @@ pub struct LockManager<K> {
     /// The wait-graph mutex: held by a request on the slow path for its whole decision
     /// (see the module documentation); never taken by the fast path.
     waits: Padded<Mutex<WaitIndex>>,
+    /// How errors name a key.
+    name: fn(&K) -> String,
 }
 
 impl<K> fmt::Debug for LockManager<K> {
@@ -176,23 +180,41 @@ impl<K> fmt::Debug for LockManager<K> {
     }
 }
 
-/// Options for a [`LockManager`]: `LockManager::builder().shards(64).build()`.
-#[derive(Debug, Clone)]
+/// Options for a [`LockManager<K>`]: `LockManager::<u64>::builder().shards(64).build()`.
 #[must_use = "a builder does nothing until build()"]
-pub struct LockManagerBuilder {
+pub struct LockManagerBuilder<K> {
     shards: usize,
+    keys: PhantomData<fn(&K)>,
 }
 
-impl Default for LockManagerBuilder {
-    fn default() -> Self {
-        let cpus = std::thread::available_parallelism().map_or(4, usize::from);
+impl<K> fmt::Debug for LockManagerBuilder<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockManagerBuilder")
+            .field("shards", &self.shards)
+            .finish()
+    }
+}
+
+impl<K> Clone for LockManagerBuilder<K> {
+    fn clone(&self) -> Self {
         LockManagerBuilder {
-            shards: (cpus * 4).clamp(8, 128),
+            shards: self.shards,
+            keys: PhantomData,
         }
     }
 }
 
-impl LockManagerBuilder {
+impl<K> Default for LockManagerBuilder<K> {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(4, usize::from);
+        LockManagerBuilder {
+            shards: (cpus * 4).clamp(8, 128),
+            keys: PhantomData,
+        }
+    }
+}
+
+impl<K> LockManagerBuilder<K> {
     /// The number of shards, rounded up to a power of two (at least 1, at most 4096).
     ///
     /// More shards let more threads lock different keys without meeting: a request
@@ -204,9 +226,33 @@ impl LockManagerBuilder {
         self
     }
 
-    /// Makes the manager.
+    /// Makes the manager. Errors name a key by its `Debug` form: `key "tasks.md"`.
     #[must_use]
-    pub fn build<K>(self) -> LockManager<K> {
+    pub fn build(self) -> LockManager<K>
+    where
+        K: Debug,
+    {
+        self.build_with_key_names(debug_name)
+    }
+
+    /// Makes the manager for keys that are not `Debug` (or should not be shown as
+    /// such): errors name a key by `name(key)`, called only when an error is made.
+    ///
+    /// ```
+    /// use ssot_lock::{Error, LockKind, LockManager};
+    ///
+    /// #[derive(Clone, PartialEq, Eq, Hash)]
+    /// struct Account(u64); // no Debug
+    ///
+    /// let locks = LockManager::<Account>::builder()
+    ///     .build_with_key_names(|a| format!("account {}", a.0));
+    /// let _held = locks.lock(&Account(7), LockKind::Exclusive)?;
+    /// let err = locks.try_lock(&Account(7), LockKind::Read).unwrap_err();
+    /// assert!(err.to_string().contains("account 7"));
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[must_use]
+    pub fn build_with_key_names(self, name: fn(&K) -> String) -> LockManager<K> {
         let count = self.shards.clamp(1, 4096).next_power_of_two();
         LockManager {
             shards: (0..count)
@@ -215,25 +261,29 @@ impl LockManagerBuilder {
             mask: count - 1,
             hasher: RandomState::default(),
             waits: Padded(Mutex::new(WaitIndex::default())),
+            name,
         }
     }
 }
 
-impl<K> Default for LockManager<K> {
+impl<K: Debug> Default for LockManager<K> {
     fn default() -> Self {
         LockManagerBuilder::default().build()
     }
 }
 
-impl<K> LockManager<K> {
-    /// A manager with the default options.
+impl<K: Debug> LockManager<K> {
+    /// A manager with the default options; errors name a key by its `Debug` form
+    /// (see [`LockManagerBuilder::build_with_key_names`] for other keys).
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
+}
 
-    /// Options: the number of shards.
-    pub fn builder() -> LockManagerBuilder {
+impl<K> LockManager<K> {
+    /// Options: the number of shards, and how errors name keys.
+    pub fn builder() -> LockManagerBuilder<K> {
         LockManagerBuilder::default()
     }
 
@@ -282,7 +332,7 @@ impl<K> LockManager<K> {
     }
 }
 
-impl<K: Hash + Eq + Debug> LockManager<K> {
+impl<K: Hash + Eq> LockManager<K> {
     /// Waits for a lock of `kind` on `key`, as the calling thread.
     ///
     /// # Errors
@@ -301,7 +351,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     pub fn lock<Q>(&self, key: &Q, kind: LockKind) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         self.acquire(key, kind, Owner::current(), 0, Wait::Block)
     }
@@ -316,7 +367,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     pub fn try_lock<Q>(&self, key: &Q, kind: LockKind) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         self.acquire(key, kind, Owner::current(), 0, Wait::Try)
     }
@@ -335,7 +387,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     ) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         self.acquire(key, kind, Owner::current(), 0, Wait::timeout(timeout))
     }
@@ -360,7 +413,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     pub fn request<'m, 'q, Q>(&'m self, key: &'q Q, kind: LockKind) -> LockRequest<'m, 'q, K, Q>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         LockRequest {
             manager: self,
@@ -435,7 +489,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     ) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         let hash = self.hasher.hash_one(key);
         // Set once the fast path has failed: the spinning, and when it started.
@@ -450,7 +505,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                     if let Some(held) = entry.state.involvement(owner) {
                         return Err(Error::AlreadyHeld {
                             owner,
-                            resource: describe(&entry.key),
+                            resource: (self.name)(&entry.key),
                             kind: held,
                         });
                     }
@@ -464,7 +519,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                         entry.state.holders.push(Holder { owner, kind });
                         entry.id
                     } else if matches!(wait, Wait::Try) {
-                        let resource = describe(&entry.key);
+                        let resource = (self.name)(&entry.key);
                         shard.stats.would_block += 1;
                         return Err(Error::WouldBlock { resource, kind });
                     } else {
@@ -501,7 +556,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         kind: LockKind,
     ) -> u64
     where
-        Q: ToOwned<Owned = K> + ?Sized,
+        Q: ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         if shard.table.capacity() > SHRINK_ABOVE && shard.table.len() * 8 < shard.table.capacity() {
             // A burst of keys is over: give the table's memory back.
@@ -515,7 +571,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         shard.table.insert_unique(
             hash,
             Entry {
-                key: key.to_owned(),
+                key: key.to_owned().into(),
                 id,
                 state: KeyState::held_by(owner, kind),
             },
@@ -541,7 +597,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     ) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         let started = spun.unwrap_or_else(Instant::now);
         let index = self.waits.0.lock();
@@ -557,7 +614,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         if let Some(held) = entry.state.involvement(owner) {
             return Err(Error::AlreadyHeld {
                 owner,
-                resource: describe(&entry.key),
+                resource: (self.name)(&entry.key),
                 kind: held,
             });
         }
@@ -584,7 +641,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
             return Ok(self.guard(hash, id, owner, kind));
         }
         if matches!(wait, Wait::Try) {
-            let resource = describe(&entry.key);
+            let resource = (self.name)(&entry.key);
             shard.stats.would_block += 1;
             return Err(Error::WouldBlock { resource, kind });
         }
@@ -652,7 +709,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
             return String::new();
         };
         let entry = occupied.get_mut();
-        let resource = describe(&entry.key);
+        let resource = (self.name)(&entry.key);
         entry.state.withdraw(owner);
         settle(&mut entry.state);
         if entry.state.is_idle() {
@@ -708,7 +765,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         shard
             .table
             .find(hash, |e| e.id == id)
-            .map(|e| describe(&e.key))
+            .map(|e| (self.name)(&e.key))
             .unwrap_or_default()
     }
 
@@ -728,7 +785,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                     return Ok(());
                 }
                 if matches!(wait, Wait::Try) {
-                    let resource = describe(&entry.key);
+                    let resource = (self.name)(&entry.key);
                     shard.stats.would_block += 1;
                     return Err(Error::WouldBlock {
                         resource,
@@ -812,7 +869,7 @@ struct Edge {
     id: u64,
 }
 
-impl<K: Hash + Eq + Debug> LockManager<K> {
+impl<K: Hash + Eq> LockManager<K> {
     /// Reads shard `si`: through `own` if that is the shard already held (shard
     /// `own_index`), else by locking it for the duration of `read`.
     fn read_shard<R>(
@@ -882,7 +939,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                                         shard
                                             .table
                                             .find(edge.hash, |e| e.id == edge.id)
-                                            .map(|e| describe(&e.key))
+                                            .map(|e| (self.name)(&e.key))
                                             .unwrap_or_default()
                                     },
                                 ),
@@ -927,8 +984,9 @@ impl<K, Q: ?Sized> fmt::Debug for LockRequest<'_, '_, K, Q> {
 
 impl<'m, K, Q> LockRequest<'m, '_, K, Q>
 where
-    K: Hash + Eq + Debug + Borrow<Q>,
-    Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    K: Hash + Eq + Borrow<Q>,
+    Q: Hash + Eq + ToOwned + ?Sized,
+    Q::Owned: Into<K>,
 {
     /// Requests as `owner` instead of the calling thread.
     pub fn owner(mut self, owner: Owner) -> Self {
@@ -1042,7 +1100,7 @@ impl<K> fmt::Debug for LockGuard<'_, K> {
     }
 }
 
-impl<K: Hash + Eq + Debug> LockGuard<'_, K> {
+impl<K: Hash + Eq> LockGuard<'_, K> {
     /// The kind held now.
     #[must_use]
     pub fn kind(&self) -> LockKind {
