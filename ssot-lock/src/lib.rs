@@ -168,7 +168,7 @@
 //!   [`LockManager::holders`] and [`LockManager::waiters`] show one key.
 //! - **Across processes.** [`FileLock`] builds the same table, with the same preference
 //!   for waiting writers, from three lock files and std's `File::lock`; see
-//!   [its design notes](mod@file) for the upgrade that lets no second writer in, and for
+//!   [its design notes](FileLock#design) for the upgrade that lets no second writer in, and for
 //!   what differs: no priorities and no deadlock detection between processes, and
 //!   timeouts by polling.
 //!
@@ -197,11 +197,18 @@
 //!   [`QueuedRequest`], [`LockStats`]: in-process locks.
 //! - [`LockKind`], [`Owner`]: what and who.
 //! - [`FileLock`], [`FileLockGuard`], [`CombinedGuard`]: across processes.
-//! - [`Error`], [`CycleStep`]: the one error type.
+//! - [`Error`], [`CycleStep`], [`Result`]: the one error type.
+//!
+//! Every public type has one path, at the crate root: the modules are private.
+//!
+//! ```compile_fail
+//! use ssot_lock::file::CombinedGuard; // the file module is not public
+//! ```
 #![deny(missing_docs)]
 
+mod combined;
 mod error;
-pub mod file;
+mod file;
 mod kind;
 mod manager;
 mod owner;
@@ -209,8 +216,9 @@ mod state;
 mod stats;
 mod wait;
 
+pub use crate::combined::CombinedGuard;
 pub use crate::error::{CycleStep, Error, Result};
-pub use crate::file::{CombinedGuard, FileLock, FileLockGuard};
+pub use crate::file::{FileLock, FileLockGuard};
 pub use crate::kind::LockKind;
 pub use crate::manager::{LockGuard, LockManager, LockManagerBuilder, LockRequest, QueuedRequest};
 pub use crate::owner::Owner;

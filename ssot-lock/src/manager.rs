@@ -67,8 +67,9 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::combined::CombinedGuard;
 use crate::error::{CycleStep, Error, Result};
-use crate::file::{CombinedGuard, FileLock};
+use crate::file::FileLock;
 use crate::state::{Holder, KeyState, Waiter, Waiting};
 use crate::wait::{Patience, Spin, Wait};
 use crate::{LockKind, LockStats, Owner};
