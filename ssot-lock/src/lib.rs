@@ -191,6 +191,18 @@
 //! | `FileLock` lock + unlock | system calls: Read 4 (gate and data file), Write 4 (intent and data), Exclusive 6; a timeout polls `try_lock` (50 µs doubling to 10 ms) |
 //! | `acquire_with_file` | the in-process lock, plus opening three files and locking them |
 //!
+//! # Platforms
+//!
+//! Tested on Linux (x86_64), in development and CI. The crate has no platform-specific
+//! code of its own: the in-process [`LockManager`] is portable Rust, and [`FileLock`]
+//! goes through std's `File::lock`, `lock_shared`, `try_lock`, `try_lock_shared` and
+//! `unlock` (`flock` on Unix, `LockFileEx` on Windows), and locks a handle only while
+//! it holds no lock (an upgrade or downgrade unlocks first): the one case std specifies
+//! the same on every platform. So on macOS and Windows the same protocol runs, compiled but not tested by us. On a
+//! platform where std has no file locking, every [`FileLock`] call fails with
+//! [`Error::Io`] of kind [`std::io::ErrorKind::Unsupported`]: a file lock is never
+//! reported held when it is not.
+//!
 //! # Map of the crate
 //!
 //! - [`LockManager`], [`LockManagerBuilder`], [`LockRequest`], [`LockGuard`],
