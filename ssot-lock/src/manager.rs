@@ -497,7 +497,9 @@ impl<K: Hash + Eq> LockManager<K> {
         // Set once the fast path has failed: the spinning, and when it started.
         let mut spinning: Option<(Spin, Instant)> = None;
         loop {
-            // Fast path: the key is idle, or every holder is compatible and no one waits.
+            // Fast path: the key is idle, or the grant rule admits the request (every
+            // holder and every request queued ahead is compatible) and it overtakes no
+            // conflicting waiter.
             let mut guard = self.shard(hash);
             let shard = &mut *guard;
             let id = match shard.table.find_mut(hash, |e| e.key.borrow() == key) {
@@ -535,11 +537,7 @@ impl<K: Hash + Eq> LockManager<K> {
                     }
                 }
             };
-            shard.stats.acquisitions += 1;
-            if let Some((_, started)) = spinning {
-                shard.stats.contended += 1;
-                shard.stats.wait_time += started.elapsed();
-            }
+            count_grant(shard, spinning.map(|(_, started)| started));
             return Ok(self.guard(hash, id, owner, kind));
         }
         let spun = spinning.map(|(_, started)| started);
