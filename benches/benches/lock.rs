@@ -20,19 +20,34 @@
 //! entry); and two threads each acquiring and releasing the same key 1,000 times
 //! (contended), for Exclusive and for Read.
 //!
+//! Two more workloads measure what contention on one key costs everyone else, each at 1
+//! and 2 measuring threads, beside `parking_lot::RwLock` doing the same:
+//!
+//! - `lock/read past queued write`: key 0 is held `Write` and a second `Write` waits
+//!   for it (a thread blocked in `lock`); the measured threads take and release `Read`
+//!   on key 0, which the grant rule lets past the queued writer. The peer: one
+//!   `RwLock` held by an `upgradable_read`, a second `upgradable_read` parked on it,
+//!   and the measured threads taking `read`.
+//! - `lock/unrelated keys, one contended`: key 0 is held `Exclusive` while a background
+//!   thread keeps requesting it with a zero timeout (each request queues, searches for
+//!   deadlock and withdraws); the measured threads take and release `Exclusive` on
+//!   keys 1 to 10,000 in turn. The peer: a `Vec` of 10,001 `RwLock`s, lock 0 held, the
+//!   background thread calling `try_write_for(0)` on it.
+//!
 //! Run: `cargo bench -p ssot-benches --bench lock` (add a filter such as `uncontended`).
 
 // A benchmark's setup failing is a bug in the benchmark: stop loudly.
 #![allow(clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dashmap::DashMap;
 use parking_lot::RwLock;
-use ssot_lock::{LockKind, LockManager};
+use ssot_lock::{LockKind, LockManager, Owner};
 
 type Floor = DashMap<u64, Arc<RwLock<()>>>;
 
@@ -201,5 +216,135 @@ fn contended(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, uncontended, uncontended_string_keys, contended);
+/// `threads` threads, each running `op(round)` for `ROUNDS` rounds; the time from the
+/// start barrier until all are done.
+fn run_threads(threads: usize, iters: u64, op: &(dyn Fn(u64) + Sync)) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let barrier = Barrier::new(threads + 1);
+        let start = std::thread::scope(|s| {
+            for t in 0..threads {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    for round in 0..ROUNDS {
+                        op(round * threads as u64 + t as u64);
+                    }
+                });
+            }
+            barrier.wait();
+            Instant::now()
+        });
+        total += start.elapsed();
+    }
+    total
+}
+
+fn read_past_queued_write(c: &mut Criterion) {
+    let mut group = c.benchmark_group("lock/read past queued write");
+    group.sample_size(20);
+    let locks = LockManager::<u64>::new();
+    let holder = locks
+        .request(&0, LockKind::Write)
+        .owner(Owner::new())
+        .acquire()
+        .expect("idle key");
+    let peer = RwLock::new(());
+    let peer_holder = peer.upgradable_read();
+    std::thread::scope(|s| {
+        let queued = s.spawn(|| drop(locks.lock(&0, LockKind::Write).expect("no cycle")));
+        let peer_queued = s.spawn(|| drop(peer.upgradable_read()));
+        while locks.waiters(&0).is_empty() {
+            std::thread::yield_now();
+        }
+        for threads in [1usize, 2] {
+            group.throughput(Throughput::Elements(threads as u64 * ROUNDS));
+            let param = format!("{threads} threads");
+            group.bench_function(BenchmarkId::new("ssot-lock", &param), |b| {
+                b.iter_custom(|iters| {
+                    run_threads(threads, iters, &|_| ours(&locks, 0, LockKind::Read))
+                });
+            });
+            group.bench_function(BenchmarkId::new("parking_lot RwLock", &param), |b| {
+                b.iter_custom(|iters| {
+                    run_threads(threads, iters, &|_| drop(black_box(peer.read())))
+                });
+            });
+        }
+        assert_eq!(
+            locks.waiters(&0).len(),
+            1,
+            "the writer stayed queued throughout"
+        );
+        drop(holder);
+        drop(peer_holder);
+        queued.join().expect("queued writer");
+        peer_queued.join().expect("parked upgradable reader");
+    });
+    group.finish();
+}
+
+fn unrelated_keys_one_contended(c: &mut Criterion) {
+    const KEYS: u64 = 10_000;
+    let mut group = c.benchmark_group("lock/unrelated keys, one contended");
+    group.sample_size(20);
+    let locks = LockManager::<u64>::new();
+    let peer: Vec<RwLock<()>> = (0..=KEYS).map(|_| RwLock::new(())).collect();
+    let holder = locks
+        .request(&0, LockKind::Exclusive)
+        .owner(Owner::new())
+        .acquire()
+        .expect("idle key");
+    let peer_holder = peer[0].write();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // At least once, even when a filter skips every benchmark of the group.
+            loop {
+                let refused = locks.lock_timeout(&0, LockKind::Exclusive, Duration::ZERO);
+                assert!(refused.is_err(), "key 0 is held throughout");
+                assert!(peer[0].try_write_for(Duration::ZERO).is_none());
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+        });
+        for threads in [1usize, 2] {
+            group.throughput(Throughput::Elements(threads as u64 * ROUNDS));
+            let param = format!("{threads} threads");
+            group.bench_function(BenchmarkId::new("ssot-lock", &param), |b| {
+                b.iter_custom(|iters| {
+                    run_threads(threads, iters, &|i| {
+                        ours(&locks, 1 + i % KEYS, LockKind::Exclusive);
+                    })
+                });
+            });
+            group.bench_function(BenchmarkId::new("parking_lot RwLock", &param), |b| {
+                b.iter_custom(|iters| {
+                    run_threads(threads, iters, &|i| {
+                        drop(black_box(peer[(1 + i % KEYS) as usize].write()));
+                    })
+                });
+            });
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let stats = locks.stats();
+    assert!(
+        stats.timeouts > 0,
+        "the background thread contended: {stats:?}"
+    );
+    drop(holder);
+    drop(peer_holder);
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    uncontended,
+    uncontended_string_keys,
+    contended,
+    read_past_queued_write,
+    unrelated_keys_one_contended
+);
 criterion_main!(benches);

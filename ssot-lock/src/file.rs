@@ -1,55 +1,12 @@
-//! Cross-process locks on lock files, with the same three kinds.
-//!
-//! # Design
-//!
-//! The operating system offers two kinds of whole-file lock (std's `File::lock` and
-//! `File::lock_shared`: `flock` on Unix, `LockFileEx` on Windows), no atomic change from
-//! one to the other, and no writer preference. Three kinds are built from three files:
-//!
-//! | kind      | `<path>.intent` | `<path>.gate`                 | `<path>` (data) |
-//! |-----------|-----------------|-------------------------------|-----------------|
-//! | Read      | -               | shared, while acquiring only  | shared          |
-//! | Write     | exclusive       | -                             | shared          |
-//! | Exclusive | exclusive       | exclusive, while acquiring only | exclusive     |
-//!
-//! Checking the table: two `Write`s, or `Write` and `Exclusive`, meet on the intent
-//! file; `Exclusive` and `Read` meet on the data file; `Read` and `Write` share the data
-//! file and do not meet.
-//!
-//! The gate gives writers the preference the operating system does not: an `Exclusive`
-//! request (or an upgrade) holds the gate exclusively while it waits for the readers to
-//! leave the data file, and a new reader must pass the gate (shared, released as soon
-//! as it holds the data file), so new readers wait behind a waiting writer, as they do
-//! in a [`LockManager`](crate::LockManager). Only an intent holder ever locks the data
-//! file exclusively, and a reader holds the gate only while it waits for the data file,
-//! which is then held by no one exclusively or by an `Exclusive` holder that waits for
-//! nothing: so the files are never waited for in a cycle.
-//!
-//! The upgrade from `Write` to `Exclusive` takes the gate, releases the shared lock on
-//! the data file, waits for an exclusive one, and releases the gate. In the gap no second
-//! writer can enter: it would need the intent file, which the upgrader keeps throughout.
-//! If the exclusive lock is not obtained (try or timeout), the shared one is taken back
-//! at once (only the intent holder could hold the data file exclusively, and that is
-//! us), so the guard stays a `Write`. Downgrades never wait.
-//!
-//! std has no timed file lock, so a timeout polls `try_lock` with exponential backoff:
-//! 50 µs, doubling up to 10 ms between attempts, never sleeping past the deadline. A
-//! timed request can therefore be overtaken by a blocking one; it costs one system call
-//! per attempt.
-//!
-//! The locks belong to the open files, not to the process: two `FileLock`s on the same
-//! path exclude each other per the table even in one process, and closing the files (a
-//! crash included) releases them.
+//! Cross-process locks on lock files, with the same three kinds. The design is in
+//! [`FileLock`]'s documentation, where users of the crate can read it.
 
-use std::fmt::Debug;
 use std::fs::{File, OpenOptions, TryLockError};
-use std::hash::Hash;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::manager::LockGuard;
 use crate::wait::Wait;
 use crate::{LockKind, Owner};
 
@@ -75,6 +32,47 @@ const MAX_BACKOFF: Duration = Duration::from_millis(10);
 /// drop(guard);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # Design
+///
+/// The operating system offers two kinds of whole-file lock (std's `File::lock` and
+/// `File::lock_shared`: `flock` on Unix, `LockFileEx` on Windows), no atomic change from
+/// one to the other, and no writer preference. Three kinds are built from three files:
+///
+/// | kind      | `<path>.intent` | `<path>.gate`                 | `<path>` (data) |
+/// |-----------|-----------------|-------------------------------|-----------------|
+/// | Read      | -               | shared, while acquiring only  | shared          |
+/// | Write     | exclusive       | -                             | shared          |
+/// | Exclusive | exclusive       | exclusive, while acquiring only | exclusive     |
+///
+/// Checking the table: two `Write`s, or `Write` and `Exclusive`, meet on the intent
+/// file; `Exclusive` and `Read` meet on the data file; `Read` and `Write` share the data
+/// file and do not meet.
+///
+/// The gate gives writers the preference the operating system does not: an `Exclusive`
+/// request (or an upgrade) holds the gate exclusively while it waits for the readers to
+/// leave the data file, and a new reader must pass the gate (shared, released as soon
+/// as it holds the data file), so new readers wait behind a waiting writer, as they do
+/// in a [`LockManager`](crate::LockManager). Only an intent holder ever locks the data
+/// file exclusively, and a reader holds the gate only while it waits for the data file,
+/// which is then held by no one exclusively or by an `Exclusive` holder that waits for
+/// nothing: so the files are never waited for in a cycle.
+///
+/// The upgrade from `Write` to `Exclusive` takes the gate, releases the shared lock on
+/// the data file, waits for an exclusive one, and releases the gate. In the gap no second
+/// writer can enter: it would need the intent file, which the upgrader keeps throughout.
+/// If the exclusive lock is not obtained (try or timeout), the shared one is taken back
+/// at once (only the intent holder could hold the data file exclusively, and that is
+/// us), so the guard stays a `Write`. Downgrades never wait.
+///
+/// std has no timed file lock, so a timeout polls `try_lock` with exponential backoff:
+/// 50 µs, doubling up to 10 ms between attempts, never sleeping past the deadline. A
+/// timed request can therefore be overtaken by a blocking one; it costs one system call
+/// per attempt.
+///
+/// The locks belong to the open files, not to the process: two `FileLock`s on the same
+/// path exclude each other per the table even in one process, and closing the files (a
+/// crash included) releases them.
 #[derive(Debug)]
 pub struct FileLock {
     path: PathBuf,
@@ -222,7 +220,7 @@ impl FileLock {
     }
 
     /// Waits at most `timeout` for a lock of `kind`, polling (see the
-    /// [module documentation](self)).
+    /// [design notes](FileLock#design)).
     ///
     /// # Errors
     ///
@@ -412,7 +410,7 @@ impl FileLockGuard<'_> {
     }
 
     /// Upgrades `Write` to `Exclusive`, waiting for other processes' readers to go.
-    /// No second writer can enter meanwhile (see the [module documentation](self)).
+    /// No second writer can enter meanwhile (see the [design notes](FileLock#design)).
     ///
     /// # Errors
     ///
@@ -453,99 +451,5 @@ impl FileLockGuard<'_> {
 impl Drop for FileLockGuard<'_> {
     fn drop(&mut self) {
         self.lock.release();
-    }
-}
-
-/// An in-process lock and a cross-process file lock of the same kind, taken together by
-/// [`LockRequest::acquire_with_file`](crate::LockRequest::acquire_with_file). Dropping
-/// it releases the file lock, then the in-process lock.
-#[must_use = "the locks are released as soon as the guard is dropped"]
-pub struct CombinedGuard<'a, K> {
-    // Field order is drop order: the file first.
-    file: FileLock,
-    memory: LockGuard<'a, K>,
-}
-
-impl<K> std::fmt::Debug for CombinedGuard<'_, K> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CombinedGuard")
-            .field("file", &self.file)
-            .field("memory", &self.memory)
-            .finish()
-    }
-}
-
-impl<'a, K: Hash + Eq + Debug> CombinedGuard<'a, K> {
-    pub(crate) fn new(file: FileLock, memory: LockGuard<'a, K>) -> Self {
-        CombinedGuard { file, memory }
-    }
-
-    /// The kind held now.
-    #[must_use]
-    pub fn kind(&self) -> LockKind {
-        self.memory.kind()
-    }
-
-    /// The in-process owner.
-    #[must_use]
-    pub fn owner(&self) -> Owner {
-        self.memory.owner()
-    }
-
-    /// The lock file's path.
-    #[must_use]
-    pub fn path(&self) -> &Path {
-        self.file.path()
-    }
-
-    /// Upgrades both locks from `Write` to `Exclusive`: in-process first, then the file.
-    ///
-    /// # Errors
-    ///
-    /// Those of [`LockGuard::upgrade`] and [`FileLockGuard::upgrade`]; on error both
-    /// locks are `Write` again.
-    pub fn upgrade(&mut self) -> Result<()> {
-        self.upgrade_with(Wait::Block)
-    }
-
-    /// Upgrades both locks if that needs no waiting.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::WouldBlock`], and those of [`upgrade`](Self::upgrade).
-    pub fn try_upgrade(&mut self) -> Result<()> {
-        self.upgrade_with(Wait::Try)
-    }
-
-    /// Upgrades both locks within one `timeout`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Timeout`], and those of [`upgrade`](Self::upgrade).
-    pub fn upgrade_timeout(&mut self, timeout: Duration) -> Result<()> {
-        self.upgrade_with(Wait::timeout(timeout))
-    }
-
-    fn upgrade_with(&mut self, wait: Wait) -> Result<()> {
-        let before = self.memory.kind();
-        self.memory.upgrade_with(wait)?;
-        if let Err(e) = self.file.upgrade(wait) {
-            self.memory.downgrade(before)?;
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// Weakens both locks to `to`: the file first, then in-process.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidDowngrade`] if `to` is stronger than the kind held; [`Error::Io`].
-    pub fn downgrade(&mut self, to: LockKind) -> Result<()> {
-        if to > self.memory.kind() {
-            return self.memory.downgrade(to);
-        }
-        self.file.downgrade(to)?;
-        self.memory.downgrade(to)
     }
 }

@@ -100,6 +100,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Keys
+//!
+//! A key is any `K: Hash + Eq`. Every method takes the key as `&Q`, the way
+//! `HashMap` does, so a `LockManager<String>` or `LockManager<Arc<str>>` is asked with
+//! a `&str` and a `LockManager<PathBuf>` with a `&Path`. This is the one lookup bound
+//! of the `ssot` crates:
+//!
+//! ```text
+//! fn holders<Q>(&self, key: &Q)  where K: Borrow<Q>, Q: Hash + Eq + ?Sized
+//! ```
+//!
+//! A request may have to store the key (the first holder of an idle key creates its
+//! entry), so requests add `Q: ToOwned, Q::Owned: Into<K>`: a `&str` becomes a `String`
+//! and then, for an `Arc<str>` key, an `Arc<str>` (pass an `&Arc<str>` to clone the
+//! `Arc` instead). Keys need `Debug` only for the default way errors name them
+//! (`key "tasks.md"`); [`LockManagerBuilder::build_with_key_names`] takes any other.
+//!
 //! # Semantics
 //!
 //! A holder of the row kind lets in a request of the column kind:
@@ -133,7 +150,8 @@
 //!   waits as itself can deadlock undetected. Hand locks between threads through a
 //!   session: every thread that holds or waits for them requests as that `Owner`.
 //! - **Deadlocks.** Before a request waits, the manager searches the wait-for graph for
-//!   a cycle through its owner. A request waits for the holders it conflicts with and
+//!   a cycle through its owner (only then: a request granted at once never searches,
+//!   unless it overtakes a conflicting waiter). A request waits for the holders it conflicts with and
 //!   also for the conflicting requests queued ahead of it (PostgreSQL's soft edges,
 //!   without which priority queueing would hide deadlocks). If waiting would close a
 //!   cycle, that request fails with [`Error::Deadlock`], listing each owner, the key it
@@ -150,7 +168,7 @@
 //!   [`LockManager::holders`] and [`LockManager::waiters`] show one key.
 //! - **Across processes.** [`FileLock`] builds the same table, with the same preference
 //!   for waiting writers, from three lock files and std's `File::lock`; see
-//!   [its design notes](mod@file) for the upgrade that lets no second writer in, and for
+//!   [its design notes](FileLock#design) for the upgrade that lets no second writer in, and for
 //!   what differs: no priorities and no deadlock detection between processes, and
 //!   timeouts by polling.
 //!
@@ -162,7 +180,9 @@
 //! | operation | cost |
 //! |-----------|------|
 //! | uncontended `lock`/`try_lock` + drop | two lock/unlock pairs of one shard mutex, two hash probes, one clone of the key into the entry; no other allocation for the first holder (later readers of one key share a vector). For `String` or `PathBuf` keys the clone allocates (measured cheaper than the two atomic operations of an `Arc<str>` key's clone and drop) |
-//! | `lock` that must wait | first about 10 retries of the fast path (a few `spin_loop` rounds, then `yield_now`s: a holder that releases within microseconds is waited for without queuing); then locks all `S` shards once, plus the deadlock search: O(owners reached × `G`); then one `Condvar` sleep |
+//! | `lock` the grant rule admits while others wait (a `Read` past a queued `Write`) | the same as uncontended, plus O(`H` + `W`) to check the rule: one shard, no waiting, not counted as contended |
+//! | `lock` that must wait | first about 10 retries of the fast path (a few `spin_loop` rounds, then `yield_now`s: a holder that releases within microseconds is waited for without queuing); then the manager's wait-graph mutex and the key's shard, plus the deadlock search: one probe per request of each owner reached, locking that request's shard only while it is read; then one `Condvar` sleep. Requests on other shards are not held up, and the fast path never takes the wait-graph mutex; requests that must wait take it one at a time |
+//! | `lock` granted by overtaking a conflicting waiter (higher priority) | as a `lock` that must wait, without the sleep |
 //! | release, downgrade | one shard; with no waiters O(`H`), else the grant scan: O(`W` × (`H` + `W`)) at worst, and one wake-up per request granted |
 //! | timeout | the key's shard only, and the grant scan |
 //! | `upgrade` with no other holder | one shard; otherwise as a `lock` that must wait |
@@ -171,17 +191,36 @@
 //! | `FileLock` lock + unlock | system calls: Read 4 (gate and data file), Write 4 (intent and data), Exclusive 6; a timeout polls `try_lock` (50 µs doubling to 10 ms) |
 //! | `acquire_with_file` | the in-process lock, plus opening three files and locking them |
 //!
+//! # Platforms
+//!
+//! Tested on Linux (x86_64), in development and CI. The crate has no platform-specific
+//! code of its own: the in-process [`LockManager`] is portable Rust, and [`FileLock`]
+//! goes through std's `File::lock`, `lock_shared`, `try_lock`, `try_lock_shared` and
+//! `unlock` (`flock` on Unix, `LockFileEx` on Windows), and locks a handle only while
+//! it holds no lock (an upgrade or downgrade unlocks first): the one case std specifies
+//! the same on every platform. So on macOS and Windows the same protocol runs, compiled but not tested by us. On a
+//! platform where std has no file locking, every [`FileLock`] call fails with
+//! [`Error::Io`] of kind [`std::io::ErrorKind::Unsupported`]: a file lock is never
+//! reported held when it is not.
+//!
 //! # Map of the crate
 //!
 //! - [`LockManager`], [`LockManagerBuilder`], [`LockRequest`], [`LockGuard`],
 //!   [`QueuedRequest`], [`LockStats`]: in-process locks.
 //! - [`LockKind`], [`Owner`]: what and who.
 //! - [`FileLock`], [`FileLockGuard`], [`CombinedGuard`]: across processes.
-//! - [`Error`], [`CycleStep`]: the one error type.
+//! - [`Error`], [`CycleStep`], [`Result`]: the one error type.
+//!
+//! Every public type has one path, at the crate root: the modules are private.
+//!
+//! ```compile_fail
+//! use ssot_lock::file::CombinedGuard; // the file module is not public
+//! ```
 #![deny(missing_docs)]
 
+mod combined;
 mod error;
-pub mod file;
+mod file;
 mod kind;
 mod manager;
 mod owner;
@@ -189,8 +228,9 @@ mod state;
 mod stats;
 mod wait;
 
+pub use crate::combined::CombinedGuard;
 pub use crate::error::{CycleStep, Error, Result};
-pub use crate::file::{CombinedGuard, FileLock, FileLockGuard};
+pub use crate::file::{FileLock, FileLockGuard};
 pub use crate::kind::LockKind;
 pub use crate::manager::{LockGuard, LockManager, LockManagerBuilder, LockRequest, QueuedRequest};
 pub use crate::owner::Owner;

@@ -18,28 +18,47 @@
 //! `HashMap` could only be searched by key, and cloning a `String` key into every guard
 //! would be an allocation on the fast path.
 //!
-//! Everything that may wait takes the slow path: it locks **all** shards, in index
-//! order, re-examines the key, and if the request must wait, queues it and searches the
-//! wait-for graph for a cycle through the requesting owner before it sleeps. Holding all
-//! shards gives the search a consistent graph (PostgreSQL's deadlock checker does the
-//! same with its lock partitions), and taking them in one order keeps the manager itself
-//! free of deadlock. Then every shard but the key's is released, and the request sleeps
-//! on its own `Condvar` paired with the key's shard mutex. Whoever changes a key's state
-//! (release, downgrade, a withdrawn request) grants what the rule allows under that
-//! shard's mutex and wakes the granted waiters; a waiter never has to retry.
+//! A request the grant rule admits is granted on the fast path, under its key's shard
+//! alone, whether or not others wait for the key: a `Read` passes a queued `Write` there,
+//! as the table says it may. The fast path refuses only what needs more: a request that
+//! must wait, and a grant that would overtake a conflicting waiter (a higher priority),
+//! since that adds a wait-for edge from the waiter to the new holder.
 //!
-//! Why the graph stays acyclic: an edge `A -> B` ("A waits for B") exists while A has a
-//! queued request that conflicts with a holder B, or with a request of B queued ahead of
-//! it. New edges appear only when a request is queued (its own edges, and edges from the
-//! requests it overtakes), when an upgrade is queued, or when a request is granted by
-//! overtaking a conflicting queued one. Each of those happens on the slow path and is
-//! checked there, so every cycle is caught at the moment it would form, by the request
-//! that would form it.
+//! Those take the slow path, which needs a global view for the deadlock search. It takes
+//! the manager's one wait-graph mutex, then the key's shard, re-examines the key, queues
+//! the request (or grants it by overtaking), and searches the wait-for graph for a cycle
+//! through the requesting owner before it sleeps. The search follows an index of who
+//! waits where (kept under the wait-graph mutex) and locks the shard of each entry it
+//! visits, one at a time, for as long as it reads that entry. So a request that waits
+//! stalls only its own key's shard for the search, and every other key only for the
+//! instant its entry is read; the fast path never touches the wait-graph mutex. The
+//! request then sleeps on its own `Condvar` paired with the key's shard mutex. Whoever
+//! changes a key's state (release, downgrade, a withdrawn request) grants what the rule
+//! allows under that shard's mutex and wakes the granted waiters; a waiter never has to
+//! retry. Lock order: the wait-graph mutex before any shard; only its holder ever holds
+//! two shards at once (its own and the one it reads), so the manager's own mutexes can
+//! never deadlock.
+//!
+//! Why the search needs no snapshot: an edge `A -> B` ("A waits for B") exists while A
+//! has a queued request that conflicts with a holder B, or with a request of B queued
+//! ahead of it. New edges (between two owners not already joined by one) appear only
+//! when a request is queued (its own edges, and edges from the requests it overtakes),
+//! when an upgrade is queued, or when a request is granted by overtaking a conflicting
+//! queued one, and each of those happens on the slow path, under the wait-graph mutex.
+//! Everything else only removes edges or turns a soft edge into a hard one between the
+//! same owners: a grant from the queue (nothing ahead of the granted request conflicts
+//! with it, and what conflicts behind it already waited for its owner), a release, a
+//! downgrade, a timeout. So while one search runs, the graph outside the searcher's own
+//! shard (which it holds) only loses edges. A cycle that exists when the search ends
+//! existed throughout it and is found; a cycle the search reports existed in full at the
+//! moment it read its first edge. Every cycle is therefore caught by the request that
+//! would form it, at the moment it would form, and none is reported that never existed.
 
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,8 +67,9 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::combined::CombinedGuard;
 use crate::error::{CycleStep, Error, Result};
-use crate::file::{CombinedGuard, FileLock};
+use crate::file::FileLock;
 use crate::state::{Holder, KeyState, Waiter, Waiting};
 use crate::wait::{Patience, Spin, Wait};
 use crate::{LockKind, LockStats, Owner};
@@ -67,19 +87,46 @@ struct Entry<K> {
     state: KeyState,
 }
 
-/// "This owner has a request queued on entry `id`": the shard's index of waiters, which
-/// the deadlock search follows.
+/// "A request is queued on entry `id` of the shard `hash` picks."
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct WaitRef {
-    owner: Owner,
     hash: u64,
     id: u64,
+}
+
+/// Where each owner has a request queued: what the deadlock search follows.
+///
+/// Written only under the wait-graph mutex: an entry is added when a request queues
+/// (on the slow path) and removed by the waiting thread once it stops waiting. So an
+/// entry may briefly outlive its request (granted, not yet removed); the search then
+/// finds the owner absent from the key's queue and follows no edge from it.
+#[derive(Debug, Default)]
+struct WaitIndex(HashMap<Owner, Vec<WaitRef>>);
+
+impl WaitIndex {
+    fn of(&self, owner: Owner) -> &[WaitRef] {
+        self.0.get(&owner).map_or(&[], Vec::as_slice)
+    }
+
+    fn add(&mut self, owner: Owner, r: WaitRef) {
+        self.0.entry(owner).or_default().push(r);
+    }
+
+    fn remove(&mut self, owner: Owner, r: WaitRef) {
+        if let Some(refs) = self.0.get_mut(&owner) {
+            if let Some(i) = refs.iter().position(|x| *x == r) {
+                refs.swap_remove(i);
+            }
+            if refs.is_empty() {
+                self.0.remove(&owner);
+            }
+        }
+    }
 }
 
 struct Shard<K> {
     table: HashTable<Entry<K>>,
     next_id: u64,
-    waiting: Vec<WaitRef>,
     stats: LockStats,
 }
 
@@ -88,7 +135,6 @@ impl<K> Shard<K> {
         Shard {
             table: HashTable::new(),
             next_id: 0,
-            waiting: Vec::new(),
             stats: LockStats::default(),
         }
     }
@@ -100,27 +146,14 @@ impl<K> Shard<K> {
 struct Padded<T>(T);
 
 /// Grants what the rule allows on one key and wakes the granted waiters.
-fn settle(state: &mut KeyState, waiting: &mut Vec<WaitRef>, hash: u64, id: u64) {
+fn settle(state: &mut KeyState) {
     state.grant_waiting(|w| {
-        unindex(
-            waiting,
-            WaitRef {
-                owner: w.owner,
-                hash,
-                id,
-            },
-        );
         w.waiter.condvar.notify_one();
     });
 }
 
-fn unindex(waiting: &mut Vec<WaitRef>, r: WaitRef) {
-    if let Some(i) = waiting.iter().position(|x| *x == r) {
-        waiting.swap_remove(i);
-    }
-}
-
-fn describe<K: Debug>(key: &K) -> String {
+/// How errors name a key unless told otherwise: `key "tasks.md"`.
+fn debug_name<K: Debug>(key: &K) -> String {
     format!("key {key:?}")
 }
 
@@ -133,6 +166,11 @@ pub struct LockManager<K> {
     shards: Box<[Padded<Mutex<Shard<K>>>]>,
     mask: usize,
     hasher: RandomState,
+    /// The wait-graph mutex: held by a request on the slow path for its whole decision
+    /// (see the module documentation); never taken by the fast path.
+    waits: Padded<Mutex<WaitIndex>>,
+    /// How errors name a key.
+    name: fn(&K) -> String,
 }
 
 impl<K> fmt::Debug for LockManager<K> {
@@ -143,36 +181,79 @@ impl<K> fmt::Debug for LockManager<K> {
     }
 }
 
-/// Options for a [`LockManager`]: `LockManager::builder().shards(64).build()`.
-#[derive(Debug, Clone)]
+/// Options for a [`LockManager<K>`]: `LockManager::<u64>::builder().shards(64).build()`.
 #[must_use = "a builder does nothing until build()"]
-pub struct LockManagerBuilder {
+pub struct LockManagerBuilder<K> {
     shards: usize,
+    keys: PhantomData<fn(&K)>,
 }
 
-impl Default for LockManagerBuilder {
-    fn default() -> Self {
-        let cpus = std::thread::available_parallelism().map_or(4, usize::from);
+impl<K> fmt::Debug for LockManagerBuilder<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockManagerBuilder")
+            .field("shards", &self.shards)
+            .finish()
+    }
+}
+
+impl<K> Clone for LockManagerBuilder<K> {
+    fn clone(&self) -> Self {
         LockManagerBuilder {
-            shards: (cpus * 4).clamp(8, 128),
+            shards: self.shards,
+            keys: PhantomData,
         }
     }
 }
 
-impl LockManagerBuilder {
+impl<K> Default for LockManagerBuilder<K> {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(4, usize::from);
+        LockManagerBuilder {
+            shards: (cpus * 4).clamp(8, 128),
+            keys: PhantomData,
+        }
+    }
+}
+
+impl<K> LockManagerBuilder<K> {
     /// The number of shards, rounded up to a power of two (at least 1, at most 4096).
     ///
-    /// More shards let more threads lock different keys without meeting; fewer make
-    /// the slow path cheaper, since a request that has to wait locks every shard while
-    /// it checks for deadlock. The default is four per CPU, between 8 and 128.
+    /// More shards let more threads lock different keys without meeting: a request
+    /// that has to wait holds its key's shard while it checks for deadlock, and keys
+    /// that share the shard wait that long. The default is four per CPU, between 8 and
+    /// 128.
     pub fn shards(mut self, shards: usize) -> Self {
         self.shards = shards;
         self
     }
 
-    /// Makes the manager.
+    /// Makes the manager. Errors name a key by its `Debug` form: `key "tasks.md"`.
     #[must_use]
-    pub fn build<K>(self) -> LockManager<K> {
+    pub fn build(self) -> LockManager<K>
+    where
+        K: Debug,
+    {
+        self.build_with_key_names(debug_name)
+    }
+
+    /// Makes the manager for keys that are not `Debug` (or should not be shown as
+    /// such): errors name a key by `name(key)`, called only when an error is made.
+    ///
+    /// ```
+    /// use ssot_lock::{Error, LockKind, LockManager};
+    ///
+    /// #[derive(Clone, PartialEq, Eq, Hash)]
+    /// struct Account(u64); // no Debug
+    ///
+    /// let locks = LockManager::<Account>::builder()
+    ///     .build_with_key_names(|a| format!("account {}", a.0));
+    /// let _held = locks.lock(&Account(7), LockKind::Exclusive)?;
+    /// let err = locks.try_lock(&Account(7), LockKind::Read).unwrap_err();
+    /// assert!(err.to_string().contains("account 7"));
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[must_use]
+    pub fn build_with_key_names(self, name: fn(&K) -> String) -> LockManager<K> {
         let count = self.shards.clamp(1, 4096).next_power_of_two();
         LockManager {
             shards: (0..count)
@@ -180,25 +261,30 @@ impl LockManagerBuilder {
                 .collect(),
             mask: count - 1,
             hasher: RandomState::default(),
+            waits: Padded(Mutex::new(WaitIndex::default())),
+            name,
         }
     }
 }
 
-impl<K> Default for LockManager<K> {
+impl<K: Debug> Default for LockManager<K> {
     fn default() -> Self {
         LockManagerBuilder::default().build()
     }
 }
 
-impl<K> LockManager<K> {
-    /// A manager with the default options.
+impl<K: Debug> LockManager<K> {
+    /// A manager with the default options; errors name a key by its `Debug` form
+    /// (see [`LockManagerBuilder::build_with_key_names`] for other keys).
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
+}
 
-    /// Options: the number of shards.
-    pub fn builder() -> LockManagerBuilder {
+impl<K> LockManager<K> {
+    /// Options: the number of shards, and how errors name keys.
+    pub fn builder() -> LockManagerBuilder<K> {
         LockManagerBuilder::default()
     }
 
@@ -210,10 +296,6 @@ impl<K> LockManager<K> {
 
     fn shard(&self, hash: u64) -> MutexGuard<'_, Shard<K>> {
         self.shards[self.shard_index(hash)].0.lock()
-    }
-
-    fn lock_all(&self) -> Vec<MutexGuard<'_, Shard<K>>> {
-        self.shards.iter().map(|s| s.0.lock()).collect()
     }
 
     /// The number of keys with a holder or a waiter: the keys that take memory.
@@ -237,12 +319,11 @@ impl<K> LockManager<K> {
     /// drops the entry if it became idle.
     fn release(&self, hash: u64, id: u64, owner: Owner) {
         let mut guard = self.shard(hash);
-        let Shard { table, waiting, .. } = &mut *guard;
-        if let Ok(mut occupied) = table.find_entry(hash, |e| e.id == id) {
+        if let Ok(mut occupied) = guard.table.find_entry(hash, |e| e.id == id) {
             let entry = occupied.get_mut();
             let removed = entry.state.holders.remove(owner);
             debug_assert!(removed, "a guard's hold is in its entry");
-            settle(&mut entry.state, waiting, hash, id);
+            settle(&mut entry.state);
             if entry.state.is_idle() {
                 occupied.remove();
             }
@@ -252,7 +333,7 @@ impl<K> LockManager<K> {
     }
 }
 
-impl<K: Hash + Eq + Debug> LockManager<K> {
+impl<K: Hash + Eq> LockManager<K> {
     /// Waits for a lock of `kind` on `key`, as the calling thread.
     ///
     /// # Errors
@@ -271,7 +352,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     pub fn lock<Q>(&self, key: &Q, kind: LockKind) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         self.acquire(key, kind, Owner::current(), 0, Wait::Block)
     }
@@ -286,7 +368,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     pub fn try_lock<Q>(&self, key: &Q, kind: LockKind) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         self.acquire(key, kind, Owner::current(), 0, Wait::Try)
     }
@@ -305,7 +388,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     ) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         self.acquire(key, kind, Owner::current(), 0, Wait::timeout(timeout))
     }
@@ -330,7 +414,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     pub fn request<'m, 'q, Q>(&'m self, key: &'q Q, kind: LockKind) -> LockRequest<'m, 'q, K, Q>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         LockRequest {
             manager: self,
@@ -405,13 +490,16 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
     ) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         let hash = self.hasher.hash_one(key);
         // Set once the fast path has failed: the spinning, and when it started.
         let mut spinning: Option<(Spin, Instant)> = None;
         loop {
-            // Fast path: the key is idle, or every holder is compatible and no one waits.
+            // Fast path: the key is idle, or the grant rule admits the request (every
+            // holder and every request queued ahead is compatible) and it overtakes no
+            // conflicting waiter.
             let mut guard = self.shard(hash);
             let shard = &mut *guard;
             let id = match shard.table.find_mut(hash, |e| e.key.borrow() == key) {
@@ -420,23 +508,25 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                     if let Some(held) = entry.state.involvement(owner) {
                         return Err(Error::AlreadyHeld {
                             owner,
-                            resource: describe(&entry.key),
+                            resource: (self.name)(&entry.key),
                             kind: held,
                         });
                     }
-                    let grantable = entry.state.grantable(kind, priority);
-                    if grantable && entry.state.queue.is_empty() {
+                    let pos = entry.state.position(priority, false);
+                    if entry.state.grantable_at(kind, pos, None) {
+                        if entry.state.overtakes_conflicting(kind, pos) {
+                            // A new wait-for edge: the deadlock search decides.
+                            drop(guard);
+                            break;
+                        }
                         entry.state.holders.push(Holder { owner, kind });
                         entry.id
-                    } else if !grantable && matches!(wait, Wait::Try) {
-                        let resource = describe(&entry.key);
+                    } else if matches!(wait, Wait::Try) {
+                        let resource = (self.name)(&entry.key);
                         shard.stats.would_block += 1;
                         return Err(Error::WouldBlock { resource, kind });
                     } else {
                         drop(guard);
-                        if matches!(wait, Wait::Try) {
-                            break;
-                        }
                         // Spin a little before queuing; see `Spin`.
                         let (spin, _) =
                             spinning.get_or_insert_with(|| (Spin::default(), Instant::now()));
@@ -447,15 +537,11 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                     }
                 }
             };
-            shard.stats.acquisitions += 1;
-            if let Some((_, started)) = spinning {
-                shard.stats.contended += 1;
-                shard.stats.wait_time += started.elapsed();
-            }
+            count_grant(shard, spinning.map(|(_, started)| started));
             return Ok(self.guard(hash, id, owner, kind));
         }
-        let started = spinning.map_or_else(Instant::now, |(_, started)| started);
-        self.acquire_slow(key, hash, kind, owner, priority, wait, started)
+        let spun = spinning.map(|(_, started)| started);
+        self.acquire_slow(key, hash, kind, owner, priority, wait, spun)
     }
 
     /// Creates the entry of an idle key, held by `owner`, and returns its id.
@@ -469,7 +555,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         kind: LockKind,
     ) -> u64
     where
-        Q: ToOwned<Owned = K> + ?Sized,
+        Q: ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
         if shard.table.capacity() > SHRINK_ABOVE && shard.table.len() * 8 < shard.table.capacity() {
             // A burst of keys is over: give the table's memory back.
@@ -483,7 +570,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         shard.table.insert_unique(
             hash,
             Entry {
-                key: key.to_owned(),
+                key: key.to_owned().into(),
                 id,
                 state: KeyState::held_by(owner, kind),
             },
@@ -492,6 +579,10 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         id
     }
 
+    /// The slow path of a request: under the wait-graph mutex and the key's shard,
+    /// decides afresh and either grants (checking a grant that overtakes a conflicting
+    /// waiter for a cycle), refuses, or queues and waits. `spun` is when the fast path
+    /// started spinning, if it did: that time counts as waiting.
     #[allow(clippy::too_many_arguments)]
     fn acquire_slow<Q>(
         &self,
@@ -501,25 +592,28 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         owner: Owner,
         priority: i32,
         wait: Wait,
-        started: Instant,
+        spun: Option<Instant>,
     ) -> Result<LockGuard<'_, K>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned + ?Sized,
+        Q::Owned: Into<K>,
     {
+        let started = spun.unwrap_or_else(Instant::now);
+        let index = self.waits.0.lock();
         let si = self.shard_index(hash);
-        let mut all = self.lock_all();
-        let shard = &mut *all[si];
+        let mut own = self.shards[si].0.lock();
+        let shard = &mut *own;
         // The state may have changed while no shard was held: decide afresh.
         let Some(entry) = shard.table.find_mut(hash, |e| e.key.borrow() == key) else {
             let id = self.insert_held(shard, hash, key, owner, kind);
-            shard.stats.acquisitions += 1;
+            count_grant(shard, spun);
             return Ok(self.guard(hash, id, owner, kind));
         };
         if let Some(held) = entry.state.involvement(owner) {
             return Err(Error::AlreadyHeld {
                 owner,
-                resource: describe(&entry.key),
+                resource: (self.name)(&entry.key),
                 kind: held,
             });
         }
@@ -530,8 +624,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
             if entry.state.overtakes_conflicting(kind, pos) {
                 // Overtaking a conflicting waiter gives it an edge to `owner`, which
                 // closes a cycle if `owner` waits elsewhere (an owner shared by threads).
-                if let Some(cycle) = find_cycle(&all, self.mask, owner) {
-                    let shard = &mut *all[si];
+                // The shard stays held, so no one sees the hold before it is settled.
+                if let Some(cycle) = self.find_cycle(&index, si, shard, owner) {
                     if let Some(entry) = shard.table.find_mut(hash, |e| e.id == id) {
                         entry.state.holders.remove(owner);
                     }
@@ -542,11 +636,11 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                     });
                 }
             }
-            all[si].stats.acquisitions += 1;
+            count_grant(shard, spun);
             return Ok(self.guard(hash, id, owner, kind));
         }
         if matches!(wait, Wait::Try) {
-            let resource = describe(&entry.key);
+            let resource = (self.name)(&entry.key);
             shard.stats.would_block += 1;
             return Err(Error::WouldBlock { resource, kind });
         }
@@ -562,18 +656,20 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
             },
         );
         self.wait_queued(
-            all, si, &waiter, hash, id, owner, kind, wait, started, false,
+            index, own, si, &waiter, hash, id, owner, kind, wait, started, false,
         )?;
         Ok(self.guard(hash, id, owner, kind))
     }
 
-    /// The common tail of a request or upgrade that must wait. With every shard held and
-    /// the request already in its key's queue: refuse it if waiting would close a cycle
-    /// in the wait-for graph, else release the other shards and wait for the grant.
+    /// The common tail of a request or upgrade that must wait. With the wait-graph
+    /// mutex and the key's shard held and the request already in its key's queue:
+    /// refuse it if waiting would close a cycle in the wait-for graph, else release the
+    /// wait-graph mutex, wait for the grant, and take the request out of the index.
     #[allow(clippy::too_many_arguments)]
     fn wait_queued(
         &self,
-        mut all: Vec<MutexGuard<'_, Shard<K>>>,
+        mut index: MutexGuard<'_, WaitIndex>,
+        mut own: MutexGuard<'_, Shard<K>>,
         si: usize,
         waiter: &Waiter,
         hash: u64,
@@ -584,34 +680,37 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         started: Instant,
         upgrade: bool,
     ) -> Result<()> {
-        all[si].waiting.push(WaitRef { owner, hash, id });
-        if let Some(cycle) = find_cycle(&all, self.mask, owner) {
-            self.withdraw(&mut all[si], hash, id, owner);
-            all[si].stats.deadlocks += 1;
+        let r = WaitRef { hash, id };
+        index.add(owner, r);
+        if let Some(cycle) = self.find_cycle(&index, si, &own, owner) {
+            index.remove(owner, r);
+            self.withdraw(&mut own, hash, id, owner);
+            own.stats.deadlocks += 1;
             return Err(Error::Deadlock {
                 victim: owner,
                 cycle,
             });
         }
-        all[si].stats.contended += 1;
-        let own = all.swap_remove(si);
-        drop(all);
-        self.wait_for_grant(own, waiter, hash, id, owner, kind, wait, started, upgrade)
+        drop(index);
+        own.stats.contended += 1;
+        let result =
+            self.wait_for_grant(own, waiter, hash, id, owner, kind, wait, started, upgrade);
+        // Not holding any shard now, as the lock order asks.
+        self.waits.0.lock().remove(owner, r);
+        result
     }
 
     /// Withdraws the owner's queued request on `(hash, id)`, grants what that allows,
     /// and drops the entry if it became idle. Returns the key's description.
     fn withdraw(&self, shard: &mut Shard<K>, hash: u64, id: u64, owner: Owner) -> String {
-        let Shard { table, waiting, .. } = shard;
-        unindex(waiting, WaitRef { owner, hash, id });
-        let Ok(mut occupied) = table.find_entry(hash, |e| e.id == id) else {
+        let Ok(mut occupied) = shard.table.find_entry(hash, |e| e.id == id) else {
             debug_assert!(false, "a waiter's entry lives as long as its request");
             return String::new();
         };
         let entry = occupied.get_mut();
-        let resource = describe(&entry.key);
+        let resource = (self.name)(&entry.key);
         entry.state.withdraw(owner);
-        settle(&mut entry.state, waiting, hash, id);
+        settle(&mut entry.state);
         if entry.state.is_idle() {
             occupied.remove();
         }
@@ -665,7 +764,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
         shard
             .table
             .find(hash, |e| e.id == id)
-            .map(|e| describe(&e.key))
+            .map(|e| (self.name)(&e.key))
             .unwrap_or_default()
     }
 
@@ -685,7 +784,7 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
                     return Ok(());
                 }
                 if matches!(wait, Wait::Try) {
-                    let resource = describe(&entry.key);
+                    let resource = (self.name)(&entry.key);
                     shard.stats.would_block += 1;
                     return Err(Error::WouldBlock {
                         resource,
@@ -695,9 +794,10 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
             }
         }
         let started = Instant::now();
+        let index = self.waits.0.lock();
         let si = self.shard_index(hash);
-        let mut all = self.lock_all();
-        let shard = &mut *all[si];
+        let mut own = self.shards[si].0.lock();
+        let shard = &mut *own;
         let Some(entry) = shard.table.find_mut(hash, |e| e.id == id) else {
             debug_assert!(false, "a guard's entry lives as long as the guard");
             return Ok(());
@@ -724,7 +824,8 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
             },
         );
         self.wait_queued(
-            all,
+            index,
+            own,
             si,
             &waiter,
             hash,
@@ -739,71 +840,111 @@ impl<K: Hash + Eq + Debug> LockManager<K> {
 
     fn downgrade(&self, hash: u64, id: u64, owner: Owner, to: LockKind) {
         let mut guard = self.shard(hash);
-        let Shard { table, waiting, .. } = &mut *guard;
-        if let Some(entry) = table.find_mut(hash, |e| e.id == id) {
+        if let Some(entry) = guard.table.find_mut(hash, |e| e.id == id) {
             if let Some(h) = entry.state.holders.get_mut(owner) {
                 h.kind = to;
             }
-            settle(&mut entry.state, waiting, hash, id);
+            settle(&mut entry.state);
         }
     }
 }
 
-/// One step of the search: `from` waits with a `kind` request on entry `(shard, hash, id)`.
+/// Counts a grant made without queuing; `spun` is when the request started spinning on
+/// the fast path, if it did.
+fn count_grant<K>(shard: &mut Shard<K>, spun: Option<Instant>) {
+    shard.stats.acquisitions += 1;
+    if let Some(started) = spun {
+        shard.stats.contended += 1;
+        shard.stats.wait_time += started.elapsed();
+    }
+}
+
+/// One step of the search: `from` waits with a `kind` request on entry `(hash, id)`.
 #[derive(Clone, Copy)]
 struct Edge {
     from: Owner,
     kind: LockKind,
-    shard: usize,
     hash: u64,
     id: u64,
 }
 
-/// Searches the wait-for graph, with every shard held, for a path from `start` back to
-/// itself. Cost: for each owner reached, a scan of every shard's waiter index, so
-/// O(owners reached x waiting requests); the graph has edges only from waiting requests.
-fn find_cycle<K: Debug>(
-    all: &[MutexGuard<'_, Shard<K>>],
-    mask: usize,
-    start: Owner,
-) -> Option<Vec<CycleStep>> {
-    debug_assert_eq!(all.len(), mask + 1);
-    let mut stack = vec![start];
-    let mut seen: HashSet<Owner> = HashSet::from([start]);
-    let mut via: HashMap<Owner, Edge> = HashMap::new();
-    let step = |edge: Edge, blocked_by: Owner| CycleStep {
-        owner: edge.from,
-        wants: edge.kind,
-        resource: all[edge.shard]
-            .table
-            .find(edge.hash, |e| e.id == edge.id)
-            .map(|e| describe(&e.key))
-            .unwrap_or_default(),
-        blocked_by,
-    };
-    while let Some(owner) = stack.pop() {
-        for (si, shard) in all.iter().enumerate() {
-            for r in shard.waiting.iter().filter(|r| r.owner == owner) {
-                let Some(entry) = shard.table.find(r.hash, |e| e.id == r.id) else {
-                    continue;
-                };
-                for (kind, blocker) in entry.state.blockers(owner) {
+impl<K: Hash + Eq> LockManager<K> {
+    /// Reads shard `si`: through `own` if that is the shard already held (shard
+    /// `own_index`), else by locking it for the duration of `read`.
+    fn read_shard<R>(
+        &self,
+        si: usize,
+        own_index: usize,
+        own: &Shard<K>,
+        read: impl FnOnce(&Shard<K>) -> R,
+    ) -> R {
+        if si == own_index {
+            read(own)
+        } else {
+            read(&self.shards[si].0.lock())
+        }
+    }
+
+    /// Searches the wait-for graph for a path from `start` back to itself, with the
+    /// wait-graph mutex (`index`) and shard `own_index` (`own`) held; see the module
+    /// documentation for why reading the other shards one at a time is enough.
+    /// Cost: one probe per request of each owner reached, locking its shard; so
+    /// O(edges reached), and no shard is touched that no reached owner waits on.
+    fn find_cycle(
+        &self,
+        index: &WaitIndex,
+        own_index: usize,
+        own: &Shard<K>,
+        start: Owner,
+    ) -> Option<Vec<CycleStep>> {
+        let mut stack = vec![start];
+        let mut seen: HashSet<Owner> = HashSet::from([start]);
+        let mut via: HashMap<Owner, Edge> = HashMap::new();
+        let mut blockers = Vec::new();
+        while let Some(owner) = stack.pop() {
+            for r in index.of(owner) {
+                blockers.clear();
+                self.read_shard(self.shard_index(r.hash), own_index, own, |shard| {
+                    if let Some(entry) = shard.table.find(r.hash, |e| e.id == r.id) {
+                        blockers.extend(entry.state.blockers(owner));
+                    }
+                });
+                for &(kind, blocker) in &blockers {
                     let edge = Edge {
                         from: owner,
                         kind,
-                        shard: si,
                         hash: r.hash,
                         id: r.id,
                     };
                     if blocker == start {
-                        let mut steps = vec![step(edge, start)];
+                        let mut path = vec![(edge, start)];
                         let mut at = owner;
                         while at != start {
                             let Some(&back) = via.get(&at) else { break };
-                            steps.push(step(back, at));
+                            path.push((back, at));
                             at = back.from;
                         }
-                        steps.reverse();
+                        path.reverse();
+                        let steps = path
+                            .into_iter()
+                            .map(|(edge, blocked_by)| CycleStep {
+                                owner: edge.from,
+                                wants: edge.kind,
+                                resource: self.read_shard(
+                                    self.shard_index(edge.hash),
+                                    own_index,
+                                    own,
+                                    |shard| {
+                                        shard
+                                            .table
+                                            .find(edge.hash, |e| e.id == edge.id)
+                                            .map(|e| (self.name)(&e.key))
+                                            .unwrap_or_default()
+                                    },
+                                ),
+                                blocked_by,
+                            })
+                            .collect();
                         return Some(steps);
                     }
                     if seen.insert(blocker) {
@@ -813,8 +954,8 @@ fn find_cycle<K: Debug>(
                 }
             }
         }
+        None
     }
-    None
 }
 
 /// A request being built: [`LockManager::request`], then options, then
@@ -842,8 +983,9 @@ impl<K, Q: ?Sized> fmt::Debug for LockRequest<'_, '_, K, Q> {
 
 impl<'m, K, Q> LockRequest<'m, '_, K, Q>
 where
-    K: Hash + Eq + Debug + Borrow<Q>,
-    Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    K: Hash + Eq + Borrow<Q>,
+    Q: Hash + Eq + ToOwned + ?Sized,
+    Q::Owned: Into<K>,
 {
     /// Requests as `owner` instead of the calling thread.
     pub fn owner(mut self, owner: Owner) -> Self {
@@ -957,7 +1099,7 @@ impl<K> fmt::Debug for LockGuard<'_, K> {
     }
 }
 
-impl<K: Hash + Eq + Debug> LockGuard<'_, K> {
+impl<K: Hash + Eq> LockGuard<'_, K> {
     /// The kind held now.
     #[must_use]
     pub fn kind(&self) -> LockKind {
@@ -1048,6 +1190,92 @@ impl<K> Drop for LockGuard<'_, K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
+
+    /// Far above any honest run: reaching it means a request stalled on a shard it
+    /// should not need (the tests below hold one on purpose).
+    const LIMIT: Duration = Duration::from_secs(120);
+
+    fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < LIMIT, "gave up waiting until {what}");
+            std::thread::yield_now();
+        }
+    }
+
+    /// A manager with two shards, a key on shard 0 and the index of the other shard.
+    fn two_shards() -> (Arc<LockManager<u64>>, u64, usize) {
+        let locks = Arc::new(LockManager::<u64>::builder().shards(2).build());
+        let key = (0..)
+            .find(|k| locks.shard_index(locks.hasher.hash_one(k)) == 0)
+            .unwrap_or_default();
+        (locks, key, 1)
+    }
+
+    #[test]
+    fn a_read_past_a_queued_write_is_granted_on_the_fast_path_and_not_contended() {
+        let (locks, key, other) = two_shards();
+        let holder = locks
+            .request(&key, LockKind::Write)
+            .owner(Owner::new())
+            .acquire()
+            .unwrap();
+        let writer = {
+            let locks = Arc::clone(&locks);
+            std::thread::spawn(move || locks.lock(&key, LockKind::Write).map(|g| g.kind()))
+        };
+        until("the writer queues", || locks.stats().contended == 1);
+        // With an unrelated shard held, the read can only be granted without the
+        // global view.
+        let blocked = locks.shards[other].0.lock();
+        let (done, granted) = mpsc::channel();
+        {
+            let locks = Arc::clone(&locks);
+            std::thread::spawn(move || {
+                let got = locks.lock(&key, LockKind::Read).map(|g| g.kind());
+                let _ = done.send(got);
+            });
+        }
+        let got = granted.recv_timeout(LIMIT);
+        drop(blocked);
+        assert_eq!(got.unwrap().unwrap(), LockKind::Read);
+        let stats = locks.stats();
+        assert_eq!(stats.contended, 1, "only the writer waited: {stats:?}");
+        assert_eq!(stats.acquisitions, 2);
+        drop(holder);
+        assert_eq!(writer.join().unwrap().unwrap(), LockKind::Write);
+    }
+
+    #[test]
+    fn a_request_that_waits_stalls_no_other_shard() {
+        let (locks, key, other) = two_shards();
+        let holder = locks
+            .request(&key, LockKind::Exclusive)
+            .owner(Owner::new())
+            .acquire()
+            .unwrap();
+        let blocked = locks.shards[other].0.lock();
+        let waiting = {
+            let locks = Arc::clone(&locks);
+            std::thread::spawn(move || locks.lock(&key, LockKind::Read).map(|g| g.kind()))
+        };
+        // Queuing and the deadlock search need only the key's shard here. (Polled with
+        // `try_lock`: a manager that took every shard would hold this one.)
+        let hash = locks.hasher.hash_one(key);
+        until("the request queues", || {
+            locks.shards[0].0.try_lock().is_some_and(|shard| {
+                shard
+                    .table
+                    .find(hash, |e| e.key == key)
+                    .is_some_and(|e| e.state.queue.len() == 1)
+            })
+        });
+        drop(blocked);
+        drop(holder);
+        assert_eq!(waiting.join().unwrap().unwrap(), LockKind::Read);
+        assert_eq!(locks.stats().contended, 1);
+    }
 
     #[test]
     fn a_table_that_grew_for_a_burst_gives_its_memory_back() {

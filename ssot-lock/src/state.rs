@@ -219,6 +219,7 @@ impl KeyState {
     }
 
     /// Whether a fresh request would be granted at once.
+    #[cfg(test)]
     pub(crate) fn grantable(&self, kind: LockKind, priority: i32) -> bool {
         self.grantable_at(kind, self.position(priority, false), None)
     }
@@ -353,6 +354,69 @@ mod tests {
         assert_eq!(of_c, vec![(Read, b)]);
         let of_b: Vec<_> = s.blockers(b).collect();
         assert_eq!(of_b, vec![(Exclusive, a)]);
+    }
+
+    #[test]
+    fn a_grant_overtakes_only_the_conflicting_waiters_behind_it() {
+        let (a, b, c) = (Owner::new(), Owner::new(), Owner::new());
+        let mut s = KeyState::held_by(a, Write);
+        enqueue(&mut s, b, Write, 0, false);
+        // A Read behind the queued Write, or ahead of it: no conflict either way.
+        assert!(!s.overtakes_conflicting(Read, s.position(0, false)));
+        assert!(!s.overtakes_conflicting(Read, s.position(1, false)));
+        // An Exclusive (or a Write) ahead of it conflicts.
+        assert!(s.overtakes_conflicting(Exclusive, s.position(1, false)));
+        assert!(s.overtakes_conflicting(Write, s.position(1, false)));
+        // Only what is behind counts.
+        enqueue(&mut s, c, Exclusive, 0, false);
+        assert!(!s.overtakes_conflicting(Exclusive, s.queue.len()));
+        assert!(s.overtakes_conflicting(Read, s.position(1, false)));
+    }
+
+    #[test]
+    fn a_waiter_waits_for_conflicting_holders_and_requests_ahead_only() {
+        let (a, b, c, d) = (Owner::new(), Owner::new(), Owner::new(), Owner::new());
+        // Holders Read (a) and Write (b); queued: Exclusive (c), then Write (d).
+        let mut s = KeyState::held_by(a, Read);
+        s.holders.push(Holder {
+            owner: b,
+            kind: Write,
+        });
+        enqueue(&mut s, c, Exclusive, 0, false);
+        enqueue(&mut s, d, Write, 0, false);
+        // d conflicts with b's Write and c's Exclusive, not with a's Read.
+        assert_eq!(
+            s.blockers(d).collect::<Vec<_>>(),
+            vec![(Write, b), (Write, c)]
+        );
+        assert_eq!(
+            s.blockers(c).collect::<Vec<_>>(),
+            vec![(Exclusive, a), (Exclusive, b)]
+        );
+        // A holder waits for nothing here, and neither does a stranger.
+        assert_eq!(s.blockers(a).count(), 0);
+        assert_eq!(s.blockers(Owner::new()).count(), 0);
+
+        // A request queued ahead that does not conflict is no edge: e's Read queued
+        // behind an Exclusive holder, then f's Write, which waits for the holder only.
+        let (e, f) = (Owner::new(), Owner::new());
+        let mut s = KeyState::held_by(a, Exclusive);
+        enqueue(&mut s, e, Read, 0, false);
+        enqueue(&mut s, f, Write, 0, false);
+        assert_eq!(s.blockers(f).collect::<Vec<_>>(), vec![(Write, a)]);
+        assert_eq!(s.blockers(e).collect::<Vec<_>>(), vec![(Read, a)]);
+    }
+
+    #[test]
+    fn an_upgrade_waits_for_the_other_holders_not_for_its_own_hold() {
+        let (a, b) = (Owner::new(), Owner::new());
+        let mut s = KeyState::held_by(a, Write);
+        s.holders.push(Holder {
+            owner: b,
+            kind: Read,
+        });
+        enqueue(&mut s, a, Exclusive, 0, true);
+        assert_eq!(s.blockers(a).collect::<Vec<_>>(), vec![(Exclusive, b)]);
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub struct LockStats {
     pub acquisitions: u64,
     /// Write-to-Exclusive upgrades granted.
     pub upgrades: u64,
-    /// Requests (and upgrades) that had to wait, whatever their outcome.
+    /// Requests (and upgrades) that had to wait, whatever their outcome: those that
+    /// queued, and those granted after spinning on the fast path. A request the grant
+    /// rule admits at once (a `Read` past a queued `Write`, say) did not wait and is not
+    /// counted, even though others wait for the same key.
     pub contended: u64,
     /// `try_*` requests refused because they would have waited.
     pub would_block: u64,

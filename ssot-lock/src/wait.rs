@@ -26,12 +26,13 @@ impl Wait {
 
 /// Bounded spinning before a request joins a key's queue.
 ///
-/// Queuing costs a lock on every shard, a deadlock search and a sleep on a condition
+/// Queuing costs the wait-graph mutex, a deadlock search and a sleep on a condition
 /// variable; when the holder releases within microseconds (the common case for locks
 /// around small edits) that costs far more than the wait itself. So a request that would
 /// wait first retries the fast path a few times: a few rounds of `spin_loop`, then a few
 /// `yield_now`s, about 10 retries in all. A spinning request is not queued, so it takes
-/// no one's turn: the fast path grants only when no one waits. It is counted as
+/// no one's turn: the fast path grants only what the grant rule admits, which is never
+/// ahead of a conflicting waiter of the same or higher priority. It is counted as
 /// contended, and its spinning as wait time, when it is then granted.
 #[derive(Debug, Default)]
 pub(crate) struct Spin(u32);
