@@ -41,6 +41,7 @@
 //! (`position`), and the serde records JSON and YAML share (`record`).
 
 pub mod csv;
+pub mod edit;
 mod field;
 mod ids;
 pub mod json;

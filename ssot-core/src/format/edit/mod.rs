@@ -1,0 +1,107 @@
+//! Task lists and configuration files edited in place: a change rewrites the bytes
+//! of what changed and nothing else.
+//!
+//! - [`TaskDocument`]: a YAML or JSON task list (`set_status`, `set_title`, `update`,
+//!   `insert`, `remove`).
+//! - [`ConfigDocument`]: any YAML or JSON document, changed by JSON Merge Patch
+//!   (RFC 7396).
+//!
+//! Comments (also those inside an edited task, when not on a changed value), blank
+//! lines, indentation, key order, quoting, flow or block style, line endings (`\r\n`
+//! stays `\r\n`) and fields the model does not know all survive an edit. A new task
+//! is written in the style of its neighbour: the same indentation, key order and
+//! quoting.
+//!
+//! # How: splicing at spans, checked by reading back
+//!
+//! The readers of [`format`](crate::format) give the values; a span tree gives where
+//! each value's text is. For YAML the spans come from `saphyr-parser`'s event stream
+//! (already a dependency of the workspace, through `saphyr`): each event carries its
+//! start and end, so a value's text is known exactly, with its quotes and block
+//! indicators, and every byte outside it is left alone. For JSON a small scanner
+//! finds the same spans. An edit computes the new text of one value (in the quoting
+//! of the value it replaces), or of one new key (after the last one, at its
+//! indentation, with the separators its neighbours use), or removes one key's text,
+//! and splices it in.
+//!
+//! Every edit is then **checked by reading back**: the edited task's text is read
+//! alone by the strict reader ([`yaml::parse`](crate::format::yaml::parse),
+//! [`json::parse`](crate::format::json::parse)) and must give exactly the task asked
+//! for; a merge patch's result is read whole and must equal [`json_patch::merge`]
+//! applied to the parsed value. If it does not, the edit is tried once more with
+//! every new string double-quoted; if that fails too, the edit is refused with
+//! [`Error::NotInPlace`] naming the line and column, and the document is unchanged.
+//! Nothing is ever re-rendered behind the caller's back.
+//!
+//! Why the task editors read back only the task, not the file: reading a 10,000-task
+//! file costs as much as rendering it, which is what in-place editing is meant to
+//! avoid. An edit never writes outside the task's own span, and what it writes is a
+//! whole value in the syntax of its place, so the task's text read alone decides
+//! what the file reads. [`TaskDocument::verify`] reads the whole file, for callers
+//! (and tests) that want that check too.
+//!
+//! # Alternatives tried
+//!
+//! - **`yaml-edit`** (a lossless YAML syntax tree built on `rowan`) keeps every byte
+//!   and would give edits for free, but it cannot read JSON, so JSON would need a
+//!   second editor anyway; its tree costs several allocations per token, which on a
+//!   10,000-task file makes opening the file slower than re-rendering it; and it
+//!   still needed the read-back check, because what it writes for a new value is not
+//!   guaranteed to read as that value. The span approach reuses the reader we trust
+//!   and keeps parsing cost linear and small.
+//! - **Re-rendering and diffing** loses comments and quoting by construction.
+//!
+//! # What is refused
+//!
+//! [`Error::NotInPlace`], naming the line and column, for: a value that carries an
+//! anchor (`&a`: its aliases would change with it); a task or value that is an alias
+//! (`*a`); a last key that shares its line with other text and has to go; inserting
+//! into a list that has no task and no `[]` to copy a style from (`tasks:` with no
+//! value); the Markdown-only positions ([`Position::Subtask`],
+//! [`Position::UnderHeading`]) in YAML and JSON.
+//!
+//! # Removing a task
+//!
+//! [`TaskDocument::remove`] removes the task's own text. Other tasks are not
+//! changed: a task that depends on the removed one keeps its id in `dependencies`
+//! (the dependency graph reports it as missing), and nothing is renumbered.
+
+mod config;
+mod render;
+mod splice;
+mod tasks;
+mod tree;
+
+pub use self::config::ConfigDocument;
+pub use self::tasks::TaskDocument;
+
+use crate::error::Error;
+use crate::format::Format;
+use crate::format::position::line_column;
+use crate::task::TaskId;
+
+/// Where [`insert`](TaskDocument::insert) puts a new task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Position {
+    /// After the last task.
+    End,
+    /// Right after the task with this id (after its subtasks, in Markdown).
+    After(TaskId),
+    /// Markdown only: as the last subtask of the task with this id.
+    Subtask(TaskId),
+    /// Markdown only: at the end of the section under the first heading with this
+    /// text (after the tasks and text that follow it, before the next heading).
+    UnderHeading(String),
+}
+
+/// The error for an edit that cannot be made in place at byte `at` of `text`.
+pub(crate) fn not_in_place(format: Format, text: &str, at: usize, reason: &str) -> Error {
+    let (line, column) = line_column(text, at);
+    Error::NotInPlace {
+        format,
+        line,
+        column,
+        reason: reason.to_owned(),
+    }
+}
