@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::render::Quoting;
-use super::splice::{self, Cx, Refusal, Splice, eol_of, line_start, next_line, pad};
+use super::splice::{self, Cx, Refusal, Splice, eol_of, line_end, line_start, next_line, pad};
 use super::tree::{self, Kind, Node};
 use super::{Position, not_in_place};
 use crate::error::Error;
@@ -89,8 +89,10 @@ enum Place {
     Block,
     /// A flow sequence (`[...]`), from `[` to after `]`.
     Flow { start: usize, end: usize },
-    /// No sequence: an empty document, or `tasks:` with no value.
-    Missing { at: usize },
+    /// No sequence: an empty document, `tasks:` with no value, or a block list whose
+    /// last task was removed. A first task goes at `at` (on a line of its own), its
+    /// `-` indented by `indent` spaces.
+    Missing { at: usize, indent: usize },
 }
 
 impl TaskDocument {
@@ -148,8 +150,27 @@ impl TaskDocument {
                     .collect();
                 (items, place)
             }
-            Some(n) => (Vec::new(), Place::Missing { at: n.end }),
-            None => (Vec::new(), Place::Missing { at: text.len() }),
+            Some(n) => {
+                // `tasks:` with no value: the key's entry, to indent the list under it.
+                let key_pad = root
+                    .as_ref()
+                    .and_then(|r| r.entry("tasks"))
+                    .map_or(0, |e| pad(&text, e.key.start).len());
+                (
+                    Vec::new(),
+                    Place::Missing {
+                        at: n.end,
+                        indent: key_pad + 2,
+                    },
+                )
+            }
+            None => (
+                Vec::new(),
+                Place::Missing {
+                    at: text.len(),
+                    indent: 0,
+                },
+            ),
         };
         let items: Vec<Item> = items;
         if items.len() != list.tasks.len() {
@@ -389,8 +410,17 @@ impl TaskDocument {
         )?;
         let template = after.or(if self.items.is_empty() { None } else { Some(0) });
         let (pos, prefix, body, suffix) = self.new_item_text(&task, after, template)?;
+        let eol = |s: String| {
+            if self.eol == "\n" {
+                s
+            } else {
+                s.replace("\r\n", "\n").replace('\n', self.eol)
+            }
+        };
+        let (prefix, body, suffix) = (eol(prefix), eol(body), eol(suffix));
         // Check the new item by reading it alone, before changing anything.
-        let (local, lead) = self.local_text_of(&body);
+        let broken = !suffix.is_empty() || self.broken_at(pos);
+        let (local, _, _) = self.local_text_of(&body, broken);
         let read = self.read_one(&local).ok_or_else(|| {
             not_in_place(
                 self.format,
@@ -407,10 +437,9 @@ impl TaskDocument {
                 "the new task, written in this file's style, would not read back as itself",
             ));
         }
-        let _ = lead;
         let inserted = format!("{prefix}{body}{suffix}");
         let added = self.splice_text(pos, pos, &inserted);
-        let start = pos + prefix.len() + (added - inserted.len());
+        let start = pos + prefix.len();
         let item = Item {
             start,
             end: start + body.len(),
@@ -420,8 +449,10 @@ impl TaskDocument {
             it.start += added;
             it.end += added;
         }
-        if let Place::Flow { end, .. } = &mut self.place {
-            *end += added;
+        match &mut self.place {
+            Place::Flow { end, .. } => *end += added,
+            Place::Missing { .. } => self.place = Place::Block,
+            Place::Block => {}
         }
         self.items.insert(slot, item);
         for v in self.index.values_mut() {
@@ -480,8 +511,16 @@ impl TaskDocument {
             _ => (item.start, next_line(&self.text, item.end)),
         };
         let removed = end.saturating_sub(start);
+        let indent = pad(&self.text, item.start).len()
+            + self
+                .text
+                .get(item.start..item.end)
+                .map_or(0, |t| t.len() - t.trim_start_matches([' ', '\t']).len());
         self.text.replace_range(start..end.max(start), "");
         self.items.remove(i);
+        if self.items.is_empty() && matches!(self.place, Place::Block) {
+            self.place = Place::Missing { at: start, indent };
+        }
         for it in self.items.get_mut(i..).unwrap_or_default() {
             it.start -= removed;
             it.end -= removed;
@@ -530,13 +569,23 @@ impl TaskDocument {
         }
     }
 
-    /// A task's text as a document of its own: a block item's lines as they are, a
-    /// flow item inside `[...]`. Returns the text and how many bytes were put before.
-    fn local_text_of(&self, region: &str) -> (String, usize) {
+    /// A task's text as a document of its own: a block item's lines as they are (with
+    /// the line break that follows them in the file, when one does: a `|` scalar's
+    /// last line break is part of its value), a flow item inside `[...]`. Returns the
+    /// text and how many bytes were put before and after the task's text.
+    fn local_text_of(&self, region: &str, broken: bool) -> (String, usize, usize) {
         match self.place {
-            Place::Block => (region.to_owned(), 0),
-            _ => (format!("[{region}]"), 1),
+            Place::Block | Place::Missing { .. } if broken => {
+                (format!("{region}{}", self.eol), 0, self.eol.len())
+            }
+            Place::Block | Place::Missing { .. } => (region.to_owned(), 0, 0),
+            Place::Flow { .. } => (format!("[{region}]"), 1, 1),
         }
+    }
+
+    /// Whether a line break follows byte `end` of the text.
+    fn broken_at(&self, end: usize) -> bool {
+        matches!(self.text.as_bytes().get(end), Some(b'\n' | b'\r'))
     }
 
     /// The one task a local text holds, read by the strict reader.
@@ -594,7 +643,7 @@ impl TaskDocument {
         explicit: bool,
     ) -> Result<String, Error> {
         let region = self.text.get(item.start..item.end).unwrap_or("");
-        let (local, lead) = self.local_text_of(region);
+        let (local, lead, tail) = self.local_text_of(region, self.broken_at(item.end));
         let to_error = |r: Refusal| {
             let at = (item.start + r.at).saturating_sub(lead);
             not_in_place(self.format, &self.text, at, &r.reason)
@@ -640,7 +689,7 @@ impl TaskDocument {
                 t
             });
             if read.as_ref() == Some(want) {
-                let end = work.len() - lead;
+                let end = work.len() - tail;
                 return Ok(work.get(lead..end).unwrap_or("").to_owned());
             }
         }
@@ -671,7 +720,7 @@ impl TaskDocument {
         let t_map = match t_item {
             Some(it) => {
                 let region = text.get(it.start..it.end).unwrap_or("");
-                let (local, lead) = self.local_text_of(region);
+                let (local, lead, _) = self.local_text_of(region, self.broken_at(it.end));
                 let mut map = self.local_map(&local).map_err(|r| {
                     not_in_place(self.format, text, it.start, &r.reason)
                 })?;
@@ -745,11 +794,24 @@ impl TaskDocument {
                     r
                 })
             }
-            Place::Missing { at } => Err(not_in_place(
+            Place::Missing { at, indent } if self.format == Format::Yaml => {
+                let first = format!("{}- ", " ".repeat(indent));
+                let key_pad = " ".repeat(indent + 2);
+                let mut body = splice::block_item(cx, None, &first, &key_pad, &entries);
+                body.pop();
+                let at_line_start =
+                    at == 0 || matches!(text.as_bytes().get(at - 1), Some(b'\n' | b'\r'));
+                if at_line_start {
+                    Ok((at, String::new(), body, "\n".to_owned()))
+                } else {
+                    Ok((line_end(text, at), "\n".to_owned(), body, String::new()))
+                }
+            }
+            Place::Missing { at, .. } => Err(not_in_place(
                 self.format,
                 text,
                 at,
-                "the task list is empty and has no `[]` or task to copy a style from; write the first task by hand",
+                "the task list is `null` and has no `[]` to write into; write `[]` first",
             )),
         }
     }
