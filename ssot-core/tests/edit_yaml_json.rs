@@ -488,7 +488,6 @@ fn run(format: Format, text: String, ops: Vec<Op>) -> Result<(), TestCaseError> 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
     fn yaml_edits_keep_every_other_byte(

@@ -193,7 +193,7 @@ impl ConfigDocument {
                 (None, v) => Some(splice::add_entry(cx, &map, key, &stripped(v))?),
             };
             if let Some(s) = splice {
-                s.apply(work, self.eol);
+                s.apply(work, self.eol)?;
             }
         }
         Ok(())
@@ -222,7 +222,7 @@ impl ConfigDocument {
                 end: root.end,
                 text,
             }
-            .apply(work, self.eol);
+            .apply(work, self.eol)?;
             return Ok(());
         };
         let map = self.find(work, parent)?;
@@ -239,7 +239,7 @@ impl ConfigDocument {
             quoting,
         };
         let s = splice::set_value(cx, &map, index, value)?;
-        s.apply(work, self.eol);
+        s.apply(work, self.eol)?;
         Ok(())
     }
 
@@ -308,4 +308,19 @@ fn tree_of(format: Format, text: &str) -> Result<Option<Node>, Error> {
             .with_column(column)
             .into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scalar_document_with_a_comment_is_replaced_by_a_patch() {
+        let mut doc = ConfigDocument::parse(Format::Yaml, "0 #🌀").unwrap();
+        doc.merge_patch(&serde_json::json!({"a": {"x": null, "w": [1]}}))
+            .unwrap();
+        assert_eq!(doc.as_str(), "{a: {w: [1]}} #🌀");
+        doc.merge_patch(&serde_json::json!({"a": null})).unwrap();
+        assert_eq!(doc.as_str(), "{} #🌀");
+    }
 }

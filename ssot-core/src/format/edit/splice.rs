@@ -23,8 +23,20 @@ pub(crate) struct Splice {
 }
 
 impl Splice {
-    /// Applies the splice to `text`, writing line breaks as `eol`.
-    pub(crate) fn apply(self, text: &mut String, eol: &str) -> usize {
+    /// Applies the splice to `text`, writing line breaks as `eol`; the number of bytes
+    /// written.
+    ///
+    /// # Errors
+    ///
+    /// A range that is not on character boundaries of `text` (a span that does not
+    /// fit the text: a bug, refused rather than turned into a panic).
+    pub(crate) fn apply(self, text: &mut String, eol: &str) -> Result<usize, Refusal> {
+        if text.get(self.start..self.end).is_none() {
+            return Err(refuse(
+                self.start.min(text.len()),
+                "the edit's place does not fit the text (this is a bug; please report it)",
+            ));
+        }
         let new = if eol == "\n" {
             self.text
         } else {
@@ -32,7 +44,7 @@ impl Splice {
         };
         let len = new.len();
         text.replace_range(self.start..self.end, &new);
-        len
+        Ok(len)
     }
 }
 

@@ -349,8 +349,7 @@ impl TaskDocument {
         let old_id = old.id.clone();
         let region = self.rewrite(i, item, &changes, &new, item.explicit_id || write_id)?;
         let removed = item.end - item.start;
-        self.splice_text(item.start, item.end, &region);
-        let added = region.len();
+        let added = self.splice_text(item.start, item.end, &region)?;
         if let Some(it) = self.items.get_mut(i) {
             it.end = it.start + added;
             it.explicit_id = item.explicit_id || write_id;
@@ -438,7 +437,7 @@ impl TaskDocument {
             ));
         }
         let inserted = format!("{prefix}{body}{suffix}");
-        let added = self.splice_text(pos, pos, &inserted);
+        let added = self.splice_text(pos, pos, &inserted)?;
         let start = pos + prefix.len();
         let item = Item {
             start,
@@ -516,7 +515,15 @@ impl TaskDocument {
                 .text
                 .get(item.start..item.end)
                 .map_or(0, |t| t.len() - t.trim_start_matches([' ', '\t']).len());
-        self.text.replace_range(start..end.max(start), "");
+        if self.text.get(start..end).is_none() {
+            return Err(not_in_place(
+                self.format,
+                &self.text,
+                start.min(self.text.len()),
+                "the task's place does not fit the text (this is a bug; please report it)",
+            ));
+        }
+        self.text.replace_range(start..end, "");
         self.items.remove(i);
         if self.items.is_empty() && matches!(self.place, Place::Block) {
             self.place = Place::Missing { at: start, indent };
@@ -544,13 +551,14 @@ impl TaskDocument {
 
     /// Replaces `start..end` with `new` (line breaks as the file's); the number of
     /// bytes written.
-    fn splice_text(&mut self, start: usize, end: usize, new: &str) -> usize {
+    fn splice_text(&mut self, start: usize, end: usize, new: &str) -> Result<usize, Error> {
         Splice {
             start,
             end,
             text: new.to_owned(),
         }
         .apply(&mut self.text, self.eol)
+        .map_err(|r| not_in_place(self.format, &self.text, r.at, &r.reason))
     }
 
     /// Moves the spans after task `i` by the change of an edit that ended at `end`.
@@ -668,10 +676,8 @@ impl TaskDocument {
                     (Some(ix), None) => splice::remove_entry(cx, &map, ix),
                     (None, None) => continue,
                 };
-                match splice {
-                    Ok(s) => {
-                        s.apply(&mut work, self.eol);
-                    }
+                match splice.and_then(|s| s.apply(&mut work, self.eol)) {
+                    Ok(_) => {}
                     Err(r) => {
                         first_error.get_or_insert(to_error(r));
                         failed = true;

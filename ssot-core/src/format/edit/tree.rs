@@ -66,14 +66,6 @@ impl Node {
         }
     }
 
-    /// The items, when this is a sequence.
-    pub(crate) fn items(&self) -> Option<&[Node]> {
-        match &self.kind {
-            Kind::Seq { items, .. } => Some(items),
-            _ => None,
-        }
-    }
-
     /// Whether this is a collection in flow style (`[...]`, `{...}`; every JSON one).
     pub(crate) fn is_flow(&self) -> bool {
         matches!(
@@ -249,8 +241,10 @@ pub(crate) fn yaml(text: &str) -> Result<Option<Node>, TreeError> {
                     anchored,
                     items,
                 }) => {
+                    // The end event of a flow collection may reach over a comment
+                    // after its bracket: the bracket is the end.
                     let e = if flow {
-                        end
+                        start + 1
                     } else {
                         items.last().map_or(s, |n| n.end)
                     };
@@ -271,8 +265,10 @@ pub(crate) fn yaml(text: &str) -> Result<Option<Node>, TreeError> {
                     entries,
                     ..
                 }) => {
+                    // The end event of a flow collection may reach over a comment
+                    // after its bracket: the bracket is the end.
                     let e = if flow {
-                        end
+                        start + 1
                     } else {
                         entries.last().map_or(s, |e| e.value.end.max(e.key.end))
                     };
@@ -537,7 +533,9 @@ mod tests {
         let text = "# c\ntasks:\n  - id: é   # x\n    title: |\n      two\n      lines\n\n    tags: [x, y]\n\n  # between\n  - {id: 'q', title: r}\nafter: 1\n";
         let root = yaml(text).unwrap().unwrap();
         let tasks = &root.entry("tasks").unwrap().value;
-        let items = tasks.items().unwrap();
+        let Kind::Seq { items, .. } = &tasks.kind else {
+            panic!("not a sequence")
+        };
         assert_eq!(items.len(), 2);
         assert!(slice(text, &items[0]).starts_with("id: é"));
         assert!(slice(text, &items[0]).ends_with("[x, y]"));
