@@ -67,12 +67,14 @@
 //! (the dependency graph reports it as missing), and nothing is renumbered.
 
 mod config;
+mod csv;
 mod render;
 mod splice;
 mod tasks;
 mod tree;
 
 pub use self::config::ConfigDocument;
+pub use self::csv::CsvDocument;
 pub use self::tasks::TaskDocument;
 
 use crate::error::Error;

@@ -912,7 +912,7 @@ fn check_extra_keys(format: Format, task: &Task) -> Result<(), Error> {
 }
 
 /// The value a task field is written as, `None` when it is left out.
-fn field_value(task: &Task, field: Field) -> Option<Value> {
+pub(super) fn field_value(task: &Task, field: Field) -> Option<Value> {
     let list = |items: Vec<&str>| (!items.is_empty()).then(|| Value::from(items));
     let duration = |d: &Option<std::time::Duration>| {
         d.as_ref().map(|d| {
@@ -939,7 +939,7 @@ fn field_value(task: &Task, field: Field) -> Option<Value> {
 }
 
 /// Whether a field differs between two tasks.
-fn field_differs(old: &Task, new: &Task, field: Field) -> bool {
+pub(super) fn field_differs(old: &Task, new: &Task, field: Field) -> bool {
     match field {
         Field::Id => old.id != new.id,
         Field::Title => old.title != new.title,
