@@ -158,11 +158,12 @@ fn yaml_doc(tasks: &[GenTask], st: &YamlStyle) -> String {
             let q = (st.quote + i) % 3;
             out.push_str(&format!("{item_pad}- id: t{i}"));
             out.push_str(if st.comments { "   # the id\n" } else { "\n" });
-            out.push_str(&format!("{key_pad}title: {}\n", yaml_scalar(TITLES[t.title], q, false)));
+            let keep = if st.comments { "  # keep" } else { "" };
+            out.push_str(&format!("{key_pad}title: {}{keep}\n", yaml_scalar(TITLES[t.title], q, false)));
             if st.comments {
                 out.push_str(&format!("{key_pad}# inside t{i}\n"));
             }
-            out.push_str(&format!("{key_pad}status: {}\n", STATUSES[t.status]));
+            out.push_str(&format!("{key_pad}status: {}{keep}\n", STATUSES[t.status]));
             if let Some(p) = t.priority {
                 out.push_str(&format!("{key_pad}priority: {}\n", PRIORITIES[p]));
             }
@@ -465,6 +466,16 @@ fn run(format: Format, text: String, ops: Vec<Op>) -> Result<(), TestCaseError> 
             .map_err(|e| TestCaseError::fail(format!("{op:?}: {e}\n{}", doc.as_str())))?;
         prop_assert_eq!(&reread.tasks, &expect, "{:?}\n{}", op, doc.as_str());
         prop_assert_eq!(doc.tasks(), &expect[..]);
+        // Comments on changed values stay.
+        if !matches!(op, Op::Remove(_)) {
+            prop_assert_eq!(
+                doc.as_str().matches("# keep").count(),
+                before.as_str().matches("# keep").count(),
+                "{:?} lost a comment:\n{}",
+                op,
+                doc.as_str()
+            );
+        }
         // Bytes outside the touched task.
         match (&op, touched) {
             (Op::Insert(..), Some(id)) => {

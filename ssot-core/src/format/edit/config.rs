@@ -19,24 +19,25 @@ use crate::format::position::line_column;
 /// use ssot_core::Format;
 /// use serde_json::json;
 ///
-/// let text = "\
-/// # deploy settings
-/// services:
-///   web:
-///     image: 'nginx:1.25'   # pinned
-///     ports: [\"80:80\"]
-///     debug: true
-/// ";
+/// let text = concat!(
+///     "# deploy settings\n",
+///     "services:\n",
+///     "  web:\n",
+///     "    image: 'nginx:1.25'   # pinned\n",
+///     "    ports: [\"80:80\"]\n",
+///     "    debug: true\n",
+/// );
 /// let mut doc = ConfigDocument::parse(Format::Yaml, text)?;
-/// doc.merge_patch(&json!({"services": {"web": {"image": "nginx:1.27", "debug": null, "replicas": 2}}}))?;
-/// assert_eq!(doc.as_str(), "\
-/// # deploy settings
-/// services:
-///   web:
-///     image: 'nginx:1.27'   # pinned
-///     ports: [\"80:80\"]
-///     replicas: 2
-/// ");
+/// let patch = json!({"services": {"web": {"image": "nginx:1.27", "debug": null, "replicas": 2}}});
+/// doc.merge_patch(&patch)?;
+/// assert_eq!(doc.as_str(), concat!(
+///     "# deploy settings\n",
+///     "services:\n",
+///     "  web:\n",
+///     "    image: 'nginx:1.27'   # pinned\n",
+///     "    ports: [\"80:80\"]\n",
+///     "    replicas: 2\n",
+/// ));
 /// # Ok::<(), ssot_core::Error>(())
 /// ```
 ///

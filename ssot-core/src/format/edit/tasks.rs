@@ -25,25 +25,25 @@ use crate::task::{Status, Task, TaskId};
 /// use ssot_core::format::edit::TaskDocument;
 /// use ssot_core::{Format, Status};
 ///
-/// let text = "\
-/// # Release plan
-/// tasks:
-///   - id: build   # the CI job
-///     title: 'Build artifacts'
-///     status: in_progress
-///   - {id: ship, title: Ship it, dependencies: [build]}
-/// ";
+/// let text = concat!(
+///     "# Release plan\n",
+///     "tasks:\n",
+///     "  - id: build   # the CI job\n",
+///     "    title: 'Build artifacts'\n",
+///     "    status: in_progress\n",
+///     "  - {id: ship, title: Ship it, dependencies: [build]}\n",
+/// );
 /// let mut doc = TaskDocument::parse(Format::Yaml, text)?;
 /// doc.set_status("build", Status::Done)?;
 /// doc.set_title("ship", "Ship it, finally")?;
-/// assert_eq!(doc.as_str(), "\
-/// # Release plan
-/// tasks:
-///   - id: build   # the CI job
-///     title: 'Build artifacts'
-///     status: done
-///   - {id: ship, title: \"Ship it, finally\", dependencies: [build]}
-/// ");
+/// assert_eq!(doc.as_str(), concat!(
+///     "# Release plan\n",
+///     "tasks:\n",
+///     "  - id: build   # the CI job\n",
+///     "    title: 'Build artifacts'\n",
+///     "    status: done\n",
+///     "  - {id: ship, title: 'Ship it, finally', dependencies: [build]}\n",
+/// ));
 /// # Ok::<(), ssot_core::Error>(())
 /// ```
 ///

@@ -180,8 +180,14 @@ pub(crate) fn yaml(text: &str) -> Result<Option<Node>, TreeError> {
             Event::Scalar(value, style, anchor, _) => {
                 let (style, start, end) = match style {
                     ScalarStyle::Plain => (Style::Plain, start, end),
-                    ScalarStyle::SingleQuoted => (Style::Single, start, end),
-                    ScalarStyle::DoubleQuoted => (Style::Double, start, end),
+                    // A quoted scalar's end event may reach over a comment after it;
+                    // its closing quote is its end.
+                    ScalarStyle::SingleQuoted => {
+                        (Style::Single, start, quoted_end(text, start, b'\'').unwrap_or(end))
+                    }
+                    ScalarStyle::DoubleQuoted => {
+                        (Style::Double, start, quoted_end(text, start, b'"').unwrap_or(end))
+                    }
                     ScalarStyle::Literal | ScalarStyle::Folded => {
                         let style = if style == ScalarStyle::Literal {
                             Style::Literal
@@ -324,6 +330,22 @@ fn block_scalar_header(text: &str, content: usize) -> usize {
         }
         line_end = line_start.saturating_sub(1);
     }
+}
+
+/// Just after the closing quote of the scalar whose opening `quote` is the first one
+/// at or after `start` (an anchor or tag may come first).
+fn quoted_end(text: &str, start: usize, quote: u8) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = start + text.get(start..)?.bytes().position(|b| b == quote)? + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// `end`, moved back over blanks and line breaks, but not before `start`.
@@ -530,14 +552,15 @@ mod tests {
 
     #[test]
     fn yaml_spans_are_tight_and_in_bytes() {
-        let text = "# c\ntasks:\n  - id: é   # x\n    title: |\n      two\n      lines\n\n    tags: [x, y]\n\n  # between\n  - {id: 'q', title: r}\nafter: 1\n";
+        let text = "# c\ntasks:\n  - id: 'é'   # x\n    title: |\n      two\n      lines\n\n    tags: [x, y]\n\n  # between\n  - {id: 'q', title: r}\nafter: 1\n";
         let root = yaml(text).unwrap().unwrap();
         let tasks = &root.entry("tasks").unwrap().value;
         let Kind::Seq { items, .. } = &tasks.kind else {
             panic!("not a sequence")
         };
         assert_eq!(items.len(), 2);
-        assert!(slice(text, &items[0]).starts_with("id: é"));
+        assert!(slice(text, &items[0]).starts_with("id: 'é'"));
+        assert_eq!(slice(text, &items[0].entry("id").unwrap().value), "'é'");
         assert!(slice(text, &items[0]).ends_with("[x, y]"));
         let title = &items[0].entry("title").unwrap().value;
         assert_eq!(slice(text, title), "|\n      two\n      lines");
