@@ -108,7 +108,7 @@ pub fn parse(text: &str) -> Result<TaskList, Error> {
         return Ok(TaskList::default());
     }
     let pos = Pos::of(&record, text);
-    let columns = header(&Cells::new(text, &record, pos, &reader), pos)?;
+    let columns = header(&Cells::new(text, &record, pos, reader_end(&reader)), pos)?;
 
     // Growing a vector of tasks, a few hundred bytes each, by doubling copies every
     // task about twice: reserve for a row per 64 bytes instead. Rows are rarely
@@ -129,14 +129,16 @@ pub fn parse(text: &str) -> Result<TaskList, Error> {
             )
             .into());
         }
-        drafts.push(row(
-            &columns,
-            &Cells::new(text, &record, pos, &reader),
-            pos,
-        )?);
+        let end = reader_end(&reader);
+        drafts.push(row(&columns, &Cells::new(text, &record, pos, end), pos)?);
     }
     let tasks = resolve_ids(Format::Csv, drafts)?;
     Ok(TaskList::new(tasks))
+}
+
+/// The reader's byte offset: the end of the record it read last.
+fn reader_end(reader: &::csv::Reader<&[u8]>) -> usize {
+    usize::try_from(reader.position().byte()).unwrap_or(usize::MAX)
 }
 
 /// Reads the next record; `false` at the end of the input.
@@ -167,18 +169,16 @@ fn read(
 struct Cells<'a> {
     text: &'a str,
     record: &'a ::csv::ByteRecord,
+    /// Where the record starts, for errors.
+    pos: Pos,
     /// Byte offset in `text` of an unquoted record.
     unquoted_at: Option<usize>,
 }
 
 impl<'a> Cells<'a> {
-    fn new(
-        text: &'a str,
-        record: &'a ::csv::ByteRecord,
-        pos: Pos,
-        reader: &::csv::Reader<&[u8]>,
-    ) -> Cells<'a> {
-        let end = usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
+    /// The cells of `record`, which starts at `pos` and ends at byte `end` of `text`
+    /// (the reader's position after reading it).
+    fn new(text: &'a str, record: &'a ::csv::ByteRecord, pos: Pos, end: usize) -> Cells<'a> {
         let raw = text.as_bytes().get(pos.byte..end).unwrap_or_default();
         let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -186,6 +186,7 @@ impl<'a> Cells<'a> {
         Cells {
             text,
             record,
+            pos,
             unquoted_at: (raw.len() == joined).then_some(pos.byte),
         }
     }
@@ -195,10 +196,26 @@ impl<'a> Cells<'a> {
         self.record.len()
     }
 
-    /// Cell `i`; empty past the end.
-    fn get(&self, i: usize) -> &'a str {
+    /// Cell `i`, in the column named `field` (for errors).
+    ///
+    /// # Errors
+    ///
+    /// A parse error at the cell if there is no cell `i` or it is not UTF-8. Neither
+    /// can happen (callers check the cell count, and cells split a `str` at ASCII
+    /// bytes), but a cell is data: it is never read as empty in their place.
+    fn get(&self, i: usize, field: &str) -> Result<&'a str, Error> {
         let (Some(bytes), Some(range)) = (self.record.get(i), self.record.range(i)) else {
-            return "";
+            return Err(self.pos.error(
+                self.text,
+                i,
+                field,
+                format!(
+                    "this row has no cell {} (it has {}); this is a bug in ssot-core, please \
+                     report it",
+                    i + 1,
+                    self.record.len()
+                ),
+            ));
         };
         if let Some(at) = self.unquoted_at {
             // Cell `i` follows `i` commas.
@@ -206,11 +223,20 @@ impl<'a> Cells<'a> {
             if let Some(cell) = self.text.get(start..start + bytes.len())
                 && cell.as_bytes() == bytes
             {
-                return cell;
+                return Ok(cell);
             }
         }
-        // Cells split a `str` at ASCII bytes, so they are UTF-8.
-        std::str::from_utf8(bytes).unwrap_or_default()
+        std::str::from_utf8(bytes).map_err(|e| {
+            self.pos.error(
+                self.text,
+                i,
+                field,
+                format!(
+                    "this cell is not valid UTF-8 ({e}); cells of a text cannot be, so this is \
+                     a bug in ssot-core, please report it"
+                ),
+            )
+        })
     }
 }
 
@@ -291,7 +317,7 @@ fn header(cells: &Cells<'_>, pos: Pos) -> Result<Vec<Column>, Error> {
     let mut seen = HashMap::with_capacity(cells.len());
     let mut has_title = false;
     for i in 0..cells.len() {
-        let name = cells.get(i);
+        let name = cells.get(i, "header")?;
         if let Some(first) = seen.insert(name, i) {
             return Err(pos.error(
                 text,
@@ -315,7 +341,7 @@ fn header(cells: &Cells<'_>, pos: Pos) -> Result<Vec<Column>, Error> {
     }
     if !has_title {
         let hint = (0..cells.len())
-            .map(|i| cells.get(i))
+            .filter_map(|i| cells.get(i, "header").ok())
             .find(|n| n.trim().eq_ignore_ascii_case("title"))
             .map(|n| format!(" (column `{n}` is not `title`: names are matched exactly)"))
             .unwrap_or_default();
@@ -340,7 +366,11 @@ fn row(columns: &[Column], cells: &Cells<'_>, pos: Pos) -> Result<Draft, Error> 
     let mut explicit = false;
     let mut has_title = false;
     for (i, column) in columns.iter().enumerate() {
-        let cell = cells.get(i);
+        let name = match column {
+            Column::Known(field) => field.name(),
+            Column::Extra(name) => name,
+        };
+        let cell = cells.get(i, name)?;
         if cell.is_empty() {
             continue;
         }
@@ -583,8 +613,10 @@ mod tests {
         let mut record = ::csv::ByteRecord::new();
         let mut out = Vec::new();
         while read(&mut reader, &mut record, text).unwrap() {
-            let cells = Cells::new(text, &record, Pos::of(&record, text), &reader);
-            let texts = (0..cells.len()).map(|i| cells.get(i).to_owned()).collect();
+            let cells = Cells::new(text, &record, Pos::of(&record, text), reader_end(&reader));
+            let texts = (0..cells.len())
+                .map(|i| cells.get(i, "x").unwrap().to_owned())
+                .collect();
             out.push((cells.unquoted_at.is_some(), texts));
         }
         out
@@ -603,5 +635,21 @@ mod tests {
                 (true, s(&["last", "ü"])),
             ]
         );
+    }
+
+    #[test]
+    fn a_cell_that_is_not_utf8_is_an_error_at_the_cell_not_an_empty_value() {
+        let text = "id,title\nship,\u{e9}\n";
+        // Half of `é`: no reader makes such a cell from a `str`, so build it by hand.
+        let record = ::csv::ByteRecord::from(vec![&b"ship"[..], &b"\xc3"[..]]);
+        let cells = Cells::new(text, &record, Pos { line: 2, byte: 9 }, text.len());
+        let err = cells.get(1, "title").unwrap_err().to_string();
+        assert!(
+            err.starts_with("csv line 2, column 6, field `title`: this cell is not valid UTF-8"),
+            "{err}"
+        );
+        let err = cells.get(2, "owner").unwrap_err().to_string();
+        assert!(err.contains("no cell 3"), "{err}");
+        assert_eq!(cells.get(0, "id").unwrap(), "ship");
     }
 }

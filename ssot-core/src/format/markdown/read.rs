@@ -28,14 +28,14 @@ pub(super) fn read(text: &str) -> Result<Read, Error> {
         .collect();
     let mut explicit_ids = Vec::with_capacity(spans.len());
     for (item, draft) in spans.iter().zip(&mut drafts) {
-        let line = line::sub(text, item.line_start, item.line_end);
+        let line = slice(text, item.line_start, item.line_end, item.line)?;
         let rest = item.rest_start.saturating_sub(item.line_start);
         let task = &mut draft.task;
         draft.explicit = line::read_line(line, rest, item.status, task)
             .map_err(|e| parse_error(line, item.line, e))?;
         if item.para_end > item.line_end {
             task.description = line::read_description(
-                line::sub(text, item.line_end, item.para_end),
+                slice(text, item.line_end, item.para_end, item.line)?,
                 item.quote_depth,
             );
         }
@@ -54,4 +54,21 @@ fn parse_error(line: &str, line_no: usize, e: LineError) -> Error {
         .with_column(column)
         .with_field(e.field)
         .into()
+}
+
+/// `text[start..end]`, for offsets the item scanner found. They are always character
+/// boundaries within the text; should one not be, that is an error at the task's line
+/// rather than a task read as empty.
+fn slice(text: &str, start: usize, end: usize, line_no: usize) -> Result<&str, Error> {
+    text.get(start..end).ok_or_else(|| {
+        ParseError::new(
+            Format::Markdown,
+            line_no,
+            format!(
+                "the scanner found this task at bytes {start}..{end}, which do not fall on \
+                 characters of the text; this is a bug in ssot-core, please report it"
+            ),
+        )
+        .into()
+    })
 }
