@@ -1,8 +1,13 @@
 //! Task lists and configuration files edited in place: a change rewrites the bytes
 //! of what changed and nothing else.
 //!
-//! - [`TaskDocument`]: a YAML or JSON task list (`set_status`, `set_title`, `update`,
-//!   `insert`, `remove`).
+//! - [`Document`]: one API over the four formats (`parse`, `tasks`, `get`,
+//!   `set_status`, `set_title`, `update`, `insert`, `remove`, `as_str`), dispatching to
+//!   the format's editor:
+//!   - [`TaskDocument`]: a YAML or JSON task list;
+//!   - [`CsvDocument`]: a CSV task list, one row at a time;
+//!   - [`MarkdownDocument`](crate::format::markdown::MarkdownDocument): a Markdown
+//!     task list, one task's lines at a time.
 //! - [`ConfigDocument`]: any YAML or JSON document, changed by JSON Merge Patch
 //!   (RFC 7396).
 //!
@@ -68,6 +73,7 @@
 
 mod config;
 mod csv;
+mod document;
 mod render;
 mod splice;
 mod tasks;
@@ -75,6 +81,7 @@ mod tree;
 
 pub use self::config::ConfigDocument;
 pub use self::csv::CsvDocument;
+pub use self::document::Document;
 pub use self::tasks::TaskDocument;
 
 use crate::error::Error;
