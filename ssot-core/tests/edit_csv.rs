@@ -5,12 +5,21 @@
 //!
 //! Deeper run: `PROPTEST_CASES=2000 cargo test -p ssot-core --test edit_csv`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use proptest::prelude::*;
 use ssot_core::format::edit::{CsvDocument, Position};
 use ssot_core::{Error, Priority, Status, Tag, Task, TaskId, format::csv};
 
 const TITLES: &[&str] = &["Ship it", "Fix, then test", "say \"hi\"", "two\nlines", "é"];
-const STATUSES: &[&str] = &["pending", "todo", "in_progress", "done", "blocked", "cancelled"];
+const STATUSES: &[&str] = &[
+    "pending",
+    "todo",
+    "in_progress",
+    "done",
+    "blocked",
+    "cancelled",
+];
 
 fn cell(s: &str, quote_all: bool) -> String {
     if quote_all || s.contains([',', '"', '\n', '\r']) {
@@ -21,7 +30,7 @@ fn cell(s: &str, quote_all: bool) -> String {
 }
 
 fn csv_text(rows: &[(usize, usize, bool)], order: usize, quote_all: bool, crlf: bool) -> String {
-    let mut columns = vec!["id", "title", "status", "priority", "tags", "owner"];
+    let mut columns = ["id", "title", "status", "priority", "tags", "owner"];
     columns.rotate_left(order % 6);
     let eol = if crlf { "\r\n" } else { "\n" };
     let mut out = columns
@@ -37,9 +46,27 @@ fn csv_text(rows: &[(usize, usize, bool)], order: usize, quote_all: bool, crlf: 
                 "id" => format!("t{i}"),
                 "title" => TITLES[title].to_owned(),
                 "status" => STATUSES[status].to_owned(),
-                "priority" => if i % 2 == 0 { "High".into() } else { String::new() },
-                "tags" => if owner { "a; b".into() } else { String::new() },
-                _ => if owner { "kim".into() } else { String::new() },
+                "priority" => {
+                    if i.is_multiple_of(2) {
+                        "High".into()
+                    } else {
+                        String::new()
+                    }
+                }
+                "tags" => {
+                    if owner {
+                        "a; b".into()
+                    } else {
+                        String::new()
+                    }
+                }
+                _ => {
+                    if owner {
+                        "kim".into()
+                    } else {
+                        String::new()
+                    }
+                }
             })
             .map(|c| cell(&c, quote_all))
             .collect();

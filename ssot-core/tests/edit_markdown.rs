@@ -6,6 +6,8 @@
 //!
 //! Deeper run: `PROPTEST_CASES=2000 cargo test -p ssot-core --test edit_markdown`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use proptest::prelude::*;
 use ssot_core::format::edit::Position;
 use ssot_core::format::markdown::{self, MarkdownDocument};
@@ -20,8 +22,18 @@ struct Line {
 }
 
 fn line() -> impl Strategy<Value = Line> {
-    (proptest::option::weighted(0.2, 0..2usize), prop::bool::weighted(0.2), prop::bool::weighted(0.3), any::<bool>())
-        .prop_map(|(heading, prose, nested, dataview)| Line { heading, prose, nested, dataview })
+    (
+        proptest::option::weighted(0.2, 0..2usize),
+        prop::bool::weighted(0.2),
+        prop::bool::weighted(0.3),
+        any::<bool>(),
+    )
+        .prop_map(|(heading, prose, nested, dataview)| Line {
+            heading,
+            prose,
+            nested,
+            dataview,
+        })
 }
 
 fn doc_text(lines: &[Line], crlf: bool) -> String {
@@ -35,7 +47,9 @@ fn doc_text(lines: &[Line], crlf: bool) -> String {
         }
         let pad = if l.nested && i > 0 { "  " } else { "" };
         if l.dataview {
-            out.push_str(&format!("{pad}- [ ] Task {i} [id:: t{i}] [priority:: high]\n"));
+            out.push_str(&format!(
+                "{pad}- [ ] Task {i} [id:: t{i}] [priority:: high]\n"
+            ));
         } else {
             out.push_str(&format!("{pad}- [ ] Task {i} 🆔 t{i} ⏫ #tag\n"));
         }
@@ -64,7 +78,7 @@ fn new_task(n: usize) -> Task {
     let mut t = Task::new(TaskId::new(format!("n{n}")).unwrap(), format!("New {n}"));
     t.priority = Priority::Low;
     t.tags.push(Tag::new("new").unwrap());
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         t.description = "Details here.".to_owned();
     }
     t
@@ -155,7 +169,8 @@ fn a_subtask_is_indented_under_its_parent_in_the_parents_form() {
     .unwrap();
     let mut child = Task::new(TaskId::new("c").unwrap(), "Child");
     child.priority = Priority::Low;
-    doc.insert(child, Position::Subtask(TaskId::new("p").unwrap())).unwrap();
+    doc.insert(child, Position::Subtask(TaskId::new("p").unwrap()))
+        .unwrap();
     assert_eq!(
         doc.as_str(),
         "# Plan\r\n\r\n- [ ] Parent [id:: p] [priority:: high]\r\n  - [ ] Child [id:: c] [priority:: low]\r\n- [ ] Other [id:: o]\r\n"
@@ -169,15 +184,22 @@ fn a_subtask_is_indented_under_its_parent_in_the_parents_form() {
 
 #[test]
 fn a_task_under_a_heading_goes_after_that_sections_tasks() {
-    let mut doc = MarkdownDocument::parse(
-        "## Today\n- [ ] A 🆔 a\n\n## Later\n- [ ] B 🆔 b\n",
+    let mut doc =
+        MarkdownDocument::parse("## Today\n- [ ] A 🆔 a\n\n## Later\n- [ ] B 🆔 b\n").unwrap();
+    doc.insert(
+        Task::new(TaskId::new("n").unwrap(), "N"),
+        Position::UnderHeading("Today".into()),
     )
     .unwrap();
-    doc.insert(Task::new(TaskId::new("n").unwrap(), "N"), Position::UnderHeading("Today".into()))
-        .unwrap();
-    assert_eq!(doc.as_str(), "## Today\n- [ ] A 🆔 a\n- [ ] N 🆔 n\n\n## Later\n- [ ] B 🆔 b\n");
+    assert_eq!(
+        doc.as_str(),
+        "## Today\n- [ ] A 🆔 a\n- [ ] N 🆔 n\n\n## Later\n- [ ] B 🆔 b\n"
+    );
     let err = doc
-        .insert(Task::new(TaskId::new("m").unwrap(), "M"), Position::UnderHeading("Never".into()))
+        .insert(
+            Task::new(TaskId::new("m").unwrap(), "M"),
+            Position::UnderHeading("Never".into()),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("no heading `Never`"), "{err}");
 }

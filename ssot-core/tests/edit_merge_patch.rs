@@ -5,6 +5,8 @@
 //!
 //! Deeper run: `PROPTEST_CASES=2000 cargo test -p ssot-core --test edit_merge_patch`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use ssot_core::Format;
@@ -34,7 +36,11 @@ fn yaml_text(shapes: &[Shape], comments: bool, crlf: bool) -> String {
         out.push_str("# configuration\n\n");
     }
     for (i, s) in shapes.iter().enumerate() {
-        let note = if comments { format!("   # m{i} note") } else { String::new() };
+        let note = if comments {
+            format!("   # m{i} note")
+        } else {
+            String::new()
+        };
         match s {
             Shape::Text => out.push_str(&format!("m{i}: 'm{i} value'{note}\n")),
             Shape::Number => out.push_str(&format!("m{i}: {i}{note}\n")),
@@ -109,7 +115,9 @@ fn patch_of(n: usize, named: &[(usize, Change)], new_keys: usize) -> (Value, Vec
             Change::Remove => Value::Null,
             Change::Scalar => json!("changed: yes"),
             Change::Object => json!({"deep": {"x": 1, "gone": null}, "list": ["a b", 2]}),
-            Change::Merge => json!({format!("m{i}_a"): null, format!("m{i}_c"): "new", "z": {"q": true}}),
+            Change::Merge => {
+                json!({format!("m{i}_a"): null, format!("m{i}_c"): "new", "z": {"q": true}})
+            }
         };
         patch.insert(format!("m{i}"), v);
     }
@@ -124,16 +132,26 @@ fn patch_of(n: usize, named: &[(usize, Change)], new_keys: usize) -> (Value, Vec
 fn kept_lines(text: &str, n: usize, touched: &[usize]) -> Vec<String> {
     text.lines()
         .filter(|l| {
-            (0..n)
-                .filter(|i| !touched.contains(i))
-                .any(|i| l.contains(&format!("m{i}_")) || l.contains(&format!("m{i} ")) || l.contains(&format!("\"m{i}\"")) || l.starts_with(&format!("m{i}:")))
+            (0..n).filter(|i| !touched.contains(i)).any(|i| {
+                l.contains(&format!("m{i}_"))
+                    || l.contains(&format!("m{i} "))
+                    || l.contains(&format!("\"m{i}\""))
+                    || l.starts_with(&format!("m{i}:"))
+            })
         })
         .map(|l| l.strip_suffix(',').unwrap_or(l).to_owned())
         .collect()
 }
 
-fn check(format: Format, text: &str, patch: &Value, n: usize, touched: &[usize]) -> Result<(), TestCaseError> {
-    let mut doc = ConfigDocument::parse(format, text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+fn check(
+    format: Format,
+    text: &str,
+    patch: &Value,
+    n: usize,
+    touched: &[usize],
+) -> Result<(), TestCaseError> {
+    let mut doc = ConfigDocument::parse(format, text)
+        .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
     let mut expected = doc.value().clone();
     json_patch::merge(&mut expected, patch);
     doc.merge_patch(patch)
@@ -232,7 +250,8 @@ fn real_files_change_one_line_for_one_key() {
         let before: Vec<&str> = text.lines().collect();
         let after: Vec<&str> = doc.as_str().lines().collect();
         assert_eq!(before.len(), after.len(), "{file}");
-        let changed: Vec<(&&str, &&str)> = before.iter().zip(&after).filter(|(a, b)| a != b).collect();
+        let changed: Vec<(&&str, &&str)> =
+            before.iter().zip(&after).filter(|(a, b)| a != b).collect();
         assert_eq!(changed.len(), 1, "{file}: {changed:?}");
         assert_eq!(*changed[0].1, *line, "{file}");
     }

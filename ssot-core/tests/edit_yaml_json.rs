@@ -9,6 +9,8 @@
 //!
 //! Deeper run: `PROPTEST_CASES=2000 cargo test -p ssot-core --test edit_yaml_json`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use proptest::prelude::*;
 use ssot_core::format::edit::{Position, TaskDocument};
 use ssot_core::{Error, Format, Priority, Status, Tag, Task, TaskId, format};
@@ -38,7 +40,14 @@ struct GenTask {
     owner: bool,
 }
 
-const STATUSES: &[&str] = &["pending", "todo", "in_progress", "done", "blocked", "cancelled"];
+const STATUSES: &[&str] = &[
+    "pending",
+    "todo",
+    "in_progress",
+    "done",
+    "blocked",
+    "cancelled",
+];
 const PRIORITIES: &[&str] = &["critical", "high", "medium", "normal", "low"];
 const TAGS: &[&str] = &["ops", "area/db", "x"];
 const DESCRIPTIONS: &[&str] = &["One line.", "two\nlines\n", "ends without\nnewline"];
@@ -159,7 +168,10 @@ fn yaml_doc(tasks: &[GenTask], st: &YamlStyle) -> String {
             out.push_str(&format!("{item_pad}- id: t{i}"));
             out.push_str(if st.comments { "   # the id\n" } else { "\n" });
             let keep = if st.comments { "  # keep" } else { "" };
-            out.push_str(&format!("{key_pad}title: {}{keep}\n", yaml_scalar(TITLES[t.title], q, false)));
+            out.push_str(&format!(
+                "{key_pad}title: {}{keep}\n",
+                yaml_scalar(TITLES[t.title], q, false)
+            ));
             if st.comments {
                 out.push_str(&format!("{key_pad}# inside t{i}\n"));
             }
@@ -186,7 +198,10 @@ fn yaml_doc(tasks: &[GenTask], st: &YamlStyle) -> String {
                         out.push_str(&format!("{key_pad}{pad}{l}\n"));
                     }
                 } else {
-                    out.push_str(&format!("{key_pad}description: {}\n", yaml_scalar(d, q, false)));
+                    out.push_str(&format!(
+                        "{key_pad}description: {}\n",
+                        yaml_scalar(d, q, false)
+                    ));
                 }
             }
             if t.owner {
@@ -218,7 +233,10 @@ fn flow_task(i: usize, t: &GenTask, st: &YamlStyle) -> String {
         parts.push(format!("tags: [{}]", tags.join(", ")));
     }
     if let Some(d) = t.description {
-        parts.push(format!("description: {}", serde_json::to_string(DESCRIPTIONS[d]).unwrap()));
+        parts.push(format!(
+            "description: {}",
+            serde_json::to_string(DESCRIPTIONS[d]).unwrap()
+        ));
     }
     if t.owner {
         parts.push("owner: 7".to_owned());
@@ -235,14 +253,18 @@ struct JsonStyle {
 }
 
 fn json_style() -> impl Strategy<Value = JsonStyle> {
-    (prop_oneof![Just(2usize), Just(4)], any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
-        |(indent, wrapped, compact_tasks, crlf)| JsonStyle {
+    (
+        prop_oneof![Just(2usize), Just(4)],
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(indent, wrapped, compact_tasks, crlf)| JsonStyle {
             indent,
             wrapped,
             compact_tasks,
             crlf,
-        },
-    )
+        })
 }
 
 fn json_doc(tasks: &[GenTask], st: &JsonStyle) -> String {
@@ -271,7 +293,11 @@ fn json_doc(tasks: &[GenTask], st: &JsonStyle) -> String {
         })
         .collect();
     let pad = " ".repeat(st.indent);
-    let base = if st.wrapped { pad.clone() } else { String::new() };
+    let base = if st.wrapped {
+        pad.clone()
+    } else {
+        String::new()
+    };
     let mut out = String::new();
     if st.wrapped {
         out.push_str(&format!("{{\n{pad}\"version\": 2,\n{pad}\"tasks\": "));
@@ -327,7 +353,10 @@ fn op() -> impl Strategy<Value = Op> {
         (any::<usize>(), 0..TITLES.len()).prop_map(|(i, t)| Op::Title(i, t)),
         any::<usize>().prop_map(Op::SameTitle),
         (any::<usize>(), 0..PRIORITIES.len()).prop_map(|(i, p)| Op::Priority(i, p)),
-        (any::<usize>(), proptest::collection::vec(0..TAGS.len(), 0..3))
+        (
+            any::<usize>(),
+            proptest::collection::vec(0..TAGS.len(), 0..3)
+        )
             .prop_map(|(i, t)| Op::Tags(i, t)),
         (any::<usize>(), proptest::option::of(0..DESCRIPTIONS.len()))
             .prop_map(|(i, d)| Op::Description(i, d)),
@@ -361,7 +390,8 @@ fn without(doc: &TaskDocument, id: &str) -> String {
 }
 
 fn run(format: Format, text: String, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let list = format::parse(format, &text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+    let list =
+        format::parse(format, &text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
     let mut model = list.tasks;
     let mut doc = TaskDocument::parse(format, text.clone()).unwrap();
     prop_assert_eq!(doc.as_str(), text.as_str());
@@ -441,7 +471,11 @@ fn run(format: Format, text: String, ops: Vec<Op>) -> Result<(), TestCaseError> 
                     Op::SameTitle(_) => {
                         let title = expect[k].title.clone();
                         let r = doc.set_title(&id, &title);
-                        prop_assert_eq!(doc.as_str(), before.as_str(), "a no-op edit changed bytes");
+                        prop_assert_eq!(
+                            doc.as_str(),
+                            before.as_str(),
+                            "a no-op edit changed bytes"
+                        );
                         r
                     }
                     _ => {
@@ -459,7 +493,10 @@ fn run(format: Format, text: String, ops: Vec<Op>) -> Result<(), TestCaseError> 
                 expect = model.clone();
             }
             Err(e) => {
-                return Err(TestCaseError::fail(format!("{op:?}: {e}\n{}", before.as_str())));
+                return Err(TestCaseError::fail(format!(
+                    "{op:?}: {e}\n{}",
+                    before.as_str()
+                )));
             }
         }
         let reread = format::parse(format, doc.as_str())
@@ -479,7 +516,11 @@ fn run(format: Format, text: String, ops: Vec<Op>) -> Result<(), TestCaseError> 
         // Bytes outside the touched task.
         match (&op, touched) {
             (Op::Insert(..), Some(id)) => {
-                prop_assert_eq!(without(&doc, &id), before.as_str(), "insert touched other bytes");
+                prop_assert_eq!(
+                    without(&doc, &id),
+                    before.as_str(),
+                    "insert touched other bytes"
+                );
             }
             (_, Some(id)) if doc.get(&id).is_some() => {
                 prop_assert_eq!(

@@ -281,8 +281,10 @@ fn stripped(v: &Value) -> Value {
 /// The value a YAML or JSON text denotes.
 fn read_value(format: Format, text: &str) -> Result<Value, Error> {
     let result = match format {
-        Format::Json => serde_json::from_str::<Value>(text.strip_prefix('\u{feff}').unwrap_or(text))
-            .map_err(|e| (e.line(), e.to_string())),
+        Format::Json => {
+            serde_json::from_str::<Value>(text.strip_prefix('\u{feff}').unwrap_or(text))
+                .map_err(|e| (e.line(), e.to_string()))
+        }
         _ => serde_yaml::from_str::<Value>(text).map_err(|e| {
             let line = e.location().map_or(1, |l| l.line());
             (line, e.to_string())

@@ -127,9 +127,12 @@ impl CsvDocument {
                 "the rows could not be matched with the tasks (blank rows?)",
             ));
         }
-        let quote_all = text
-            .get(bom..header_end)
-            .is_some_and(|h| !h.is_empty() && cell_spans(h).iter().all(|&(a, _)| h.as_bytes().get(a) == Some(&b'"')));
+        let quote_all = text.get(bom..header_end).is_some_and(|h| {
+            !h.is_empty()
+                && cell_spans(h)
+                    .iter()
+                    .all(|&(a, _)| h.as_bytes().get(a) == Some(&b'"'))
+        });
         let index = list
             .tasks
             .iter()
@@ -267,7 +270,10 @@ impl CsvDocument {
                     field_differs(old, &new, field) || (field == Field::Id && write_id),
                     field_value(&new, field),
                 ),
-                None => (old.extra.get(name) != new.extra.get(name), new.extra.get(name).cloned()),
+                None => (
+                    old.extra.get(name) != new.extra.get(name),
+                    new.extra.get(name).cloned(),
+                ),
             };
             if changed && let Some(cell) = cells.get_mut(column) {
                 *cell = self.quote(&cell_text(&new, name, value.as_ref())?);
@@ -344,7 +350,9 @@ impl CsvDocument {
         }
         let row_text = cells.join(",");
         let slot = after.map_or(0, |a| a + 1);
-        let anchor_end = after.and_then(|a| self.rows.get(a)).map_or(self.header_end, |r| r.end);
+        let anchor_end = after
+            .and_then(|a| self.rows.get(a))
+            .map_or(self.header_end, |r| r.end);
         self.check_row(&row_text, &task, true, anchor_end)?;
         let inserted = format!("{}{row_text}", self.eol);
         self.text.insert_str(anchor_end, &inserted);
@@ -400,7 +408,12 @@ impl CsvDocument {
         };
         let end = row.end;
         if self.text.get(start..end).is_none() {
-            return Err(not_in_place(Format::Csv, &self.text, start.min(self.text.len()), "the row's place does not fit the text (this is a bug; please report it)"));
+            return Err(not_in_place(
+                Format::Csv,
+                &self.text,
+                start.min(self.text.len()),
+                "the row's place does not fit the text (this is a bug; please report it)",
+            ));
         }
         self.text.replace_range(start..end, "");
         let removed = end - start;
@@ -421,7 +434,11 @@ impl CsvDocument {
 
     /// A cell in the file's quoting.
     fn quote(&self, s: &str) -> String {
-        if self.quote_all || s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
+        if self.quote_all
+            || s.contains([',', '"', '\n', '\r'])
+            || s.starts_with(' ')
+            || s.ends_with(' ')
+        {
             format!("\"{}\"", s.replace('"', "\"\""))
         } else {
             s.to_owned()
@@ -465,12 +482,15 @@ impl CsvDocument {
     fn check_row(&self, row: &str, want: &Task, explicit: bool, at: usize) -> Result<(), Error> {
         let header = self.text.get(..self.header_end).unwrap_or("");
         let local = format!("{header}\n{row}\n");
-        let read = csv::parse(&local).ok().and_then(|l| l.tasks.into_iter().next()).map(|mut t| {
-            if !explicit {
-                t.id = want.id.clone();
-            }
-            t
-        });
+        let read = csv::parse(&local)
+            .ok()
+            .and_then(|l| l.tasks.into_iter().next())
+            .map(|mut t| {
+                if !explicit {
+                    t.id = want.id.clone();
+                }
+                t
+            });
         if read.as_ref() == Some(want) {
             Ok(())
         } else {
@@ -478,7 +498,10 @@ impl CsvDocument {
                 Format::Csv,
                 &self.text,
                 at,
-                &format!("task `{}` written as a row would not read back as itself", want.id),
+                &format!(
+                    "task `{}` written as a row would not read back as itself",
+                    want.id
+                ),
             ))
         }
     }
@@ -488,7 +511,9 @@ impl CsvDocument {
 fn cell_text(task: &Task, name: &str, value: Option<&Value>) -> Result<String, Error> {
     match value {
         None => Ok(String::new()),
-        Some(Value::String(s)) if Field::from_name(name).is_some() || !s.is_empty() => Ok(s.clone()),
+        Some(Value::String(s)) if Field::from_name(name).is_some() || !s.is_empty() => {
+            Ok(s.clone())
+        }
         Some(Value::Array(items)) if Field::from_name(name).is_some() => Ok(items
             .iter()
             .filter_map(Value::as_str)

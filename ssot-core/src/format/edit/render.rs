@@ -97,7 +97,9 @@ pub(crate) fn yaml_literal(s: &str, indent: &str) -> Option<String> {
     let fits = !body.is_empty()
         && !body.ends_with('\n')
         && !body.starts_with([' ', '\t', '\n'])
-        && !body.chars().any(|c| c == '\r' || (c.is_control() && c != '\n' && c != '\t'))
+        && !body
+            .chars()
+            .any(|c| c == '\r' || (c.is_control() && c != '\n' && c != '\t'))
         && !body.split('\n').any(|l| l.ends_with([' ', '\t']));
     if !fits {
         return None;
@@ -242,18 +244,31 @@ mod tests {
 
     #[test]
     fn plain_only_when_it_reads_back_as_the_string() {
-        for ok in ["Ship it", "a-b", "1h30m", "v1.2", "2026-11-23T09:30:00Z", "é"] {
+        for ok in [
+            "Ship it",
+            "a-b",
+            "1h30m",
+            "v1.2",
+            "2026-11-23T09:30:00Z",
+            "é",
+        ] {
             assert!(plain_ok(ok, false), "{ok}");
         }
         for no in [
-            "", " a", "yes", "Null", "12", "1e3", "0x1F", "- a", "a: b", "a #b", "x:", "[a",
-            "*a", "a\nb", ".5", "+1",
+            "", " a", "yes", "Null", "12", "1e3", "0x1F", "- a", "a: b", "a #b", "x:", "[a", "*a",
+            "a\nb", ".5", "+1",
         ] {
             assert!(!plain_ok(no, false), "{no}");
         }
         assert!(!plain_ok("a, b", true));
-        assert_eq!(yaml_string("it's", Style::Plain, false, Quoting::AsBefore), "it's");
-        assert_eq!(yaml_string("'q", Style::Plain, false, Quoting::AsBefore), "'''q'");
+        assert_eq!(
+            yaml_string("it's", Style::Plain, false, Quoting::AsBefore),
+            "it's"
+        );
+        assert_eq!(
+            yaml_string("'q", Style::Plain, false, Quoting::AsBefore),
+            "'''q'"
+        );
         assert_eq!(yaml_double("a\"\u{1}"), "\"a\\\"\\u0001\"");
     }
 

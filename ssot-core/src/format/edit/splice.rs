@@ -98,7 +98,10 @@ pub(crate) fn next_line(text: &str, pos: usize) -> usize {
 /// The text before `pos` on its line, when it is only blanks.
 fn blank_prefix(text: &str, pos: usize) -> Option<&str> {
     let prefix = text.get(line_start(text, pos)..pos)?;
-    prefix.chars().all(|c| c == ' ' || c == '\t').then_some(prefix)
+    prefix
+        .chars()
+        .all(|c| c == ' ' || c == '\t')
+        .then_some(prefix)
 }
 
 /// Blanks as wide as the text before `pos` on its line: the indentation of a key that
@@ -140,7 +143,10 @@ fn step_of(text: &str, map: &Node) -> String {
     };
     for e in entries {
         let child = match &e.value.kind {
-            Kind::Map { flow: false, entries } => entries.first().map(|c| c.key.start),
+            Kind::Map {
+                flow: false,
+                entries,
+            } => entries.first().map(|c| c.key.start),
             Kind::Seq { flow: false, items } => items.first().map(|i| i.start),
             _ => None,
         };
@@ -157,7 +163,8 @@ fn step_of(text: &str, map: &Node) -> String {
 
 /// Whether a flow collection spreads over several lines.
 fn multiline(text: &str, node: &Node) -> bool {
-    text.get(node.start..node.end).is_some_and(|t| t.contains('\n'))
+    text.get(node.start..node.end)
+        .is_some_and(|t| t.contains('\n'))
 }
 
 /// The JSON indentation unit of a multi-line object: its first key's indentation
@@ -274,7 +281,10 @@ pub(crate) fn set_value(
             Ok(inline(&yaml_string(s, style, false, cx.quoting)))
         }
         Value::Array(items) if !items.is_empty() => match &old.kind {
-            Kind::Seq { flow: false, items: old_items } => {
+            Kind::Seq {
+                flow: false,
+                items: old_items,
+            } => {
                 let item_pad = old_items
                     .first()
                     .and_then(|i| {
@@ -299,7 +309,10 @@ pub(crate) fn set_value(
         },
         Value::Object(o) if !o.is_empty() && !old.is_flow() => {
             let inner = match &old.kind {
-                Kind::Map { flow: false, entries } => entries
+                Kind::Map {
+                    flow: false,
+                    entries,
+                } => entries
                     .first()
                     .map_or_else(|| format!("{key_pad}{step}"), |e| pad(text, e.key.start)),
                 _ => format!("{key_pad}{step}"),
@@ -330,7 +343,10 @@ pub(crate) fn add_entry(
         let Some(last) = entries.last() else {
             return Err(refuse(map.start, "an empty block mapping"));
         };
-        let key_pad = pad(text, entries.first().map_or(last.key.start, |e| e.key.start));
+        let key_pad = pad(
+            text,
+            entries.first().map_or(last.key.start, |e| e.key.start),
+        );
         let step = step_of(text, map);
         let at = line_end(text, map.end);
         let rendered = match value {
@@ -340,7 +356,9 @@ pub(crate) fn add_entry(
             Value::String(s) => {
                 let style = entries
                     .iter()
-                    .find(|e| matches!(e.value.kind, Kind::Scalar(_)) && e.value.start < e.value.end)
+                    .find(|e| {
+                        matches!(e.value.kind, Kind::Scalar(_)) && e.value.start < e.value.end
+                    })
                     .map_or(Style::Plain, |e| scalar_style(&e.value));
                 let style = if matches!(style, Style::Literal | Style::Folded) {
                     Style::Plain
@@ -472,11 +490,7 @@ pub(crate) fn remove_entry(cx: Cx<'_>, map: &Node, index: usize) -> Result<Splic
 
 /// The text of a new flow mapping with these entries, in the spacing of `template`
 /// (a flow mapping of the same file), or `{k: v, ...}` without one.
-pub(crate) fn flow_map(
-    cx: Cx<'_>,
-    template: Option<&Node>,
-    entries: &[(String, Value)],
-) -> String {
+pub(crate) fn flow_map(cx: Cx<'_>, template: Option<&Node>, entries: &[(String, Value)]) -> String {
     let text = cx.text;
     let json = cx.format == Format::Json;
     let t_entries = template.and_then(Node::entries).unwrap_or(&[]);
@@ -570,12 +584,20 @@ pub(crate) fn block_item(
                 format!("{kv}{}", yaml_string(s, style, false, cx.quoting))
             }
             (Value::Array(_), Some(Kind::Seq { flow: false, .. })) => {
-                format!(":{}", yaml_block(v, &format!("{key_pad}{step}"), &step, cx.quoting))
+                format!(
+                    ":{}",
+                    yaml_block(v, &format!("{key_pad}{step}"), &step, cx.quoting)
+                )
             }
             (Value::Object(o), _) if !o.is_empty() => {
-                format!(":{}", yaml_block(v, &format!("{key_pad}{step}"), &step, cx.quoting))
+                format!(
+                    ":{}",
+                    yaml_block(v, &format!("{key_pad}{step}"), &step, cx.quoting)
+                )
             }
-            (Value::String(s), _) => format!("{kv}{}", yaml_string(s, Style::Plain, false, cx.quoting)),
+            (Value::String(s), _) => {
+                format!("{kv}{}", yaml_string(s, Style::Plain, false, cx.quoting))
+            }
             (other, _) => format!("{kv}{}", yaml_flow(other, Style::Plain, cx.quoting)),
         };
         out.push_str(&rendered);

@@ -121,17 +121,21 @@ impl TaskDocument {
         let root = span_tree(format, &text)?;
         let seq = match &root {
             None => None,
-            Some(n @ Node {
-                kind: Kind::Seq { .. },
-                ..
-            }) => Some(n),
+            Some(
+                n @ Node {
+                    kind: Kind::Seq { .. },
+                    ..
+                },
+            ) => Some(n),
             Some(map) => map.entry("tasks").map(|e| &e.value),
         };
         let (items, place) = match seq {
-            Some(seq @ Node {
-                kind: Kind::Seq { flow, items },
-                ..
-            }) => {
+            Some(
+                seq @ Node {
+                    kind: Kind::Seq { flow, items },
+                    ..
+                },
+            ) => {
                 let place = if *flow {
                     Place::Flow {
                         start: seq.start,
@@ -143,7 +147,11 @@ impl TaskDocument {
                 let items = items
                     .iter()
                     .map(|n| Item {
-                        start: if *flow { n.start } else { dash_line(&text, n.start) },
+                        start: if *flow {
+                            n.start
+                        } else {
+                            dash_line(&text, n.start)
+                        },
                         end: n.end,
                         explicit_id: n.entry("id").is_some_and(|e| !is_null(&text, &e.value)),
                     })
@@ -328,22 +336,23 @@ impl TaskDocument {
         }
         check_extra_keys(self.format, &new)?;
         let id_changed = new.id != old.id;
-        if id_changed {
-            if self.index.contains_key(new.id.as_str()) {
-                return Err(Error::IdConflict {
-                    id: new.id.clone(),
-                    reason: "another task in this document already has this id; choose another",
-                });
-            }
+        if id_changed && self.index.contains_key(new.id.as_str()) {
+            return Err(Error::IdConflict {
+                id: new.id.clone(),
+                reason: "another task in this document already has this id; choose another",
+            });
         }
         let write_id = id_changed || (!item.explicit_id && new.title != old.title);
         if write_id && !item.explicit_id || id_changed {
-            self.check_derived_ids(|tasks| {
-                if let Some(d) = tasks.get_mut(i) {
-                    *d = Draft::new(Task::new(new.id.clone(), String::new()), i + 1);
-                    d.explicit = true;
-                }
-            }, &new.id)?;
+            self.check_derived_ids(
+                |tasks| {
+                    if let Some(d) = tasks.get_mut(i) {
+                        *d = Draft::new(Task::new(new.id.clone(), String::new()), i + 1);
+                        d.explicit = true;
+                    }
+                },
+                &new.id,
+            )?;
         }
         let changes = changes(old, &new, write_id);
         let old_id = old.id.clone();
@@ -503,7 +512,10 @@ impl TaskDocument {
                 } else if let Some(next) = self.items.get(i + 1) {
                     (item.start, next.start)
                 } else {
-                    let prev = self.items.get(i.wrapping_sub(1)).map_or(item.start, |p| p.end);
+                    let prev = self
+                        .items
+                        .get(i.wrapping_sub(1))
+                        .map_or(item.start, |p| p.end);
                     (prev, item.end)
                 }
             }
@@ -727,9 +739,9 @@ impl TaskDocument {
             Some(it) => {
                 let region = text.get(it.start..it.end).unwrap_or("");
                 let (local, lead, _) = self.local_text_of(region, self.broken_at(it.end));
-                let mut map = self.local_map(&local).map_err(|r| {
-                    not_in_place(self.format, text, it.start, &r.reason)
-                })?;
+                let mut map = self
+                    .local_map(&local)
+                    .map_err(|r| not_in_place(self.format, text, it.start, &r.reason))?;
                 // Back to the document's offsets.
                 map.relocate(it.start, lead);
                 Some(map)
@@ -745,9 +757,17 @@ impl TaskDocument {
         match self.place {
             Place::Block => {
                 let (Some(it), Some(map)) = (t_item, &t_map) else {
-                    return Err(not_in_place(self.format, text, 0, "no task to copy a style from"));
+                    return Err(not_in_place(
+                        self.format,
+                        text,
+                        0,
+                        "no task to copy a style from",
+                    ));
                 };
-                let first_key = map.entries().and_then(|e| e.first()).map_or(map.start, |e| e.key.start);
+                let first_key = map
+                    .entries()
+                    .and_then(|e| e.first())
+                    .map_or(map.start, |e| e.key.start);
                 let first = text
                     .get(it.start..map.start.min(first_key))
                     .filter(|p| p.trim_start().starts_with('-') && !p.contains('\n'))
@@ -768,16 +788,21 @@ impl TaskDocument {
                     Some(a) => next_line(text, a.end),
                     None => line_start(text, it.start),
                 };
-                let ends_line = pos > 0 && matches!(text.as_bytes().get(pos - 1), Some(b'\n' | b'\r'));
+                let ends_line =
+                    pos > 0 && matches!(text.as_bytes().get(pos - 1), Some(b'\n' | b'\r'));
                 if anchor.is_some() && !ends_line {
                     Ok((pos, "\n".to_owned(), body, String::new()))
                 } else {
                     Ok((pos, String::new(), body, "\n".to_owned()))
                 }
             }
-            Place::Flow { start, end } => {
+            Place::Flow { start, .. } => {
                 let body = splice::flow_map(cx, t_map.as_ref(), &entries);
-                let sep = |a: &Item, b: &Item| text.get(a.end..b.start).filter(|g| !g.contains('#')).map(str::to_owned);
+                let sep = |a: &Item, b: &Item| {
+                    text.get(a.end..b.start)
+                        .filter(|g| !g.contains('#'))
+                        .map(str::to_owned)
+                };
                 let items = &self.items;
                 let gap = match (items.first(), items.get(1)) {
                     (Some(a), Some(b)) => sep(a, b),
@@ -795,10 +820,6 @@ impl TaskDocument {
                         None => Ok((start + 1, String::new(), body, String::new())),
                     },
                 }
-                .map(|r| {
-                    let _ = end;
-                    r
-                })
             }
             Place::Missing { at, indent } if self.format == Format::Yaml => {
                 let first = format!("{}- ", " ".repeat(indent));
@@ -825,7 +846,11 @@ impl TaskDocument {
     /// Refuses an edit that would change the derived id of a task without an explicit
     /// id: `edit` changes the drafts (one per task, explicit ones with their id) as
     /// the edit would.
-    fn check_derived_ids(&self, edit: impl FnOnce(&mut Vec<Draft>), id: &TaskId) -> Result<(), Error> {
+    fn check_derived_ids(
+        &self,
+        edit: impl FnOnce(&mut Vec<Draft>),
+        id: &TaskId,
+    ) -> Result<(), Error> {
         if self.items.iter().all(|it| it.explicit_id) {
             return Ok(());
         }

@@ -164,7 +164,10 @@ pub(crate) fn yaml(text: &str) -> Result<Option<Node>, TreeError> {
             at: offsets.byte(e.marker().index()),
             message: e.info().to_owned(),
         })?;
-        let (start, end) = (offsets.byte(span.start.index()), offsets.byte(span.end.index()));
+        let (start, end) = (
+            offsets.byte(span.start.index()),
+            offsets.byte(span.end.index()),
+        );
         let done = match event {
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -182,12 +185,16 @@ pub(crate) fn yaml(text: &str) -> Result<Option<Node>, TreeError> {
                     ScalarStyle::Plain => (Style::Plain, start, end),
                     // A quoted scalar's end event may reach over a comment after it;
                     // its closing quote is its end.
-                    ScalarStyle::SingleQuoted => {
-                        (Style::Single, start, quoted_end(text, start, b'\'').unwrap_or(end))
-                    }
-                    ScalarStyle::DoubleQuoted => {
-                        (Style::Double, start, quoted_end(text, start, b'"').unwrap_or(end))
-                    }
+                    ScalarStyle::SingleQuoted => (
+                        Style::Single,
+                        start,
+                        quoted_end(text, start, b'\'').unwrap_or(end),
+                    ),
+                    ScalarStyle::DoubleQuoted => (
+                        Style::Double,
+                        start,
+                        quoted_end(text, start, b'"').unwrap_or(end),
+                    ),
                     ScalarStyle::Literal | ScalarStyle::Folded => {
                         let style = if style == ScalarStyle::Literal {
                             Style::Literal
@@ -323,10 +330,10 @@ fn block_scalar_header(text: &str, content: usize) -> usize {
         let line = text.get(line_start..line_end).unwrap_or("");
         if !line.trim().is_empty() || line_start == 0 {
             // The indicator is the last `|` or `>` before a comment.
-            let code = line.find(" #").map_or(line, |c| line.get(..c).unwrap_or(line));
-            return code
-                .rfind(['|', '>'])
-                .map_or(content, |i| line_start + i);
+            let code = line
+                .find(" #")
+                .map_or(line, |c| line.get(..c).unwrap_or(line));
+            return code.rfind(['|', '>']).map_or(content, |i| line_start + i);
         }
         line_end = line_start.saturating_sub(1);
     }

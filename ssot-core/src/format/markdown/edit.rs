@@ -797,7 +797,12 @@ impl MarkdownDocument {
                     })
                     .collect();
                 match inside.last() {
-                    Some(&j) => (Some(j), self.entries.get(j).map_or(line_end, |e| e.para_end), j + 1, false),
+                    Some(&j) => (
+                        Some(j),
+                        self.entries.get(j).map_or(line_end, |e| e.para_end),
+                        j + 1,
+                        false,
+                    ),
                     None => {
                         let slot = (0..n)
                             .find(|&j| self.entries.get(j).is_some_and(|e| e.line_start > line_end))
@@ -816,7 +821,7 @@ impl MarkdownDocument {
                 let form = line_form(&tokens);
                 let prefix = if nested {
                     let child = continuation_prefix(marker);
-                    let bullet = marker.trim_start_matches(|c: char| c == ' ' || c == '\t' || c == '>');
+                    let bullet = marker.trim_start_matches([' ', '\t', '>']);
                     format!("{child}{bullet}")
                 } else {
                     marker.to_owned()
@@ -836,7 +841,13 @@ impl MarkdownDocument {
             new_lines.push(' ');
             write_title(&mut new_lines, &task.title);
         }
-        for key in [Key::Id, Key::Dependencies, Key::Priority, Key::Estimate, Key::Tag] {
+        for key in [
+            Key::Id,
+            Key::Dependencies,
+            Key::Priority,
+            Key::Estimate,
+            Key::Tag,
+        ] {
             write_field(&mut new_lines, key, form, &task);
         }
         for key in task.extra.keys() {
@@ -844,7 +855,12 @@ impl MarkdownDocument {
                 write_field(&mut new_lines, Key::Extra(key), form, &task);
             }
         }
-        for key in [Key::Category, Key::CreatedAt, Key::UpdatedAt, Key::ActualTime] {
+        for key in [
+            Key::Category,
+            Key::CreatedAt,
+            Key::UpdatedAt,
+            Key::ActualTime,
+        ] {
             write_field(&mut new_lines, key, form, &task);
         }
         write_field(&mut new_lines, Key::Extra(BLOCK_ID), form, &task);
@@ -859,7 +875,8 @@ impl MarkdownDocument {
         let pos = pos.min(self.text.len());
         // At the start of a line (an empty document, or one whose last line is ended),
         // the line break goes after the new lines instead of before.
-        let at_line_start = pos == 0 || matches!(self.text.as_bytes().get(pos - 1), Some(b'\n' | b'\r'));
+        let at_line_start =
+            pos == 0 || matches!(self.text.as_bytes().get(pos - 1), Some(b'\n' | b'\r'));
         let new_lines = if at_line_start {
             format!("{}{eol}", new_lines.trim_start_matches(['\r', '\n']))
         } else {
@@ -872,7 +889,12 @@ impl MarkdownDocument {
         text.insert_str(pos, &new_lines);
         let mut expected = self.tasks.clone();
         expected.insert(slot.min(expected.len()), task.clone());
-        self.replace_checked(text, &expected, &task.id, "the new line would not read back as this task in its place")
+        self.replace_checked(
+            text,
+            &expected,
+            &task.id,
+            "the new line would not read back as this task in its place",
+        )
     }
 
     /// Removes task `id`'s lines (its checkbox line and description lines) and returns
@@ -888,10 +910,15 @@ impl MarkdownDocument {
     pub fn remove(&mut self, id: &str) -> Result<Task, Error> {
         let i = self.position(id)?;
         let Some(entry) = self.entries.get(i).copied() else {
-            return Err(Error::TaskNotFound { id: TaskId::new(id)? });
+            return Err(Error::TaskNotFound {
+                id: TaskId::new(id)?,
+            });
         };
         if self.last_descendant(i) != i {
-            return Err(self.not_in_place(entry.line_start, "the task has subtasks; remove or move them first"));
+            return Err(self.not_in_place(
+                entry.line_start,
+                "the task has subtasks; remove or move them first",
+            ));
         }
         let end = match line_ending_at(&self.text, entry.para_end) {
             Some(eol) => entry.para_end + eol.len(),
@@ -899,23 +926,28 @@ impl MarkdownDocument {
         };
         let mut text = self.text.clone();
         if text.get(entry.line_start..end).is_none() {
-            return Err(stale(self.tasks.get(i).unwrap_or(&Task::new(TaskId::new(id)?, ""))));
+            return Err(stale(
+                self.tasks
+                    .get(i)
+                    .unwrap_or(&Task::new(TaskId::new(id)?, "")),
+            ));
         }
         text.replace_range(entry.line_start..end, "");
         let mut expected = self.tasks.clone();
         let removed = expected.remove(i);
-        self.replace_checked(text, &expected, &removed.id, "without this task the document would read differently")?;
+        self.replace_checked(
+            text,
+            &expected,
+            &removed.id,
+            "without this task the document would read differently",
+        )?;
         Ok(removed)
     }
 
     /// The last task nested under task `i` (or `i` itself): the tasks after it whose
     /// checkbox sits deeper.
     fn last_descendant(&self, i: usize) -> usize {
-        let depth = |e: &Entry| {
-            sub(&self.text, e.line_start, e.status_at)
-                .chars()
-                .count()
-        };
+        let depth = |e: &Entry| sub(&self.text, e.line_start, e.status_at).chars().count();
         let Some(own) = self.entries.get(i).map(depth) else {
             return i;
         };
@@ -945,8 +977,8 @@ impl MarkdownDocument {
             let body = line.trim_end_matches(['\r', '\n']);
             let trimmed = body.trim_start_matches(' ');
             let level = trimmed.chars().take_while(|&c| c == '#').count();
-            let is_heading = (1..=6).contains(&level)
-                && trimmed[level..].starts_with([' ', '\t']) || (level > 0 && level <= 6 && trimmed.len() == level);
+            let is_heading = (1..=6).contains(&level) && trimmed[level..].starts_with([' ', '\t'])
+                || (level > 0 && level <= 6 && trimmed.len() == level);
             if is_heading {
                 let text = trimmed[level..].trim().trim_end_matches('#').trim();
                 match found {
@@ -969,7 +1001,13 @@ impl MarkdownDocument {
 
     /// Reads `text` whole and, when it gives exactly `expected`, makes it the
     /// document.
-    fn replace_checked(&mut self, text: String, expected: &[Task], id: &TaskId, why: &str) -> Result<(), Error> {
+    fn replace_checked(
+        &mut self,
+        text: String,
+        expected: &[Task],
+        id: &TaskId,
+        why: &str,
+    ) -> Result<(), Error> {
         match MarkdownDocument::parse(text) {
             Ok(doc) if doc.tasks == expected => {
                 *self = doc;
