@@ -71,6 +71,9 @@
 //! - [`Task`], [`Status`], [`Priority`], [`TaskId`], [`Tag`]: the model.
 //! - [`format`](mod@format): [`Format`], [`TaskList`], `parse`/`render` per format, the id rules
 //!   for tasks written without one, and the Markdown editor.
+//! - [`format::edit`]: every format edited in place behind one API
+//!   ([`Document`](format::edit::Document)), and JSON Merge Patch applied in place to any
+//!   YAML or JSON document ([`ConfigDocument`](format::edit::ConfigDocument)).
 //! - [`TaskQueue`]: the priority queue.
 //! - [`Error`], [`ParseError`]: the one error type; parse errors carry the format,
 //!   line, column and field. [`Result`] is `Result<T, Error>`.

@@ -45,16 +45,20 @@
 //! what the file reads. [`TaskDocument::verify`] reads the whole file, for callers
 //! (and tests) that want that check too.
 //!
-//! # Alternatives tried
+//! # Alternatives considered
 //!
-//! - **`yaml-edit`** (a lossless YAML syntax tree built on `rowan`) keeps every byte
-//!   and would give edits for free, but it cannot read JSON, so JSON would need a
-//!   second editor anyway; its tree costs several allocations per token, which on a
-//!   10,000-task file makes opening the file slower than re-rendering it; and it
-//!   still needed the read-back check, because what it writes for a new value is not
-//!   guaranteed to read as that value. The span approach reuses the reader we trust
-//!   and keeps parsing cost linear and small.
+//! - **`yaml-edit`** (a lossless YAML syntax tree on `rowan`, the design of
+//!   `toml_edit`) was read, not adopted, and not benchmarked here: it reads YAML
+//!   only, so JSON would need a second editor anyway; its parser recovers from
+//!   errors, so it and the strict reader could disagree about what a file says, and
+//!   every edit would still need the read-back check; and its own test suite keeps
+//!   lists of known failures of its edit invariants, `\r\n` files among them. The
+//!   span approach reuses the readers this crate already trusts, adds one dependency
+//!   that was already in the tree (`saphyr-parser`, under `saphyr`), and leaves every
+//!   byte it does not replace untouched by construction.
 //! - **Re-rendering and diffing** loses comments and quoting by construction.
+//! - **`json-patch`** is used for what it is: the reference semantics of RFC 7396
+//!   ([`json_patch::merge`]) that [`ConfigDocument::merge_patch`] is checked against.
 //!
 //! # What is refused
 //!
