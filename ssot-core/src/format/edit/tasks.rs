@@ -356,7 +356,7 @@ impl TaskDocument {
         }
         let changes = changes(old, &new, write_id);
         let old_id = old.id.clone();
-        let region = self.rewrite(i, item, &changes, &new, item.explicit_id || write_id)?;
+        let region = self.rewrite(item, &changes, &new, item.explicit_id || write_id)?;
         let removed = item.end - item.start;
         let added = self.splice_text(item.start, item.end, &region)?;
         if let Some(it) = self.items.get_mut(i) {
@@ -652,11 +652,10 @@ impl TaskDocument {
         }
     }
 
-    /// The new text of task `i`'s region with `changes` applied and checked to read
+    /// The new text of a task's region with `changes` applied and checked to read
     /// back as `want`.
     fn rewrite(
         &self,
-        i: usize,
         item: Item,
         changes: &[(String, Option<Value>)],
         want: &Task,
@@ -711,7 +710,6 @@ impl TaskDocument {
                 return Ok(work.get(lead..end).unwrap_or("").to_owned());
             }
         }
-        let _ = i;
         Err(first_error.unwrap_or_else(|| {
             not_in_place(
                 self.format,
