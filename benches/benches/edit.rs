@@ -28,7 +28,9 @@ fn tasks() -> Vec<Task> {
     (0..TASKS)
         .map(|i| {
             let id = TaskId::new(format!("task-{i}")).expect("valid id");
-            let words = ["deploy", "the", "release", "fix", "flaky", "test", "docs", "café"];
+            let words = [
+                "deploy", "the", "release", "fix", "flaky", "test", "docs", "café",
+            ];
             let title: Vec<&str> = (0..3 + next(6)).map(|_| words[next(8) as usize]).collect();
             let mut t = Task::new(id, title.join(" ")).with_status(Status::Pending);
             t.priority = Priority::ALL[next(6) as usize];
@@ -68,8 +70,13 @@ fn edit(c: &mut Criterion, fmt: Format) {
     group.bench_function("set_title one task", |b| {
         b.iter(|| {
             long = !long;
-            let title = if long { "A longer title for this task" } else { "Short" };
-            doc.set_title(black_box(&target), title).expect("valid title");
+            let title = if long {
+                "A longer title for this task"
+            } else {
+                "Short"
+            };
+            doc.set_title(black_box(&target), title)
+                .expect("valid title");
         })
     });
     let new = Task::new(TaskId::new("new-task").expect("valid id"), "A new task");

@@ -1,5 +1,11 @@
 //! The task model of `ssot`: task lists kept in plain files (Markdown, JSON, YAML,
-//! CSV), read and written without losing a byte, and a priority queue to work them.
+//! CSV), read and written without losing data, and a priority queue to work them.
+//!
+//! Lossless means: `parse(render(list)) == list` for every format; a
+//! [`MarkdownDocument`](format::markdown::MarkdownDocument) edit keeps every byte of the
+//! file but those of the task it changes; and a value that cannot be kept exactly (a
+//! JSON integer beyond 64 bits, which serde_json would round; YAML's `.nan`; a key given
+//! twice) is refused with its line and column, never changed.
 //!
 //! A [`Task`] is one record of a single source of truth: an id, a title, a
 //! [`Priority`], a [`Status`] that changes only along a documented state machine,

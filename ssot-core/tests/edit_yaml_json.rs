@@ -570,7 +570,10 @@ fn a_retitled_task_without_an_id_gets_its_old_id_written() {
         doc.as_str(),
         format!("tasks:\n  - title: Write the docs\n    status: todo\n    id: {id}\n")
     );
-    assert_eq!(format::parse(Format::Yaml, doc.as_str()).unwrap().tasks, doc.tasks());
+    assert_eq!(
+        format::parse(Format::Yaml, doc.as_str()).unwrap().tasks,
+        doc.tasks()
+    );
 }
 
 #[test]
@@ -587,7 +590,8 @@ fn an_anchored_value_is_not_edited_in_place() {
 fn a_block_scalar_stays_a_block_scalar() {
     let text = "- id: a\n  title: A\n  description: |\n    one\n    two\n  owner: kim\n";
     let mut doc = TaskDocument::parse(Format::Yaml, text).unwrap();
-    doc.update("a", |t| t.description = "one\ntwo\nthree\n".into()).unwrap();
+    doc.update("a", |t| t.description = "one\ntwo\nthree\n".into())
+        .unwrap();
     assert_eq!(
         doc.as_str(),
         "- id: a\n  title: A\n  description: |\n    one\n    two\n    three\n  owner: kim\n"
@@ -598,8 +602,10 @@ fn a_block_scalar_stays_a_block_scalar() {
 fn json_keeps_its_spacing_and_line_endings() {
     let text = "{\r\n  \"tasks\": [\r\n    {\"id\": \"a\", \"title\": \"A\"},\r\n    {\"id\": \"b\", \"title\": \"B\"}\r\n  ]\r\n}\r\n";
     let mut doc = TaskDocument::parse(Format::Json, text).unwrap();
-    doc.update("a", |t| t.tags.push(Tag::new("ops").unwrap())).unwrap();
-    doc.insert(Task::new(TaskId::new("c").unwrap(), "C"), Position::End).unwrap();
+    doc.update("a", |t| t.tags.push(Tag::new("ops").unwrap()))
+        .unwrap();
+    doc.insert(Task::new(TaskId::new("c").unwrap(), "C"), Position::End)
+        .unwrap();
     assert_eq!(
         doc.as_str(),
         "{\r\n  \"tasks\": [\r\n    {\"id\": \"a\", \"title\": \"A\", \"tags\": [\"ops\"]},\r\n    {\"id\": \"b\", \"title\": \"B\"},\r\n    {\"id\": \"c\", \"title\": \"C\"}\r\n  ]\r\n}\r\n"

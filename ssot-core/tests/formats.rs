@@ -33,13 +33,10 @@ fn yaml_flow_nesting_inside_quotes_and_comments_is_text() {
     let text = format!(
         "# {deep}\n- title: \"{deep}\"\n  note: '{deep}'\n  other: don't {deep}\n  ok: [[1], {{a: [2]}}]\n"
     );
-    // The plain scalar `don't [[[...` holds real flow indicators for YAML too; only
-    // the comment and the quoted scalars are skipped.
-    let err = format::parse(Format::Yaml, &text).unwrap_err();
-    assert!(err.to_string().contains("yaml line 4"), "{err}");
-    let text = text.replace(&format!("don't {deep}"), "don't");
+    // Brackets in the comment, the quoted scalars and the plain scalar are text.
     let list = format::parse(Format::Yaml, &text).unwrap();
     assert_eq!(list.tasks[0].title, deep);
+    assert_eq!(list.tasks[0].extra["other"], format!("don't {deep}"));
 }
 
 #[test]
@@ -58,4 +55,20 @@ fn the_crate_result_alias_defaults_its_error_to_the_crate_error() {
     }
     let err: Error = read("[{}]").unwrap_err();
     assert!(matches!(err, Error::Parse(_)), "{err}");
+}
+
+#[test]
+fn a_byte_order_mark_takes_no_column_in_any_format() {
+    for fmt in [Format::Yaml, Format::Json, Format::Csv] {
+        let text = match fmt {
+            Format::Yaml => "- {title: a, priority: urgent}\n",
+            Format::Json => "[{\"title\": \"a\", \"priority\": \"urgent\"}]",
+            _ => "title,priority\na,urgent\n",
+        };
+        let plain = format::parse(fmt, text).unwrap_err().to_string();
+        let with_bom = format::parse(fmt, &format!("\u{feff}{text}"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(plain, with_bom, "{fmt}");
+    }
 }

@@ -595,9 +595,14 @@ fn yaml_values_json_cannot_hold_are_errors_with_position() {
             "- title: x\n  meta: {true: 1}\n",
             2,
             10,
-            "map key `true` is not a string",
+            "mapping key `true` is not a string",
         ),
-        ("- title: x\n  meta: {~: 1}\n", 2, 10, "map key is null"),
+        (
+            "- title: x\n  meta: {~: 1}\n",
+            2,
+            10,
+            "mapping key `null` is not a string",
+        ),
         (
             "- title: x\n  meta: !secret x\n",
             2,
@@ -608,13 +613,13 @@ fn yaml_values_json_cannot_hold_are_errors_with_position() {
             "- title: x\n  meta: [.nan]\n",
             2,
             10,
-            "`.nan` is not a finite number",
+            "`.nan` is not a number JSON can hold",
         ),
         (
             "- title: x\n  meta: -.inf\n",
             2,
             9,
-            "`-.inf` is not a finite number",
+            "`-.inf` is not a number JSON can hold",
         ),
         (
             "- title: x\n  meta: 123456789012345678901234567890\n",
@@ -670,4 +675,105 @@ fn columns_count_characters_not_bytes() {
     assert_eq!(e.column, Some(31), "{e}");
     let e = parse_error(yaml::parse("- {title: é日本, priority: urgent}\n"));
     assert_eq!(e.column, Some(26), "{e}");
+}
+
+// ---------------------------------------------------------------------------
+// Brackets are text inside scalars (issue 12, item 6).
+// ---------------------------------------------------------------------------
+
+/// A plain scalar full of brackets: it starts with a letter (a bracket there would
+/// open a flow collection), has single spaces between words, and no `: ` or ` #`.
+fn arb_plain_with_brackets() -> impl Strategy<Value = String> {
+    proptest::collection::vec("[a-z\\[\\]{},]{1,12}", 1..8)
+        .prop_map(|words| format!("x{}", words.join(" ")))
+}
+
+/// Lines of a block scalar, any of which may hold brackets, quotes and `#`.
+fn arb_block_lines() -> impl Strategy<Value = Vec<String>> {
+    proptest::collection::vec("[a-z\\[\\]{}'\"# ]{0,20}[a-z\\]]", 1..6)
+}
+
+/// A YAML task list whose title is a plain scalar, whose description is a literal
+/// block scalar and whose extra `note` is a folded one, all holding more `[` than
+/// the flow-depth limit; returns the text and the expected title and description.
+fn arb_bracketed_yaml() -> impl Strategy<Value = (String, String, String)> {
+    (
+        arb_plain_with_brackets(),
+        arb_block_lines(),
+        arb_block_lines(),
+    )
+        .prop_map(|(title, literal, folded)| {
+            let deep = "[".repeat(129);
+            let mut text = format!("- title: {title} {deep}\n  description: |\n");
+            let mut description = String::new();
+            for line in std::iter::once(&deep).chain(&literal) {
+                text.push_str(&format!("    {line}\n"));
+                description.push_str(line);
+                description.push('\n');
+            }
+            text.push_str("  note: >\n");
+            for line in std::iter::once(&deep).chain(&folded) {
+                text.push_str(&format!("    {line}\n"));
+            }
+            (text, format!("{title} {deep}"), description)
+        })
+}
+
+proptest! {
+    #![proptest_config(common::cases(64))]
+
+    #[test]
+    fn yaml_brackets_in_block_and_plain_scalars_are_text(
+        (text, title, description) in arb_bracketed_yaml()
+    ) {
+        let list = yaml::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(&list.tasks[0].title, &title);
+        prop_assert_eq!(&list.tasks[0].description, &description);
+        let note = list.tasks[0].extra["note"].as_str().unwrap_or_default();
+        prop_assert!(note.matches('[').count() >= 129, "{}", note);
+    }
+}
+
+#[test]
+fn a_block_scalar_holding_129_brackets_is_accepted() {
+    let text = format!("- title: x\n  description: |\n    {}\n", "[".repeat(129));
+    let list = yaml::parse(&text).unwrap();
+    assert_eq!(list.tasks[0].description, format!("{}\n", "[".repeat(129)));
+    let text = format!("- title: a {}\n", "{".repeat(200));
+    assert_eq!(
+        yaml::parse(&text).unwrap().tasks[0].title,
+        format!("a {}", "{".repeat(200))
+    );
+}
+
+#[test]
+fn deep_flow_nesting_is_still_refused_after_a_stray_quote_or_block_scalar() {
+    // A quote inside a plain scalar does not open a quoted scalar, and a block scalar
+    // ends where its indentation does: the flow collections after them still count.
+    for prefix in ["- title: don 't\n", "- title: x\n  description: |\n    '\n"] {
+        let text = format!("{prefix}  x: {}\n", "[".repeat(10_000));
+        let e = parse_error(yaml::parse(&text));
+        assert!(
+            e.message.contains("nested more than 128"),
+            "{prefix:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn json_integers_beyond_64_bits_are_refused_with_their_position() {
+    let text = "[{\"title\": \"x\",\n  \"n\": 123456789012345678901234567890}]";
+    let e = parse_error(json::parse(text));
+    assert_eq!((e.line, e.column), (2, Some(8)), "{e}");
+    assert!(e.message.contains("does not fit in 64 bits"), "{e}");
+    assert!(e.message.contains("quote it"), "{e}");
+    let text = "{\"big\": -99999999999999999999, \"tasks\": []}";
+    let e = parse_error(json::parse(text));
+    assert_eq!((e.line, e.column), (1, Some(9)), "{e}");
+    // Floats and the 64-bit extremes are kept.
+    let text = "[{\"title\": \"x\", \"a\": 1e30, \"b\": 18446744073709551615, \"c\": -9223372036854775808}]";
+    let t = &json::parse(text).unwrap().tasks[0];
+    assert_eq!(t.extra["a"], json!(1e30));
+    assert_eq!(t.extra["b"], json!(u64::MAX));
+    assert_eq!(t.extra["c"], json!(i64::MIN));
 }

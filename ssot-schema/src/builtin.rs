@@ -14,6 +14,10 @@
 //! Every object refuses keys it does not declare (`additionalProperties: false`),
 //! because the commonest mistake in a hand-edited configuration file is a misspelled
 //! key that is then silently ignored; the report names the closest declared key.
+//! The task record is the exception: ssot-core keeps every key it does not know as
+//! an extra field and writes it back, so [`TASK`] accepts any such key except one
+//! that misspells a field (a field name up to case, or one edit away: `prioirty`,
+//! `Title`, `created-at`), and every task list ssot-core writes validates.
 //! Durations are compact (`30s`, `5m`, `1h30m`; `5 minutes` is refused), timeouts are
 //! positive whole seconds, retry policies, triggers, severities, channels, protocols
 //! and ciphers are closed lists, and secrets must be `${ENV_VAR}` references. Each

@@ -202,8 +202,9 @@
 
 pub mod builtin;
 mod error;
+pub mod lines;
 mod locate;
-mod parse;
+pub mod parse;
 mod registry;
 mod report;
 

@@ -29,6 +29,8 @@ use std::collections::{HashMap, HashSet};
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
+use crate::lines::LineIndex;
+
 /// What to find: a value, or a key of the object at `pointer`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Target {
@@ -98,10 +100,11 @@ pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position
         .iter()
         .map(|t| found.get(t).or_else(|| nearest_found(&found, t)).copied())
         .collect();
-    let at = LineIndex::new(text).positions(text, offsets.iter().flatten().copied().collect());
+    let known: Vec<usize> = offsets.iter().flatten().copied().collect();
+    let mut at = LineIndex::new(text).line_columns(text, &known).into_iter();
     offsets
         .into_iter()
-        .map(|o| o.and_then(|o| at.get(&o).copied()))
+        .map(|o| o.and_then(|_| at.next()))
         .collect()
 }
 
@@ -318,67 +321,6 @@ impl JsonWalk<'_, '_> {
 
 fn itoa(n: usize) -> String {
     n.to_string()
-}
-
-/// The 1-based line and character column of byte `offset` in `text`. O(offset).
-pub(crate) fn line_column(text: &str, offset: usize) -> Position {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    LineIndex::new(&text[..offset]).position(text, offset)
-}
-
-/// Byte offsets to lines and character columns.
-struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(text: &str) -> LineIndex {
-        let bytes = text.as_bytes();
-        let mut starts = vec![0];
-        for (i, &b) in bytes.iter().enumerate() {
-            // `\n`, `\r\n` and a lone `\r` end a line, as YAML reads them.
-            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-                starts.push(i + 1);
-            }
-        }
-        LineIndex { starts }
-    }
-
-    /// The positions of many offsets, counting the characters of each line at most
-    /// once: a minified JSON document is one long line, and counting from its start
-    /// for each of many violations would be O(violations x text).
-    fn positions(&self, text: &str, mut offsets: Vec<usize>) -> HashMap<usize, Position> {
-        offsets.sort_unstable();
-        offsets.dedup();
-        let mut out = HashMap::with_capacity(offsets.len());
-        let mut previous: Option<(usize, usize, usize)> = None;
-        for offset in offsets {
-            let line = self.starts.partition_point(|&s| s <= offset).max(1);
-            let (from, column) = match previous {
-                Some((l, o, c)) if l == line => (o, c),
-                _ => (self.starts[line - 1], 1),
-            };
-            let between = text.get(from..offset).unwrap_or("");
-            // A byte order mark is not shown by editors: it takes no column.
-            let between = between.strip_prefix('\u{feff}').unwrap_or(between);
-            let column = column + between.chars().count();
-            out.insert(offset, (line, column));
-            previous = Some((line, offset, column));
-        }
-        out
-    }
-
-    fn position(&self, text: &str, offset: usize) -> Position {
-        let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.starts[line - 1];
-        let before = text.get(start..offset).unwrap_or("");
-        // A byte order mark is not shown by editors: it takes no column.
-        let before = before.strip_prefix('\u{feff}').unwrap_or(before);
-        (line, 1 + before.chars().count())
-    }
 }
 
 // ---------------------------------------------------------------------------

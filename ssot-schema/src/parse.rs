@@ -1,7 +1,22 @@
 //! Reading JSON and YAML text into the JSON data model, refusing what it cannot hold.
 //!
 //! The mapping is documented in the crate root, under "The YAML to JSON mapping";
-//! this module implements it.
+//! this module implements it, for this crate's validation and for other crates'
+//! deserializers: [`StrictValue`] is a [`DeserializeSeed`] that reads one value of
+//! any deserializer into a [`serde_json::Value`], recording in a [`Refusal`] why it
+//! refused a value, and [`yaml_flow_too_deep`] is the guard to run on YAML text
+//! before libyaml (so `yaml_serde`) sees it. `ssot-core` reads the unknown fields of
+//! its task records through them, so the two crates accept and refuse the same values.
+//!
+//! ```
+//! use serde::de::DeserializeSeed;
+//! use ssot_schema::parse::{Refusal, StrictValue};
+//!
+//! let refusal = Refusal::new();
+//! let de = serde_yaml::Deserializer::from_str("a: .nan\n");
+//! assert!(StrictValue::new(&refusal).deserialize(de).is_err());
+//! assert!(refusal.take_message().is_some_and(|m| m.contains("`.nan`")));
+//! ```
 //!
 //! # Why a visitor of our own
 //!
@@ -9,35 +24,104 @@
 //! and turns `.nan` into `null`, which would validate a document the user did not
 //! write. The visitor here costs the same as `Value`'s: one pass, no extra lookups
 //! (the duplicate check is the map entry the value is inserted through).
+//!
+//! # Integers beyond 64 bits
+//!
+//! YAML hands such an integer to the visitor as an `i128`/`u128`, which is refused
+//! with the deserializer's position. serde_json (without its `arbitrary_precision`
+//! feature, which would change every `Value` in a program that links it) rounds it to
+//! the nearest `f64` before the visitor sees it; the visitor only notes that a large
+//! integral float went by, and [`Refusal::rounded_integer`] then finds the literal in
+//! the text. Refusing rather than keeping the digits is the choice: no `Value` can
+//! hold them, and a rounded number would be a silent change.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
+use saphyr_parser::{Event, Parser};
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 use crate::error::Error;
 
-/// Why the visitor refused a value: our own message, without the parser's position.
-#[derive(Default)]
-struct Refusal(RefCell<Option<String>>, Cell<bool>);
+/// Why a [`StrictValue`] refused a value: its message, without the parser's position
+/// (the deserializer's error carries that).
+///
+/// One `Refusal` serves one read: the first refusal ends it.
+#[derive(Debug, Default)]
+pub struct Refusal {
+    message: RefCell<Option<String>>,
+    /// serde_json handed over an integral float at least 2^63: maybe an integer
+    /// literal it rounded.
+    large_integral_float: Cell<bool>,
+}
 
 impl Refusal {
+    /// A refusal with nothing recorded yet.
+    #[must_use]
+    pub fn new() -> Refusal {
+        Refusal::default()
+    }
+
+    /// The message of the value refused, if one was; it is taken, so a second call
+    /// gives `None`.
+    ///
+    /// When a read through [`StrictValue`] fails and this gives `None`, the error is
+    /// the deserializer's own (a syntax error, a type error of another visitor).
+    pub fn take_message(&self) -> Option<String> {
+        self.message.take()
+    }
+
+    /// After a JSON read through [`StrictValue`] succeeded, the byte offset and text
+    /// of the first integer literal of `json` that fits neither `i64` nor `u64`, which
+    /// serde_json read as a rounded `f64`; such a document must be refused (the
+    /// message of [`big_integer_message`]).
+    ///
+    /// `json` is the text that was read. Costs nothing unless the read met an
+    /// integral float of magnitude at least 2^63; then O(text).
+    pub fn rounded_integer<'t>(&self, json: &'t str) -> Option<(usize, &'t str)> {
+        if self.large_integral_float.get() {
+            big_integer(json)
+        } else {
+            None
+        }
+    }
+
     fn fail<E: de::Error>(&self, message: String) -> E {
         let e = E::custom(&message);
-        *self.0.borrow_mut() = Some(message);
+        *self.message.borrow_mut() = Some(message);
         e
     }
 }
 
-/// Reads one value of any JSON type.
-#[derive(Clone, Copy)]
-struct Strict<'r> {
+/// What is wrong with an integer literal beyond 64 bits, and how to keep it.
+#[must_use]
+pub fn big_integer_message(literal: &dyn fmt::Display) -> String {
+    format!("integer {literal} does not fit in 64 bits; quote it to keep it as text")
+}
+
+/// Reads one value of any deserializer into a [`Value`], refusing, with a message in
+/// its [`Refusal`], what the JSON data model cannot hold instead of changing it: a
+/// repeated key (which `Value` resolves by keeping the last), a key that is not a
+/// string, a YAML custom tag, `.nan` and `.inf` (which `Value` turns into `null`),
+/// integers beyond 64 bits (see the module documentation for JSON), binary data.
+///
+/// One pass, the cost of `Value`'s own `Deserialize`.
+#[derive(Clone, Copy, Debug)]
+pub struct StrictValue<'r> {
     refusal: &'r Refusal,
 }
 
-impl<'de> DeserializeSeed<'de> for Strict<'_> {
+impl<'r> StrictValue<'r> {
+    /// A reader recording why it refused a value in `refusal`.
+    #[must_use]
+    pub fn new(refusal: &'r Refusal) -> StrictValue<'r> {
+        StrictValue { refusal }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
@@ -45,7 +129,7 @@ impl<'de> DeserializeSeed<'de> for Strict<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Strict<'_> {
+impl<'de> Visitor<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,26 +152,22 @@ impl<'de> Visitor<'de> for Strict<'_> {
         match (i64::try_from(v), u64::try_from(v)) {
             (Ok(i), _) => Ok(Value::Number(i.into())),
             (_, Ok(u)) => Ok(Value::Number(u.into())),
-            _ => Err(self.refusal.fail(format!(
-                "integer {v} does not fit in 64 bits; quote it to keep it as text"
-            ))),
+            _ => Err(self.refusal.fail(big_integer_message(&v))),
         }
     }
 
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
         match u64::try_from(v) {
             Ok(u) => Ok(Value::Number(u.into())),
-            Err(_) => Err(self.refusal.fail(format!(
-                "integer {v} does not fit in 64 bits; quote it to keep it as text"
-            ))),
+            Err(_) => Err(self.refusal.fail(big_integer_message(&v))),
         }
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         // serde_json hands an integer literal beyond 64 bits to `visit_f64`, rounded;
-        // remember that one may have been seen, so that `read_json` looks for it.
+        // remember that one may have been seen, so that `rounded_integer` looks for it.
         if v.fract() == 0.0 && v.abs() >= 9_223_372_036_854_775_808.0 {
-            self.refusal.1.set(true);
+            self.refusal.large_integral_float.set(true);
         }
         Number::from_f64(v).map(Value::Number).ok_or_else(|| {
             let shown = match (v.is_nan(), v > 0.0) {
@@ -264,26 +344,23 @@ pub(crate) fn read_json(text: &str, source: &str) -> Result<Value, Error> {
     let refusal = Refusal::default();
     // Editors on Windows may start a file with a byte order mark, which is not JSON.
     let mut de = serde_json::Deserializer::from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
-    let read = Strict { refusal: &refusal }
+    let read = StrictValue::new(&refusal)
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v));
     if read.is_ok()
-        && refusal.1.get()
-        && let Some((offset, literal)) = big_integer(text)
+        && let Some((offset, literal)) = refusal.rounded_integer(text)
     {
-        let (line, column) = crate::locate::line_column(text, offset);
+        let (line, column) = crate::lines::line_column(text, offset);
         return Err(Error::Unrepresentable {
             source_name: source.to_owned(),
             line,
             column,
-            message: format!(
-                "integer {literal} does not fit in 64 bits; quote it to keep it as text"
-            ),
+            message: big_integer_message(&literal),
         });
     }
     read.map_err(|e| {
         let at = (e.line().max(1), e.column().max(1));
-        read_error(source, "JSON", at, refusal.0.take(), || {
+        read_error(source, "JSON", at, refusal.take_message(), || {
             strip_json_position(&e.to_string())
         })
     })
@@ -364,7 +441,16 @@ fn read_yaml_documents(
     source: &str,
     limit: Option<usize>,
 ) -> Result<Vec<Value>, Error> {
-    check_flow_depth(text, source)?;
+    if let Some(offset) = yaml_flow_too_deep(text) {
+        let (line, column) = crate::lines::line_column(text, offset);
+        return Err(Error::Syntax {
+            source_name: source.to_owned(),
+            format: "YAML",
+            line,
+            column,
+            message: flow_too_deep_message(),
+        });
+    }
     let mut out = Vec::new();
     // yaml_serde reads a byte order mark as the start of another document.
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -376,24 +462,153 @@ fn read_yaml_documents(
             });
         }
         let refusal = Refusal::default();
-        let value = Strict { refusal: &refusal }
+        let value = StrictValue::new(&refusal)
             .deserialize(document)
-            .map_err(|e| yaml_error(&e, refusal.0.take(), source))?;
+            .map_err(|e| yaml_error(&e, refusal.take_message(), source))?;
         out.push(value);
     }
     Ok(out)
 }
 
 /// The deepest nesting of YAML flow collections (`[...]`, `{...}`) accepted.
-pub(crate) const MAX_FLOW_DEPTH: usize = 128;
+pub const MAX_FLOW_DEPTH: usize = 128;
 
-/// Refuses flow collections nested deeper than [`MAX_FLOW_DEPTH`] before libyaml
-/// sees them: its scanner does work proportional to the nesting depth for every
-/// token, so a few hundred kilobytes of `[[[[...` would take a minute to reach
-/// yaml_serde's own recursion limit. One linear pass, skipping comments and quoted
-/// scalars; a quote opens a scalar only where YAML allows one to start, so the
-/// apostrophe in `don't` is text.
-fn check_flow_depth(text: &str, source: &str) -> Result<(), Error> {
+/// What is wrong with a text [`yaml_flow_too_deep`] refuses, and how to fix it.
+#[must_use]
+pub fn flow_too_deep_message() -> String {
+    format!(
+        "flow collections (`[...]`, `{{...}}`) are nested more than {MAX_FLOW_DEPTH} deep; \
+         use block style, or less nesting"
+    )
+}
+
+/// The byte offset of the first `[` or `{` of YAML `text` that opens a flow
+/// collection nested more than [`MAX_FLOW_DEPTH`] deep, if there is one.
+///
+/// Run it before libyaml (so `yaml_serde`) sees the text: libyaml's scanner does work
+/// proportional to the flow depth for every token, so a few hundred kilobytes of
+/// `[[[[...` would take a minute to reach `yaml_serde`'s own recursion limit.
+///
+/// A bracket counts only where YAML reads it as one: not in a comment, nor in a
+/// quoted, plain (`a [b`) or block (`|`, `>`) scalar. Text with at most
+/// [`MAX_FLOW_DEPTH`] `[` and `{` in all is accepted after one count of bytes;
+/// other text is read by saphyr's event parser (whose scanner stops at 255 flow
+/// levels), up to the first collection too deep: linear in the text either way.
+/// Only if saphyr cannot read the text, and not because of its nesting (it is then
+/// almost surely invalid YAML), are brackets counted lexically, as before saphyr was
+/// used: skipping comments and what looks like a quoted scalar, which may refuse
+/// such a text for brackets in plain or block scalars.
+#[must_use]
+pub fn yaml_flow_too_deep(text: &str) -> Option<usize> {
+    let opening = text
+        .bytes()
+        .filter(|&b| b == b'[' || b == b'{')
+        .take(MAX_FLOW_DEPTH + 1)
+        .count();
+    if opening <= MAX_FLOW_DEPTH {
+        return None;
+    }
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let bom = text.len() - body.len();
+    let found = match flow_too_deep_in_events(body) {
+        Ok(found) => Ok(found),
+        // saphyr refuses some tabs libyaml accepts (`a:\tx`); a tab is one byte and
+        // one character, as a space is, so offsets stay the same.
+        Err(_) if body.contains('\t') => {
+            let detabbed = body.replace('\t', " ");
+            flow_too_deep_in_events(&detabbed).or_else(|at| before_error(&detabbed, at))
+        }
+        Err(at) => before_error(body, at),
+    }
+    .unwrap_or_else(|()| lexical(body));
+    found.map(|offset| offset + bom)
+}
+
+/// After saphyr failed at byte `at` of `text`: the collection too deep in the text
+/// before `at`, if any. saphyr's scanner reads a flow collection to its end before
+/// it emits the collection's first event (the collection might be a key), and stops
+/// at 255 levels: on `[[[[...` it fails before any event. The text before the
+/// failure is read without that failure, and shows where the nesting went too deep.
+/// If it did not, the failure is something else (`Err`).
+fn before_error(text: &str, at: usize) -> Result<Option<usize>, ()> {
+    match text.get(..at).map(flow_too_deep_in_events) {
+        Some(Ok(Some(offset))) => Ok(Some(offset)),
+        _ => Err(()),
+    }
+}
+
+/// [`yaml_flow_too_deep`] by saphyr's events; `Err` with the byte offset where saphyr
+/// failed if it cannot read `text`.
+fn flow_too_deep_in_events(text: &str) -> Result<Option<usize>, usize> {
+    // Whether each open collection is a flow one.
+    let mut open: Vec<bool> = Vec::new();
+    let mut depth = 0usize;
+    // saphyr's marks count characters; walk forward to turn them into bytes.
+    let mut chars = CharCursor::new(text);
+    let mut parser = Parser::new_from_str(text);
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| chars.byte_of(e.marker().index()))?;
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                let offset = chars.byte_of(span.start.index());
+                let flow = matches!(text.as_bytes().get(offset), Some(b'[' | b'{'));
+                open.push(flow);
+                if flow {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Ok(Some(offset));
+                    }
+                }
+            }
+            // The guard pops the collection whether or not it was a flow one.
+            Event::SequenceEnd | Event::MappingEnd if open.pop() == Some(true) => depth -= 1,
+            Event::StreamEnd => break,
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Character index to byte offset, for indexes met mostly in increasing order.
+struct CharCursor<'t> {
+    text: &'t str,
+    index: usize,
+    byte: usize,
+}
+
+impl<'t> CharCursor<'t> {
+    fn new(text: &'t str) -> CharCursor<'t> {
+        CharCursor {
+            text,
+            index: 0,
+            byte: 0,
+        }
+    }
+
+    /// The byte offset of character `index` (the text's length past its end).
+    fn byte_of(&mut self, index: usize) -> usize {
+        if index < self.index {
+            (self.index, self.byte) = (0, 0);
+        }
+        let rest = self.text.get(self.byte..).unwrap_or("");
+        match rest.char_indices().nth(index - self.index) {
+            Some((at, _)) => {
+                self.byte += at;
+                self.index = index;
+            }
+            None => {
+                self.byte = self.text.len();
+                self.index = index;
+            }
+        }
+        self.byte
+    }
+}
+
+/// The lexical fallback of [`yaml_flow_too_deep`]: counts every bracket outside
+/// comments and quoted scalars. A quote counts as opening a scalar only where YAML
+/// allows one to start, so the apostrophe in `don't` is text.
+fn lexical(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let (mut depth, mut i) = (0usize, 0usize);
     let starts_scalar = |i: usize| {
@@ -423,6 +638,8 @@ fn check_flow_depth(text: &str, source: &str) -> Result<(), Error> {
             }
             b'\'' if starts_scalar(i) => {
                 i += 1;
+                // `''` inside a single-quoted scalar is an escaped quote: the scan
+                // leaves and re-enters the scalar, which changes nothing.
                 while bytes.get(i).is_some_and(|&c| c != b'\'') {
                     i += 1;
                 }
@@ -430,16 +647,7 @@ fn check_flow_depth(text: &str, source: &str) -> Result<(), Error> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_FLOW_DEPTH {
-                    let (line, column) = crate::locate::line_column(text, i);
-                    return Err(Error::Syntax {
-                        source_name: source.to_owned(),
-                        format: "YAML",
-                        line,
-                        column,
-                        message: format!(
-                            "flow collections (`[...]`, `{{...}}`) are nested more than {MAX_FLOW_DEPTH} deep; use block style, or less nesting"
-                        ),
-                    });
+                    return Some(i);
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
@@ -447,7 +655,7 @@ fn check_flow_depth(text: &str, source: &str) -> Result<(), Error> {
         }
         i += 1;
     }
-    Ok(())
+    None
 }
 
 fn yaml_error(e: &serde_yaml::Error, refused: Option<String>, source: &str) -> Error {
@@ -726,5 +934,65 @@ mod tests {
             read_yaml("\u{feff}a: 1\r\nb: 2\r\n", "x").unwrap(),
             json!({"a": 1, "b": 2})
         );
+    }
+
+    #[test]
+    fn brackets_in_block_and_plain_scalars_are_text_not_flow_collections() {
+        let deep = "[".repeat(129);
+        for text in [
+            format!("description: |\n  {deep}\n"),
+            format!("description: >-\n  {deep}\n  {}\n", "{".repeat(300)),
+            format!("title: a {deep}\n"),
+            format!("title: a\n  {deep}\n"),
+            format!("- x {deep} # {deep}\n- \"{deep}\"\n"),
+        ] {
+            let v = yaml(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert!(v.to_string().contains(&deep), "{text:?}: {v}");
+        }
+    }
+
+    #[test]
+    fn deep_flow_nesting_after_a_stray_quote_or_a_block_scalar_is_still_refused() {
+        let deep = "[".repeat(10_000);
+        for (text, line) in [
+            (format!("a: don 't\nb: {deep}\n"), 2),
+            (format!("a: |\n  '\nb: {deep}\n"), 3),
+            (format!("\u{feff}a: é\nb: {deep}\n"), 2),
+            (format!("a:\tx\nb: {deep}\n"), 2),
+        ] {
+            match yaml(&text) {
+                Err(Error::Syntax {
+                    line: l, column, ..
+                }) => assert_eq!((l, column), (line, 4 + MAX_FLOW_DEPTH), "{line}"),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Plain scalars (starting with a letter, words of brackets) and literal and
+        /// folded block scalars holding more brackets than the flow limit are read as
+        /// the text they hold.
+        #[test]
+        fn yaml_with_brackets_in_scalars_is_accepted(
+            plain in proptest::collection::vec("[a-z\\[\\]{},]{1,12}", 1..8),
+            block in proptest::collection::vec("[a-z\\[\\]{}'\"# ]{0,20}[a-z\\]]", 1..6),
+            style in proptest::sample::select(vec!["|", ">", "|-", ">+"]),
+        ) {
+            let deep = "[".repeat(129);
+            let plain = format!("x{} {deep}", plain.join(" "));
+            let mut text = format!("plain: {plain}\nblock: {style}\n  {deep}\n");
+            for line in &block {
+                text.push_str(&format!("  {line}\n"));
+            }
+            let v = yaml(&text).map_err(|e| {
+            proptest::test_runner::TestCaseError::fail(format!("{e}\n{text}"))
+        })?;
+            proptest::prop_assert_eq!(v["plain"].as_str(), Some(plain.as_str()));
+            let block_text = v["block"].as_str().unwrap_or_default();
+            proptest::prop_assert!(block_text.starts_with(&deep), "{}", block_text);
+        }
     }
 }

@@ -332,10 +332,10 @@ const MISTAKES: &[Mistake] = &[
     Mistake {
         file: "tasks.yaml",
         from: "    x-owner: docs-team",
-        to: "    owner: docs-team",
+        to: "    Priority: docs-team",
         pointer: "/tasks/2",
         keyword: "additionalProperties",
-        message: "property `owner` is not allowed here",
+        message: "property `Priority` is not allowed here",
     },
     Mistake {
         file: "tasks.yaml",

@@ -69,13 +69,13 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use serde_json::Value;
+use ssot_schema::lines::line_column;
 
 use crate::error::{Error, ParseError};
 use crate::format::field::Field;
 use crate::format::ids::{Draft, check_unique_ids, placeholder_id, resolve_ids};
 use crate::format::kind::Format;
 use crate::format::list::TaskList;
-use crate::format::position::line_column;
 use crate::format::value::{
     format_duration, parse_duration, parse_id, parse_priority, parse_status, parse_tag,
     parse_timestamp,

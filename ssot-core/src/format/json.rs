@@ -34,14 +34,17 @@
 //!
 //! Extra fields hold [`serde_json::Value`]s, so what survives is the value: `1e2` is
 //! read as the float `100.0` and written back as `100.0`. Floats are read and written
-//! exactly (the workspace enables serde_json's `float_roundtrip`). One loss remains,
-//! and it is serde_json's: an integer that does not fit in 64 bits is read as the
-//! nearest float, losing digits (YAML refuses such a number instead); quote such
-//! numbers.
+//! exactly (the workspace enables serde_json's `float_roundtrip`). A value a
+//! `Value` cannot hold exactly is refused with its line and column, never changed:
+//! an integer that does not fit in 64 bits (`123456789012345678901234567890`, which
+//! serde_json would round to `1.2345678901234568e29`) is an error saying to quote it,
+//! as in YAML and in `ssot-schema`. (serde_json's `arbitrary_precision` feature would
+//! keep the digits, but it changes how every `Value` in a program is read and
+//! compared, `ssot-schema`'s and the validator's included.)
 //!
 //! # Errors
 //!
-//! Every [`ParseError`](crate::ParseError) has the line and character column where
+//! Every [`ParseError`] has the line and character column where
 //! serde_json stopped (or, for a bad value, where the value starts) and the field at
 //! fault, as in ``json line 4, column 17, field `priority`: unknown priority
 //! `urgent`; expected one of ...``. A field given twice in one task, or a top-level key given
@@ -60,10 +63,12 @@
 //! # Ok::<(), ssot_core::Error>(())
 //! ```
 
-use crate::error::Error;
+use ssot_schema::lines::line_column;
+use ssot_schema::parse::big_integer_message;
+
+use crate::error::{Error, ParseError};
 use crate::format::kind::Format;
 use crate::format::list::TaskList;
-use crate::format::position::{line_column, line_start};
 use crate::format::record::{Ctx, DocumentOut, check_keys, parse_document};
 
 /// Parses a JSON task list.
@@ -83,9 +88,21 @@ pub fn parse(text: &str) -> Result<TaskList, Error> {
     parse_document(Format::Json, |count_lines| {
         let ctx = Ctx::new(Format::Json, text, count_lines);
         let mut de = serde_json::Deserializer::from_str(text);
-        ctx.read(&mut de)
+        let parsed = ctx
+            .read(&mut de)
             .and_then(|parsed| de.end().map(|()| parsed))
-            .map_err(|e| ctx.error(position(text, &e)))
+            .map_err(|e| ctx.error(position(text, &e)))?;
+        match ctx.refusal.rounded_integer(text) {
+            None => Ok(parsed),
+            Some((offset, literal)) => {
+                let (line, column) = line_column(text, offset);
+                Err(
+                    ParseError::new(Format::Json, line, big_integer_message(&literal))
+                        .with_column(column)
+                        .into(),
+                )
+            }
+        }
     })
 }
 
@@ -105,7 +122,17 @@ fn position(text: &str, e: &serde_json::Error) -> (usize, Option<usize>, String)
     };
     // serde_json's column is the number of bytes of the line read so far, so the
     // error is at the last of them.
-    let offset = line_start(text, e.line()) + e.column().saturating_sub(1);
+    // serde_json counts lines by `\n` alone (a lone `\r` is whitespace to it), so its
+    // line is found the same way; the shared index then gives the position as every
+    // error reports it.
+    let start = match e.line() {
+        0 | 1 => 0,
+        line => text
+            .match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1),
+    };
+    let offset = start + e.column().saturating_sub(1);
     let (line, column) = line_column(text, offset);
     (line, Some(column), message)
 }

@@ -37,8 +37,9 @@
 //! This module only dispatches. Below the four formats sit the modules they share,
 //! none of which imports a format or this module: [`Format`] (below the crate's
 //! error type), [`TaskList`], the id rules (`ids`), field values (`value`: durations,
-//! timestamps, names), the field table (`field`), byte offsets to lines and columns
-//! (`position`), and the serde records JSON and YAML share (`record`).
+//! timestamps, names), the field table (`field`), and the serde records JSON and YAML
+//! share (`record`). Byte offsets become lines and columns through
+//! [`ssot_schema::lines`], the one line index of the workspace.
 
 pub mod csv;
 pub mod edit;
@@ -48,7 +49,6 @@ pub mod json;
 pub(crate) mod kind;
 mod list;
 pub mod markdown;
-mod position;
 mod record;
 mod value;
 pub mod yaml;

@@ -66,10 +66,11 @@
 //! # Ok::<(), ssot_core::Error>(())
 //! ```
 
+use ssot_schema::lines::line_column;
+
 use crate::error::{Error, ParseError};
 use crate::format::kind::Format;
 use crate::format::list::TaskList;
-use crate::format::position::line_column;
 use crate::format::record::{Ctx, DocumentOut, check_keys, parse_document};
 
 /// Parses a YAML task list (one document).
@@ -98,74 +99,28 @@ pub fn parse(text: &str) -> Result<TaskList, Error> {
 }
 
 /// The deepest nesting of flow collections (`[...]`, `{...}`) [`parse`] accepts.
-pub const MAX_FLOW_DEPTH: usize = 128;
+pub const MAX_FLOW_DEPTH: usize = ssot_schema::parse::MAX_FLOW_DEPTH;
 
 /// Refuses flow collections nested deeper than [`MAX_FLOW_DEPTH`], before libyaml
 /// sees them: its scanner does work proportional to the nesting depth for every
-/// token, so a few hundred kilobytes of `[[[[...` would take a minute to reach
-/// yaml_serde's own recursion limit.
-///
-/// One linear pass that skips comments and quoted scalars. A quote counts as opening a
-/// scalar only where YAML allows one to start (after a blank, an indicator or the
-/// start of a line), so the apostrophe in `don't` is text, as it is to YAML.
+/// token. The check is `ssot-schema`'s
+/// [`yaml_flow_too_deep`](ssot_schema::parse::yaml_flow_too_deep), so both crates
+/// refuse the same texts; brackets in comments and in quoted, plain and block scalars
+/// do not count.
 fn check_flow_depth(text: &str) -> Result<(), Error> {
-    let bytes = text.as_bytes();
-    let (mut depth, mut i) = (0usize, 0usize);
-    let starts_scalar = |i: usize| {
-        i == 0
-            || matches!(
-                bytes.get(i - 1),
-                Some(b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',' | b':' | b'-' | b'?')
+    match ssot_schema::parse::yaml_flow_too_deep(text) {
+        None => Ok(()),
+        Some(offset) => {
+            let (line, column) = line_column(text, offset);
+            Err(ParseError::new(
+                Format::Yaml,
+                line,
+                ssot_schema::parse::flow_too_deep_message(),
             )
-    };
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'#' if starts_scalar(i) => {
-                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
-                    i += 1;
-                }
-            }
-            b'"' if starts_scalar(i) => {
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b'\\' => i += 1,
-                        b'"' => break,
-                        _ => {}
-                    }
-                    i += 1;
-                }
-            }
-            b'\'' if starts_scalar(i) => {
-                i += 1;
-                // `''` inside a single-quoted scalar is an escaped quote: the scan
-                // leaves and re-enters the scalar, which changes nothing.
-                while bytes.get(i).is_some_and(|&c| c != b'\'') {
-                    i += 1;
-                }
-            }
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_FLOW_DEPTH {
-                    let (line, column) = line_column(text, i);
-                    return Err(ParseError::new(
-                        Format::Yaml,
-                        line,
-                        format!(
-                            "flow collections (`[...]`, `{{...}}`) are nested more than \
-                             {MAX_FLOW_DEPTH} deep; use block style, or less nesting"
-                        ),
-                    )
-                    .with_column(column)
-                    .into());
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            .with_column(column)
+            .into())
         }
-        i += 1;
     }
-    Ok(())
 }
 
 /// Whether `text` holds no YAML node: only whitespace, comments and document markers.

@@ -8,7 +8,7 @@ use super::splice::{self, Cx, Refusal, Splice, eol_of};
 use super::tree::{self, Kind, Node, Style};
 use crate::error::{Error, ParseError};
 use crate::format::Format;
-use crate::format::position::line_column;
+use ssot_schema::lines::line_column;
 
 /// A YAML or JSON document of any shape (a CI workflow, a compose file, a Kubernetes
 /// manifest, a `package.json`), kept as text and changed in place by

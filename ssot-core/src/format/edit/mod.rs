@@ -111,8 +111,8 @@ pub use self::tasks::TaskDocument;
 
 use crate::error::Error;
 use crate::format::Format;
-use crate::format::position::line_column;
 use crate::task::TaskId;
+use ssot_schema::lines::line_column;
 
 /// Where [`insert`](TaskDocument::insert) puts a new task.
 #[derive(Debug, Clone, PartialEq, Eq)]

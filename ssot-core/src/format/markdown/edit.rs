@@ -63,6 +63,10 @@ pub struct MarkdownDocument {
     index: HashMap<TaskId, usize>,
     /// Whether a line ends in a lone `\r`; see [`MarkdownDocument::checked`].
     lone_cr: bool,
+    /// Whether the text holds `%%`, an Obsidian comment marker; see
+    /// [`MarkdownDocument::checked`]. Edits never add one (titles escape `%%`, other
+    /// values refuse it).
+    comments: bool,
 }
 
 /// Where one task's lines are (byte offsets into `text`), and whether its line
@@ -150,12 +154,14 @@ impl MarkdownDocument {
             .iter()
             .enumerate()
             .any(|(i, &b)| b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'));
+        let comments = text.contains("%%");
         Ok(MarkdownDocument {
             text,
             tasks,
             entries,
             index,
             lone_cr,
+            comments,
         })
     }
 
@@ -183,19 +189,22 @@ impl MarkdownDocument {
         self.text
     }
 
-    /// Runs `edit`, and in a document with a lone `\r` line ending also checks that the
-    /// whole document still reads as the edited tasks, undoing the edit if not.
+    /// Runs `edit`, and in a document with a lone `\r` line ending or an Obsidian
+    /// `%%` comment also checks that the whole document still reads as the edited
+    /// tasks, undoing the edit if not.
     ///
     /// With lone `\r` endings, whether a line such as a fence opens a block can depend
-    /// on the text after the `\r`, so rewriting one line could change which other
-    /// lines are tasks. Such files are rare; for them an edit costs a copy and a parse
-    /// of the document, O(N). Every other document skips the check.
+    /// on the text after the `\r`; and rewriting a task line that holds a `%%` (its
+    /// title, say) changes how the comment markers after it pair up. Either way
+    /// rewriting one line could change which other lines are tasks. Such files are
+    /// rare; for them an edit costs a copy and a parse of the document, O(N). Every
+    /// other document skips the check.
     fn checked(
         &mut self,
         id: &str,
         edit: impl FnOnce(&mut MarkdownDocument) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        if !self.lone_cr {
+        if !self.lone_cr && !self.comments {
             return edit(self);
         }
         let before = self.clone();
@@ -208,10 +217,16 @@ impl MarkdownDocument {
                     format: Format::Markdown,
                     id: TaskId::new(id)?,
                     field: "title",
-                    reason: "in a file with lone carriage-return line endings this edit would \
-                             change which other lines are tasks; convert the line endings to \
-                             `\\n` or `\\r\\n` first"
-                        .to_owned(),
+                    reason: if self.lone_cr {
+                        "in a file with lone carriage-return line endings this edit would \
+                         change which other lines are tasks; convert the line endings to \
+                         `\\n` or `\\r\\n` first"
+                    } else {
+                        "this edit would change how the file's Obsidian `%%` comments pair \
+                         up, and so which other lines are tasks; edit the comment markers \
+                         by hand"
+                    }
+                    .to_owned(),
                 })
             }
         }

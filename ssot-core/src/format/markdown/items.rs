@@ -10,9 +10,23 @@
 //! that is known line by line: it is read by a scan of its lines instead, which finds
 //! the same items (a property test checks it against pulldown-cmark) in a small
 //! fraction of the time. See [`find_plain`].
+//!
+//! # Obsidian comments
+//!
+//! Obsidian hides everything between two `%%` from the reader, and from every plugin:
+//! its metadata cache, which the Tasks plugin and Dataview read, has no list items
+//! there. So a checkbox item that starts inside a comment is not a task here either.
+//! `%%` pair up in document order, wherever they are (`%%` on a line of its own opens
+//! a block comment, `text %%note%% text` is an inline one); an unclosed `%%` runs to
+//! the end of the document, as Obsidian's editor shows it. `%%` in a code block, a
+//! code span or front matter, or escaped (`\%%`), is text. A task whose line starts
+//! before a comment stays a task (`- [ ] call %%not Bob%%` is one, its title holding
+//! the comment, kept byte for byte); its description stops where a comment spanning
+//! lines opens. A document holding `%%` is read with pulldown-cmark, which tells
+//! where code is: the line scan declines it.
 
-use crate::format::position::count_newlines;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use ssot_schema::lines::LineCounter;
 
 /// YAML front matter (`---` at the top of a note, as Obsidian writes it) is metadata,
 /// not Markdown: a `- [ ]` inside it is not a task.
@@ -143,7 +157,8 @@ fn ends_plainly(line: &str) -> bool {
 }
 
 /// The items of a document made only of *plain* lines, found without a Markdown
-/// parser; `None` when any line is not plain, or the text holds a `\r`.
+/// parser; `None` when any line is not plain, or the text holds a `\r` or `%%` (an
+/// Obsidian comment marker, see the module documentation).
 ///
 /// A plain line is a task item at the left margin (`- [c] ...`), a blank line, an
 /// ATX heading, or text starting (after spaces) with a letter or a non-ASCII
@@ -157,7 +172,7 @@ fn ends_plainly(line: &str) -> bool {
 /// one pulldown-cmark gives (tested against it), at the cost of one scan of the lines.
 fn find_plain(text: &str) -> Option<Vec<ItemSpan>> {
     let bytes = text.as_bytes();
-    if memchr::memchr(b'\r', bytes).is_some() {
+    if memchr::memchr(b'\r', bytes).is_some() || has_comment_marker(bytes) {
         return None;
     }
     let mut found = Vec::with_capacity(capacity_guess(text));
@@ -234,7 +249,11 @@ fn find_with_parser(text: &str) -> Vec<ItemSpan> {
     // update it in place instead of moving it out and back.
     let mut item = ItemSpan::EMPTY;
     let mut state = State::Idle;
+    let mut comments = has_comment_marker(text.as_bytes()).then(Comments::default);
     for (event, range) in Parser::new_ext(text, OPTIONS).into_offset_iter() {
+        if let Some(comments) = &mut comments {
+            comments.see(text, &event, range.clone());
+        }
         if state != State::Idle {
             if is_inline(&event) {
                 item.para_end = item.para_end.max(range.end);
@@ -257,7 +276,7 @@ fn find_with_parser(text: &str) -> Vec<ItemSpan> {
             Event::Start(Tag::BlockQuote(_)) => quote_depth += 1,
             Event::End(TagEnd::BlockQuote(_)) => quote_depth = quote_depth.saturating_sub(1),
             Event::Start(Tag::Item) => {
-                if let Some(next) = checkbox_item(text, lines.has_cr, range.start, quote_depth) {
+                if let Some(next) = checkbox_item(text, lines.has_cr(), range.start, quote_depth) {
                     item = next;
                     item.line = lines.line_of(item.line_start);
                     // The first line holds no line ending: skip it uncounted.
@@ -271,7 +290,92 @@ fn find_with_parser(text: &str) -> Vec<ItemSpan> {
     if state == State::Started {
         found.push(finish(text, item));
     }
-    found
+    match comments {
+        Some(comments) => comments.hide(text, found),
+        None => found,
+    }
+}
+
+/// Whether `bytes` holds `%%`, which may be an Obsidian comment marker.
+fn has_comment_marker(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b"%%").is_some()
+}
+
+/// The Obsidian comment markers (`%%`) of a document, met in pulldown-cmark's events.
+#[derive(Default)]
+struct Comments {
+    /// Byte offsets of the markers, in document order.
+    markers: Vec<usize>,
+    /// Inside a code block or front matter, where `%%` is text.
+    in_code: bool,
+}
+
+impl Comments {
+    /// Records the markers of one event: text outside code blocks and front matter.
+    /// Code spans are `Event::Code`, and HTML is `Event::Html`: neither is looked at.
+    fn see(&mut self, text: &str, event: &Event<'_>, range: std::ops::Range<usize>) {
+        match event {
+            Event::Start(Tag::CodeBlock(_) | Tag::MetadataBlock(_)) => self.in_code = true,
+            Event::End(TagEnd::CodeBlock | TagEnd::MetadataBlock(_)) => self.in_code = false,
+            Event::Text(_) if !self.in_code => {
+                let bytes = text.as_bytes();
+                let Some(raw) = bytes.get(range.clone()) else {
+                    return;
+                };
+                let mut from = 0;
+                while let Some(at) =
+                    memchr::memmem::find(raw.get(from..).unwrap_or_default(), b"%%")
+                {
+                    let at = range.start + from + at;
+                    // `\%%` is an escaped `%` followed by a `%`: text.
+                    if at == 0 || bytes.get(at - 1) != Some(&b'\\') {
+                        self.markers.push(at);
+                    }
+                    from = at + 2 - range.start;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `found` without the items that start inside a comment, and with descriptions
+    /// cut where a comment spanning lines opens.
+    fn hide(self, text: &str, mut found: Vec<ItemSpan>) -> Vec<ItemSpan> {
+        // Comments as `[open, close)`; an unclosed one runs to the end.
+        let spans: Vec<(usize, usize)> = self
+            .markers
+            .chunks(2)
+            .map(|pair| match pair {
+                [open, close] => (*open, close + 2),
+                [open] => (*open, usize::MAX),
+                _ => (0, 0),
+            })
+            .collect();
+        found.retain_mut(|item| {
+            let at = item.status_at;
+            if spans.iter().any(|&(open, close)| open <= at && at < close) {
+                return false;
+            }
+            // The first comment that opens in the item's text and ends on a later
+            // line than it opens hides the rest of the paragraph.
+            if let Some(&(open, _)) = spans.iter().find(|&&(open, close)| {
+                open >= item.rest_start
+                    && open < item.para_end
+                    && text
+                        .get(open..close.min(text.len()))
+                        .is_none_or(|c| c.contains(['\n', '\r']))
+            }) {
+                let line_start = text
+                    .get(..open)
+                    .and_then(|before| before.rfind(['\n', '\r']))
+                    .map_or(0, |p| p + 1);
+                item.para_end = line_start.max(item.line_end);
+                *item = finish(text, *item);
+            }
+            true
+        });
+        found
+    }
 }
 
 /// Where [`find`] is with the checkbox item it last saw.
@@ -419,60 +523,6 @@ fn checkbox(text: &str, start: usize) -> Option<(usize, char, usize)> {
     Some((status_at, status, rest_start))
 }
 
-/// Turns increasing byte offsets into 1-based line numbers in one pass over the text.
-/// A line ends at `\n`, `\r\n` or a lone `\r`, as in CommonMark.
-struct LineCounter<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    line: usize,
-    has_cr: bool,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> LineCounter<'a> {
-        let bytes = text.as_bytes();
-        LineCounter {
-            bytes,
-            pos: 0,
-            line: 1,
-            has_cr: bytes.contains(&b'\r'),
-        }
-    }
-
-    /// The line of byte `offset`, which must not be inside a `\r\n` pair (a line
-    /// start never is). Offsets are expected in increasing order; an earlier one
-    /// restarts the count.
-    fn line_of(&mut self, offset: usize) -> usize {
-        if offset < self.pos {
-            self.pos = 0;
-            self.line = 1;
-        }
-        let Some(span) = self.bytes.get(self.pos..offset) else {
-            return self.line;
-        };
-        self.line += if self.has_cr {
-            span.iter()
-                .enumerate()
-                .filter(|&(i, &b)| {
-                    b == b'\n' || (b == b'\r' && self.bytes.get(self.pos + i + 1) != Some(&b'\n'))
-                })
-                .count()
-        } else {
-            count_newlines(span)
-        };
-        self.pos = offset;
-        self.line
-    }
-
-    /// Moves on to `offset` without counting: the caller knows that no line ending
-    /// starts between the last offset asked for and `offset`.
-    fn skip_to(&mut self, offset: usize) {
-        if offset > self.pos {
-            self.pos = offset;
-        }
-    }
-}
-
 /// The line ending used after byte `at` (`\r\n`, `\n` or `\r`), if one is there.
 pub(super) fn line_ending_at(text: &str, at: usize) -> Option<&'static str> {
     let rest = text.get(at..)?;
@@ -580,6 +630,9 @@ mod tests {
         "[[w]]",
         "<http://a>",
         "    ",
+        "%",
+        "%%",
+        "\\%%",
     ];
 
     /// Lines of every plain kind, with awkward inline content; with `odd`, also
@@ -669,6 +722,35 @@ mod tests {
         ) {
             items(&document(&lines, newline_at_end));
         }
+    }
+
+    #[test]
+    fn items_inside_obsidian_comments_are_not_tasks() {
+        let titles = |text: &str| -> Vec<String> {
+            items(text)
+                .iter()
+                .map(|i| text[i.rest_start..i.para_end].trim().to_owned())
+                .collect()
+        };
+        // A block comment, an inline one on a task line, and tasks around them.
+        let text = "- [ ] a\n%%\n- [ ] hidden\n- [x] hidden too\n%%\n- [ ] b %%note%%\n";
+        assert_eq!(titles(text), ["a", "b %%note%%"]);
+        // The comment closes on a task line: that task started inside it.
+        assert_eq!(titles("%% start\n- [ ] hidden %% end\n- [ ] c\n"), ["c"]);
+        // Unclosed: to the end of the document.
+        assert_eq!(titles("- [ ] a\ntext %%\n\n- [ ] hidden\n"), ["a"]);
+        // Code blocks, code spans and escapes hold text, not markers.
+        assert_eq!(
+            titles("```\n%%\n```\n- [ ] a `%%`\n- [ ] b \\%%\n- [ ] c\n"),
+            ["a `%%`", "b \\%%", "c"]
+        );
+        // A comment spanning lines ends the description where it opens.
+        assert_eq!(
+            titles("- [ ] a\n  more\n  %% hidden\n  hidden %%\n- [ ] b\n"),
+            ["a\n  more", "b"]
+        );
+        // And the line scan leaves such documents to pulldown-cmark.
+        assert!(find_plain("- [ ] a %%b%%\n").is_none());
     }
 
     #[test]

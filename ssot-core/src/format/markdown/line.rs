@@ -334,9 +334,14 @@ pub(super) fn is_writable_key(key: &str) -> bool {
 }
 
 /// Whether `value` can be written inside `[key:: value]` and read back unchanged:
-/// one line, no surrounding blanks, and square brackets balanced.
+/// one line, no surrounding blanks, no `%%` (an Obsidian comment marker), and square
+/// brackets balanced.
 pub(super) fn is_writable_value(value: &str) -> bool {
-    if trim_blank(value) != value || value.bytes().any(|b| b == b'\n' || b == b'\r') {
+    // `%%` would open an Obsidian comment, hiding the rest of the line and beyond.
+    if trim_blank(value) != value
+        || value.bytes().any(|b| b == b'\n' || b == b'\r')
+        || value.contains("%%")
+    {
         return false;
     }
     let mut depth = 0usize;

@@ -36,8 +36,16 @@
 //! structure and item offsets: the checkbox and the rest of the line are read from the
 //! source bytes (pulldown-cmark's own task-list marker knows only ` `, `x` and `X`).
 //! Its offsets are only used through bounds-checked `get`, so a wrong offset could at
-//! worst miss an item, never panic. Obsidian's own `%%comments%%` are not CommonMark:
-//! a checkbox inside one is read as a task (an HTML comment `<!-- -->` hides it).
+//! worst miss an item, never panic.
+//!
+//! Obsidian's `%%comments%%` are not CommonMark, but Obsidian hides them, and every
+//! task plugin with them: a checkbox item that starts inside one is not a task, as an
+//! item inside an HTML comment `<!-- -->` is not. `%%` pair up in document order
+//! (`%%` on a line of its own opens a block comment, `a %%note%% b` is inline); an
+//! unclosed `%%` runs to the end of the document; `%%` in code or escaped (`\%%`) is
+//! text. A task whose line starts outside a comment keeps an inline comment in its
+//! title, byte for byte; its description stops where a comment spanning lines opens.
+//! Comments are never rewritten: an edit touches only task lines.
 //!
 //! A document made only of task lines at the left margin (`- [c] ...`, or with `*`
 //! or `+`), blank lines, ATX headings and lines of text (starting, after spaces, with
@@ -124,7 +132,8 @@
 //! character reference to a character that is not whitespace or a control character
 //! is decoded (`&#x23EB;` reads `⏫`). Emphasis, links, `[[wiki links]]` and the like
 //! stay as Markdown source. When writing, a backslash before ASCII punctuation is
-//! doubled and `&#` is written `\&#`; then, while the title would end with something
+//! doubled, `&#` is written `\&#` and each `%` of `%%` is written `\%` (so that no
+//! comment opens); then, while the title would end with something
 //! read as metadata, that token's first character is escaped: `#`, `[`, `(` and `^`
 //! with a backslash (`Fix #12` is written `Fix \#12`), an emoji, which has no
 //! backslash escape, with a numeric character reference (`Release ⏫` is written
@@ -154,10 +163,11 @@
 //!   spaces or tabs, or a line that Markdown could read as the start of a block
 //!   (`# `, `> `, `<`, `- `, `* `, `+ `, `1. `, a fence, a rule, `===`, a table
 //!   delimiter row);
-//! - a `category` with a line break, surrounding blanks or unbalanced `[` `]`;
+//! - a `description` line holding `%%`, which would open an Obsidian comment;
+//! - a `category` with a line break, surrounding blanks, `%%` or unbalanced `[` `]`;
 //! - an `extra` value that is not a string; an extra whose key is a field's Dataview
 //!   key, holds `:`, brackets, parentheses, control characters or surrounding blanks;
-//!   an extra value with a line break, surrounding blanks or unbalanced `[` `]`
+//!   an extra value with a line break, surrounding blanks, `%%` or unbalanced `[` `]`
 //!   (unless the key has an emoji form that fits the value); a `status_char` that is
 //!   not one unknown character, or on a task that is not pending; a `block_id` that
 //!   is not letters, digits and `-`;

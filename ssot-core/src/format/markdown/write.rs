@@ -70,7 +70,7 @@ pub(super) fn check(task: &Task) -> Result<(), Error> {
         return Err(unrepresentable(
             task,
             "category",
-            "must be one line without surrounding spaces and with balanced `[` `]` to fit in `[category:: ...]`",
+            "must be one line without surrounding spaces or `%%` and with balanced `[` `]` to fit in `[category:: ...]`",
         ));
     }
     for (key, value) in &task.extra {
@@ -95,6 +95,9 @@ fn description_line_problem(l: &str) -> Option<&'static str> {
     }
     if l.contains('\r') {
         return Some("contains a carriage return, which Markdown reads as a line break");
+    }
+    if l.contains("%%") {
+        return Some("contains `%%`, which opens an Obsidian comment and would hide what follows");
     }
     // pulldown-cmark, like many Markdown readers, also takes vertical tab and form
     // feed for blanks: a line of them would end the paragraph.
@@ -173,7 +176,7 @@ fn extra_problem(task: &Task, key: &str, value: &str) -> Option<String> {
     }
     let fits_emoji = emoji_of_extra(key).is_some_and(|(_, shape)| shape.accepts(value));
     (!fits_emoji && !is_writable_value(value)).then(|| {
-        "must be one line without surrounding spaces and with balanced `[` `]` to fit in `[key:: value]`"
+        "must be one line without surrounding spaces or `%%` and with balanced `[` `]` to fit in `[key:: value]`"
             .to_owned()
     })
 }
@@ -378,14 +381,18 @@ fn write_ids(out: &mut String, task: &Task) {
 pub(super) fn write_title(out: &mut String, title: &str) {
     let start = out.len();
     let mut chars = title.chars().peekable();
+    let mut previous = None;
     while let Some(c) = chars.next() {
         let next = chars.peek().copied();
+        // `%%` would open an Obsidian comment: every `%` of a run is escaped.
         if (c == '\\' && next.is_some_and(|n| n.is_ascii_punctuation()))
             || (c == '&' && next == Some('#'))
+            || (c == '%' && (next == Some('%') || previous == Some('%')))
         {
             out.push('\\');
         }
         out.push(c);
+        previous = Some(c);
     }
     // Each round escapes one more token start, so this ends within `title.len()` rounds.
     for _ in 0..=title.len() {
@@ -424,6 +431,7 @@ mod tests {
         assert_eq!(title_line("x 🆔 y"), "x &#x1F194; y");
         assert_eq!(title_line(r"a\#b &#1;"), r"a\\#b \&#1;");
         assert_eq!(title_line("plain words ⏫ inside"), "plain words ⏫ inside");
+        assert_eq!(title_line("50% done, %%x%%% y"), r"50% done, \%\%x\%\%\% y");
     }
 
     #[test]

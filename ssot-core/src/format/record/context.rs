@@ -4,12 +4,13 @@
 use std::cell::RefCell;
 
 use serde::de;
+use ssot_schema::lines::line_column;
+use ssot_schema::parse::Refusal;
 
 use crate::error::{Error, ParseError};
 use crate::format::ids::{Draft, resolve_ids};
 use crate::format::kind::Format;
 use crate::format::list::TaskList;
-use crate::format::position::line_column;
 use crate::task::Extra;
 
 /// What the visitors learned about the first (and only) error.
@@ -34,6 +35,8 @@ pub(crate) struct Ctx<'t> {
     pub(super) text: &'t str,
     pub(super) count_lines: bool,
     pub(super) failure: RefCell<Failure>,
+    /// Why ssot-schema's strict reader refused an extra value, if it did.
+    pub(crate) refusal: Refusal,
 }
 
 /// A document as read, before ids are resolved.
@@ -69,6 +72,7 @@ impl<'t> Ctx<'t> {
             text,
             count_lines,
             failure: RefCell::new(Failure::default()),
+            refusal: Refusal::new(),
         }
     }
 
@@ -87,7 +91,10 @@ impl<'t> Ctx<'t> {
             line,
             column,
             field: failure.field,
-            message: failure.message.unwrap_or(message),
+            message: failure
+                .message
+                .or_else(|| self.refusal.take_message())
+                .unwrap_or(message),
         }
         .into()
     }

@@ -1,6 +1,5 @@
 //! The task record as serde sees it: one hand-written (de)serialization shared by
-//! [`json`](super::json) and [`yaml`](super::yaml), plus the field table and field
-//! parsers that [`csv`](super::csv) reuses.
+//! [`json`](super::json) and [`yaml`](super::yaml).
 //!
 //! # Why not `#[derive(Deserialize)]` with `#[serde(flatten)]`
 //!
@@ -10,6 +9,15 @@
 //! visitors here read each map key once, match it against the known field names, and
 //! either parse the value straight into the [`Task`] (borrowing `&str` from the input
 //! where the deserializer allows) or read it into [`Task::extra`].
+//!
+//! # Unknown fields: `ssot-schema`'s reader
+//!
+//! The value of an unknown field (and of a top-level key other than `tasks`) is read
+//! by [`ssot_schema::parse::StrictValue`], the reader `ssot-schema` validates with,
+//! so that both crates accept and refuse the same values: it refuses, with a message
+//! in the context's [`Refusal`](ssot_schema::parse::Refusal), what a JSON value cannot
+//! hold instead of changing it (repeated keys, non-string keys, YAML tags, `.nan`,
+//! integers beyond 64 bits).
 //!
 //! # Errors that name their field
 //!

@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use ssot_schema::lines::LineCounter;
+use ssot_schema::parse::StrictValue;
 
 use super::context::{Ctx, Parsed};
 use crate::format::field::Field;
 use crate::format::ids::{Draft, placeholder_id};
 use crate::format::kind::Format;
-use crate::format::position::LineCounter;
 use crate::format::value::{
     parse_duration, parse_id, parse_priority, parse_status, parse_tag, parse_timestamp,
 };
@@ -84,9 +84,11 @@ impl<'de> Visitor<'de> for DocumentSeed<'_, '_> {
                     })?;
                 tasks = Some(drafts);
             } else {
-                let value = map.next_value_seed(ValueSeed { ctx }).inspect_err(|_| {
-                    ctx.blame(&key);
-                })?;
+                let value = map
+                    .next_value_seed(StrictValue::new(&ctx.refusal))
+                    .inspect_err(|_| {
+                        ctx.blame(&key);
+                    })?;
                 if document.contains_key(&key) {
                     let message = format!("top-level key `{key}` appears twice");
                     ctx.blame(&key);
@@ -235,9 +237,11 @@ impl<'de> Visitor<'de> for TaskSeed<'_, '_, '_> {
                 Some(field) => field,
                 None => {
                     let name = key.text.into_owned();
-                    let value = map.next_value_seed(ValueSeed { ctx }).inspect_err(|_| {
-                        ctx.blame(&name);
-                    })?;
+                    let value = map
+                        .next_value_seed(StrictValue::new(&ctx.refusal))
+                        .inspect_err(|_| {
+                            ctx.blame(&name);
+                        })?;
                     if task.extra.contains_key(&name) {
                         ctx.blame(&name);
                         ctx.point_at(key.offset);
@@ -625,136 +629,5 @@ impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for List<S> {
             out.push(item);
         }
         Ok(out)
-    }
-}
-
-/// Any value kept in [`Task::extra`] or [`TaskList::document`], as a JSON value.
-///
-/// Unlike `serde_json::Value`'s own `Deserialize`, this refuses (with a position)
-/// what a JSON value cannot hold instead of changing it: non-string map keys, YAML
-/// tags, non-finite floats (which `Value` turns into `null`), integers beyond 64 bits,
-/// and duplicate keys (which `Value` resolves by keeping the last).
-struct ValueSeed<'c, 't> {
-    ctx: &'c Ctx<'t>,
-}
-
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
-        de.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a value that JSON can hold")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        match (i64::try_from(v), u64::try_from(v)) {
-            (Ok(i), _) => Ok(Value::Number(i.into())),
-            (_, Ok(u)) => Ok(Value::Number(u.into())),
-            _ => Err(self.ctx.fail(format!(
-                "integer {v} does not fit in 64 bits, the most an extra field can hold; quote it to keep it as text"
-            ))),
-        }
-    }
-
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        match u64::try_from(v) {
-            Ok(u) => Ok(Value::Number(u.into())),
-            Err(_) => Err(self.ctx.fail(format!(
-                "integer {v} does not fit in 64 bits, the most an extra field can hold; quote it to keep it as text"
-            ))),
-        }
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v).map(Value::Number).ok_or_else(|| {
-            let shown = match (v.is_nan(), v > 0.0) {
-                (true, _) => ".nan",
-                (false, true) => ".inf",
-                (false, false) => "-.inf",
-            };
-            self.ctx.fail(format!(
-                "`{shown}` is not a finite number, which an extra field cannot hold; quote it to keep it as text"
-            ))
-        })
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Value, E> {
-        Err(self
-            .ctx
-            .fail("binary data cannot be kept in an extra field".to_owned()))
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
-        de.deserialize_any(self)
-    }
-
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
-        de.deserialize_any(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element_seed(ValueSeed { ctx: self.ctx })? {
-            out.push(item);
-        }
-        Ok(Value::Array(out))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let ctx = self.ctx;
-        let mut out = Map::new();
-        while let Some(key) = map.next_key_seed(KeySeed { ctx })? {
-            let key = key.text.into_owned();
-            let value = map.next_value_seed(ValueSeed { ctx })?;
-            if out.contains_key(&key) {
-                return Err(ctx.fail(format!("key `{key}` appears twice in the same map")));
-            }
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
-    }
-
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
-        // yaml_serde reports a value with a non-standard tag (`!name value`) as an enum
-        // whose variant is the tag.
-        let (tag, _) = data.variant::<String>()?;
-        Err(self.ctx.fail(format!(
-            "YAML tag `!{tag}` cannot be kept in an extra field (extra fields hold JSON values); remove the tag"
-        )))
     }
 }
