@@ -49,6 +49,7 @@ pub mod json;
 pub(crate) mod kind;
 mod list;
 pub mod markdown;
+mod place;
 mod record;
 mod value;
 pub mod yaml;

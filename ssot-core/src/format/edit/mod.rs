@@ -108,26 +108,11 @@ pub use self::config::ConfigDocument;
 pub use self::csv::CsvDocument;
 pub use self::document::Document;
 pub use self::tasks::TaskDocument;
+pub use crate::format::place::Position;
 
 use crate::error::Error;
 use crate::format::Format;
-use crate::task::TaskId;
 use ssot_schema::lines::line_column;
-
-/// Where [`insert`](TaskDocument::insert) puts a new task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Position {
-    /// After the last task.
-    End,
-    /// Right after the task with this id (after its subtasks, in Markdown).
-    After(TaskId),
-    /// Markdown only: as the last subtask of the task with this id.
-    Subtask(TaskId),
-    /// Markdown only: at the end of the section under the first heading with this
-    /// text (after the tasks and text that follow it, before the next heading).
-    UnderHeading(String),
-}
 
 /// The error for an edit that cannot be made in place at byte `at` of `text`.
 pub(crate) fn not_in_place(format: Format, text: &str, at: usize, reason: &str) -> Error {

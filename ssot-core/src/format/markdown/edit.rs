@@ -9,9 +9,9 @@ use super::line::{self, BLOCK_ID, Form, Key, STATUS_CHAR, Token, emoji_of_extra,
 use super::read::{Read, read};
 use super::write::{self, checkbox_char, has_value, separate, write_field, write_title};
 use crate::error::Error;
-use crate::format::edit::Position;
 use crate::format::ids::{Draft, placeholder_id, resolve_ids};
 use crate::format::kind::Format;
+use crate::format::place::Position;
 use crate::task::{Status, Task, TaskId};
 
 /// A Markdown task list kept as text and edited in place.
@@ -1011,7 +1011,13 @@ impl MarkdownDocument {
     }
 
     fn not_in_place(&self, at: usize, reason: &str) -> Error {
-        crate::format::edit::not_in_place(Format::Markdown, &self.text, at, reason)
+        let (line, column) = ssot_schema::lines::line_column(&self.text, at);
+        Error::NotInPlace {
+            format: Format::Markdown,
+            line,
+            column,
+            reason: reason.to_owned(),
+        }
     }
 
     /// Reads `text` whole and, when it gives exactly `expected`, makes it the
