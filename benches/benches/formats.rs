@@ -304,6 +304,22 @@ fn markdown_edit(c: &mut Criterion) {
                 .expect("valid title");
         })
     });
+    // What saving the edit costs: the edit, then the whole file written to a
+    // temporary file beside it, fsynced, renamed over the old one, and the directory
+    // fsynced so the rename survives a crash. The editor changes bytes in memory; a
+    // save still writes every byte of the file.
+    group.bench_function("set_status one task + durable save", |b| {
+        b.iter(|| {
+            done = !done;
+            let to = if done { Status::Done } else { Status::Pending };
+            doc.set_status(black_box(target.as_str()), to)
+                .expect("allowed");
+            durable_save(&dir, &file, doc.as_str());
+        })
+    });
+    group.bench_function("reference: durable save alone", |b| {
+        b.iter(|| durable_save(&dir, &file, black_box(doc.as_str())))
+    });
     group.bench_function("reference: fs::write of the file", |b| {
         b.iter(|| std::fs::write(&file, black_box(doc.as_str())).expect("write"))
     });
@@ -312,6 +328,20 @@ fn markdown_edit(c: &mut Criterion) {
     });
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes `text` to `file` so that after a crash the file holds either its old or its
+/// new content: a temporary file in the same directory, written, fsynced, renamed
+/// over `file`, then the directory fsynced.
+fn durable_save(dir: &std::path::Path, file: &std::path::Path, text: &str) {
+    use std::io::Write as _;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).expect("temp file");
+    tmp.write_all(text.as_bytes()).expect("write");
+    tmp.as_file().sync_all().expect("fsync file");
+    tmp.persist(file).expect("rename");
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .expect("fsync directory");
 }
 
 criterion_group! {

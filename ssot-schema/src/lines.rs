@@ -19,7 +19,7 @@
 //! use ssot_schema::lines::{LineCounter, LineIndex, line_column};
 //!
 //! let text = "a: 1\r\nb: é\rc: 3\n";
-//! assert_eq!(line_column(text, 10), (2, 5)); // the character after `é`
+//! assert_eq!(line_column(text, 11), (2, 5)); // the `\r` after `é`, a 2-byte character
 //! let index = LineIndex::new(text);
 //! assert_eq!(index.line_column(text, 12), (3, 1));
 //! assert_eq!(index.line_start(3), Some(12));
