@@ -109,6 +109,21 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// An edit that cannot be made by rewriting only the bytes it changes (see
+    /// [`format::edit`](crate::format::edit)). Nothing was changed: the editors never
+    /// fall back to re-rendering the file.
+    #[error("{format} line {line}, column {column}: cannot edit in place: {reason}")]
+    NotInPlace {
+        /// The document's format.
+        format: Format,
+        /// 1-based line of the node that could not be edited.
+        line: usize,
+        /// 1-based character column of that node.
+        column: usize,
+        /// Why, and what to change in the file or the edit.
+        reason: String,
+    },
+
     /// A lookup by id found no task.
     #[error("no task with id `{id}`")]
     TaskNotFound {

@@ -34,6 +34,25 @@
 //! # Ok::<(), ssot_core::Error>(())
 //! ```
 //!
+//! # Example: edit a YAML, JSON or CSV task list in place
+//!
+//! ```
+//! use ssot_core::format::edit::{Document, Position};
+//! use ssot_core::{Format, Status, Task, TaskId};
+//!
+//! let text = "tasks:\n  - id: report   # due Friday\n    title: 'Write the report'\n";
+//! let mut doc = Document::parse(Format::Yaml, text)?;
+//! doc.set_status("report", Status::Done)?;
+//! doc.insert(Task::new(TaskId::new("send")?, "Send it"), Position::End)?;
+//! assert_eq!(
+//!     doc.as_str(),
+//!     "tasks:\n  - id: report   # due Friday\n    title: 'Write the report'\n    status: done\n  \
+//!      - id: send\n    title: 'Send it'\n    status: pending\n"
+//! );
+//! // The new task copies its neighbour: indentation, key order, quoting, a `status`.
+//! # Ok::<(), ssot_core::Error>(())
+//! ```
+//!
 //! # Example: convert between formats
 //!
 //! ```
@@ -77,6 +96,9 @@
 //! - [`Task`], [`Status`], [`Priority`], [`TaskId`], [`Tag`]: the model.
 //! - [`format`](mod@format): [`Format`], [`TaskList`], `parse`/`render` per format, the id rules
 //!   for tasks written without one, and the Markdown editor.
+//! - [`format::edit`]: every format edited in place behind one API
+//!   ([`Document`](format::edit::Document)), and JSON Merge Patch applied in place to any
+//!   YAML or JSON document ([`ConfigDocument`](format::edit::ConfigDocument)).
 //! - [`TaskQueue`]: the priority queue.
 //! - [`Error`], [`ParseError`]: the one error type; parse errors carry the format,
 //!   line, column and field. [`Result`] is `Result<T, Error>`.

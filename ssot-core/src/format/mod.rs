@@ -42,12 +42,14 @@
 //! [`ssot_schema::lines`], the one line index of the workspace.
 
 pub mod csv;
+pub mod edit;
 mod field;
 mod ids;
 pub mod json;
 pub(crate) mod kind;
 mod list;
 pub mod markdown;
+mod place;
 mod record;
 mod value;
 pub mod yaml;

@@ -11,6 +11,7 @@ use super::write::{self, checkbox_char, has_value, separate, write_field, write_
 use crate::error::Error;
 use crate::format::ids::{Draft, placeholder_id, resolve_ids};
 use crate::format::kind::Format;
+use crate::format::place::Position;
 use crate::task::{Status, Task, TaskId};
 
 /// A Markdown task list kept as text and edited in place.
@@ -750,4 +751,296 @@ fn differing_field(read: &Task, want: &Task, explicit: bool) -> Option<&'static 
         ("extra", read.extra == want.extra),
     ];
     checks.iter().find(|(_, same)| !same).map(|(f, _)| *f)
+}
+
+// ---------------------------------------------------------------------------
+// Adding and removing tasks.
+// ---------------------------------------------------------------------------
+
+impl MarkdownDocument {
+    /// Adds `task` as a new checkbox line (and its description lines) at `at`:
+    ///
+    /// - [`Position::End`]: after the last task, at its nesting;
+    /// - [`Position::After`]: after that task and its subtasks, at its nesting;
+    /// - [`Position::Subtask`]: as that task's last subtask;
+    /// - [`Position::UnderHeading`]: at the end of the tasks of the section under the
+    ///   first ATX heading (`## Text`) with that text, or right under the heading
+    ///   when the section has none.
+    ///
+    /// The line copies its neighbour's list marker and indentation, and the form its
+    /// neighbour's metadata uses (emoji, or Dataview `[key:: value]`); the id is
+    /// always written. The whole document is then read again (O(N)) and must give
+    /// the tasks as before with this one in its place; a new line can change the
+    /// block structure around it (a lazy continuation, a list that becomes loose), so
+    /// reading only the new line would not prove that.
+    ///
+    /// # Errors
+    ///
+    /// On any error nothing changes: [`Error::IdConflict`] for an id that is taken;
+    /// [`Error::TaskNotFound`]; [`Error::Unrepresentable`] for a task Markdown cannot
+    /// hold; [`Error::NotInPlace`] for a heading that is not there, or a line that would
+    /// not read back in its place.
+    pub fn insert(&mut self, task: Task, at: Position) -> Result<(), Error> {
+        if self.index.contains_key(task.id.as_str()) {
+            return Err(Error::IdConflict {
+                id: task.id.clone(),
+                reason: "another task in this document already has this id; choose another",
+            });
+        }
+        write::check(&task)?;
+        let n = self.entries.len();
+        // `anchor`: the task whose style is copied; `pos`: the end of the line after
+        // which the new lines go; `slot`: the new task's index; `nested`: a subtask.
+        let (anchor, pos, slot, nested) = match &at {
+            Position::End => match self.entries.last() {
+                Some(last) => (Some(n - 1), last.para_end, n, false),
+                None => (None, self.text.len(), 0, false),
+            },
+            Position::After(id) | Position::Subtask(id) => {
+                let i = self.position(id.as_str())?;
+                let last = self.last_descendant(i);
+                let end = self.entries.get(last).map_or(0, |e| e.para_end);
+                (Some(i), end, last + 1, matches!(at, Position::Subtask(_)))
+            }
+            Position::UnderHeading(heading) => {
+                let (line_end, section_end) = self.section(heading)?;
+                let inside: Vec<usize> = (0..n)
+                    .filter(|&j| {
+                        self.entries
+                            .get(j)
+                            .is_some_and(|e| e.line_start > line_end && e.line_start < section_end)
+                    })
+                    .collect();
+                match inside.last() {
+                    Some(&j) => (
+                        Some(j),
+                        self.entries.get(j).map_or(line_end, |e| e.para_end),
+                        j + 1,
+                        false,
+                    ),
+                    None => {
+                        let slot = (0..n)
+                            .find(|&j| self.entries.get(j).is_some_and(|e| e.line_start > line_end))
+                            .unwrap_or(n);
+                        (None, line_end, slot, false)
+                    }
+                }
+            }
+        };
+        let anchor_entry = anchor.and_then(|a| self.entries.get(a)).copied();
+        let (prefix, form) = match anchor_entry {
+            Some(e) => {
+                let line = sub(&self.text, e.line_start, e.line_end);
+                let marker = sub(line, 0, e.status_at.saturating_sub(e.line_start + 1));
+                let (tokens, _) = line::tokens(line, e.rest_start.saturating_sub(e.line_start));
+                let form = line_form(&tokens);
+                let prefix = if nested {
+                    let child = continuation_prefix(marker);
+                    let bullet = marker.trim_start_matches([' ', '\t', '>']);
+                    format!("{child}{bullet}")
+                } else {
+                    marker.to_owned()
+                };
+                (prefix, form)
+            }
+            None => ("- ".to_owned(), Form::Emoji),
+        };
+        let eol = line_ending_at(&self.text, pos).unwrap_or_else(|| first_line_ending(&self.text));
+        let mut new_lines = String::new();
+        new_lines.push_str(eol);
+        new_lines.push_str(&prefix);
+        new_lines.push('[');
+        new_lines.push(checkbox_char(&task));
+        new_lines.push(']');
+        if !task.title.is_empty() {
+            new_lines.push(' ');
+            write_title(&mut new_lines, &task.title);
+        }
+        for key in [
+            Key::Id,
+            Key::Dependencies,
+            Key::Priority,
+            Key::Estimate,
+            Key::Tag,
+        ] {
+            write_field(&mut new_lines, key, form, &task);
+        }
+        for key in task.extra.keys() {
+            if key != STATUS_CHAR && key != BLOCK_ID {
+                write_field(&mut new_lines, Key::Extra(key), form, &task);
+            }
+        }
+        for key in [
+            Key::Category,
+            Key::CreatedAt,
+            Key::UpdatedAt,
+            Key::ActualTime,
+        ] {
+            write_field(&mut new_lines, key, form, &task);
+        }
+        write_field(&mut new_lines, Key::Extra(BLOCK_ID), form, &task);
+        if !task.description.is_empty() {
+            let cont = continuation_prefix(&prefix);
+            for l in task.description.split('\n') {
+                new_lines.push_str(eol);
+                new_lines.push_str(&cont);
+                new_lines.push_str(l);
+            }
+        }
+        let pos = pos.min(self.text.len());
+        // At the start of a line (an empty document, or one whose last line is ended),
+        // the line break goes after the new lines instead of before.
+        let at_line_start =
+            pos == 0 || matches!(self.text.as_bytes().get(pos - 1), Some(b'\n' | b'\r'));
+        let new_lines = if at_line_start {
+            format!("{}{eol}", new_lines.trim_start_matches(['\r', '\n']))
+        } else {
+            new_lines
+        };
+        let mut text = self.text.clone();
+        if !text.is_char_boundary(pos) {
+            return Err(stale(&task));
+        }
+        text.insert_str(pos, &new_lines);
+        let mut expected = self.tasks.clone();
+        expected.insert(slot.min(expected.len()), task.clone());
+        self.replace_checked(
+            text,
+            &expected,
+            &task.id,
+            "the new line would not read back as this task in its place",
+        )
+    }
+
+    /// Removes task `id`'s lines (its checkbox line and description lines) and returns
+    /// it. Other tasks are not changed: a task that depends on it keeps the id in its
+    /// `dependencies`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskNotFound`]; [`Error::NotInPlace`] when the task has subtasks
+    /// (remove or move them first: removing the parent would re-nest them) or when
+    /// the document would then read differently (a derived id of a task with the same
+    /// title would change); nothing changes.
+    pub fn remove(&mut self, id: &str) -> Result<Task, Error> {
+        let i = self.position(id)?;
+        let Some(entry) = self.entries.get(i).copied() else {
+            return Err(Error::TaskNotFound {
+                id: TaskId::new(id)?,
+            });
+        };
+        if self.last_descendant(i) != i {
+            return Err(self.not_in_place(
+                entry.line_start,
+                "the task has subtasks; remove or move them first",
+            ));
+        }
+        let end = match line_ending_at(&self.text, entry.para_end) {
+            Some(eol) => entry.para_end + eol.len(),
+            None => entry.para_end,
+        };
+        let mut text = self.text.clone();
+        if text.get(entry.line_start..end).is_none() {
+            return Err(stale(
+                self.tasks
+                    .get(i)
+                    .unwrap_or(&Task::new(TaskId::new(id)?, "")),
+            ));
+        }
+        text.replace_range(entry.line_start..end, "");
+        let mut expected = self.tasks.clone();
+        let removed = expected.remove(i);
+        self.replace_checked(
+            text,
+            &expected,
+            &removed.id,
+            "without this task the document would read differently",
+        )?;
+        Ok(removed)
+    }
+
+    /// The last task nested under task `i` (or `i` itself): the tasks after it whose
+    /// checkbox sits deeper.
+    fn last_descendant(&self, i: usize) -> usize {
+        let depth = |e: &Entry| sub(&self.text, e.line_start, e.status_at).chars().count();
+        let Some(own) = self.entries.get(i).map(depth) else {
+            return i;
+        };
+        // Nested means deeper, with nothing in between that sits at the parent's
+        // depth or less (a heading, a paragraph: the parent's list ended there).
+        let inside = |from: usize, to: usize| {
+            sub(&self.text, from, to).lines().all(|l| {
+                l.trim().is_empty() || l.len() - l.trim_start_matches([' ', '\t']).len() > own
+            })
+        };
+        let mut last = i;
+        while let (Some(prev), Some(e)) = (self.entries.get(last), self.entries.get(last + 1)) {
+            if depth(e) <= own || !inside(prev.para_end, e.line_start) {
+                break;
+            }
+            last += 1;
+        }
+        last
+    }
+
+    /// The end of the line of the first ATX heading whose text is `heading`, and where
+    /// its section ends (the next heading of the same or a higher level, or the end).
+    fn section(&self, heading: &str) -> Result<(usize, usize), Error> {
+        let mut at = 0;
+        let mut found: Option<(usize, usize)> = None;
+        for line in self.text.split_inclusive('\n') {
+            let body = line.trim_end_matches(['\r', '\n']);
+            let trimmed = body.trim_start_matches(' ');
+            let level = trimmed.chars().take_while(|&c| c == '#').count();
+            let is_heading = (1..=6).contains(&level) && trimmed[level..].starts_with([' ', '\t'])
+                || (level > 0 && level <= 6 && trimmed.len() == level);
+            if is_heading {
+                let text = trimmed[level..].trim().trim_end_matches('#').trim();
+                match found {
+                    Some((end, lvl)) if level <= lvl => return Ok((end, at)),
+                    None if text == heading => found = Some((at + body.len(), level)),
+                    _ => {}
+                }
+            }
+            at += line.len();
+        }
+        match found {
+            Some((end, _)) => Ok((end, self.text.len())),
+            None => Err(self.not_in_place(0, &format!("no heading `{heading}` in the document"))),
+        }
+    }
+
+    fn not_in_place(&self, at: usize, reason: &str) -> Error {
+        let (line, column) = ssot_schema::lines::line_column(&self.text, at);
+        Error::NotInPlace {
+            format: Format::Markdown,
+            line,
+            column,
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// Reads `text` whole and, when it gives exactly `expected`, makes it the
+    /// document.
+    fn replace_checked(
+        &mut self,
+        text: String,
+        expected: &[Task],
+        id: &TaskId,
+        why: &str,
+    ) -> Result<(), Error> {
+        match MarkdownDocument::parse(text) {
+            Ok(doc) if doc.tasks == expected => {
+                *self = doc;
+                Ok(())
+            }
+            _ => Err(self.not_in_place(
+                self.index
+                    .get(id)
+                    .and_then(|&i| self.entries.get(i))
+                    .map_or(0, |e| e.line_start),
+                &format!("task `{id}`: {why}"),
+            )),
+        }
+    }
 }
