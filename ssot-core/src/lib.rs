@@ -74,14 +74,56 @@
 //! - [`TaskQueue`]: the priority queue.
 //! - [`Error`], [`ParseError`]: the one error type; parse errors carry the format,
 //!   line, column and field.
+//! - [`store`] (feature `store`): [`Store`], a directory of task lists, documents
+//!   and configuration files described by a manifest, validated as a whole, planned
+//!   across files, read through a cache that is never stale.
+//! - [`prelude`]: the names most programs use, in one `use`.
+//!
+//! # The leaf crates
+//!
+//! Each is re-exported under a default-on feature of the same name, so one
+//! dependency on `ssot-core` gives the whole toolkit: [`graph`] (`ssot-graph`),
+//! [`lock`] (`ssot-lock`), [`version`] (`ssot-version`), [`cache`] (`ssot-cache`)
+//! and [`schema`] (`ssot-schema`).
 #![deny(missing_docs)]
 
 mod error;
 pub mod format;
 mod queue;
+#[cfg(feature = "store")]
+pub mod store;
 mod task;
+
+#[cfg(feature = "cache")]
+#[doc(inline)]
+pub use ssot_cache as cache;
+#[cfg(feature = "graph")]
+#[doc(inline)]
+pub use ssot_graph as graph;
+#[cfg(feature = "lock")]
+#[doc(inline)]
+pub use ssot_lock as lock;
+#[cfg(feature = "schema")]
+#[doc(inline)]
+pub use ssot_schema as schema;
+#[cfg(feature = "version")]
+#[doc(inline)]
+pub use ssot_version as version;
 
 pub use crate::error::{Error, ParseError};
 pub use crate::format::{Format, TaskList};
 pub use crate::queue::TaskQueue;
+#[cfg(feature = "store")]
+pub use crate::store::{Store, StoreError};
 pub use crate::task::{Extra, Priority, Status, Tag, Task, TaskId};
+
+/// The names most programs use: `use ssot_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::format::{Format, TaskList};
+    #[cfg(feature = "store")]
+    pub use crate::store::{
+        ConfigView, Explanation, Location, Plan, PlannedTask, Problem, ProblemKind, Report, Store,
+        StoreError,
+    };
+    pub use crate::{Error, Priority, Status, Task, TaskId, TaskQueue};
+}

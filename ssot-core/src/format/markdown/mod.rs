@@ -196,9 +196,11 @@
 mod edit;
 mod items;
 mod line;
+mod lines;
 mod write;
 
 pub use self::edit::MarkdownDocument;
+pub use self::lines::parse_with_lines;
 
 use self::items::ItemSpan;
 use self::line::LineError;
