@@ -243,18 +243,19 @@ fn register_user_schemas(
                 continue;
             }
         };
-        let value: Result<serde_json::Value, String> = match manifest::syntax_of(path) {
-            Some(locate::Syntax::Json) => serde_json::from_str(&text)
-                .map_err(|e| format!("{path}:{}:{}: not valid JSON: {e}", e.line(), e.column())),
-            _ => serde_yaml::from_str(&text).map_err(|e| format!("{path}: not valid YAML: {e}")),
-        };
+        let (value, errors) = read::schema_problems(registry, path, &text, ANY_SCHEMA);
         match value {
-            Ok(v) => values.push((name.as_str(), v)),
-            Err(message) => problems.push(Problem::new(
+            Some(v) if errors.is_empty() => values.push((name.as_str(), v)),
+            _ if errors.is_empty() => problems.push(Problem::new(
                 Location::file(path.clone()),
                 ProblemKind::Manifest,
-                format!("schema `{name}`: {message}"),
+                format!("schema `{name}`: cannot be read as JSON or YAML"),
             )),
+            _ => problems.extend(errors.into_iter().map(|mut p| {
+                p.kind = ProblemKind::Manifest;
+                p.message = format!("schema `{name}`: {}", p.message);
+                p
+            })),
         }
     }
     if problems.is_empty()

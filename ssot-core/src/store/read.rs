@@ -462,7 +462,7 @@ fn csv_lines(text: &str, tasks: usize) -> Vec<Option<usize>> {
 
 /// Validates `text` against `schema`; returns the parsed value, when the text could
 /// be read, and the problems.
-fn schema_problems(
+pub(crate) fn schema_problems(
     registry: &SchemaRegistry,
     rel: &str,
     text: &str,
