@@ -452,8 +452,23 @@ fn csv_lines(text: &str, tasks: usize) -> Vec<Option<usize>> {
         .from_reader(text.as_bytes());
     let mut record = ::csv::ByteRecord::new();
     let mut lines = Vec::with_capacity(tasks + 1);
+    let bytes = text.as_bytes();
     while let Ok(true) = reader.read_byte_record(&mut record) {
-        lines.push(record.position().map(|p| p.line() as usize));
+        // The reader reports where it started looking, before the blank lines it
+        // skipped: step over those, as the format's reader does.
+        lines.push(record.position().map(|p| {
+            let mut line = usize::try_from(p.line()).unwrap_or(usize::MAX);
+            let mut at = usize::try_from(p.byte()).unwrap_or(usize::MAX);
+            while let Some(&b) = bytes.get(at) {
+                match b {
+                    b'\n' => line += 1,
+                    b'\r' => {}
+                    _ => break,
+                }
+                at += 1;
+            }
+            line
+        }));
     }
     let mut lines: Vec<Option<usize>> = lines.into_iter().skip(1).collect();
     lines.resize(tasks, None);
