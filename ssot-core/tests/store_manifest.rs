@@ -1,6 +1,7 @@
 //! The store's manifest, `init` and `open`: defaults, typed settings, and a clear
 //! error at `ssot.yaml:line:col` for each kind of bad manifest.
 #![cfg(feature = "store")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod store_common;
 

@@ -1,6 +1,7 @@
 //! `Store::plan`: one dependency graph over every task file, with every problem
 //! reported at the `file:line` of the tasks and dependencies involved.
 #![cfg(feature = "store")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod store_common;
 

@@ -524,21 +524,17 @@ fn interpolate_value(
     report: &mut dyn FnMut(&str, String),
 ) {
     match value {
-        Value::String(s) => {
-            if s.contains('$') {
-                match interpolate(s, env) {
-                    Ok(done) => *s = done,
-                    Err(message) => {
-                        let key = if pointer.is_empty() {
-                            "/"
-                        } else {
-                            pointer.as_str()
-                        };
-                        report(pointer, format!("key `{key}`: {message}"));
-                    }
-                }
+        Value::String(s) if s.contains('$') => match interpolate(s, env) {
+            Ok(done) => *s = done,
+            Err(message) => {
+                let key = if pointer.is_empty() {
+                    "/"
+                } else {
+                    pointer.as_str()
+                };
+                report(pointer, format!("key `{key}`: {message}"));
             }
-        }
+        },
         Value::Array(items) => {
             for (i, v) in items.iter_mut().enumerate() {
                 let len = pointer.len();

@@ -3,7 +3,7 @@
 //! through a cache that is never stale.
 //!
 //! This module holds the read side of the store: [`Store::init`] and
-//! [`Store::open`], the [manifest](manifest), [`Store::validate`], [`Store::plan`]
+//! [`Store::open`], the [`manifest`], [`Store::validate`], [`Store::plan`]
 //! and [`Store::next_task`], cached reads ([`Store::task_file`],
 //! [`Store::document`]) and configuration views ([`Store::config`]). Changes,
 //! transactions, the audit log, revisions, versions, drift, watching and health come
@@ -23,8 +23,9 @@
 //! // One graph over both files: `ship` in todo.md waits on `test` in ci.tasks.yaml.
 //! let plan = store.plan()?;
 //! assert_eq!(plan.ready(), ["build"]);
-//! assert_eq!(plan.blocked()[1].id, "ship");
-//! assert_eq!(plan.blocked()[1].root_causes, ["build"]);
+//! assert_eq!(plan.blocked()[0].id, "ship");
+//! assert_eq!(plan.blocked()[0].waiting_on, ["build", "test"]);
+//! assert_eq!(plan.blocked()[0].root_causes, ["build"]);
 //! assert_eq!(plan.next_task().map(|t| t.location.to_string()), Some("todo.md:1".into()));
 //!
 //! // A dependency on a task no file holds is reported where it is written.

@@ -1,6 +1,6 @@
 //! Helpers shared by the store's integration tests: copies of the shipped test
 //! stores in temporary directories.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
