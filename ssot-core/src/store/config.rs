@@ -651,6 +651,28 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Text without `$` is never changed; a reference is replaced by exactly the
+        /// variable's value, whatever it holds (no second round of expansion); `$${`
+        /// always reads as a literal `${`.
+        #[test]
+        fn interpolation_replaces_exactly_the_references(
+            before in "[^$]{0,12}",
+            after in "[^$]{0,12}",
+            value in ".{0,12}",
+            name in "[A-Za-z_][A-Za-z0-9_]{0,8}",
+        ) {
+            let e = env(&[(name.as_str(), value.as_str())]);
+            proptest::prop_assert_eq!(interpolate(&before, &e).unwrap(), before.clone());
+            let text = format!("{before}${{{name}}}{after}");
+            proptest::prop_assert_eq!(interpolate(&text, &e).unwrap(), format!("{before}{value}{after}"));
+            let escaped = format!("{before}$${{{name}}}{after}");
+            proptest::prop_assert_eq!(interpolate(&escaped, &e).unwrap(), format!("{before}${{{name}}}{after}"));
+        }
+    }
+
     #[test]
     fn keys_become_pointers() {
         assert_eq!(pointer_of("a.b"), "/a/b");

@@ -188,6 +188,8 @@ impl Plan {
         if !problems.is_empty() {
             return Err(Report::new(problems));
         }
+        // Every cycle was reported above, so `build` cannot fail here; were it to,
+        // its error is passed on rather than turned into a panic.
         let mut graph = builder.build().map_err(|e| {
             Report::new(vec![Problem::new(
                 Location::file(""),
@@ -247,10 +249,16 @@ impl Plan {
             }),
             Ok(None) => None,
             Err(e) => {
+                let at = match &e {
+                    ssot_graph::Error::WeightOverflow { node } => tasks
+                        .get(node)
+                        .map_or_else(|| Location::file(""), |t| t.location.clone()),
+                    _ => Location::file(""),
+                };
                 return Err(Report::new(vec![Problem::new(
-                    Location::file(""),
-                    ProblemKind::Schema,
-                    e.to_string(),
+                    at,
+                    ProblemKind::Estimate,
+                    format!("{e}; the estimates are too large to add up"),
                 )]));
             }
         };

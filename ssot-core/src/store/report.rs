@@ -81,6 +81,8 @@ pub enum ProblemKind {
     Manifest,
     /// A `${VAR}` that cannot be resolved.
     Interpolation,
+    /// Estimates that do not add up (their sum overflows).
+    Estimate,
 }
 
 impl ProblemKind {
@@ -97,6 +99,7 @@ impl ProblemKind {
             ProblemKind::Cycle => "cycle",
             ProblemKind::Manifest => "manifest",
             ProblemKind::Interpolation => "interpolation",
+            ProblemKind::Estimate => "estimate",
         }
     }
 }
