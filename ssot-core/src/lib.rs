@@ -66,6 +66,24 @@
 //! # Ok::<(), ssot_core::Error>(())
 //! ```
 //!
+//! # Example: a directory of task files as one store
+//!
+//! ```
+//! # #[cfg(feature = "store")] {
+//! use ssot_core::prelude::*;
+//!
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("todo.md"), "# Release\n- [ ] Ship 🆔 ship ⛔ test\n")?;
+//! std::fs::write(dir.path().join("ci.tasks.yaml"), "- { id: test, title: Test }\n")?;
+//! // No ssot.yaml: Markdown files and `*.tasks.*` files are task lists.
+//! let plan = Store::open(dir.path())?.plan()?;
+//! assert_eq!(plan.ready(), ["test"]);
+//! let ship = plan.task("ship").map(|t| t.location.to_string());
+//! assert_eq!(ship.as_deref(), Some("todo.md:2"));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Map of the crate
 //!
 //! - [`Task`], [`Status`], [`Priority`], [`TaskId`], [`Tag`]: the model.
