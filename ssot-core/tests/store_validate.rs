@@ -157,3 +157,28 @@ fn a_yaml_document_that_is_not_well_formed_or_repeats_a_key_is_a_parse_problem()
     assert!(parse[0].starts_with("services/a.yaml:"), "{report}");
     assert!(parse[1].starts_with("services/b.yaml:"), "{report}");
 }
+
+#[test]
+fn a_task_list_schema_applies_to_json_and_yaml_only() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "ssot.yaml",
+        "files:\n  \"plan.txt\": { tasks: json, schema: ssot/task-list }\n  \"*.md\": { tasks: markdown, schema: ssot/task-list }\n",
+    );
+    write(
+        dir.path(),
+        "plan.txt",
+        "[\n  {\"id\": \"a\", \"title\": \"A\", \"prioirty\": \"high\"}\n]\n",
+    );
+    write(dir.path(), "todo.md", "- [ ] B\n");
+    let report = Store::open(dir.path()).unwrap().validate().unwrap();
+    let lines: Vec<String> = report.to_string().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{report}");
+    // JSON read as JSON though the name says nothing.
+    assert!(
+        lines[0].starts_with("plan.txt:2:29: property `prioirty` is not allowed here"),
+        "{report}"
+    );
+    assert!(lines[1].starts_with("todo.md: ssot.yaml gives this markdown task list the schema `ssot/task-list`, but schemas check only JSON and YAML"), "{report}");
+}

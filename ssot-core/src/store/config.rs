@@ -1,38 +1,4 @@
-//! Configuration views: overlay files merged by RFC 7396, `${VAR}` resolved from
-//! the environment, every value explained, secrets masked.
-//!
-//! # Overlays
-//!
-//! A configuration set (`configs:` in the manifest) lists files, base first. The
-//! view is `json_patch::merge` of each file's value onto the previous result, in
-//! order: a later file's key replaces an earlier one's, objects merge key by key, and
-//! `null` removes a key (RFC 7396). [`ConfigView::explain`] answers, for a key, which
-//! file and line set its value and which earlier files it overrode.
-//!
-//! # Interpolation
-//!
-//! After merging, `${VAR}` and `${VAR:-default}` in string values are replaced by
-//! the environment variable (`:-` also applies when the variable is empty, as in
-//! POSIX shells); `$${` writes a literal `${`. Only values are interpolated, never
-//! keys, and only in the loaded view: the files are never written back expanded.
-//! Interpolating after merging means a reference that a later overlay replaces is
-//! never resolved, so a base file may name variables that only some deployments set.
-//! A variable that is missing and has no default is an error naming the key and the
-//! `file:line` of the value that holds it. The environment comes from an [`Env`]
-//! given to the store ([`ProcessEnv`] by default), so tests inject a map instead of
-//! changing the process environment.
-//!
-//! # Secrets
-//!
-//! A value whose schema says `"writeOnly": true` (JSON Schema's own annotation for a
-//! value that is written but never shown back) or `"x-secret": true` is a secret.
-//! The view holds its real value ([`ConfigView::value`], for the program that needs
-//! it), but every report, [`Explanation`] and [`ConfigView::masked`] shows
-//! [`MASK`] instead, and a schema violation's message that would quote a secret is
-//! masked too. The schema is followed through `properties`, `additionalProperties`,
-//! `items`, `prefixItems`, `allOf`/`anyOf`/`oneOf` and `$ref` (local `#/...` and
-//! registered schemas); `patternProperties` is not followed, so mark such secrets on
-//! a named property. A configuration without a schema has no secrets.
+//! Configuration views; the design is documented on [`ConfigView`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -132,7 +98,41 @@ impl fmt::Display for Explanation {
     }
 }
 
-/// A configuration set, merged and resolved.
+/// A configuration set, merged and resolved: overlay files merged by RFC 7396,
+/// `${VAR}` resolved from the environment, every value explained, secrets masked.
+///
+/// # Overlays
+///
+/// A configuration set (`configs:` in the manifest) lists files, base first. The
+/// view is `json_patch::merge` of each file's value onto the previous result, in
+/// order: a later file's key replaces an earlier one's, objects merge key by key, and
+/// `null` removes a key (RFC 7396). [`ConfigView::explain`] answers, for a key, which
+/// file and line set its value and which earlier files it overrode.
+///
+/// # Interpolation
+///
+/// After merging, `${VAR}` and `${VAR:-default}` in string values are replaced by
+/// the environment variable (`:-` also applies when the variable is empty, as in
+/// POSIX shells); `$${` writes a literal `${`. Only values are interpolated, never
+/// keys, and only in the loaded view: the files are never written back expanded.
+/// Interpolating after merging means a reference that a later overlay replaces is
+/// never resolved, so a base file may name variables that only some deployments set.
+/// A variable that is missing and has no default is an error naming the key and the
+/// `file:line` of the value that holds it. The environment comes from an [`Env`]
+/// given to the store ([`ProcessEnv`] by default), so tests inject a map instead of
+/// changing the process environment.
+///
+/// # Secrets
+///
+/// A value whose schema says `"writeOnly": true` (JSON Schema's own annotation for a
+/// value that is written but never shown back) or `"x-secret": true` is a secret.
+/// The view holds its real value ([`ConfigView::value`], for the program that needs
+/// it), but every report, [`Explanation`] and [`ConfigView::masked`] shows
+/// [`MASK`] instead, and a schema violation's message that would quote a secret is
+/// masked too. The schema is followed through `properties`, `additionalProperties`,
+/// `items`, `prefixItems`, `allOf`/`anyOf`/`oneOf` and `$ref` (local `#/...` and
+/// registered schemas); `patternProperties` is not followed, so mark such secrets on
+/// a named property. A configuration without a schema has no secrets.
 #[derive(Debug, Clone)]
 pub struct ConfigView {
     name: String,

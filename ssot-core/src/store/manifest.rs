@@ -34,6 +34,10 @@
 //! `ssot/` prefix, durations must parse. Every problem of both steps is reported at
 //! once, each at the line of its key or value.
 //!
+//! Every key is optional: without `files:` the default rules below apply, without
+//! `settings:` (or one of its keys) the defaults of [`Settings`]. A file that no glob
+//! matches is not part of the store; `ssot.yaml` itself never is.
+//!
 //! Globs use `globset` with `literal_separator`: `*` stays within one directory,
 //! `**` crosses them, `{a,b}` is an alternative. They are matched against the path
 //! relative to the root with `/` separators, whatever the platform.

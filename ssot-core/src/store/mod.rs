@@ -244,7 +244,8 @@ fn register_user_schemas(
                 continue;
             }
         };
-        let (value, errors) = read::schema_problems(registry, path, &text, ANY_SCHEMA);
+        let syntax = manifest::syntax_of(path).unwrap_or(locate::Syntax::Yaml);
+        let (value, errors) = read::schema_problems(registry, path, &text, ANY_SCHEMA, syntax);
         match value {
             Some(v) if errors.is_empty() => values.push((name.as_str(), v)),
             _ if errors.is_empty() => problems.push(Problem::new(

@@ -1,36 +1,4 @@
-//! [`Plan`]: one dependency graph over every task file of the store.
-//!
-//! # Ids across files
-//!
-//! Task ids are unique across the whole store, not only within a file, so a
-//! dependency names a task wherever it is written (`⛔ build` in `todo.md` may point
-//! at `build` in `ci.tasks.yaml`). An id found in two files, a dependency on an id no
-//! file holds, and every cycle are reported together, each at the `file:line` of
-//! the tasks and dependencies involved; a plan is only made from a store where there
-//! are none, and where every task file parses. Derived ids (tasks written without
-//! one) follow the same rule: two files with a task titled alike give both the same
-//! id, and the fix is an explicit id.
-//!
-//! # Statuses
-//!
-//! A task's [`Status`] becomes the graph's [`State`] by one total mapping:
-//! pending → `Pending`, in progress → `Running`, done → `Done`, blocked → `OnHold`,
-//! cancelled → `Cancelled`. As in `ssot-graph`, only a done task releases the tasks
-//! that depend on it: a task waiting on a cancelled one stays blocked until the
-//! dependency is removed or the task is done.
-//!
-//! # Root causes
-//!
-//! A blocked task waits on its direct dependencies that are not done. Its *root
-//! causes* are what must move first: following not-done dependencies down, the
-//! tasks that are themselves held by nothing (ready, in progress, on hold,
-//! cancelled). Cost: O(tasks and dependencies below the blocked task) each.
-//!
-//! # Critical path
-//!
-//! By estimated time of the work that remains: a done or cancelled task weighs
-//! nothing, a task without an estimate weighs nothing and is counted in
-//! [`CriticalPath::unestimated`].
+//! The plan across files; the design is documented on [`Plan`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -91,6 +59,38 @@ pub struct CriticalPath {
 
 /// The plan of a store: what is ready, what is blocked and why, in which waves the
 /// work can run, and how long it will take.
+///
+/// # Ids across files
+///
+/// Task ids are unique across the whole store, not only within a file, so a
+/// dependency names a task wherever it is written (`⛔ build` in `todo.md` may point
+/// at `build` in `ci.tasks.yaml`). An id found in two files, a dependency on an id no
+/// file holds, and every cycle are reported together, each at the `file:line` of
+/// the tasks and dependencies involved; a plan is only made from a store where there
+/// are none, and where every task file parses. Derived ids (tasks written without
+/// one) follow the same rule: two files with a task titled alike give both the same
+/// id, and the fix is an explicit id.
+///
+/// # Statuses
+///
+/// A task's [`Status`] becomes the graph's [`State`] by one total mapping:
+/// pending → `Pending`, in progress → `Running`, done → `Done`, blocked → `OnHold`,
+/// cancelled → `Cancelled`. As in `ssot-graph`, only a done task releases the tasks
+/// that depend on it: a task waiting on a cancelled one stays blocked until the
+/// dependency is removed or the task is done.
+///
+/// # Root causes
+///
+/// A blocked task waits on its direct dependencies that are not done. Its *root
+/// causes* are what must move first: following not-done dependencies down, the
+/// tasks that are themselves held by nothing (ready, in progress, on hold,
+/// cancelled). Cost: O(tasks and dependencies below the blocked task) each.
+///
+/// # Critical path
+///
+/// By estimated time of the work that remains: a done or cancelled task weighs
+/// nothing, a task without an estimate weighs nothing and is counted in
+/// [`CriticalPath::unestimated`].
 #[derive(Debug, Clone)]
 pub struct Plan {
     graph: DepGraph<TaskId>,

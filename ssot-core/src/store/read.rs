@@ -1,35 +1,4 @@
-//! Reading the store's files through `ssot-cache`: each file is parsed and
-//! validated once per content change, and never served stale.
-//!
-//! # The cache and its freshness check
-//!
-//! A [`MemoryCache`] maps a file's path to what reading it gave: the parsed task
-//! list or document, every problem found in it, the BLAKE3 hash of its bytes, and the
-//! file's *fingerprint* at the time it was read: size, modification time and, on
-//! Unix, device, inode and change time (`ctime`, which no user call can set back).
-//! Every read first takes the file's fingerprint (one `stat`):
-//!
-//! - the same fingerprint, and the entry is not *racy* (below): the cached result is
-//!   served without opening the file;
-//! - otherwise the file is read and hashed; when the hash equals the cached one (a
-//!   `touch`, a rewrite of the same bytes) the parsed result is kept and only the
-//!   fingerprint refreshed; else the file is parsed and validated again.
-//!
-//! # The racy-clean rule
-//!
-//! A file written twice within one tick of its file system's timestamp clock can
-//! keep its size and modification time while its content changes (git calls such an
-//! index entry "racily clean"). So the fingerprint is trusted only for a file whose
-//! modification time is at least [`RACY_WINDOW`] older than the moment the store
-//! began reading it; a younger one is re-read and re-hashed on every access until it
-//! ages out of the window (cheap: no parse unless the hash changed). The window is
-//! 2 s, the coarsest timestamp granularity of a file system in use (FAT); on ext4,
-//! XFS, APFS or NTFS it is far more than needed, which costs only re-hashing files
-//! changed in the last two seconds.
-//!
-//! A file whose modification time lies in the future (a clock set back, a copy from
-//! another machine) stays racy until the clock passes it, so it is re-hashed on
-//! every read meanwhile: correct, and slower only for such files.
+//! Cached reads; the freshness rules are documented on [`ReadStats`].
 
 use std::fs;
 use std::path::Path;
@@ -49,7 +18,7 @@ use crate::format::{self, Format, TaskList};
 use crate::task::Task;
 
 /// How much older than the read a file's modification time must be for its
-/// fingerprint to be trusted (see the module docs).
+/// fingerprint to be trusted (see the racy-clean rule on [`ReadStats`]).
 pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 
 /// The schema registered in every store's registry that accepts any document, used
@@ -219,6 +188,39 @@ impl Cached {
 }
 
 /// Counts of what the store's reads did.
+///
+/// The store reads its files through `ssot-cache`: each file is parsed and validated
+/// once per content change, and never served stale.
+///
+/// # The cache and its freshness check
+///
+/// A [`MemoryCache`] maps a file's path to what reading it gave: the parsed task
+/// list or document, every problem found in it, the BLAKE3 hash of its bytes, and the
+/// file's *fingerprint* at the time it was read: size, modification time and, on
+/// Unix, device, inode and change time (`ctime`, which no user call can set back).
+/// Every read first takes the file's fingerprint (one `stat`):
+///
+/// - the same fingerprint, and the entry is not *racy* (below): the cached result is
+///   served without opening the file;
+/// - otherwise the file is read and hashed; when the hash equals the cached one (a
+///   `touch`, a rewrite of the same bytes) the parsed result is kept and only the
+///   fingerprint refreshed; else the file is parsed and validated again.
+///
+/// # The racy-clean rule
+///
+/// A file written twice within one tick of its file system's timestamp clock can
+/// keep its size and modification time while its content changes (git calls such an
+/// index entry "racily clean"). So the fingerprint is trusted only for a file whose
+/// modification time is at least [`RACY_WINDOW`] older than the moment the store
+/// began reading it; a younger one is re-read and re-hashed on every access until it
+/// ages out of the window (cheap: no parse unless the hash changed). The window is
+/// 2 s, the coarsest timestamp granularity of a file system in use (FAT); on ext4,
+/// XFS, APFS or NTFS it is far more than needed, which costs only re-hashing files
+/// changed in the last two seconds.
+///
+/// A file whose modification time lies in the future (a clock set back, a copy from
+/// another machine) stays racy until the clock passes it, so it is re-hashed on
+/// every read meanwhile: correct, and slower only for such files.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReadStats {
@@ -426,7 +428,18 @@ fn parse_tasks(
     };
     let mut problems = Vec::new();
     if let Some(schema) = schema {
-        problems = schema_problems(registry, rel, &text, schema).1;
+        match format {
+            Format::Json => problems = schema_problems(registry, rel, &text, schema, Syntax::Json).1,
+            Format::Yaml => problems = schema_problems(registry, rel, &text, schema, Syntax::Yaml).1,
+            _ => problems.push(Problem::new(
+                Location::file(rel),
+                ProblemKind::Manifest,
+                format!(
+                    "ssot.yaml gives this {format} task list the schema `{schema}`, but schemas check \
+                     only JSON and YAML task lists; remove `schema:` from its rule"
+                ),
+            )),
+        }
     }
     let dependency_lines =
         dependency_lines.unwrap_or_else(|| list.tasks.iter().map(|_| Vec::new()).collect());
@@ -482,8 +495,8 @@ pub(crate) fn schema_problems(
     rel: &str,
     text: &str,
     schema: &str,
+    syntax: Syntax,
 ) -> (Option<Value>, Vec<Problem>) {
-    let syntax = syntax_of(rel).unwrap_or(Syntax::Yaml);
     let report = match syntax {
         Syntax::Json => registry.validate_json(schema, text),
         Syntax::Yaml => registry.validate_yaml(schema, text),
@@ -564,7 +577,9 @@ fn parse_document(
     text: String,
     schema: Option<&str>,
 ) -> Loaded {
-    let (value, problems) = schema_problems(registry, rel, &text, schema.unwrap_or(ANY_SCHEMA));
+    let syntax = syntax_of(rel).unwrap_or(Syntax::Yaml);
+    let (value, problems) =
+        schema_problems(registry, rel, &text, schema.unwrap_or(ANY_SCHEMA), syntax);
     let Some(value) = value else {
         return Loaded {
             problems,
