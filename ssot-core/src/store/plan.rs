@@ -84,7 +84,8 @@ pub struct CriticalPath {
 /// A blocked task waits on its direct dependencies that are not done. Its *root
 /// causes* are what must move first: following not-done dependencies down, the
 /// tasks that are themselves held by nothing (ready, in progress, on hold,
-/// cancelled). Cost: O(tasks and dependencies below the blocked task) each.
+/// cancelled). They are found for every blocked task in one pass over the graph in
+/// dependency order.
 ///
 /// # Critical path
 ///
@@ -214,13 +215,17 @@ impl Plan {
             );
         }
         let ready: Vec<TaskId> = graph.ready().into_iter().cloned().collect();
+        let roots = all_root_causes(&graph);
         let blocked = graph
             .blocked()
             .into_iter()
             .map(|(id, holders)| Blocked {
                 id: id.clone(),
                 waiting_on: holders.into_iter().cloned().collect(),
-                root_causes: root_causes(&graph, id),
+                root_causes: roots
+                    .get(id)
+                    .map(|r| r.iter().map(|&t| t.clone()).collect())
+                    .unwrap_or_default(),
             })
             .collect();
         let waves = graph
@@ -378,26 +383,37 @@ impl Plan {
     }
 }
 
-/// The not-done tasks below `id` that nothing holds (see the module docs).
-fn root_causes(graph: &DepGraph<TaskId>, id: &TaskId) -> Vec<TaskId> {
-    let mut seen = BTreeSet::new();
-    let mut roots = BTreeSet::new();
-    let mut stack: Vec<TaskId> = graph
-        .blockers(id)
-        .map(|b| b.into_iter().cloned().collect())
-        .unwrap_or_default();
-    while let Some(t) = stack.pop() {
-        if !seen.insert(t.clone()) {
+/// The root causes of every blocked task: the not-done tasks below it that nothing
+/// holds (see [`Plan`]).
+///
+/// One pass in dependency order: a not-done task held by nothing is its own root,
+/// any other not-done task's roots are the union of its holders' roots. O(V + E)
+/// set unions, each as large as the roots it carries; a walk per blocked task would
+/// be O(V²) on a long chain.
+fn all_root_causes(graph: &DepGraph<TaskId>) -> HashMap<&TaskId, Arc<BTreeSet<&TaskId>>> {
+    let mut roots: HashMap<&TaskId, Arc<BTreeSet<&TaskId>>> = HashMap::new();
+    for id in graph.topo_order() {
+        if graph.state(id) == Some(State::Done) {
             continue;
         }
-        let holders = graph.blockers(&t).unwrap_or_default();
-        if holders.is_empty() {
-            roots.insert(t);
-        } else {
-            stack.extend(holders.into_iter().cloned());
-        }
+        let holders = graph.blockers(id).unwrap_or_default();
+        let set = match holders.as_slice() {
+            [] => Arc::new(BTreeSet::from([id])),
+            // One holder: share its set, no copy (a chain stays O(V)).
+            [one] => roots.get(one).cloned().unwrap_or_default(),
+            many => {
+                let mut union = BTreeSet::new();
+                for h in many {
+                    if let Some(r) = roots.get(h) {
+                        union.extend(r.iter().copied());
+                    }
+                }
+                Arc::new(union)
+            }
+        };
+        roots.insert(id, set);
     }
-    roots.into_iter().collect()
+    roots
 }
 
 impl fmt::Display for Plan {
