@@ -91,6 +91,24 @@
 //! # Ok::<(), ssot_core::Error>(())
 //! ```
 //!
+//! # Example: a directory of task files as one store
+//!
+//! ```
+//! # #[cfg(feature = "store")] {
+//! use ssot_core::prelude::*;
+//!
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("todo.md"), "# Release\n- [ ] Ship 🆔 ship ⛔ test\n")?;
+//! std::fs::write(dir.path().join("ci.tasks.yaml"), "- { id: test, title: Test }\n")?;
+//! // No ssot.yaml: Markdown files and `*.tasks.*` files are task lists.
+//! let plan = Store::open(dir.path())?.plan()?;
+//! assert_eq!(plan.ready(), ["test"]);
+//! let ship = plan.task("ship").map(|t| t.location.to_string());
+//! assert_eq!(ship.as_deref(), Some("todo.md:2"));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Map of the crate
 //!
 //! - [`Task`], [`Status`], [`Priority`], [`TaskId`], [`Tag`]: the model.
@@ -102,14 +120,54 @@
 //! - [`TaskQueue`]: the priority queue.
 //! - [`Error`], [`ParseError`]: the one error type; parse errors carry the format,
 //!   line, column and field. [`Result`] is `Result<T, Error>`.
+//! - [`store`] (feature `store`): [`Store`], a directory of task lists, documents
+//!   and configuration files described by a manifest, validated as a whole, planned
+//!   across files, read through a cache that is never stale.
+//! - [`prelude`]: the names most programs use, in one `use`.
+//!
+//! # The leaf crates
+//!
+//! One dependency on `ssot-core` gives the whole toolkit: [`graph`] (`ssot-graph`) and
+//! [`schema`] (`ssot-schema`) always (the model and the formats use them), and
+//! [`lock`] (`ssot-lock`), [`version`] (`ssot-version`) and [`cache`] (`ssot-cache`)
+//! under default-on features of the same names.
 #![deny(missing_docs)]
 
 mod error;
 pub mod format;
 mod queue;
+#[cfg(feature = "store")]
+pub mod store;
 mod task;
+
+#[cfg(feature = "cache")]
+#[doc(inline)]
+pub use ssot_cache as cache;
+#[doc(inline)]
+pub use ssot_graph as graph;
+#[cfg(feature = "lock")]
+#[doc(inline)]
+pub use ssot_lock as lock;
+#[doc(inline)]
+pub use ssot_schema as schema;
+#[cfg(feature = "version")]
+#[doc(inline)]
+pub use ssot_version as version;
 
 pub use crate::error::{Error, ParseError, Result};
 pub use crate::format::{Format, TaskList};
 pub use crate::queue::TaskQueue;
+#[cfg(feature = "store")]
+pub use crate::store::{Store, StoreError};
 pub use crate::task::{Extra, Priority, Status, Tag, Task, TaskId};
+
+/// The names most programs use: `use ssot_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::format::{Format, TaskList};
+    #[cfg(feature = "store")]
+    pub use crate::store::{
+        ConfigView, Explanation, Location, Plan, PlannedTask, Problem, ProblemKind, Report, Store,
+        StoreError,
+    };
+    pub use crate::{Error, Priority, Status, Task, TaskId, TaskQueue};
+}

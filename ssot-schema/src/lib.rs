@@ -261,8 +261,8 @@
 
 pub mod builtin;
 mod error;
-pub mod lines;
 mod explain;
+pub mod lines;
 mod locate;
 pub mod parse;
 mod registry;

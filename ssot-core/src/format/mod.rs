@@ -51,7 +51,7 @@ mod list;
 pub mod markdown;
 mod place;
 mod record;
-mod value;
+pub(crate) mod value;
 pub mod yaml;
 
 pub use self::kind::Format;

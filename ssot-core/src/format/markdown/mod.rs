@@ -206,10 +206,12 @@
 mod edit;
 mod items;
 mod line;
+mod lines;
 mod read;
 mod write;
 
 pub use self::edit::MarkdownDocument;
+pub use self::lines::parse_with_lines;
 
 use crate::error::Error;
 use crate::format::list::TaskList;

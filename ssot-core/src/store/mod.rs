@@ -1,0 +1,560 @@
+//! The SSOT store: one directory of task lists, documents and configuration files,
+//! described by a manifest, validated as a whole, planned across files, and read
+//! through a cache that is never stale.
+//!
+//! This module holds the read side of the store: [`Store::init`] and
+//! [`Store::open`], the [`manifest`], [`Store::validate`], [`Store::plan`]
+//! and [`Store::next_task`], cached reads ([`Store::task_file`],
+//! [`Store::document`]) and configuration views ([`Store::config`]). Changes,
+//! transactions, the audit log, revisions, versions, drift, watching and health come
+//! with the write side, which builds on the in-place editors.
+//!
+//! # Example: a store in a directory
+//!
+//! ```
+//! use ssot_core::store::{ProblemKind, Store};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("todo.md"), "- [ ] Build 🆔 build ⏱ 2h\n- [ ] Ship 🆔 ship ⛔ build,test\n")?;
+//! std::fs::write(dir.path().join("ci.tasks.yaml"), "- id: test\n  title: Test\n  dependencies: [build]\n")?;
+//! let store = Store::init(dir.path())?;
+//!
+//! // One graph over both files: `ship` in todo.md waits on `test` in ci.tasks.yaml.
+//! let plan = store.plan()?;
+//! assert_eq!(plan.ready(), ["build"]);
+//! assert_eq!(plan.blocked()[0].id, "ship");
+//! assert_eq!(plan.blocked()[0].waiting_on, ["build", "test"]);
+//! assert_eq!(plan.blocked()[0].root_causes, ["build"]);
+//! assert_eq!(plan.next_task().map(|t| t.location.to_string()), Some("todo.md:1".into()));
+//!
+//! // A dependency on a task no file holds is reported where it is written.
+//! std::fs::write(dir.path().join("more.md"), "- [ ] Docs ⛔ nowhere\n")?;
+//! let report = store.validate()?;
+//! let problem = &report.problems()[0];
+//! assert_eq!(problem.kind, ProblemKind::UnknownDependency);
+//! assert!(problem.to_string().starts_with("more.md:1: task `"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Design
+//!
+//! - **The manifest decides.** Which files belong to the store, and as what, is
+//!   written in `ssot.yaml` (or the documented default), not inferred from a VCS's
+//!   ignore files; see [`manifest`] and the `scan` notes on [`Store::files`].
+//! - **Problems are data, failures are errors.** A broken file does not make
+//!   [`Store::validate`] fail: it is one more [`Problem`] in the [`Report`]. Calls
+//!   that cannot answer without the broken file ([`Store::plan`], a read of that
+//!   file, a configuration view) return [`StoreError::Invalid`] with the report.
+//! - **Every read is fresh.** Files are re-scanned by each whole-store call, and each
+//!   file's cached parse is checked against the file's `stat` on every read (see
+//!   the freshness rules on [`ReadStats`]); a parse is redone only when the bytes
+//!   changed.
+//! - **Layers.** The store uses the formats' public API and the leaf crates; the
+//!   formats never use the store.
+//!
+//! # Costs
+//!
+//! | call | cost |
+//! |---|---|
+//! | [`Store::open`] | read and check the manifest, register the schemas it names, walk the directory once |
+//! | [`Store::files`] | one directory walk: one `readdir` per directory, one glob-set match per file |
+//! | a read of an unchanged file | one `stat` and a cache hit (a file modified in the last 2 s is also re-read and hashed) |
+//! | a read of a changed file | read, hash, parse, validate; for JSON and YAML task lists, one more read of the text to find each task's line |
+//! | [`Store::plan`] | a walk, a read of each task file, then O(V + E) to build the graph and O(V log V + E) for waves and the critical path |
+
+mod config;
+mod error;
+mod locate;
+pub mod manifest;
+mod plan;
+mod read;
+mod report;
+mod scan;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ssot_schema::SchemaRegistry;
+
+pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
+pub use self::error::StoreError;
+pub use self::manifest::{
+    AuditRetention, ConfigSet, FileKind, FileRule, Manifest, Settings, SnapshotPolicy,
+};
+pub use self::plan::{Blocked, CriticalPath, Plan, PlannedTask};
+pub use self::read::{Document, RACY_WINDOW, ReadStats, TaskFile};
+pub use self::report::{Location, Problem, ProblemKind, Report};
+pub use self::scan::{Role, STATE_DIR, StoreFile};
+
+use self::config::Layer;
+use self::manifest::{MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT};
+use self::read::{ANY_SCHEMA, Content, Loaded, ReadAs, Reader};
+
+/// A store: a directory of task lists, documents and configuration files, described
+/// by its manifest. `Send + Sync`: share it between threads behind an `Arc`.
+pub struct Store {
+    root: PathBuf,
+    manifest: Manifest,
+    registry: SchemaRegistry,
+    reader: Reader,
+    env: Arc<dyn Env>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("root", &self.root)
+            .field("manifest", &self.manifest)
+            .field("reader", &self.reader)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options for opening a store. Made by [`Store::builder`].
+#[must_use]
+pub struct StoreBuilder {
+    env: Arc<dyn Env>,
+}
+
+impl std::fmt::Debug for StoreBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreBuilder").finish_non_exhaustive()
+    }
+}
+
+impl StoreBuilder {
+    /// Where `${VAR}` in configuration values is read from; default
+    /// [`ProcessEnv`]. A `HashMap<String, String>` or `BTreeMap<String, String>`
+    /// serves in tests.
+    pub fn env(mut self, env: impl Env + 'static) -> StoreBuilder {
+        self.env = Arc::new(env);
+        self
+    }
+
+    /// Opens the store at `dir`; see [`Store::open`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open`].
+    pub fn open(self, dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let dir = dir.as_ref();
+        let root = std::fs::canonicalize(dir).map_err(|e| StoreError::io(dir, e))?;
+        if !root.is_dir() {
+            return Err(StoreError::NotADirectory { path: root });
+        }
+        let mut registry = SchemaRegistry::new();
+        registry.register_builtins()?;
+        registry.register_json(MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT)?;
+        registry.register(ANY_SCHEMA, serde_json::json!({}))?;
+        let manifest_path = root.join(MANIFEST_FILE);
+        let manifest = match std::fs::read(&manifest_path) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    StoreError::Manifest(Box::new(Report::new(vec![Problem::new(
+                        Location::file(MANIFEST_FILE),
+                        ProblemKind::Encoding,
+                        "not UTF-8 text; save it as UTF-8",
+                    )])))
+                })?;
+                Manifest::parse(&text, &registry).map_err(|r| StoreError::Manifest(Box::new(r)))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
+            Err(e) => return Err(StoreError::io(manifest_path, e)),
+        };
+        register_user_schemas(&root, &manifest, &mut registry)?;
+        let store = Store {
+            reader: Reader::new(manifest.settings().cache_documents),
+            root,
+            manifest,
+            registry,
+            env: self.env,
+        };
+        // Fail early on what would make every whole-store call fail.
+        store.files()?;
+        Ok(store)
+    }
+
+    /// Creates a store at `dir`; see [`Store::init`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::init`].
+    pub fn init(self, dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let manifest = dir.join(MANIFEST_FILE);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&manifest)
+        {
+            Ok(mut file) => {
+                use std::io::Write as _;
+                file.write_all(manifest::DEFAULT_MANIFEST.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| StoreError::io(&manifest, e))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::AlreadyInitialized {
+                    path: dir.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(StoreError::io(manifest, e)),
+        }
+        self.open(dir)
+    }
+}
+
+/// Registers the schemas of `schemas:` and those named by path, together (so they
+/// may `$ref` each other), each problem at its manifest line.
+fn register_user_schemas(
+    root: &Path,
+    manifest: &Manifest,
+    registry: &mut SchemaRegistry,
+) -> Result<(), StoreError> {
+    let mut named: Vec<(String, String)> = manifest.schemas().to_vec();
+    named.extend(manifest.schema_paths().into_iter().map(|p| (p.clone(), p)));
+    if named.is_empty() {
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    let mut values = Vec::new();
+    for (name, path) in &named {
+        let (_, full) = match scan::resolve(root, path) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(Problem::new(
+                    Location::file(MANIFEST_FILE),
+                    ProblemKind::Manifest,
+                    format!("schema `{name}`: {e}"),
+                ));
+                continue;
+            }
+        };
+        let text = match std::fs::read_to_string(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(Problem::new(
+                    Location::file(MANIFEST_FILE),
+                    ProblemKind::Manifest,
+                    format!("schema `{name}`: cannot read `{path}`: {e}"),
+                ));
+                continue;
+            }
+        };
+        let syntax = manifest::syntax_of(path).unwrap_or(locate::Syntax::Yaml);
+        let (value, errors) = read::schema_problems(registry, path, &text, ANY_SCHEMA, syntax);
+        match value {
+            Some(v) if errors.is_empty() => values.push((name.as_str(), v)),
+            _ if errors.is_empty() => problems.push(Problem::new(
+                Location::file(path.clone()),
+                ProblemKind::Manifest,
+                format!("schema `{name}`: cannot be read as JSON or YAML"),
+            )),
+            _ => problems.extend(errors.into_iter().map(|mut p| {
+                p.kind = ProblemKind::Manifest;
+                p.message = format!("schema `{name}`: {}", p.message);
+                p
+            })),
+        }
+    }
+    if problems.is_empty()
+        && let Err(e) = registry.register_all(values)
+    {
+        problems.push(Problem::new(
+            Location::file(MANIFEST_FILE),
+            ProblemKind::Manifest,
+            format!("user schemas: {e}"),
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Manifest(Box::new(Report::new(problems))))
+    }
+}
+
+impl Store {
+    /// Options: the environment for configuration views.
+    pub fn builder() -> StoreBuilder {
+        StoreBuilder {
+            env: Arc::new(ProcessEnv),
+        }
+    }
+
+    /// Opens the store at `dir`: reads and checks `ssot.yaml` (or uses
+    /// [`Manifest::default`] when there is none), registers the schemas it names,
+    /// and walks the directory once.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when `dir` cannot be read, [`StoreError::NotADirectory`],
+    /// [`StoreError::Manifest`] with every problem of the manifest (and of the user
+    /// schemas it names), [`StoreError::SymlinkEscape`] for a matched symbolic link
+    /// out of the directory.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::builder().open(dir)
+    }
+
+    /// Makes `dir` a store (creating it if needed) by writing
+    /// [`DEFAULT_MANIFEST`](manifest::DEFAULT_MANIFEST) as its `ssot.yaml`, then
+    /// opens it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::AlreadyInitialized`] when `ssot.yaml` exists (nothing is
+    /// written), [`StoreError::Io`], then as [`Store::open`].
+    pub fn init(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::builder().init(dir)
+    }
+
+    /// The store's root, canonical.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The manifest in force.
+    #[must_use]
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The settings of the manifest.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        self.manifest.settings()
+    }
+
+    /// The schema registry: the built-in schemas, the manifest's, and the user
+    /// schemas the manifest names.
+    #[must_use]
+    pub fn schemas(&self) -> &SchemaRegistry {
+        &self.registry
+    }
+
+    /// What the reads did so far.
+    #[must_use]
+    pub fn read_stats(&self) -> ReadStats {
+        self.reader.stats()
+    }
+
+    /// The statistics of the read cache.
+    #[must_use]
+    pub fn cache_stats(&self) -> ssot_cache::CacheStats {
+        self.reader.cache_stats()
+    }
+
+    /// The files of the store now, sorted by path, each with its role.
+    ///
+    /// The directory is walked afresh (see [`manifest`] for what is walked): `.git`
+    /// and the store's own `.ssot` directory are skipped, symbolic links are not
+    /// followed; a matched link to a file inside the root is read as that file.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::SymlinkEscape`] for a matched link that leads out of the root.
+    pub fn files(&self) -> Result<Vec<StoreFile>, StoreError> {
+        scan::scan(&self.root, &self.manifest).map(|(files, _)| files)
+    }
+
+    fn load(&self, rel: &str, read_as: &ReadAs) -> Arc<Loaded> {
+        self.reader
+            .load(&self.registry, rel, &self.root.join(rel), read_as)
+    }
+
+    /// The task list at `path` (relative to the root), parsed, through the cache.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::OutsideRoot`], [`StoreError::NotManaged`] when the manifest
+    /// does not make it a task list, [`StoreError::Invalid`] when it cannot be read
+    /// or parsed, or breaks the schema the manifest gives it.
+    pub fn task_file(&self, path: &str) -> Result<Arc<TaskFile>, StoreError> {
+        let (rel, _) = scan::resolve(&self.root, path)?;
+        let role = match scan::role_of(&self.manifest, &rel) {
+            Some(Ok(role @ Role::Tasks { .. })) => role,
+            Some(Err(problem)) => {
+                return Err(StoreError::Invalid(Box::new(Report::new(vec![problem]))));
+            }
+            _ => {
+                return Err(StoreError::NotManaged {
+                    path: rel,
+                    wanted: "task list",
+                });
+            }
+        };
+        let loaded = self.load(&rel, &ReadAs::Role(role));
+        match (&loaded.content, loaded.problems.is_empty()) {
+            (Some(Content::Tasks(t)), true) => Ok(Arc::clone(t)),
+            _ => Err(StoreError::Invalid(Box::new(Report::new(
+                loaded.problems.clone(),
+            )))),
+        }
+    }
+
+    /// The document at `path`, parsed and valid against its schema, through the
+    /// cache.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::OutsideRoot`], [`StoreError::NotManaged`] when the manifest
+    /// does not make it a document, [`StoreError::Invalid`] when it cannot be read
+    /// or breaks its schema.
+    pub fn document(&self, path: &str) -> Result<Arc<Document>, StoreError> {
+        let (rel, _) = scan::resolve(&self.root, path)?;
+        let role = match scan::role_of(&self.manifest, &rel) {
+            Some(Ok(role @ Role::Document { .. })) => role,
+            Some(Err(problem)) => {
+                return Err(StoreError::Invalid(Box::new(Report::new(vec![problem]))));
+            }
+            _ => {
+                return Err(StoreError::NotManaged {
+                    path: rel,
+                    wanted: "document",
+                });
+            }
+        };
+        let loaded = self.load(&rel, &ReadAs::Role(role));
+        match (&loaded.content, loaded.problems.is_empty()) {
+            (Some(Content::Document(d)), true) => Ok(Arc::clone(d)),
+            _ => Err(StoreError::Invalid(Box::new(Report::new(
+                loaded.problems.clone(),
+            )))),
+        }
+    }
+
+    /// Reads every task file; returns those that parsed and the problems.
+    fn task_files(&self) -> Result<(Vec<Arc<TaskFile>>, Vec<Problem>), StoreError> {
+        let (files, mut problems) = scan::scan(&self.root, &self.manifest)?;
+        let mut out = Vec::new();
+        for file in files {
+            if let Role::Tasks { .. } = file.role {
+                let loaded = self.load(&file.path, &ReadAs::Role(file.role));
+                problems.extend(loaded.problems.iter().cloned());
+                if let Some(Content::Tasks(t)) = &loaded.content {
+                    out.push(Arc::clone(t));
+                }
+            }
+        }
+        Ok((out, problems))
+    }
+
+    /// Checks the whole store and reports every problem: every task list parsed
+    /// (and checked against its schema, where the manifest gives one), every
+    /// document against its schema, every id unique across files, every dependency
+    /// known, no cycle, and every configuration view merged, resolved and checked.
+    ///
+    /// # Errors
+    ///
+    /// Only when the store cannot be walked: [`StoreError::SymlinkEscape`]. Problems
+    /// in files are in the returned [`Report`].
+    pub fn validate(&self) -> Result<Report, StoreError> {
+        let (files, mut problems) = scan::scan(&self.root, &self.manifest)?;
+        let mut task_files = Vec::new();
+        for file in files {
+            let is_tasks = matches!(file.role, Role::Tasks { .. });
+            let loaded = self.load(&file.path, &ReadAs::Role(file.role));
+            problems.extend(loaded.problems.iter().cloned());
+            if let (true, Some(Content::Tasks(t))) = (is_tasks, &loaded.content) {
+                task_files.push(Arc::clone(t));
+            }
+        }
+        if let Err(report) = Plan::build(&task_files) {
+            problems.extend(report.problems().iter().cloned());
+        }
+        for set in self.manifest.configs() {
+            match self.config(&set.name) {
+                Ok(_) => {}
+                Err(StoreError::Invalid(report)) => {
+                    problems.extend(report.problems().iter().cloned());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Report::new(problems))
+    }
+
+    /// The plan over every task file: ready and blocked tasks (with their root
+    /// causes), waves, the critical path, DOT; see [`Plan`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Invalid`] with every problem of the task files (a file that
+    /// does not parse, an id in two files, an unknown dependency, a cycle with the
+    /// `file:line` of each edge); [`StoreError::SymlinkEscape`].
+    pub fn plan(&self) -> Result<Plan, StoreError> {
+        let (files, problems) = self.task_files()?;
+        Report::new(problems).into_result()?;
+        Plan::build(&files).map_err(|r| StoreError::Invalid(Box::new(r)))
+    }
+
+    /// The task to work on next: among the ready tasks, the first in
+    /// [`TaskQueue`](crate::TaskQueue) order. `None` when nothing is ready.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::plan`].
+    pub fn next_task(&self) -> Result<Option<PlannedTask>, StoreError> {
+        Ok(self.plan()?.next_task().cloned())
+    }
+
+    /// The configuration view `name` (under `configs:` in the manifest): its files
+    /// merged in order by RFC 7396, `${VAR}` resolved, checked against its schema.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownConfig`]; [`StoreError::Invalid`] with every problem: a
+    /// file that cannot be read or parsed, a variable without value or default (at
+    /// its key's `file:line`), a schema violation (secrets masked).
+    pub fn config(&self, name: &str) -> Result<ConfigView, StoreError> {
+        let Some(set) = self.manifest.configs().iter().find(|c| c.name == name) else {
+            let known: Vec<&str> = self
+                .manifest
+                .configs()
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            return Err(StoreError::UnknownConfig {
+                name: name.to_owned(),
+                known: if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                },
+            });
+        };
+        let mut layers = Vec::new();
+        let mut problems = Vec::new();
+        for file in &set.files {
+            let (rel, _) = scan::resolve(&self.root, file)?;
+            let loaded = self.load(&rel, &ReadAs::Config);
+            problems.extend(loaded.problems.iter().cloned());
+            if let Some(Content::Document(d)) = &loaded.content {
+                layers.push(Layer {
+                    document: Arc::clone(d),
+                });
+            }
+        }
+        Report::new(problems).into_result()?;
+        ConfigView::build(
+            name,
+            layers,
+            set.schema.as_deref(),
+            &self.registry,
+            &*self.env,
+        )
+        .map_err(|r| StoreError::Invalid(Box::new(r)))
+    }
+
+    /// Explains `key` of configuration `config`; see [`ConfigView::explain`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::config`] and [`ConfigView::explain`].
+    pub fn explain(&self, config: &str, key: &str) -> Result<Explanation, StoreError> {
+        self.config(config)?.explain(key)
+    }
+}
