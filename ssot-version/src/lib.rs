@@ -117,7 +117,10 @@
 //! fsynced. Objects (packs) and manifests are durable before `HEAD` moves; `HEAD`
 //! moves by an atomic rename. A rollback stages every file it will restore, then
 //! commits a journal; a crash before the commit leaves the tree untouched, a crash
-//! after it is finished by the next process that opens (or locks) the store. The
+//! after it is finished by the next process that opens (or locks) the store. A file
+//! the rollback restores or deletes that was edited between the crash and that open
+//! is not lost: recovery records the tree as a version first, which becomes the
+//! parent of the rollback's version (see the `rollback` module). The
 //! rollback checks everything that could fail (unsafe paths, symbolic links,
 //! untracked files in the way, corrupt or missing objects) before the commit.
 //!

@@ -25,6 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
 use crate::id::{ObjectHash, VersionId};
 
 /// One version: a snapshot of the tracked files under the root.
@@ -140,14 +141,18 @@ fn unix_ns(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// The manifest bytes of a new version, and its id.
+/// The manifest text of a new version, and its id.
+///
+/// # Errors
+/// [`Error::Encode`] if serde_json fails (it cannot for these types today; the error
+/// is returned, never replaced by an empty manifest).
 pub(crate) fn encode(
     parent: Option<&VersionId>,
     description: &str,
     created: SystemTime,
     restored_from: Option<&VersionId>,
     files: &[FileEntry],
-) -> (VersionId, Vec<u8>) {
+) -> Result<(VersionId, String), Error> {
     let created_unix_ns = unix_ns(created);
     let repr = Repr {
         format: FORMAT,
@@ -160,9 +165,13 @@ pub(crate) fn encode(
             .map(|f| (f.path.clone(), f.size, f.hash, f.executable))
             .collect(),
     };
-    // Serializing plain strings, integers and bools into memory cannot fail.
-    let bytes = serde_json::to_vec(&repr).unwrap_or_default();
-    (VersionId::of_manifest(&bytes), bytes)
+    // `to_string`, not `to_vec`: the journal carries the manifest as text, and no
+    // UTF-8 conversion (with a fallback) is then needed.
+    let text = serde_json::to_string(&repr).map_err(|source| Error::Encode {
+        what: "a version's manifest",
+        source,
+    })?;
+    Ok((VersionId::of_manifest(text.as_bytes()), text))
 }
 
 /// Parses and validates manifest bytes. `Err` carries the reason; the caller adds where.
@@ -322,8 +331,8 @@ mod tests {
     fn encode_then_decode_is_identity() {
         let files = vec![entry("a"), entry("b/c"), entry("b/d")];
         let t = UNIX_EPOCH + Duration::from_nanos(1_234_567_891);
-        let (id, bytes) = encode(None, "first", t, None, &files);
-        let v = decode(&id, &bytes).unwrap();
+        let (id, text) = encode(None, "first", t, None, &files).unwrap();
+        let v = decode(&id, text.as_bytes()).unwrap();
         assert_eq!(v.files(), &files[..]);
         assert_eq!(v.created(), t);
         assert_eq!(v.description(), "first");
@@ -333,7 +342,8 @@ mod tests {
 
     #[test]
     fn a_changed_manifest_no_longer_matches_its_id() {
-        let (id, mut bytes) = encode(None, "x", UNIX_EPOCH, None, &[entry("a")]);
+        let (id, text) = encode(None, "x", UNIX_EPOCH, None, &[entry("a")]).unwrap();
+        let mut bytes = text.into_bytes();
         bytes[20] ^= 1;
         assert!(matches!(decode(&id, &bytes), Err(DecodeError::Corrupt(_))));
     }

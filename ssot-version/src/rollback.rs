@@ -27,13 +27,32 @@
 //!
 //! A crash before step 4 leaves the tree untouched: the next lock empties `staging/`.
 //! A crash after it leaves a journal; whoever next locks the store (opening it is
-//! enough) re-runs steps 5 and 6, which are idempotent: a staged file already renamed
+//! enough) first looks for edits made since the crash (below), then re-runs steps 5
+//! and 6, which are idempotent: a staged file already renamed
 //! is found in place and checked against its hash, or rewritten from its object (as is
 //! a staged file whose directory entry a crash lost, which is why `staging/` needs no
 //! fsync of its own); a deletion already done is skipped. So after any crash the tree
 //! equals either the version it had or the target, never a mix, and `HEAD` names the
 //! version it equals. We roll forward rather than back because after the commit point
 //! everything the target needs is durable in `staging/` and the packs.
+//!
+//! # Edits made between the crash and the recovery
+//!
+//! Someone may change a file after the crash and before the store is next opened.
+//! Re-running step 5 blindly would overwrite or delete that change without a trace.
+//! So recovery first compares every journaled path (each restore and each deletion)
+//! with the two states it may legitimately be in: its content in the version the
+//! rollback started from (the parent recorded in the journal's manifest) and its
+//! target content (or no file, for a deletion). A path in neither state was edited.
+//! If any was, the tree is recorded as an ordinary snapshot (as step 1 records
+//! drift), including edited paths the globs now skip, and the journal is rewritten
+//! (temporary file, fsync, rename, directory fsync) so that the rollback's version
+//! names that snapshot as its parent; then steps 5 and 6 run. A crash in between is
+//! harmless: before the rename the old journal still stands and the edits are found
+//! again; after it, the snapshot is the parent, the edits are its content and none is
+//! found. We record rather than refuse because every operation, opening included,
+//! finishes a pending rollback first: a refusal would make the store unusable until
+//! someone moved the files away by hand.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
@@ -42,7 +61,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, io_err};
+use crate::error::{Error, Result, io_err, to_json};
 use crate::fault;
 use crate::fsutil;
 use crate::id::{ObjectHash, VersionId};
@@ -166,22 +185,21 @@ impl VersionStore {
                 })
                 .collect();
             let description = format!("rollback to {}", target_id.short());
-            let (new_id, bytes) = manifest::encode(
+            let (new_id, manifest) = manifest::encode(
                 Some(&parent),
                 &description,
                 (self.clock)(),
                 Some(&target_id),
                 target.files(),
-            );
+            )?;
             let journal = Journal {
                 format: manifest::FORMAT,
                 version: new_id.to_string(),
-                // Manifests are JSON, hence UTF-8.
-                manifest: String::from_utf8(bytes).unwrap_or_default(),
+                manifest,
                 deletes,
                 puts,
             };
-            let journal_bytes = serde_json::to_vec(&journal).unwrap_or_default();
+            let journal_bytes = to_json(&journal, "the rollback journal")?;
             let journal_tmp = fsutil::temp_file(&self.dirs.tmp, &journal_bytes)?;
 
             // Stage. Files are written in batches and each batch is fsynced through the
@@ -269,17 +287,157 @@ impl VersionStore {
         {
             return Err(corrupt("a staged file name is not a number".into()));
         }
+        let journal = self.keep_later_edits(inner, journal)?;
         self.apply(inner, &journal).map(|_| ())
     }
 
-    /// Steps 5 and 6 of the protocol; idempotent.
-    fn apply(&self, inner: &mut Inner, journal: &Journal) -> Result<Version> {
+    /// Before recovery re-applies a journal, records every journaled path whose
+    /// content is neither what it held before the rollback nor what the rollback puts
+    /// there: someone changed it between the crash and this open. Such edits are
+    /// recorded as an ordinary snapshot of the tree (as a rollback records drift
+    /// before it starts), and the journal is rewritten, atomically, so that the
+    /// rollback's version names that snapshot as its parent. The edit then survives
+    /// in history, one step before the rollback, and can be restored from there.
+    ///
+    /// Why record rather than refuse: every operation, opening included, finishes a
+    /// pending rollback first, so a refusal would leave the store unusable until
+    /// someone moved the edited files away by hand, which is the same loss with more
+    /// steps. Recording keeps the store's promise (after any crash the tree equals one
+    /// version) and loses nothing.
+    ///
+    /// Cost: one `lstat` per journaled path, plus a read and hash of each regular
+    /// file whose size and executable bit match one of the two expected states; a
+    /// snapshot only when something was edited.
+    fn keep_later_edits(&self, inner: &mut Inner, journal: Journal) -> Result<Journal> {
+        let (_, version) = self.journal_version(&journal)?;
+        let Some(before_id) = version.parent() else {
+            return Err(Error::CorruptStore {
+                path: self.dirs.journal.clone(),
+                reason: "the journal's version has no parent, so edits made since the crash cannot be told apart; restore the store from a backup, or copy the tree away, remove the journal and check the tree with `status()`".into(),
+            });
+        };
+        let before = match self.load_version(inner, before_id) {
+            Ok(v) => v,
+            Err(Error::UnknownVersion { .. }) => {
+                return Err(Error::CorruptStore {
+                    path: self.dirs.manifest(before_id),
+                    reason: format!(
+                        "the version before the interrupted rollback, {before_id}, is missing, so edits made since the crash cannot be told apart; restore the store from a backup, or copy the tree away, remove `{}` and check the tree with `status()`",
+                        self.dirs.journal.display()
+                    ),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let expected = journal
+            .deletes
+            .iter()
+            .map(|rel| (rel.as_str(), None))
+            .chain(
+                journal
+                    .puts
+                    .iter()
+                    .map(|p| (p.path.as_str(), Some((p.hash, p.size, p.executable)))),
+            );
+        let mut edited = Vec::new();
+        for (rel, target) in expected {
+            let old = before.file(rel).map(|f| (f.hash, f.size, f.executable));
+            if self.holds_neither(rel, old, target)? {
+                edited.push(rel.to_owned());
+            }
+        }
+        if edited.is_empty() {
+            return Ok(journal);
+        }
+
+        // Record the tree as found, with every edited path in it even if the globs
+        // given to this open skip it.
+        let description = format!(
+            "changes found when finishing an interrupted rollback to {}",
+            version.restored_from().map_or("?", VersionId::short)
+        );
+        let kept = self.snapshot_locked_with(inner, &description, &edited)?;
+        fault::point("recovery: edits recorded");
+
+        let (new_id, manifest) = manifest::encode(
+            Some(kept.id()),
+            version.description(),
+            version.created(),
+            version.restored_from(),
+            version.files(),
+        )?;
+        let rewritten = Journal {
+            format: journal.format,
+            version: new_id.to_string(),
+            manifest,
+            deletes: journal.deletes,
+            puts: journal.puts,
+        };
+        let bytes = to_json(&rewritten, "the rollback journal")?;
+        let tmp = fsutil::temp_file(&self.dirs.tmp, &bytes)?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(io_err("fsync", tmp.path()))?;
+        fsutil::persist(tmp, &self.dirs.journal)?;
+        fsutil::sync_dir(&self.dirs.store)?;
+        fault::point("recovery: journal rewritten");
+        Ok(rewritten)
+    }
+
+    /// Whether the file at `rel` is neither in state `a` nor in state `b` (each
+    /// `None` for no file, or hash, size and executable bit). Something that is not
+    /// a regular file (a directory, a link, a FIFO) counts as no file: the store does
+    /// not track it and neither state can be it. A path through a symbolic link is
+    /// not read (it may lead outside the root) and counts as unchanged: `apply`
+    /// refuses or skips it.
+    fn holds_neither(
+        &self,
+        rel: &str,
+        a: Option<(ObjectHash, u64, bool)>,
+        b: Option<(ObjectHash, u64, bool)>,
+    ) -> Result<bool> {
+        if self.has_symlink_ancestor(rel)? {
+            return Ok(false);
+        }
+        let path = fsutil::under(&self.root, rel);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return Ok(a.is_some() && b.is_some()),
+            Err(e) if is_absent(&e) => return Ok(a.is_some() && b.is_some()),
+            Err(e) => return Err(io_err("stat", &path)(e)),
+        };
+        let (size, executable) = (meta.len(), fsutil::is_executable(&meta));
+        let candidates: Vec<ObjectHash> = [a, b]
+            .into_iter()
+            .flatten()
+            .filter(|&(_, s, x)| s == size && x == executable)
+            .map(|(h, _, _)| h)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(true);
+        }
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if is_absent(&e) => return Ok(a.is_some() && b.is_some()),
+            Err(e) => return Err(io_err("read", &path)(e)),
+        };
+        Ok(!candidates.contains(&ObjectHash::of(&bytes)))
+    }
+
+    /// The version a journal records, parsed and checked.
+    fn journal_version(&self, journal: &Journal) -> Result<(VersionId, Version)> {
         let id: VersionId = journal.version.parse().map_err(|_| Error::CorruptStore {
             path: self.dirs.journal.clone(),
             reason: format!("`{}` is not a version id", journal.version),
         })?;
         let version = manifest::decode(&id, journal.manifest.as_bytes())
             .map_err(|e| decode_error(e, &self.dirs.journal, &id))?;
+        Ok((id, version))
+    }
+
+    /// Steps 5 and 6 of the protocol; idempotent.
+    fn apply(&self, inner: &mut Inner, journal: &Journal) -> Result<Version> {
+        let (id, version) = self.journal_version(journal)?;
         let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
 
         for rel in &journal.deletes {

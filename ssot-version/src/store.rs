@@ -406,7 +406,12 @@ impl VersionStore {
     pub(crate) fn write_tags(&self, tags: &BTreeMap<String, VersionId>) -> Result<()> {
         let raw: BTreeMap<&str, &str> =
             tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let bytes = serde_json::to_vec_pretty(&raw).unwrap_or_default();
+        // Pretty, for a person reading a damaged store; an encoding error is returned
+        // before anything is written, never replaced by an empty tag file.
+        let bytes = serde_json::to_vec_pretty(&raw).map_err(|source| Error::Encode {
+            what: "the tags",
+            source,
+        })?;
         fsutil::write_atomic(&self.dirs.tmp, &self.dirs.tags, &bytes, None, true)?;
         fsutil::sync_dir(&self.dirs.store)
     }
@@ -600,12 +605,51 @@ impl VersionStore {
     }
 
     pub(crate) fn snapshot_locked(&self, inner: &mut Inner, description: &str) -> Result<Version> {
+        self.snapshot_locked_with(inner, description, &[])
+    }
+
+    /// A snapshot of the whole tree that also records each of `extra` (relative
+    /// paths) that is a regular file the scan skipped because the globs exclude it:
+    /// recovery uses it so that an edit it must keep is recorded whatever the globs.
+    pub(crate) fn snapshot_locked_with(
+        &self,
+        inner: &mut Inner,
+        description: &str,
+        extra: &[String],
+    ) -> Result<Version> {
         let stamp = fsutil::fs_now(&self.dirs.store)?;
         let mut sink = Sink {
             tmp: &self.dirs.tmp,
             writer: None,
         };
-        let files = self.scan(inner, "", Some(&mut sink), stamp)?;
+        let mut files = self.scan(inner, "", Some(&mut sink), stamp)?;
+        let mut added = false;
+        for rel in extra {
+            if files.binary_search_by(|f| f.path.as_str().cmp(rel)).is_ok()
+                || self.has_symlink_ancestor(rel)?
+            {
+                continue;
+            }
+            let path = fsutil::under(&self.root, rel);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() => {
+                    if let Some(f) = self.scan_one(inner, rel, &m, Some(&mut sink), stamp)? {
+                        files.push(f);
+                        added = true;
+                    }
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) => {}
+                Err(e) => return Err(io_err("stat", &path)(e)),
+            }
+        }
+        if added {
+            files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        }
         let seen: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
         inner.stat.retain_seen(&|p| seen.contains(p));
         let parent = self.read_head()?;
@@ -778,7 +822,8 @@ impl VersionStore {
         files: Vec<FileEntry>,
     ) -> Result<Version> {
         let created = (self.clock)();
-        let (id, bytes) = manifest::encode(parent, description, created, None, &files);
+        let (id, text) = manifest::encode(parent, description, created, None, &files)?;
+        let bytes = text.into_bytes();
         let pack = match sink.writer {
             Some(w) if !w.is_empty() => Some(w.seal()?),
             _ => None,
