@@ -332,13 +332,14 @@ impl VersionStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err("read", &self.dirs.head)(e)),
         };
+        // `HEAD` is only ever written whole, by a rename, so an empty one is damage:
+        // reading it as "no version yet" would start a new, parentless history.
         let text = text.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
         text.parse().map(Some).map_err(|_| Error::CorruptStore {
             path: self.dirs.head.clone(),
-            reason: format!("`{text}` is not a version id"),
+            reason: format!(
+                "`{text}` is not a version id; it must name the newest version: write that version's id (a file name in `versions/`) into it, or restore the store from a backup"
+            ),
         })
     }
 

@@ -401,3 +401,31 @@ fn damaged_store_files_give_reports_or_errors_never_panics() {
     }
     assert_eq!(std::fs::read(&manifest).unwrap(), manifest_bytes);
 }
+
+/// `HEAD` is only ever written whole, by a rename: an empty `HEAD` is damage, not "no
+/// version yet". Read as empty, the next snapshot would start a new, parentless history
+/// and `history()` would show nothing.
+#[test]
+fn an_empty_head_is_reported_as_damage_not_read_as_an_empty_store() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "alpha")]));
+    let store = VersionStore::open(root).unwrap();
+    store.snapshot("one").unwrap();
+    let head = root.join(".ssot/versions/HEAD");
+    for garbage in ["", "\n", "  \n"] {
+        std::fs::write(&head, garbage).unwrap();
+        let err = store.history().unwrap_err();
+        assert!(
+            matches!(err, Error::CorruptStore { .. }),
+            "{garbage:?}: {err}"
+        );
+        assert!(err.to_string().contains("HEAD"), "{err}");
+        assert!(matches!(
+            store.snapshot("two"),
+            Err(Error::CorruptStore { .. })
+        ));
+        assert!(!store.verify().unwrap().is_ok());
+    }
+}
