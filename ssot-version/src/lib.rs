@@ -88,7 +88,7 @@
 //! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD` | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of fsyncs (four with new content) whatever the number of files |
 //! | [`snapshot_paths`](VersionStore::snapshot_paths) | `HEAD` with only the listed files or directories re-read | as `snapshot`, for those paths |
 //! | [`status`](VersionStore::status) | how the tree differs from `HEAD` | as `snapshot`'s scan, no writes but the stat cache |
-//! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached) |
+//! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached: one `lstat` per version, so versions another process pruned are never listed) |
 //! | [`get`](VersionStore::get), [`resolve`](VersionStore::resolve) | a version by tag, id or unique id prefix | one directory listing for a prefix |
 //! | [`diff`](VersionStore::diff) | added, removed, modified paths between two versions | O(files) merge |
 //! | [`rollback`](VersionStore::rollback) | tracked files become the version's; recorded as a new version | a scan, then reads, writes, fsyncs (concurrently, in batches of 256) and renames each changed file; about six rounds of fsyncs more |

@@ -8,6 +8,11 @@
 //! rollback if a journal is present, and refreshes the pack index from the `packs/`
 //! listing, so state written by another process is always seen.
 //!
+//! Manifests read once are cached in memory. A manifest never changes (its name is
+//! the hash of its bytes), so a cached one is right for as long as its file exists;
+//! every use of a cached manifest checks that with one `lstat`, so a version another
+//! handle or process pruned is never listed from the cache.
+//!
 //! Store layout under the root:
 //!
 //! ```text
@@ -344,10 +349,21 @@ impl VersionStore {
     }
 
     pub(crate) fn load_version(&self, inner: &mut Inner, id: &VersionId) -> Result<Version> {
-        if let Some(v) = inner.manifests.get(id) {
-            return Ok(v.clone());
-        }
         let path = self.dirs.manifest(id);
+        if let Some(v) = inner.manifests.get(id) {
+            // A manifest never changes (its name is its hash), but another handle or
+            // process may have pruned it: one `lstat` tells.
+            match fs::symlink_metadata(&path) {
+                Ok(_) => return Ok(v.clone()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    inner.manifests.remove(id);
+                    return Err(Error::UnknownVersion {
+                        spec: id.to_string(),
+                    });
+                }
+                Err(e) => return Err(io_err("stat", &path)(e)),
+            }
+        }
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
