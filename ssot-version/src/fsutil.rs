@@ -17,18 +17,11 @@ use tempfile::NamedTempFile;
 use crate::error::{Error, Result, io_err};
 use crate::manifest::is_store_path;
 
-/// fsyncs a directory so that renames and unlinks in it are durable. A no-op where
-/// directories cannot be opened (Windows), where NTFS journals metadata itself.
+/// fsyncs a directory so that renames and unlinks in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|f| f.sync_all())
-            .map_err(io_err("fsync directory", dir))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err("fsync directory", dir))
 }
 
 /// How many threads may wait on the file system at once (stat calls, fsyncs).
@@ -78,13 +71,11 @@ pub(crate) fn parallel<T: Sync, R: Send>(
     })
 }
 
-/// fsyncs every file and directory in `paths`, concurrently.
+/// fsyncs every file and directory in `paths`, concurrently. The descriptors are
+/// opened read-only, which Unix allows for `fsync` (Windows' `FlushFileBuffers` would
+/// need write access: one reason the crate is Unix-only, see `lib.rs`).
 pub(crate) fn sync_paths(paths: &[&Path]) -> Result<()> {
     parallel(paths, io_threads(paths.len(), 64), |p| {
-        #[cfg(not(unix))]
-        if p.is_dir() {
-            return Ok(());
-        }
         File::open(p)
             .and_then(|f| f.sync_all())
             .map_err(io_err("fsync", *p))
@@ -92,20 +83,11 @@ pub(crate) fn sync_paths(paths: &[&Path]) -> Result<()> {
     .map(drop)
 }
 
-/// Reads exactly `buf.len()` bytes at `offset` without moving a shared cursor.
+/// Reads exactly `buf.len()` bytes at `offset` (`pread`) without moving the file's
+/// cursor, so threads may share one `File`.
 pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileExt;
-        file.read_exact_at(buf, offset)
-    }
-    #[cfg(not(unix))]
-    {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut f = file;
-        f.seek(SeekFrom::Start(offset))?;
-        f.read_exact(buf)
-    }
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
 }
 
 /// Writes `bytes` to a temporary file in `tmp_dir`, sets its permissions, fsyncs it
@@ -158,42 +140,28 @@ pub(crate) fn persist(tmp: NamedTempFile, dest: &Path) -> Result<()> {
 
 /// Sets or clears the execute bits of a freshly created file, keeping the read and
 /// write bits it was created with (0o666 less the umask): executable gets an execute
-/// bit wherever it has a read bit, as git does. A no-op off Unix.
+/// bit wherever it has a read bit, as git does.
 pub(crate) fn set_executable(file: &File, path: &Path, executable: bool) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let created = file
-            .metadata()
-            .map_err(io_err("stat", path))?
-            .permissions()
-            .mode()
-            & 0o666;
-        let mode = if executable {
-            created | ((created & 0o444) >> 2)
-        } else {
-            created
-        };
-        file.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(io_err("set permissions of", path))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (file, path, executable);
-    Ok(())
+    use std::os::unix::fs::PermissionsExt;
+    let created = file
+        .metadata()
+        .map_err(io_err("stat", path))?
+        .permissions()
+        .mode()
+        & 0o666;
+    let mode = if executable {
+        created | ((created & 0o444) >> 2)
+    } else {
+        created
+    };
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io_err("set permissions of", path))
 }
 
-/// Whether any execute bit is set (always `false` off Unix).
+/// Whether any execute bit is set.
 pub(crate) fn is_executable(meta: &Metadata) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.permissions().mode() & 0o111 != 0
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        false
-    }
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
 }
 
 /// A file-system timestamp: (seconds, nanoseconds) since the epoch.
@@ -212,35 +180,14 @@ pub(crate) struct StatKey {
 
 impl StatKey {
     pub(crate) fn of(meta: &Metadata) -> StatKey {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            StatKey {
-                size: meta.len(),
-                mtime: (meta.mtime(), meta.mtime_nsec()),
-                ctime: (meta.ctime(), meta.ctime_nsec()),
-                ino: meta.ino(),
-                dev: meta.dev(),
-                mode: meta.mode(),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or((0, 0), |d| {
-                    (d.as_secs() as i64, i64::from(d.subsec_nanos()))
-                });
-            StatKey {
-                size: meta.len(),
-                mtime,
-                ctime: mtime,
-                ino: 0,
-                dev: 0,
-                mode: u32::from(meta.permissions().readonly()),
-            }
+        use std::os::unix::fs::MetadataExt;
+        StatKey {
+            size: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            ino: meta.ino(),
+            dev: meta.dev(),
+            mode: meta.mode(),
         }
     }
 

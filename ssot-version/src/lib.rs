@@ -153,6 +153,21 @@
 //! still redirect that one call. Restored files get the read/write permissions of
 //! a new file (0o666 less the umask), plus execute bits where recorded.
 //!
+//! # Platforms
+//!
+//! Unix only; **tested on Linux** (x86_64, ext4), where every test, including the
+//! crash tests that kill a process at each step of a rollback, runs in CI. Other Unix
+//! systems (macOS, the BSDs) build and use the same code, but are not tested; note
+//! that on macOS `fsync` does not flush the drive's own cache (that takes
+//! `F_FULLFSYNC`), so durability there is weaker than on Linux.
+//!
+//! Other targets (Windows) are refused at build time with a `compile_error!` rather
+//! than given code nobody runs: the crate fsyncs directories and files opened
+//! read-only (Windows' `FlushFileBuffers` needs write access and directories cannot
+//! be flushed that way), reads packs with `pread` from a `File` shared by threads,
+//! and its stat cache relies on inode and ctime (see the `statcache` module). A port
+//! needs each of these rethought and a CI runner to test them.
+//!
 //! # Fault injection (test only)
 //!
 //! The non-default `fault-injection` feature compiles in `set_fault_hook`, which the
@@ -160,6 +175,11 @@
 //! kill it. Without the feature the crash points compile to nothing. The crate's own
 //! tests enable it through a dev-dependency on itself.
 #![deny(missing_docs)]
+
+#[cfg(not(unix))]
+compile_error!(
+    "ssot-version supports Unix only (tested on Linux): its crash safety relies on fsyncing directories and read-only descriptors, positional reads, and the inode and ctime a stat cache needs. See the crate documentation's `Platforms` section; on this target, leave ssot-version out (or turn off the feature of the crate that pulls it in)."
+);
 
 mod diff;
 mod error;

@@ -97,7 +97,7 @@ pub struct FileEntry {
     pub size: u64,
     /// The hash of the content, which names its object.
     pub hash: ObjectHash,
-    /// Whether any execute permission bit was set (always `false` off Unix).
+    /// Whether any execute permission bit was set.
     pub executable: bool,
 }
 
@@ -284,9 +284,6 @@ pub(crate) fn check_rel_path(path: &str) -> Result<(), &'static str> {
     if path.contains('\0') {
         return Err("the path contains a NUL byte");
     }
-    if cfg!(windows) && (path.contains('\\') || path.contains(':')) {
-        return Err("`\\` and `:` are not allowed in paths on Windows");
-    }
     for component in path.split('/') {
         match component {
             "" => return Err("the path has an empty component (`//` or a trailing `/`)"),
@@ -295,14 +292,6 @@ pub(crate) fn check_rel_path(path: &str) -> Result<(), &'static str> {
             _ => {}
         }
     }
-    if cfg!(windows)
-        && path
-            .split('/')
-            .any(|c| c.ends_with('.') || c.ends_with(' '))
-    {
-        // Windows drops trailing dots and spaces: `.ssot./versions` is the store.
-        return Err("a component ends with `.` or a space, which Windows ignores");
-    }
     if is_store_path(path) {
         return Err("the path is inside the store directory `.ssot/versions`");
     }
@@ -310,7 +299,7 @@ pub(crate) fn check_rel_path(path: &str) -> Result<(), &'static str> {
 }
 
 /// Whether `rel` is the store directory or inside it. ASCII case is ignored: on a
-/// case-insensitive file system (macOS, Windows) `.SSOT/Versions/HEAD` is the store's
+/// case-insensitive file system (macOS by default) `.SSOT/Versions/HEAD` is the store's
 /// `HEAD`, and a crafted manifest must not be able to write there.
 pub(crate) fn is_store_path(rel: &str) -> bool {
     let (bytes, store) = (rel.as_bytes(), STORE_REL.as_bytes());
