@@ -85,7 +85,7 @@
 //! | Operation | What it does | Cost |
 //! |---|---|---|
 //! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback | O(1), or the rollback's remaining work |
-//! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD` | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of fsyncs (four with new content) whatever the number of files |
+//! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD`; returns `HEAD` unchanged if the tree equals it | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of fsyncs (four with new content) whatever the number of files; nothing written or fsynced for an unchanged tree |
 //! | [`snapshot_paths`](VersionStore::snapshot_paths) | `HEAD` with only the listed files or directories re-read | as `snapshot`, for those paths |
 //! | [`status`](VersionStore::status) | how the tree differs from `HEAD` | as `snapshot`'s scan, no writes but the stat cache |
 //! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached: one `lstat` per version, so versions another process pruned are never listed) |
@@ -108,7 +108,9 @@
 //! **Versions** ([`Version`]) record an id, parent, description, creation time, the
 //! version restored (for a rollback) and, per file, its path, size, hash and executable
 //! bit. Ids are 32 hex digits naming the manifest's content; a unique prefix resolves.
-//! A snapshot of an unchanged tree still records a new version.
+//! An empty snapshot is no version: a snapshot of a tree equal to the newest version
+//! writes nothing and returns that version (git refuses such a commit), at the cost
+//! of the stat pass alone.
 //!
 //! # Crash safety
 //!

@@ -227,6 +227,15 @@ pub(crate) fn decode_unchecked(id: VersionId, bytes: &[u8]) -> Result<Version, D
     })
 }
 
+/// Whether two file lists (sorted by path) record the same tree: the same paths, each
+/// with the same content and executable bit.
+pub(crate) fn same_files(a: &[FileEntry], b: &[FileEntry]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.path == y.path && x.hash == y.hash && x.executable == y.executable)
+}
+
 /// Why a manifest was refused.
 #[derive(Debug)]
 pub(crate) enum DecodeError {

@@ -128,7 +128,7 @@ impl VersionStore {
             };
             let drifted = head
                 .as_ref()
-                .is_none_or(|h| !same_files(h.files(), &current));
+                .is_none_or(|h| !manifest::same_files(h.files(), &current));
             let parent = if drifted {
                 let saved = self.snapshot_locked(
                     inner,
@@ -723,13 +723,6 @@ fn is_absent(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
     )
-}
-
-fn same_files(a: &[FileEntry], b: &[FileEntry]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.path == y.path && x.hash == y.hash && x.executable == y.executable)
 }
 
 fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<fs::File> {

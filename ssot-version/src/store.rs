@@ -611,8 +611,15 @@ impl VersionStore {
     // ----- snapshots -----
 
     /// Records every tracked file under the root as a new version and makes it the
-    /// newest. A snapshot of an unchanged tree still records a version (with the new
-    /// description), reading no file contents.
+    /// newest, and returns it.
+    ///
+    /// A snapshot of a tree equal to the newest version (every tracked path with the
+    /// same content and executable bit) is empty, and an empty snapshot is no version:
+    /// like git, which refuses an empty commit, nothing is written, and the newest
+    /// version is returned as it is (with its own description). Compare its
+    /// [`id`](Version::id) with the previous head's to tell. Such a snapshot costs the
+    /// scan only: one `lstat` per tracked file once the stat cache has settled, no
+    /// file read, no fsync.
     ///
     /// # Errors
     /// [`Error::Io`] if a file cannot be read or the store written,
@@ -679,6 +686,8 @@ impl VersionStore {
     /// re-read: a listed file is updated (or dropped if it no longer exists); a listed
     /// directory has all its tracked files re-read. Paths are relative to the root or
     /// absolute under it. Before the first snapshot the version holds just these paths.
+    /// If nothing changed, no version is written and the newest is returned, as for
+    /// [`snapshot`](Self::snapshot).
     ///
     /// # Errors
     /// [`Error::OutsideRoot`] for a path not under the root, [`Error::UnsafePath`] for
@@ -830,6 +839,11 @@ impl VersionStore {
     /// manifest is renamed and `versions/` fsynced; (4) `HEAD` is renamed over the old
     /// one and the store directory fsynced. No manifest can name a lost object and
     /// `HEAD` never names a version whose manifest or objects could be lost.
+    ///
+    /// An empty snapshot is no version: if `files` are exactly the parent's (`HEAD`'s)
+    /// and the scan found no object missing from the store, nothing is written and
+    /// the parent is returned. (A parent whose manifest cannot be read is no reason to
+    /// refuse a snapshot, which records the tree whole: one is then written.)
     fn commit(
         &self,
         inner: &mut Inner,
@@ -838,6 +852,16 @@ impl VersionStore {
         description: &str,
         files: Vec<FileEntry>,
     ) -> Result<Version> {
+        let new_objects = sink.writer.as_ref().is_some_and(|w| !w.is_empty());
+        if let Some(parent) = parent
+            && !new_objects
+        {
+            match self.load_version(inner, parent) {
+                Ok(head) if manifest::same_files(head.files(), &files) => return Ok(head),
+                Ok(_) | Err(Error::UnknownVersion { .. } | Error::CorruptStore { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let created = (self.clock)();
         let (id, text) = manifest::encode(parent, description, created, None, &files)?;
         let bytes = text.into_bytes();
