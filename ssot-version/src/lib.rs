@@ -184,17 +184,20 @@ compile_error!(
 );
 
 mod diff;
+mod durable;
 mod error;
 mod fault;
-mod fsutil;
 mod id;
 mod manifest;
 mod pack;
+mod parallel;
 mod prune;
 mod rollback;
+mod stat;
 mod statcache;
 mod store;
 mod verify;
+mod walk;
 
 pub use diff::Diff;
 pub use error::{Error, Result};

@@ -61,12 +61,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::durable;
 use crate::error::{Error, Result, io_err, to_json};
 use crate::fault;
-use crate::fsutil;
 use crate::id::{ObjectHash, VersionId};
 use crate::manifest::{self, FileEntry, Version};
+use crate::parallel;
+use crate::stat;
 use crate::store::{Inner, VersionStore, decode_error};
+use crate::walk;
 
 /// How many staged files are written (and held open) before they are fsynced.
 const STAGE_BATCH: usize = 256;
@@ -120,7 +123,7 @@ impl VersionStore {
                 }
             }
 
-            let stamp = fsutil::fs_now(&self.dirs.store)?;
+            let stamp = stat::fs_now(&self.dirs.store)?;
             let mut current = self.scan(inner, "", None, stamp)?;
             let head = match self.read_head()? {
                 Some(id) => Some(self.load_version(inner, &id)?),
@@ -200,7 +203,7 @@ impl VersionStore {
                 puts,
             };
             let journal_bytes = to_json(&journal, "the rollback journal")?;
-            let journal_tmp = fsutil::temp_file(&self.dirs.tmp, &journal_bytes)?;
+            let journal_tmp = durable::temp_file(&self.dirs.tmp, &journal_bytes)?;
 
             // Stage. Files are written in batches and each batch is fsynced through the
             // handles just written, concurrently: journaling file systems commit
@@ -213,7 +216,7 @@ impl VersionStore {
             for (n, batch) in batches.iter().enumerate() {
                 // Creating files is mostly kernel time (inode allocation): spread it.
                 let packs = &inner.packs;
-                let handles = fsutil::parallel(batch, fsutil::cpu_threads(), |put| {
+                let handles = parallel::parallel(batch, parallel::cpu_threads(), |put| {
                     let bytes = packs.read(&put.hash)?.ok_or_else(|| Error::MissingObject {
                         hash: put.hash,
                         path: put.path.clone(),
@@ -229,9 +232,9 @@ impl VersionStore {
                 if n == last {
                     files.push((journal_tmp.as_file(), journal_tmp.path()));
                 }
-                fsutil::parallel(
+                parallel::parallel(
                     &files,
-                    fsutil::io_threads(files.len(), 64),
+                    parallel::io_threads(files.len(), 64),
                     |(file, path)| file.sync_all().map_err(io_err("fsync", *path)),
                 )?;
             }
@@ -244,8 +247,8 @@ impl VersionStore {
             fault::point("rollback: staging synced");
 
             // Commit.
-            fsutil::persist(journal_tmp, &self.dirs.journal)?;
-            fsutil::sync_dir(&self.dirs.store)?;
+            durable::persist(journal_tmp, &self.dirs.journal)?;
+            durable::sync_dir(&self.dirs.store)?;
             fault::point("rollback: journal committed");
 
             self.apply(inner, &journal)
@@ -374,12 +377,12 @@ impl VersionStore {
             puts: journal.puts,
         };
         let bytes = to_json(&rewritten, "the rollback journal")?;
-        let tmp = fsutil::temp_file(&self.dirs.tmp, &bytes)?;
+        let tmp = durable::temp_file(&self.dirs.tmp, &bytes)?;
         tmp.as_file()
             .sync_all()
             .map_err(io_err("fsync", tmp.path()))?;
-        fsutil::persist(tmp, &self.dirs.journal)?;
-        fsutil::sync_dir(&self.dirs.store)?;
+        durable::persist(tmp, &self.dirs.journal)?;
+        durable::sync_dir(&self.dirs.store)?;
         fault::point("recovery: journal rewritten");
         Ok(rewritten)
     }
@@ -399,14 +402,14 @@ impl VersionStore {
         if self.has_symlink_ancestor(rel)? {
             return Ok(false);
         }
-        let path = fsutil::under(&self.root, rel);
+        let path = walk::under(&self.root, rel);
         let meta = match fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => m,
             Ok(_) => return Ok(a.is_some() && b.is_some()),
             Err(e) if is_absent(&e) => return Ok(a.is_some() && b.is_some()),
             Err(e) => return Err(io_err("stat", &path)(e)),
         };
-        let (size, executable) = (meta.len(), fsutil::is_executable(&meta));
+        let (size, executable) = (meta.len(), stat::is_executable(&meta));
         let candidates: Vec<ObjectHash> = [a, b]
             .into_iter()
             .flatten()
@@ -441,7 +444,7 @@ impl VersionStore {
         let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
 
         for rel in &journal.deletes {
-            let path = fsutil::under(&self.root, rel);
+            let path = walk::under(&self.root, rel);
             if self.has_symlink_ancestor(rel)? {
                 // The path now leads through a link (it cannot have when the rollback was
                 // planned): whatever is there is not ours to delete.
@@ -472,7 +475,7 @@ impl VersionStore {
         dirs.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         dirs.dedup();
         for rel in dirs {
-            let path = fsutil::under(&self.root, rel);
+            let path = walk::under(&self.root, rel);
             // On recovery a directory may have been replaced by a link since the plan:
             // never remove anything reached through one (it may be outside the root).
             if !self.has_symlink_ancestor(&format!("{rel}/"))?
@@ -485,7 +488,7 @@ impl VersionStore {
         }
 
         for put in &journal.puts {
-            let dest = fsutil::under(&self.root, &put.path);
+            let dest = walk::under(&self.root, &put.path);
             self.make_parents(&put.path, &mut touched)?;
             if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
                 fs::remove_dir(&dest).map_err(|_| Error::Blocked {
@@ -500,11 +503,11 @@ impl VersionStore {
         // The renames are independent once the directories exist; rename latency is
         // mostly waiting on the file system's journal, so they run concurrently.
         let packs = &inner.packs;
-        fsutil::parallel(
+        parallel::parallel(
             &journal.puts,
-            fsutil::io_threads(journal.puts.len(), 16),
+            parallel::io_threads(journal.puts.len(), 16),
             |put| {
-                let dest = fsutil::under(&self.root, &put.path);
+                let dest = walk::under(&self.root, &put.path);
                 let staged = self.dirs.staging.join(&put.staged);
                 // Checked again right before the rename (the directories were checked
                 // when created, possibly long before): a directory swapped for a link
@@ -546,8 +549,8 @@ impl VersionStore {
         // One round: the touched directories, and the new manifest and `HEAD` written
         // to temporary files. Then the manifest is renamed and its directory synced
         // before `HEAD` moves.
-        let manifest_tmp = fsutil::temp_file(&self.dirs.tmp, journal.manifest.as_bytes())?;
-        let head_tmp = fsutil::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
+        let manifest_tmp = durable::temp_file(&self.dirs.tmp, journal.manifest.as_bytes())?;
+        let head_tmp = durable::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
         let mut round: Vec<&Path> = touched
             .iter()
             .map(PathBuf::as_path)
@@ -555,17 +558,17 @@ impl VersionStore {
             .collect();
         round.push(manifest_tmp.path());
         round.push(head_tmp.path());
-        fsutil::sync_paths(&round)?;
+        durable::sync_paths(&round)?;
         fault::point("rollback: tree synced");
 
-        fsutil::persist(manifest_tmp, &self.dirs.manifest(&id))?;
-        fsutil::sync_dir(&self.dirs.versions)?;
+        durable::persist(manifest_tmp, &self.dirs.manifest(&id))?;
+        durable::sync_dir(&self.dirs.versions)?;
         fault::point("rollback: manifest written");
-        fsutil::persist(head_tmp, &self.dirs.head)?;
-        fsutil::sync_dir(&self.dirs.store)?;
+        durable::persist(head_tmp, &self.dirs.head)?;
+        durable::sync_dir(&self.dirs.store)?;
         fault::point("rollback: head moved");
         fs::remove_file(&self.dirs.journal).map_err(io_err("remove", &self.dirs.journal))?;
-        fsutil::sync_dir(&self.dirs.store)?;
+        durable::sync_dir(&self.dirs.store)?;
         fault::point("rollback: journal removed");
         crate::store::empty_dir(&self.dirs.staging)?;
         inner.manifests.insert(id, version.clone());
@@ -587,7 +590,7 @@ impl VersionStore {
             let next = rel[end..].find('/').map(|i| end + i);
             let prefix = &rel[..next.unwrap_or(rel.len())];
             let is_last = next.is_none();
-            let path = fsutil::under(&self.root, prefix);
+            let path = walk::under(&self.root, prefix);
             match fs::symlink_metadata(&path) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
                 Err(e) => return Err(io_err("stat", &path)(e)),
@@ -643,7 +646,7 @@ impl VersionStore {
 
     /// Whether the directory at `rel` holds only files that are about to be deleted.
     fn empties_with(&self, rel: &str, deletes: &HashSet<&str>) -> Result<bool> {
-        let dir = fsutil::under(&self.root, rel);
+        let dir = walk::under(&self.root, rel);
         for entry in fs::read_dir(&dir).map_err(io_err("list", &dir))? {
             let entry = entry.map_err(io_err("list", &dir))?;
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
@@ -667,7 +670,7 @@ impl VersionStore {
     /// component, or one that is a file, ends the path: nothing beyond it can be a link.
     pub(crate) fn has_symlink_ancestor(&self, rel: &str) -> Result<bool> {
         for (i, _) in rel.match_indices('/') {
-            let path = fsutil::under(&self.root, &rel[..i]);
+            let path = walk::under(&self.root, &rel[..i]);
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_symlink() => return Ok(true),
                 Ok(m) if !m.is_dir() => return Ok(false),
@@ -683,7 +686,7 @@ impl VersionStore {
     fn make_parents(&self, rel: &str, touched: &mut BTreeSet<PathBuf>) -> Result<()> {
         for (i, _) in rel.match_indices('/') {
             let prefix = &rel[..i];
-            let path = fsutil::under(&self.root, prefix);
+            let path = walk::under(&self.root, prefix);
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_symlink() => {
                     return Err(Error::UnsafePath {
@@ -729,7 +732,7 @@ fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<fs::File> {
     use std::io::Write;
     let mut f = fs::File::create(path).map_err(io_err("create", path))?;
     f.write_all(bytes).map_err(io_err("write", path))?;
-    fsutil::set_executable(&f, path, executable)?;
+    stat::set_executable(&f, path, executable)?;
     Ok(f)
 }
 
@@ -743,7 +746,7 @@ fn file_matches(path: &Path, hash: ObjectHash, executable: bool) -> bool {
     // The type is checked before anything is opened: a link must not be followed and a
     // FIFO put there since the crash must not block the read forever.
     match fs::symlink_metadata(path) {
-        Ok(m) if m.is_file() && fsutil::is_executable(&m) == executable => {
+        Ok(m) if m.is_file() && stat::is_executable(&m) == executable => {
             fs::read(path).is_ok_and(|bytes| ObjectHash::of(&bytes) == hash)
         }
         _ => false,

@@ -33,9 +33,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::durable;
 use crate::error::{Error, Result};
-use crate::fsutil::{self, Stamp, StatKey};
 use crate::id::ObjectHash;
+use crate::stat::{Stamp, StatKey};
 
 const MAGIC: &[u8; 8] = b"SSOTSTAT";
 
@@ -118,7 +119,7 @@ impl StatCache {
             path: path.to_owned(),
             source: std::io::Error::other(e),
         })?;
-        fsutil::write_atomic(tmp_dir, path, &bytes, None, false)?;
+        durable::write_atomic(tmp_dir, path, &bytes, None, false)?;
         self.dirty = false;
         Ok(())
     }

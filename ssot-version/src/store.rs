@@ -37,12 +37,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use crate::diff::Diff;
+use crate::durable;
 use crate::error::{Error, Result, io_err};
-use crate::fsutil::{self, Filter, Stamp, StatKey};
 use crate::id::{ObjectHash, VersionId};
 use crate::manifest::{self, DecodeError, FileEntry, STORE_REL, Version};
 use crate::pack::{PackSet, PackWriter};
+use crate::stat;
+use crate::stat::{Stamp, StatKey};
 use crate::statcache::StatCache;
+use crate::walk::{self, Filter};
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -107,7 +110,7 @@ impl VersionStoreBuilder {
             // the same root at the same moment. A new directory's entry is made
             // durable, or a crash could lose the whole store after its first snapshot.
             match fs::create_dir(&store) {
-                Ok(()) => fsutil::sync_dir(&parent)?,
+                Ok(()) => durable::sync_dir(&parent)?,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(io_err("create", &store)(e)),
             }
@@ -133,7 +136,7 @@ impl VersionStoreBuilder {
             }
         }
         if created {
-            fsutil::sync_dir(&dirs.store)?;
+            durable::sync_dir(&dirs.store)?;
         }
         dirs.check_no_links()?;
         let lock_file = fs::OpenOptions::new()
@@ -429,8 +432,8 @@ impl VersionStore {
             what: "the tags",
             source,
         })?;
-        fsutil::write_atomic(&self.dirs.tmp, &self.dirs.tags, &bytes, None, true)?;
-        fsutil::sync_dir(&self.dirs.store)
+        durable::write_atomic(&self.dirs.tmp, &self.dirs.tags, &bytes, None, true)?;
+        durable::sync_dir(&self.dirs.store)
     }
 
     pub(crate) fn resolve_locked(&self, spec: &str) -> Result<VersionId> {
@@ -543,7 +546,7 @@ impl VersionStore {
     /// [`Error::Io`] if the tree cannot be read.
     pub fn status(&self) -> Result<Diff> {
         self.locked(|inner| {
-            let stamp = fsutil::fs_now(&self.dirs.store)?;
+            let stamp = stat::fs_now(&self.dirs.store)?;
             let files = self.scan(inner, "", None, stamp)?;
             inner.stat.save(&self.dirs.statcache, &self.dirs.tmp)?;
             let head = match self.read_head()? {
@@ -641,7 +644,7 @@ impl VersionStore {
         description: &str,
         extra: &[String],
     ) -> Result<Version> {
-        let stamp = fsutil::fs_now(&self.dirs.store)?;
+        let stamp = stat::fs_now(&self.dirs.store)?;
         let mut sink = Sink {
             tmp: &self.dirs.tmp,
             writer: None,
@@ -654,7 +657,7 @@ impl VersionStore {
             {
                 continue;
             }
-            let path = fsutil::under(&self.root, rel);
+            let path = walk::under(&self.root, rel);
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.is_file() => {
                     if let Some(f) = self.scan_one(inner, rel, &m, Some(&mut sink), stamp)? {
@@ -713,7 +716,7 @@ impl VersionStore {
                     .collect(),
                 None => BTreeMap::new(),
             };
-            let stamp = fsutil::fs_now(&self.dirs.store)?;
+            let stamp = stat::fs_now(&self.dirs.store)?;
             let mut sink = Sink {
                 tmp: &self.dirs.tmp,
                 writer: None,
@@ -721,7 +724,7 @@ impl VersionStore {
             for rel in &rels {
                 let dir_prefix = format!("{rel}/");
                 files.retain(|p, _| p != rel && !p.starts_with(&dir_prefix));
-                let path = fsutil::under(&self.root, rel);
+                let path = walk::under(&self.root, rel);
                 // A link on the way would make us read (and record) files outside the
                 // root; the walk never follows links, and neither does this.
                 if self.has_symlink_ancestor(rel)? {
@@ -869,23 +872,23 @@ impl VersionStore {
             Some(w) if !w.is_empty() => Some(w.seal()?),
             _ => None,
         };
-        let manifest_tmp = fsutil::temp_file(&self.dirs.tmp, &bytes)?;
-        let head_tmp = fsutil::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
+        let manifest_tmp = durable::temp_file(&self.dirs.tmp, &bytes)?;
+        let head_tmp = durable::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
         let mut round: Vec<&Path> = vec![manifest_tmp.path(), head_tmp.path()];
         if let Some((tmp, _)) = &pack {
             round.push(tmp.path());
         }
-        fsutil::sync_paths(&round)?;
+        durable::sync_paths(&round)?;
         // The pack's entry is made durable before the manifest's, so that no manifest
         // on disk can ever name objects a crash lost.
         if let Some((tmp, name)) = pack {
-            fsutil::persist(tmp, &self.dirs.packs.join(name))?;
-            fsutil::sync_dir(&self.dirs.packs)?;
+            durable::persist(tmp, &self.dirs.packs.join(name))?;
+            durable::sync_dir(&self.dirs.packs)?;
         }
-        fsutil::persist(manifest_tmp, &self.dirs.manifest(&id))?;
-        fsutil::sync_dir(&self.dirs.versions)?;
-        fsutil::persist(head_tmp, &self.dirs.head)?;
-        fsutil::sync_dir(&self.dirs.store)?;
+        durable::persist(manifest_tmp, &self.dirs.manifest(&id))?;
+        durable::sync_dir(&self.dirs.versions)?;
+        durable::persist(head_tmp, &self.dirs.head)?;
+        durable::sync_dir(&self.dirs.store)?;
         inner.packs.refresh()?;
         let version = Version {
             id: id.clone(),
@@ -909,7 +912,7 @@ impl VersionStore {
         stamp: Stamp,
     ) -> Result<Vec<FileEntry>> {
         let mut found = Vec::new();
-        fsutil::walk(&self.root, start, &self.filter, &mut found)?;
+        walk::walk(&self.root, start, &self.filter, &mut found)?;
         found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut files = Vec::with_capacity(found.len());
         for (rel, meta) in found {
@@ -942,11 +945,11 @@ impl VersionStore {
                     rel,
                     key.size,
                     hash,
-                    fsutil::is_executable(meta),
+                    stat::is_executable(meta),
                 )));
             }
         }
-        let path = fsutil::under(&self.root, rel);
+        let path = walk::under(&self.root, rel);
         let mut file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -976,7 +979,7 @@ impl VersionStore {
             rel,
             bytes.len() as u64,
             hash,
-            fsutil::is_executable(&after),
+            stat::is_executable(&after),
         )))
     }
 }
@@ -1060,7 +1063,7 @@ mod tests {
             .map(|k| k.mtime.max(k.ctime))
             .max()
             .unwrap();
-        while fsutil::fs_now(&store.dirs.store).unwrap() <= newest {
+        while stat::fs_now(&store.dirs.store).unwrap() <= newest {
             std::thread::yield_now();
         }
     }
