@@ -211,12 +211,27 @@ impl VersionStore {
             // than one per file. Batches bound the open descriptors. The staging
             // directory itself is not fsynced: if a staged file's entry is lost in a
             // crash, recovery restores that file from its object instead.
-            let batches: Vec<&[Put]> = journal.puts.chunks(STAGE_BATCH).collect();
-            let last = batches.len().saturating_sub(1);
-            for (n, batch) in batches.iter().enumerate() {
+            // Each batch is fsynced before the next is written, and the last one
+            // together with the journal: the journal's fsync is never a separate
+            // round, and never skipped.
+            let sync_round = |files: &[(&fs::File, &Path)]| {
+                parallel::parallel(
+                    files,
+                    parallel::io_threads(files.len(), 64),
+                    |(file, path)| file.sync_all().map_err(io_err("fsync", *path)),
+                )
+                .map(drop)
+            };
+            let mut pending: Vec<(fs::File, PathBuf)> = Vec::new();
+            for batch in journal.puts.chunks(STAGE_BATCH) {
+                let files: Vec<(&fs::File, &Path)> =
+                    pending.iter().map(|(f, p)| (f, p.as_path())).collect();
+                sync_round(&files)?;
+                drop(files);
+                pending.clear();
                 // Creating files is mostly kernel time (inode allocation): spread it.
                 let packs = &inner.packs;
-                let handles = parallel::parallel(batch, parallel::cpu_threads(), |put| {
+                pending = parallel::parallel(batch, parallel::cpu_threads(), |put| {
                     let bytes = packs.read(&put.hash)?.ok_or_else(|| Error::MissingObject {
                         hash: put.hash,
                         path: put.path.clone(),
@@ -227,23 +242,13 @@ impl VersionStore {
                     fault::point("rollback: staged a file");
                     Ok((file, path))
                 })?;
-                let mut files: Vec<(&fs::File, &Path)> =
-                    handles.iter().map(|(f, p)| (f, p.as_path())).collect();
-                if n == last {
-                    files.push((journal_tmp.as_file(), journal_tmp.path()));
-                }
-                parallel::parallel(
-                    &files,
-                    parallel::io_threads(files.len(), 64),
-                    |(file, path)| file.sync_all().map_err(io_err("fsync", *path)),
-                )?;
             }
-            if batches.is_empty() {
-                journal_tmp
-                    .as_file()
-                    .sync_all()
-                    .map_err(io_err("fsync", journal_tmp.path()))?;
-            }
+            let mut files: Vec<(&fs::File, &Path)> =
+                pending.iter().map(|(f, p)| (f, p.as_path())).collect();
+            files.push((journal_tmp.as_file(), journal_tmp.path()));
+            sync_round(&files)?;
+            drop(files);
+            drop(pending);
             fault::point("rollback: staging synced");
 
             // Commit.
