@@ -313,9 +313,8 @@ impl VersionStore {
     /// steps. Recording keeps the store's promise (after any crash the tree equals one
     /// version) and loses nothing.
     ///
-    /// Cost: one `lstat` per journaled path, plus a read and hash of each regular
-    /// file whose size and executable bit match one of the two expected states; a
-    /// snapshot only when something was edited.
+    /// Cost: one `lstat` per journaled path and a read and hash of each that is a
+    /// regular file; a snapshot only when something was edited.
     fn keep_later_edits(&self, inner: &mut Inner, journal: Journal) -> Result<Journal> {
         let (_, version) = self.journal_version(&journal)?;
         let Some(before_id) = version.parent() else {
@@ -408,28 +407,22 @@ impl VersionStore {
             return Ok(false);
         }
         let path = walk::under(&self.root, rel);
-        let meta = match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() => m,
-            Ok(_) => return Ok(a.is_some() && b.is_some()),
-            Err(e) if is_absent(&e) => return Ok(a.is_some() && b.is_some()),
+        let now = match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => match fs::read(&path) {
+                Ok(bytes) => Some((
+                    ObjectHash::of(&bytes),
+                    bytes.len() as u64,
+                    stat::is_executable(&m),
+                )),
+                // Deleted since the `lstat`: no file.
+                Err(e) if is_absent(&e) => None,
+                Err(e) => return Err(io_err("read", &path)(e)),
+            },
+            Ok(_) => None,
+            Err(e) if is_absent(&e) => None,
             Err(e) => return Err(io_err("stat", &path)(e)),
         };
-        let (size, executable) = (meta.len(), stat::is_executable(&meta));
-        let candidates: Vec<ObjectHash> = [a, b]
-            .into_iter()
-            .flatten()
-            .filter(|&(_, s, x)| s == size && x == executable)
-            .map(|(h, _, _)| h)
-            .collect();
-        if candidates.is_empty() {
-            return Ok(true);
-        }
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if is_absent(&e) => return Ok(a.is_some() && b.is_some()),
-            Err(e) => return Err(io_err("read", &path)(e)),
-        };
-        Ok(!candidates.contains(&ObjectHash::of(&bytes)))
+        Ok(now != a && now != b)
     }
 
     /// The version a journal records, parsed and checked.

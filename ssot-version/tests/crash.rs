@@ -171,6 +171,21 @@ fn check(root: &Path, target: &str) -> bool {
     assert!(store.status().unwrap().is_empty());
     assert!(!root.join(".ssot/versions/journal").exists());
     assert!(store.verify().unwrap().is_ok());
+    // Nothing was edited after the crash, so recovery recorded no version of its
+    // own: the history is the rollback's version (if it happened), "old", "target".
+    let descriptions: Vec<String> = store
+        .history()
+        .unwrap()
+        .iter()
+        .map(|v| v.description().to_owned())
+        .collect();
+    let rollback = format!("rollback to {}", &target[..12]);
+    let expected: &[&str] = if at_target {
+        &[&rollback, "old", "target"]
+    } else {
+        &["old", "target"]
+    };
+    assert_eq!(descriptions, expected);
     at_target
 }
 
