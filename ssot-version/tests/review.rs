@@ -487,3 +487,59 @@ fn recovery_touches_nothing_when_a_journaled_path_cannot_be_examined() {
     );
     assert_eq!(read_tree(root), tree(&[("a", "ALPHA"), ("gone", "g")]));
 }
+
+/// Recovery leaves a file the crashed rollback already renamed into place as it is (it
+/// checks it against its hash instead of writing it again), and rewrites one whose
+/// executable bit someone changed after the crash (after recording that change).
+#[test]
+fn recovery_keeps_files_already_in_place_and_restores_a_changed_executable_bit() {
+    use std::os::unix::fs::MetadataExt;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "alpha"), ("b", "beta")]));
+    let store = VersionStore::open(root).unwrap();
+    let target = store.snapshot("target").unwrap().id().to_string();
+    write_tree(root, &tree(&[("a", "ALPHA"), ("b", "BETA")]));
+    store.snapshot("old").unwrap();
+    drop(store);
+
+    // One of `a`, `b` is renamed into place, then the crash.
+    crashed_rollback(root, &target, crash_after_first_restore);
+    let restored = ["a", "b"]
+        .into_iter()
+        .find(|p| std::fs::read(root.join(p)).unwrap() != p.to_uppercase().as_bytes())
+        .unwrap();
+    let other = if restored == "a" { "b" } else { "a" };
+    let inode = std::fs::metadata(root.join(restored)).unwrap().ino();
+
+    let store = VersionStore::open(root).unwrap();
+    assert_eq!(read_tree(root), tree(&[("a", "alpha"), ("b", "beta")]));
+    assert_eq!(
+        std::fs::metadata(root.join(restored)).unwrap().ino(),
+        inode,
+        "a file already in place is not written again"
+    );
+    drop(store);
+
+    // Again, but this time the restored file is made executable after the crash.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "alpha"), ("b", "beta")]));
+    let store = VersionStore::open(root).unwrap();
+    let target = store.snapshot("target").unwrap().id().to_string();
+    write_tree(root, &tree(&[("a", "ALPHA"), ("b", "BETA")]));
+    store.snapshot("old").unwrap();
+    drop(store);
+    crashed_rollback(root, &target, crash_after_first_restore);
+    common::set_executable(&root.join(restored), true);
+    let store = VersionStore::open(root).unwrap();
+    assert_eq!(read_tree(root), tree(&[("a", "alpha"), ("b", "beta")]));
+    let history = store.history().unwrap();
+    let kept = &history[1];
+    assert!(
+        kept.file(restored).unwrap().executable,
+        "the change is recorded"
+    );
+    assert!(!kept.file(other).unwrap().executable);
+}
