@@ -84,7 +84,7 @@
 //!
 //! | Operation | What it does | Cost |
 //! |---|---|---|
-//! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback | O(1), or the rollback's remaining work |
+//! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback | O(1); after a crash mid-rollback, a read of each file it touches (to find edits made since) and its remaining work |
 //! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD`; returns `HEAD` unchanged if the tree equals it | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of fsyncs (four with new content) whatever the number of files; nothing written or fsynced for an unchanged tree |
 //! | [`snapshot_paths`](VersionStore::snapshot_paths) | `HEAD` with only the listed files or directories re-read | as `snapshot`, for those paths |
 //! | [`status`](VersionStore::status) | how the tree differs from `HEAD` | as `snapshot`'s scan, no writes but the stat cache |
