@@ -103,6 +103,12 @@ fn git_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("git"))
 }
 
+/// A global git configuration file that never exists (git reads a missing one as
+/// empty): under the repository's `.git`, which git never creates such a file in.
+fn no_global_config(dir: &Path) -> PathBuf {
+    dir.join(".git").join("ssot-bench-no-global-config")
+}
+
 #[derive(Clone, Copy)]
 enum Git {
     Default,
@@ -143,7 +149,10 @@ impl Git {
         let out = cmd
             .args(args)
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            // No user configuration: a path that does not exist reads as an empty
+            // file (`/dev/null` did too, until a shared machine's was replaced by a
+            // regular file holding text).
+            .env("GIT_CONFIG_GLOBAL", no_global_config(dir))
             .output()
             .expect("run git");
         assert_eq!(

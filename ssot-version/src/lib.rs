@@ -170,6 +170,11 @@
 //! and its stat cache relies on inode and ctime (see the `statcache` module). A port
 //! needs each of these rethought and a CI runner to test them.
 //!
+//! # Testing
+//!
+//! Property tests, SIGKILL crash tests at every crash point of a rollback and of its
+//! recovery, and mutation-testing results: see the crate's README (`Testing`).
+//!
 //! # Fault injection (test only)
 //!
 //! The non-default `fault-injection` feature compiles in `set_fault_hook`, which the
