@@ -10,12 +10,20 @@
 //! - `snapshot_10000/one_changed`: the same among 10,000 files.
 //! - `rollback_1000/100_changed` and `rollback_1000/all_changed`: restoring the other
 //!   of two versions of 1,000 files that differ in 100 (or all) files.
+//! - `git_startup/version` and `git_startup/rev_parse`: what starting a git process
+//!   costs on its own (`git --version`, and `git rev-parse HEAD` in the 1,000-file
+//!   repository). git runs as processes and ours in-process, so every git row above
+//!   includes this start-up once per process (twice for a snapshot: `add`, then
+//!   `commit`; once for a rollback: `checkout`). BENCHMARKS.md gives the ratios both
+//!   with and without it.
 //!
-//! Peers: `git add -A && git commit` (with `--allow-empty`, as a snapshot of an
-//! unchanged tree still records a version) and `git checkout <commit>`, run as
-//! processes the way a user runs them, each in two configurations: `git` as it
-//! comes (no fsync of objects or the index) and `git_fsync` with
-//! `-c core.fsync=all -c core.fsyncMethod=fsync`. Ours is always durable: a snapshot
+//! Peers: `git add -A && git commit` and `git checkout <commit>`, run as processes the
+//! way a user runs them, each in two configurations: `git` as it comes (no fsync of
+//! objects or the index) and `git_fsync` with
+//! `-c core.fsync=all -c core.fsyncMethod=fsync`. For the unchanged tree, where our
+//! snapshot writes nothing and returns the newest version, git's `commit` is run
+//! without `--allow-empty`, so it also refuses to record an empty commit (exit status
+//! 1, "nothing to commit"); elsewhere `--allow-empty` changes nothing. Ours is always durable: a snapshot
 //! fsyncs its pack, manifest, `HEAD` and their directories; a rollback fsyncs every
 //! restored file, the journal and every touched directory. So `git_fsync` is the
 //! like-for-like peer (and neither git configuration fsyncs the files `checkout`
@@ -95,6 +103,12 @@ fn git_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("git"))
 }
 
+/// A global git configuration file that never exists (git reads a missing one as
+/// empty): under the repository's `.git`, which git never creates such a file in.
+fn no_global_config(dir: &Path) -> PathBuf {
+    dir.join(".git").join("ssot-bench-no-global-config")
+}
+
 #[derive(Clone, Copy)]
 enum Git {
     Default,
@@ -110,6 +124,11 @@ impl Git {
     }
 
     fn run(self, dir: &Path, args: &[&str]) {
+        self.run_expecting(dir, args, 0);
+    }
+
+    /// Runs git and checks its exit status is `code`.
+    fn run_expecting(self, dir: &Path, args: &[&str], code: i32) {
         let mut cmd = Command::new(git_bin());
         cmd.arg("-C").arg(dir);
         cmd.args([
@@ -130,12 +149,17 @@ impl Git {
         let out = cmd
             .args(args)
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            // No user configuration: a path that does not exist reads as an empty
+            // file (`/dev/null` did too, until a shared machine's was replaced by a
+            // regular file holding text).
+            .env("GIT_CONFIG_GLOBAL", no_global_config(dir))
             .output()
             .expect("run git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "git {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -144,10 +168,17 @@ impl Git {
         self.run(dir, &["init", "-q"]);
     }
 
-    /// `git add -A && git commit`, returning the commit id.
+    /// `git add -A && git commit`.
     fn commit(self, dir: &Path, message: &str) {
         self.run(dir, &["add", "-A"]);
         self.run(dir, &["commit", "-q", "--allow-empty", "-m", message]);
+    }
+
+    /// `git add -A && git commit` of an unchanged tree: git finds nothing to commit
+    /// and records nothing (exit status 1), as our snapshot returns the newest version.
+    fn commit_nothing(self, dir: &Path, message: &str) {
+        self.run(dir, &["add", "-A"]);
+        self.run_expecting(dir, &["commit", "-q", "-m", message], 1);
     }
 
     fn head(self, dir: &Path) -> String {
@@ -221,8 +252,13 @@ fn snapshot_1000(c: &mut Criterion) {
         let store = ours(dir.path());
         store.snapshot("first").expect("snapshot");
         store.snapshot("settle the stat cache").expect("snapshot");
+        let head = store.head().expect("head").expect("a version");
         group.bench_function(BenchmarkId::new("unchanged", "ssot"), |b| {
-            b.iter(|| black_box(store.snapshot("again").expect("snapshot")));
+            b.iter(|| {
+                let v = store.snapshot("again").expect("snapshot");
+                assert_eq!(v.id(), head.id(), "an unchanged tree records no version");
+                black_box(v)
+            });
         });
     }
     for git in GITS {
@@ -231,7 +267,7 @@ fn snapshot_1000(c: &mut Criterion) {
         git.init(dir.path());
         git.commit(dir.path(), "first");
         group.bench_function(BenchmarkId::new("unchanged", git.name()), |b| {
-            b.iter(|| git.commit(dir.path(), "again"));
+            b.iter(|| git.commit_nothing(dir.path(), "again"));
         });
     }
 
@@ -346,5 +382,40 @@ fn rollback_1000(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, snapshot_1000, snapshot_10000, rollback_1000);
+/// What starting git costs by itself: the share of every git row above that is
+/// process start-up rather than work.
+fn git_startup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("version/git_startup");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("version", |b| {
+        b.iter(|| {
+            let out = Command::new(git_bin())
+                .arg("--version")
+                .output()
+                .expect("git --version");
+            assert!(out.status.success());
+            black_box(out)
+        });
+    });
+    let dir = TempDir::new().expect("tempdir");
+    write_tree(dir.path(), 1000, 0);
+    Git::Default.init(dir.path());
+    Git::Default.commit(dir.path(), "first");
+    // Through `run`, with the same options and environment as every git row.
+    group.bench_function("rev_parse", |b| {
+        b.iter(|| Git::Default.run(dir.path(), &["rev-parse", "HEAD"]));
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    snapshot_1000,
+    snapshot_10000,
+    rollback_1000,
+    git_startup
+);
 criterion_main!(benches);

@@ -131,6 +131,17 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A store file (manifest, journal, tags) could not be encoded. Nothing was
+    /// written: the encoding happens before anything is committed.
+    #[error("cannot encode {what}: {source}; nothing was written")]
+    Encode {
+        /// What was being encoded (`"the rollback journal"`, `"the tags"`, ...).
+        what: &'static str,
+        /// What serde_json said.
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// A path given to `snapshot_paths` that is not under the root.
     #[error("path `{}` is not under the store's root `{}`", path.display(), root.display())]
     OutsideRoot {
@@ -157,6 +168,15 @@ pub(crate) fn io_err(
     }
 }
 
+/// Encodes `value` as JSON, or returns [`Error::Encode`] naming `what`. Never falls
+/// back to empty bytes: a store file written empty would be committed as damage.
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    what: &'static str,
+) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|source| Error::Encode { what, source })
+}
+
 struct Candidates<'a>(&'a [VersionId]);
 
 impl fmt::Display for Candidates<'_> {
@@ -168,5 +188,31 @@ impl fmt::Display for Candidates<'_> {
             write!(f, "{id}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_value_json_cannot_encode_is_an_error_naming_it_not_empty_bytes() {
+        // JSON object keys must be strings: this map cannot be encoded.
+        let map: BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into_iter().collect();
+        let err = to_json(&map, "the tags").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Encode {
+                    what: "the tags",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("nothing was written"), "{err}");
+        assert_eq!(to_json(&[1, 2], "a list").unwrap(), b"[1,2]");
     }
 }

@@ -36,42 +36,15 @@ impl ObjectHash {
 
     /// Parses 64 hex digits (either case); `None` for anything else.
     pub fn from_hex(text: &str) -> Option<ObjectHash> {
-        let bytes = text.as_bytes();
-        if bytes.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            out[i] = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
-        }
-        Some(ObjectHash(out))
+        blake3::Hash::from_hex(text)
+            .ok()
+            .map(|h| ObjectHash(*h.as_bytes()))
     }
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    let mut buf = [0u8; 64];
-    for (i, b) in bytes.iter().enumerate().take(32) {
-        buf[2 * i] = HEX[usize::from(b >> 4)];
-        buf[2 * i + 1] = HEX[usize::from(b & 15)];
-    }
-    // Only ASCII hex digits were written.
-    f.write_str(std::str::from_utf8(&buf[..2 * bytes.len().min(32)]).map_err(|_| fmt::Error)?)
 }
 
 impl fmt::Display for ObjectHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_hex(f, &self.0)
+        f.write_str(&blake3::Hash::from_bytes(self.0).to_hex())
     }
 }
 
@@ -109,13 +82,7 @@ impl VersionId {
 
     /// The id of the manifest whose file holds exactly `bytes`.
     pub(crate) fn of_manifest(bytes: &[u8]) -> VersionId {
-        let hash = blake3::hash(bytes);
-        let mut text = String::with_capacity(Self::LEN);
-        for b in &hash.as_bytes()[..Self::LEN / 2] {
-            text.push(char::from(HEX[usize::from(b >> 4)]));
-            text.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        VersionId(text)
+        VersionId(blake3::hash(bytes).to_hex()[..Self::LEN].to_owned())
     }
 
     /// The id as text.
@@ -180,6 +147,19 @@ mod tests {
         assert_eq!(ObjectHash::from_hex(&h.to_string().to_uppercase()), Some(h));
         assert_eq!(ObjectHash::from_hex("zz"), None);
         assert_eq!(ObjectHash::from_hex(&"g".repeat(64)), None);
+    }
+
+    #[test]
+    fn hex_is_blake3_lowercase_hex_as_stores_already_hold_it() {
+        // The BLAKE3 test vector for "abc": ids and object names written by earlier
+        // builds (which formatted hex by hand) must read the same.
+        let abc = "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85";
+        assert_eq!(ObjectHash::of(b"abc").to_string(), abc);
+        assert_eq!(VersionId::of_manifest(b"abc").as_str(), &abc[..32]);
+        assert_eq!(
+            format!("{:?}", ObjectHash::of(b"abc")),
+            format!("ObjectHash({abc})")
+        );
     }
 
     #[test]

@@ -84,11 +84,11 @@
 //!
 //! | Operation | What it does | Cost |
 //! |---|---|---|
-//! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback | O(1), or the rollback's remaining work |
-//! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD` | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of fsyncs (four with new content) whatever the number of files |
+//! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback | O(1); after a crash mid-rollback, a read of each file it touches (to find edits made since) and its remaining work |
+//! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD`; returns `HEAD` unchanged if the tree equals it | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of fsyncs (four with new content) whatever the number of files; nothing written or fsynced for an unchanged tree |
 //! | [`snapshot_paths`](VersionStore::snapshot_paths) | `HEAD` with only the listed files or directories re-read | as `snapshot`, for those paths |
 //! | [`status`](VersionStore::status) | how the tree differs from `HEAD` | as `snapshot`'s scan, no writes but the stat cache |
-//! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached) |
+//! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached: one `lstat` per version, so versions another process pruned are never listed) |
 //! | [`get`](VersionStore::get), [`resolve`](VersionStore::resolve) | a version by tag, id or unique id prefix | one directory listing for a prefix |
 //! | [`diff`](VersionStore::diff) | added, removed, modified paths between two versions | O(files) merge |
 //! | [`rollback`](VersionStore::rollback) | tracked files become the version's; recorded as a new version | a scan, then reads, writes, fsyncs (concurrently, in batches of 256) and renames each changed file; about six rounds of fsyncs more |
@@ -108,7 +108,9 @@
 //! **Versions** ([`Version`]) record an id, parent, description, creation time, the
 //! version restored (for a rollback) and, per file, its path, size, hash and executable
 //! bit. Ids are 32 hex digits naming the manifest's content; a unique prefix resolves.
-//! A snapshot of an unchanged tree still records a new version.
+//! An empty snapshot is no version: a snapshot of a tree equal to the newest version
+//! writes nothing and returns that version (git refuses such a commit), at the cost
+//! of the stat pass alone.
 //!
 //! # Crash safety
 //!
@@ -117,7 +119,10 @@
 //! fsynced. Objects (packs) and manifests are durable before `HEAD` moves; `HEAD`
 //! moves by an atomic rename. A rollback stages every file it will restore, then
 //! commits a journal; a crash before the commit leaves the tree untouched, a crash
-//! after it is finished by the next process that opens (or locks) the store. The
+//! after it is finished by the next process that opens (or locks) the store. A file
+//! the rollback restores or deletes that was edited between the crash and that open
+//! is not lost: recovery records the tree as a version first, which becomes the
+//! parent of the rollback's version (see the `rollback` module). The
 //! rollback checks everything that could fail (unsafe paths, symbolic links,
 //! untracked files in the way, corrupt or missing objects) before the commit.
 //!
@@ -150,6 +155,26 @@
 //! still redirect that one call. Restored files get the read/write permissions of
 //! a new file (0o666 less the umask), plus execute bits where recorded.
 //!
+//! # Platforms
+//!
+//! Unix only; **tested on Linux** (x86_64, ext4), where every test, including the
+//! crash tests that kill a process at each step of a rollback, runs in CI. Other Unix
+//! systems (macOS, the BSDs) build and use the same code, but are not tested; note
+//! that on macOS `fsync` does not flush the drive's own cache (that takes
+//! `F_FULLFSYNC`), so durability there is weaker than on Linux.
+//!
+//! Other targets (Windows) are refused at build time with a `compile_error!` rather
+//! than given code nobody runs: the crate fsyncs directories and files opened
+//! read-only (Windows' `FlushFileBuffers` needs write access and directories cannot
+//! be flushed that way), reads packs with `pread` from a `File` shared by threads,
+//! and its stat cache relies on inode and ctime (see the `statcache` module). A port
+//! needs each of these rethought and a CI runner to test them.
+//!
+//! # Testing
+//!
+//! Property tests, SIGKILL crash tests at every crash point of a rollback and of its
+//! recovery, and mutation-testing results: see the crate's README (`Testing`).
+//!
 //! # Fault injection (test only)
 //!
 //! The non-default `fault-injection` feature compiles in `set_fault_hook`, which the
@@ -158,18 +183,26 @@
 //! tests enable it through a dev-dependency on itself.
 #![deny(missing_docs)]
 
+#[cfg(not(unix))]
+compile_error!(
+    "ssot-version supports Unix only (tested on Linux): its crash safety relies on fsyncing directories and read-only descriptors, positional reads, and the inode and ctime a stat cache needs. See the crate documentation's `Platforms` section; on this target, leave ssot-version out (or turn off the feature of the crate that pulls it in)."
+);
+
 mod diff;
+mod durable;
 mod error;
 mod fault;
-mod fsutil;
 mod id;
 mod manifest;
 mod pack;
+mod parallel;
 mod prune;
 mod rollback;
+mod stat;
 mod statcache;
 mod store;
 mod verify;
+mod walk;
 
 pub use diff::Diff;
 pub use error::{Error, Result};

@@ -25,6 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
 use crate::id::{ObjectHash, VersionId};
 
 /// One version: a snapshot of the tracked files under the root.
@@ -96,7 +97,7 @@ pub struct FileEntry {
     pub size: u64,
     /// The hash of the content, which names its object.
     pub hash: ObjectHash,
-    /// Whether any execute permission bit was set (always `false` off Unix).
+    /// Whether any execute permission bit was set.
     pub executable: bool,
 }
 
@@ -140,14 +141,18 @@ fn unix_ns(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// The manifest bytes of a new version, and its id.
+/// The manifest text of a new version, and its id.
+///
+/// # Errors
+/// [`Error::Encode`] if serde_json fails (it cannot for these types today; the error
+/// is returned, never replaced by an empty manifest).
 pub(crate) fn encode(
     parent: Option<&VersionId>,
     description: &str,
     created: SystemTime,
     restored_from: Option<&VersionId>,
     files: &[FileEntry],
-) -> (VersionId, Vec<u8>) {
+) -> Result<(VersionId, String), Error> {
     let created_unix_ns = unix_ns(created);
     let repr = Repr {
         format: FORMAT,
@@ -160,9 +165,13 @@ pub(crate) fn encode(
             .map(|f| (f.path.clone(), f.size, f.hash, f.executable))
             .collect(),
     };
-    // Serializing plain strings, integers and bools into memory cannot fail.
-    let bytes = serde_json::to_vec(&repr).unwrap_or_default();
-    (VersionId::of_manifest(&bytes), bytes)
+    // `to_string`, not `to_vec`: the journal carries the manifest as text, and no
+    // UTF-8 conversion (with a fallback) is then needed.
+    let text = serde_json::to_string(&repr).map_err(|source| Error::Encode {
+        what: "a version's manifest",
+        source,
+    })?;
+    Ok((VersionId::of_manifest(text.as_bytes()), text))
 }
 
 /// Parses and validates manifest bytes. `Err` carries the reason; the caller adds where.
@@ -216,6 +225,15 @@ pub(crate) fn decode_unchecked(id: VersionId, bytes: &[u8]) -> Result<Version, D
         restored_from,
         files: files.into(),
     })
+}
+
+/// Whether two file lists (sorted by path) record the same tree: the same paths, each
+/// with the same content and executable bit.
+pub(crate) fn same_files(a: &[FileEntry], b: &[FileEntry]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.path == y.path && x.hash == y.hash && x.executable == y.executable)
 }
 
 /// Why a manifest was refused.
@@ -275,9 +293,6 @@ pub(crate) fn check_rel_path(path: &str) -> Result<(), &'static str> {
     if path.contains('\0') {
         return Err("the path contains a NUL byte");
     }
-    if cfg!(windows) && (path.contains('\\') || path.contains(':')) {
-        return Err("`\\` and `:` are not allowed in paths on Windows");
-    }
     for component in path.split('/') {
         match component {
             "" => return Err("the path has an empty component (`//` or a trailing `/`)"),
@@ -286,14 +301,6 @@ pub(crate) fn check_rel_path(path: &str) -> Result<(), &'static str> {
             _ => {}
         }
     }
-    if cfg!(windows)
-        && path
-            .split('/')
-            .any(|c| c.ends_with('.') || c.ends_with(' '))
-    {
-        // Windows drops trailing dots and spaces: `.ssot./versions` is the store.
-        return Err("a component ends with `.` or a space, which Windows ignores");
-    }
     if is_store_path(path) {
         return Err("the path is inside the store directory `.ssot/versions`");
     }
@@ -301,7 +308,7 @@ pub(crate) fn check_rel_path(path: &str) -> Result<(), &'static str> {
 }
 
 /// Whether `rel` is the store directory or inside it. ASCII case is ignored: on a
-/// case-insensitive file system (macOS, Windows) `.SSOT/Versions/HEAD` is the store's
+/// case-insensitive file system (macOS by default) `.SSOT/Versions/HEAD` is the store's
 /// `HEAD`, and a crafted manifest must not be able to write there.
 pub(crate) fn is_store_path(rel: &str) -> bool {
     let (bytes, store) = (rel.as_bytes(), STORE_REL.as_bytes());
@@ -322,8 +329,8 @@ mod tests {
     fn encode_then_decode_is_identity() {
         let files = vec![entry("a"), entry("b/c"), entry("b/d")];
         let t = UNIX_EPOCH + Duration::from_nanos(1_234_567_891);
-        let (id, bytes) = encode(None, "first", t, None, &files);
-        let v = decode(&id, &bytes).unwrap();
+        let (id, text) = encode(None, "first", t, None, &files).unwrap();
+        let v = decode(&id, text.as_bytes()).unwrap();
         assert_eq!(v.files(), &files[..]);
         assert_eq!(v.created(), t);
         assert_eq!(v.description(), "first");
@@ -333,7 +340,8 @@ mod tests {
 
     #[test]
     fn a_changed_manifest_no_longer_matches_its_id() {
-        let (id, mut bytes) = encode(None, "x", UNIX_EPOCH, None, &[entry("a")]);
+        let (id, text) = encode(None, "x", UNIX_EPOCH, None, &[entry("a")]).unwrap();
+        let mut bytes = text.into_bytes();
         bytes[20] ^= 1;
         assert!(matches!(decode(&id, &bytes), Err(DecodeError::Corrupt(_))));
     }

@@ -28,8 +28,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tempfile::NamedTempFile;
 
+use crate::durable;
 use crate::error::{Error, Result, io_err};
-use crate::fsutil;
 use crate::id::ObjectHash;
 
 const MAGIC: &[u8; 8] = b"SSOTPACK";
@@ -103,7 +103,7 @@ impl PackWriter {
             path: dest.clone(),
             source: e.error,
         })?;
-        fsutil::sync_dir(packs_dir)?;
+        durable::sync_dir(packs_dir)?;
         Ok(name)
     }
 
@@ -277,7 +277,7 @@ impl PackSet {
 
 fn read_checked(pack: &Pack, hash: ObjectHash, offset: u64, len: u64) -> Result<Vec<u8>> {
     let mut bytes = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX).min(1 << 40)];
-    fsutil::read_exact_at(&pack.file, &mut bytes, offset).map_err(io_err("read", &pack.path))?;
+    read_exact_at(&pack.file, &mut bytes, offset).map_err(io_err("read", &pack.path))?;
     let actual = ObjectHash::of(&bytes);
     if actual != hash {
         return Err(Error::CorruptObject {
@@ -316,7 +316,7 @@ fn load(path: &Path) -> Result<(File, Entries), LoadError> {
         return Err(LoadError::Corrupt("not a pack (bad magic)".into()));
     }
     let mut footer = [0u8; FOOTER_LEN as usize];
-    fsutil::read_exact_at(&file, &mut footer, size - FOOTER_LEN)?;
+    read_exact_at(&file, &mut footer, size - FOOTER_LEN)?;
     if &footer[48..] != END {
         return Err(LoadError::Corrupt("truncated pack (bad end marker)".into()));
     }
@@ -336,7 +336,7 @@ fn load(path: &Path) -> Result<(File, Entries), LoadError> {
         ));
     }
     let mut index = vec![0u8; (size - FOOTER_LEN - index_offset) as usize];
-    fsutil::read_exact_at(&file, &mut index, index_offset)?;
+    read_exact_at(&file, &mut index, index_offset)?;
     if blake3::hash(&index).as_bytes()[..] != footer[16..48] {
         return Err(LoadError::Corrupt("index checksum mismatch".into()));
     }
@@ -371,4 +371,11 @@ fn load(path: &Path) -> Result<(File, Entries), LoadError> {
         entries.push((ObjectHash::from_bytes(hash), offset, len));
     }
     Ok((file, entries))
+}
+
+/// Reads exactly `buf.len()` bytes at `offset` (`pread`) without moving the file's
+/// cursor, so threads may share one `File`.
+pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
 }

@@ -17,8 +17,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::time::{Duration, SystemTime};
 
+use crate::durable;
 use crate::error::{Result, io_err};
-use crate::fsutil;
 use crate::id::{ObjectHash, VersionId};
 use crate::pack::PackWriter;
 use crate::store::VersionStore;
@@ -146,7 +146,7 @@ impl VersionStore {
                 inner.manifests.remove(id);
             }
             if !report.removed_versions.is_empty() {
-                fsutil::sync_dir(&self.dirs.versions)?;
+                durable::sync_dir(&self.dirs.versions)?;
             }
             let removed: HashSet<&VersionId> = report.removed_versions.iter().collect();
             let before = tags.len();
@@ -199,7 +199,7 @@ impl VersionStore {
                 report.packs_deleted += 1;
             }
             if !doomed.is_empty() {
-                fsutil::sync_dir(&self.dirs.packs)?;
+                durable::sync_dir(&self.dirs.packs)?;
             }
             inner.packs.refresh()?;
             Ok(report)

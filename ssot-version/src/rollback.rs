@@ -27,13 +27,32 @@
 //!
 //! A crash before step 4 leaves the tree untouched: the next lock empties `staging/`.
 //! A crash after it leaves a journal; whoever next locks the store (opening it is
-//! enough) re-runs steps 5 and 6, which are idempotent: a staged file already renamed
+//! enough) first looks for edits made since the crash (below), then re-runs steps 5
+//! and 6, which are idempotent: a staged file already renamed
 //! is found in place and checked against its hash, or rewritten from its object (as is
 //! a staged file whose directory entry a crash lost, which is why `staging/` needs no
 //! fsync of its own); a deletion already done is skipped. So after any crash the tree
 //! equals either the version it had or the target, never a mix, and `HEAD` names the
 //! version it equals. We roll forward rather than back because after the commit point
 //! everything the target needs is durable in `staging/` and the packs.
+//!
+//! # Edits made between the crash and the recovery
+//!
+//! Someone may change a file after the crash and before the store is next opened.
+//! Re-running step 5 blindly would overwrite or delete that change without a trace.
+//! So recovery first compares every journaled path (each restore and each deletion)
+//! with the two states it may legitimately be in: its content in the version the
+//! rollback started from (the parent recorded in the journal's manifest) and its
+//! target content (or no file, for a deletion). A path in neither state was edited.
+//! If any was, the tree is recorded as an ordinary snapshot (as step 1 records
+//! drift), including edited paths the globs now skip, and the journal is rewritten
+//! (temporary file, fsync, rename, directory fsync) so that the rollback's version
+//! names that snapshot as its parent; then steps 5 and 6 run. A crash in between is
+//! harmless: before the rename the old journal still stands and the edits are found
+//! again; after it, the snapshot is the parent, the edits are its content and none is
+//! found. We record rather than refuse because every operation, opening included,
+//! finishes a pending rollback first: a refusal would make the store unusable until
+//! someone moved the files away by hand.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
@@ -42,12 +61,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result, io_err};
+use crate::durable;
+use crate::error::{Error, Result, io_err, to_json};
 use crate::fault;
-use crate::fsutil;
 use crate::id::{ObjectHash, VersionId};
 use crate::manifest::{self, FileEntry, Version};
+use crate::parallel;
+use crate::stat;
 use crate::store::{Inner, VersionStore, decode_error};
+use crate::walk;
 
 /// How many staged files are written (and held open) before they are fsynced.
 const STAGE_BATCH: usize = 256;
@@ -101,7 +123,7 @@ impl VersionStore {
                 }
             }
 
-            let stamp = fsutil::fs_now(&self.dirs.store)?;
+            let stamp = stat::fs_now(&self.dirs.store)?;
             let mut current = self.scan(inner, "", None, stamp)?;
             let head = match self.read_head()? {
                 Some(id) => Some(self.load_version(inner, &id)?),
@@ -109,7 +131,7 @@ impl VersionStore {
             };
             let drifted = head
                 .as_ref()
-                .is_none_or(|h| !same_files(h.files(), &current));
+                .is_none_or(|h| !manifest::same_files(h.files(), &current));
             let parent = if drifted {
                 let saved = self.snapshot_locked(
                     inner,
@@ -166,23 +188,22 @@ impl VersionStore {
                 })
                 .collect();
             let description = format!("rollback to {}", target_id.short());
-            let (new_id, bytes) = manifest::encode(
+            let (new_id, manifest) = manifest::encode(
                 Some(&parent),
                 &description,
                 (self.clock)(),
                 Some(&target_id),
                 target.files(),
-            );
+            )?;
             let journal = Journal {
                 format: manifest::FORMAT,
                 version: new_id.to_string(),
-                // Manifests are JSON, hence UTF-8.
-                manifest: String::from_utf8(bytes).unwrap_or_default(),
+                manifest,
                 deletes,
                 puts,
             };
-            let journal_bytes = serde_json::to_vec(&journal).unwrap_or_default();
-            let journal_tmp = fsutil::temp_file(&self.dirs.tmp, &journal_bytes)?;
+            let journal_bytes = to_json(&journal, "the rollback journal")?;
+            let journal_tmp = durable::temp_file(&self.dirs.tmp, &journal_bytes)?;
 
             // Stage. Files are written in batches and each batch is fsynced through the
             // handles just written, concurrently: journaling file systems commit
@@ -190,12 +211,27 @@ impl VersionStore {
             // than one per file. Batches bound the open descriptors. The staging
             // directory itself is not fsynced: if a staged file's entry is lost in a
             // crash, recovery restores that file from its object instead.
-            let batches: Vec<&[Put]> = journal.puts.chunks(STAGE_BATCH).collect();
-            let last = batches.len().saturating_sub(1);
-            for (n, batch) in batches.iter().enumerate() {
+            // Each batch is fsynced before the next is written, and the last one
+            // together with the journal: the journal's fsync is never a separate
+            // round, and never skipped.
+            let sync_round = |files: &[(&fs::File, &Path)]| {
+                parallel::parallel(
+                    files,
+                    parallel::io_threads(files.len(), 64),
+                    |(file, path)| file.sync_all().map_err(io_err("fsync", *path)),
+                )
+                .map(drop)
+            };
+            let mut pending: Vec<(fs::File, PathBuf)> = Vec::new();
+            for batch in journal.puts.chunks(STAGE_BATCH) {
+                let files: Vec<(&fs::File, &Path)> =
+                    pending.iter().map(|(f, p)| (f, p.as_path())).collect();
+                sync_round(&files)?;
+                drop(files);
+                pending.clear();
                 // Creating files is mostly kernel time (inode allocation): spread it.
                 let packs = &inner.packs;
-                let handles = fsutil::parallel(batch, fsutil::cpu_threads(), |put| {
+                pending = parallel::parallel(batch, parallel::cpu_threads(), |put| {
                     let bytes = packs.read(&put.hash)?.ok_or_else(|| Error::MissingObject {
                         hash: put.hash,
                         path: put.path.clone(),
@@ -206,28 +242,18 @@ impl VersionStore {
                     fault::point("rollback: staged a file");
                     Ok((file, path))
                 })?;
-                let mut files: Vec<(&fs::File, &Path)> =
-                    handles.iter().map(|(f, p)| (f, p.as_path())).collect();
-                if n == last {
-                    files.push((journal_tmp.as_file(), journal_tmp.path()));
-                }
-                fsutil::parallel(
-                    &files,
-                    fsutil::io_threads(files.len(), 64),
-                    |(file, path)| file.sync_all().map_err(io_err("fsync", *path)),
-                )?;
             }
-            if batches.is_empty() {
-                journal_tmp
-                    .as_file()
-                    .sync_all()
-                    .map_err(io_err("fsync", journal_tmp.path()))?;
-            }
+            let mut files: Vec<(&fs::File, &Path)> =
+                pending.iter().map(|(f, p)| (f, p.as_path())).collect();
+            files.push((journal_tmp.as_file(), journal_tmp.path()));
+            sync_round(&files)?;
+            drop(files);
+            drop(pending);
             fault::point("rollback: staging synced");
 
             // Commit.
-            fsutil::persist(journal_tmp, &self.dirs.journal)?;
-            fsutil::sync_dir(&self.dirs.store)?;
+            durable::persist(journal_tmp, &self.dirs.journal)?;
+            durable::sync_dir(&self.dirs.store)?;
             fault::point("rollback: journal committed");
 
             self.apply(inner, &journal)
@@ -269,21 +295,154 @@ impl VersionStore {
         {
             return Err(corrupt("a staged file name is not a number".into()));
         }
+        let journal = self.keep_later_edits(inner, journal)?;
         self.apply(inner, &journal).map(|_| ())
     }
 
-    /// Steps 5 and 6 of the protocol; idempotent.
-    fn apply(&self, inner: &mut Inner, journal: &Journal) -> Result<Version> {
+    /// Before recovery re-applies a journal, records every journaled path whose
+    /// content is neither what it held before the rollback nor what the rollback puts
+    /// there: someone changed it between the crash and this open. Such edits are
+    /// recorded as an ordinary snapshot of the tree (as a rollback records drift
+    /// before it starts), and the journal is rewritten, atomically, so that the
+    /// rollback's version names that snapshot as its parent. The edit then survives
+    /// in history, one step before the rollback, and can be restored from there.
+    ///
+    /// Why record rather than refuse: every operation, opening included, finishes a
+    /// pending rollback first, so a refusal would leave the store unusable until
+    /// someone moved the edited files away by hand, which is the same loss with more
+    /// steps. Recording keeps the store's promise (after any crash the tree equals one
+    /// version) and loses nothing.
+    ///
+    /// Cost: one `lstat` per journaled path and a read and hash of each that is a
+    /// regular file; a snapshot only when something was edited.
+    fn keep_later_edits(&self, inner: &mut Inner, journal: Journal) -> Result<Journal> {
+        let (_, version) = self.journal_version(&journal)?;
+        let Some(before_id) = version.parent() else {
+            return Err(Error::CorruptStore {
+                path: self.dirs.journal.clone(),
+                reason: "the journal's version has no parent, so edits made since the crash cannot be told apart; restore the store from a backup, or copy the tree away, remove the journal and check the tree with `status()`".into(),
+            });
+        };
+        let before = match self.load_version(inner, before_id) {
+            Ok(v) => v,
+            Err(Error::UnknownVersion { .. }) => {
+                return Err(Error::CorruptStore {
+                    path: self.dirs.manifest(before_id),
+                    reason: format!(
+                        "the version before the interrupted rollback, {before_id}, is missing, so edits made since the crash cannot be told apart; restore the store from a backup, or copy the tree away, remove `{}` and check the tree with `status()`",
+                        self.dirs.journal.display()
+                    ),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let expected = journal
+            .deletes
+            .iter()
+            .map(|rel| (rel.as_str(), None))
+            .chain(
+                journal
+                    .puts
+                    .iter()
+                    .map(|p| (p.path.as_str(), Some((p.hash, p.size, p.executable)))),
+            );
+        let mut edited = Vec::new();
+        for (rel, target) in expected {
+            let old = before.file(rel).map(|f| (f.hash, f.size, f.executable));
+            if self.holds_neither(rel, old, target)? {
+                edited.push(rel.to_owned());
+            }
+        }
+        if edited.is_empty() {
+            return Ok(journal);
+        }
+
+        // Record the tree as found, with every edited path in it even if the globs
+        // given to this open skip it.
+        let description = format!(
+            "changes found when finishing an interrupted rollback to {}",
+            version.restored_from().map_or("?", VersionId::short)
+        );
+        let kept = self.snapshot_locked_with(inner, &description, &edited)?;
+        fault::point("recovery: edits recorded");
+
+        let (new_id, manifest) = manifest::encode(
+            Some(kept.id()),
+            version.description(),
+            version.created(),
+            version.restored_from(),
+            version.files(),
+        )?;
+        let rewritten = Journal {
+            format: journal.format,
+            version: new_id.to_string(),
+            manifest,
+            deletes: journal.deletes,
+            puts: journal.puts,
+        };
+        let bytes = to_json(&rewritten, "the rollback journal")?;
+        let tmp = durable::temp_file(&self.dirs.tmp, &bytes)?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(io_err("fsync", tmp.path()))?;
+        durable::persist(tmp, &self.dirs.journal)?;
+        durable::sync_dir(&self.dirs.store)?;
+        fault::point("recovery: journal rewritten");
+        Ok(rewritten)
+    }
+
+    /// Whether the file at `rel` is neither in state `a` nor in state `b` (each
+    /// `None` for no file, or hash, size and executable bit). Something that is not
+    /// a regular file (a directory, a link, a FIFO) counts as no file: the store does
+    /// not track it and neither state can be it. A path through a symbolic link is
+    /// not read (it may lead outside the root) and counts as unchanged: `apply`
+    /// refuses or skips it.
+    fn holds_neither(
+        &self,
+        rel: &str,
+        a: Option<(ObjectHash, u64, bool)>,
+        b: Option<(ObjectHash, u64, bool)>,
+    ) -> Result<bool> {
+        if self.has_symlink_ancestor(rel)? {
+            return Ok(false);
+        }
+        let path = walk::under(&self.root, rel);
+        let now = match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => match fs::read(&path) {
+                Ok(bytes) => Some((
+                    ObjectHash::of(&bytes),
+                    bytes.len() as u64,
+                    stat::is_executable(&m),
+                )),
+                // Deleted since the `lstat`: no file.
+                Err(e) if is_absent(&e) => None,
+                Err(e) => return Err(io_err("read", &path)(e)),
+            },
+            Ok(_) => None,
+            Err(e) if is_absent(&e) => None,
+            Err(e) => return Err(io_err("stat", &path)(e)),
+        };
+        Ok(now != a && now != b)
+    }
+
+    /// The version a journal records, parsed and checked.
+    fn journal_version(&self, journal: &Journal) -> Result<(VersionId, Version)> {
         let id: VersionId = journal.version.parse().map_err(|_| Error::CorruptStore {
             path: self.dirs.journal.clone(),
             reason: format!("`{}` is not a version id", journal.version),
         })?;
         let version = manifest::decode(&id, journal.manifest.as_bytes())
             .map_err(|e| decode_error(e, &self.dirs.journal, &id))?;
+        Ok((id, version))
+    }
+
+    /// Steps 5 and 6 of the protocol; idempotent.
+    fn apply(&self, inner: &mut Inner, journal: &Journal) -> Result<Version> {
+        let (id, version) = self.journal_version(journal)?;
         let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
 
         for rel in &journal.deletes {
-            let path = fsutil::under(&self.root, rel);
+            let path = walk::under(&self.root, rel);
             if self.has_symlink_ancestor(rel)? {
                 // The path now leads through a link (it cannot have when the rollback was
                 // planned): whatever is there is not ours to delete.
@@ -314,7 +473,7 @@ impl VersionStore {
         dirs.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         dirs.dedup();
         for rel in dirs {
-            let path = fsutil::under(&self.root, rel);
+            let path = walk::under(&self.root, rel);
             // On recovery a directory may have been replaced by a link since the plan:
             // never remove anything reached through one (it may be outside the root).
             if !self.has_symlink_ancestor(&format!("{rel}/"))?
@@ -327,7 +486,7 @@ impl VersionStore {
         }
 
         for put in &journal.puts {
-            let dest = fsutil::under(&self.root, &put.path);
+            let dest = walk::under(&self.root, &put.path);
             self.make_parents(&put.path, &mut touched)?;
             if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
                 fs::remove_dir(&dest).map_err(|_| Error::Blocked {
@@ -342,11 +501,11 @@ impl VersionStore {
         // The renames are independent once the directories exist; rename latency is
         // mostly waiting on the file system's journal, so they run concurrently.
         let packs = &inner.packs;
-        fsutil::parallel(
+        parallel::parallel(
             &journal.puts,
-            fsutil::io_threads(journal.puts.len(), 16),
+            parallel::io_threads(journal.puts.len(), 16),
             |put| {
-                let dest = fsutil::under(&self.root, &put.path);
+                let dest = walk::under(&self.root, &put.path);
                 let staged = self.dirs.staging.join(&put.staged);
                 // Checked again right before the rename (the directories were checked
                 // when created, possibly long before): a directory swapped for a link
@@ -388,8 +547,8 @@ impl VersionStore {
         // One round: the touched directories, and the new manifest and `HEAD` written
         // to temporary files. Then the manifest is renamed and its directory synced
         // before `HEAD` moves.
-        let manifest_tmp = fsutil::temp_file(&self.dirs.tmp, journal.manifest.as_bytes())?;
-        let head_tmp = fsutil::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
+        let manifest_tmp = durable::temp_file(&self.dirs.tmp, journal.manifest.as_bytes())?;
+        let head_tmp = durable::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
         let mut round: Vec<&Path> = touched
             .iter()
             .map(PathBuf::as_path)
@@ -397,17 +556,17 @@ impl VersionStore {
             .collect();
         round.push(manifest_tmp.path());
         round.push(head_tmp.path());
-        fsutil::sync_paths(&round)?;
+        durable::sync_paths(&round)?;
         fault::point("rollback: tree synced");
 
-        fsutil::persist(manifest_tmp, &self.dirs.manifest(&id))?;
-        fsutil::sync_dir(&self.dirs.versions)?;
+        durable::persist(manifest_tmp, &self.dirs.manifest(&id))?;
+        durable::sync_dir(&self.dirs.versions)?;
         fault::point("rollback: manifest written");
-        fsutil::persist(head_tmp, &self.dirs.head)?;
-        fsutil::sync_dir(&self.dirs.store)?;
+        durable::persist(head_tmp, &self.dirs.head)?;
+        durable::sync_dir(&self.dirs.store)?;
         fault::point("rollback: head moved");
         fs::remove_file(&self.dirs.journal).map_err(io_err("remove", &self.dirs.journal))?;
-        fsutil::sync_dir(&self.dirs.store)?;
+        durable::sync_dir(&self.dirs.store)?;
         fault::point("rollback: journal removed");
         crate::store::empty_dir(&self.dirs.staging)?;
         inner.manifests.insert(id, version.clone());
@@ -429,7 +588,7 @@ impl VersionStore {
             let next = rel[end..].find('/').map(|i| end + i);
             let prefix = &rel[..next.unwrap_or(rel.len())];
             let is_last = next.is_none();
-            let path = fsutil::under(&self.root, prefix);
+            let path = walk::under(&self.root, prefix);
             match fs::symlink_metadata(&path) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
                 Err(e) => return Err(io_err("stat", &path)(e)),
@@ -485,7 +644,7 @@ impl VersionStore {
 
     /// Whether the directory at `rel` holds only files that are about to be deleted.
     fn empties_with(&self, rel: &str, deletes: &HashSet<&str>) -> Result<bool> {
-        let dir = fsutil::under(&self.root, rel);
+        let dir = walk::under(&self.root, rel);
         for entry in fs::read_dir(&dir).map_err(io_err("list", &dir))? {
             let entry = entry.map_err(io_err("list", &dir))?;
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
@@ -509,7 +668,7 @@ impl VersionStore {
     /// component, or one that is a file, ends the path: nothing beyond it can be a link.
     pub(crate) fn has_symlink_ancestor(&self, rel: &str) -> Result<bool> {
         for (i, _) in rel.match_indices('/') {
-            let path = fsutil::under(&self.root, &rel[..i]);
+            let path = walk::under(&self.root, &rel[..i]);
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_symlink() => return Ok(true),
                 Ok(m) if !m.is_dir() => return Ok(false),
@@ -525,7 +684,7 @@ impl VersionStore {
     fn make_parents(&self, rel: &str, touched: &mut BTreeSet<PathBuf>) -> Result<()> {
         for (i, _) in rel.match_indices('/') {
             let prefix = &rel[..i];
-            let path = fsutil::under(&self.root, prefix);
+            let path = walk::under(&self.root, prefix);
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_symlink() => {
                     return Err(Error::UnsafePath {
@@ -567,18 +726,11 @@ fn is_absent(e: &io::Error) -> bool {
     )
 }
 
-fn same_files(a: &[FileEntry], b: &[FileEntry]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.path == y.path && x.hash == y.hash && x.executable == y.executable)
-}
-
 fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<fs::File> {
     use std::io::Write;
     let mut f = fs::File::create(path).map_err(io_err("create", path))?;
     f.write_all(bytes).map_err(io_err("write", path))?;
-    fsutil::set_executable(&f, path, executable)?;
+    stat::set_executable(&f, path, executable)?;
     Ok(f)
 }
 
@@ -592,7 +744,7 @@ fn file_matches(path: &Path, hash: ObjectHash, executable: bool) -> bool {
     // The type is checked before anything is opened: a link must not be followed and a
     // FIFO put there since the crash must not block the read forever.
     match fs::symlink_metadata(path) {
-        Ok(m) if m.is_file() && fsutil::is_executable(&m) == executable => {
+        Ok(m) if m.is_file() && stat::is_executable(&m) == executable => {
             fs::read(path).is_ok_and(|bytes| ObjectHash::of(&bytes) == hash)
         }
         _ => false,

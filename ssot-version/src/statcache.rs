@@ -19,17 +19,24 @@
 //! Because each entry is checked against the file's current stat, an out-of-date
 //! cache, for instance one another process has since replaced, is still correct.
 //!
-//! File layout: `"SSOTSTAT"`, format u32, count u64, then per entry path length u32,
-//! path, size u64, mtime and ctime as two i64 each, inode u64, device u64, mode u32,
-//! hash [32], settled u8; then BLAKE3 of everything before.
+//! File layout: `"SSOTSTAT"`, format u32 (little-endian, 2), the entries encoded with
+//! `postcard` (a list of path, size, mtime, ctime, inode, device, mode, hash and the
+//! settled flag), then the BLAKE3 hash of everything before it, which catches a torn
+//! write (the file is not fsynced). A cache of another format, such as the
+//! hand-encoded format 1 of earlier builds, is not converted: it reads as empty, and
+//! the next scan reads every file once and writes the cache anew. That is always safe,
+//! since the cache only saves reads.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use crate::error::Result;
-use crate::fsutil::{self, Stamp, StatKey};
+use serde::{Deserialize, Serialize};
+
+use crate::durable;
+use crate::error::{Error, Result};
 use crate::id::ObjectHash;
+use crate::stat::{Stamp, StatKey};
 
 const MAGIC: &[u8; 8] = b"SSOTSTAT";
 
@@ -105,91 +112,97 @@ impl StatCache {
         if !self.dirty {
             return Ok(());
         }
-        let bytes = encode(&self.entries);
-        fsutil::write_atomic(tmp_dir, path, &bytes, None, false)?;
+        // Encoding into memory fails only on a serde bug; it is still an error, not an
+        // empty cache written over a good one.
+        let bytes = encode(&self.entries).map_err(|e| Error::Io {
+            action: "encode",
+            path: path.to_owned(),
+            source: std::io::Error::other(e),
+        })?;
+        durable::write_atomic(tmp_dir, path, &bytes, None, false)?;
         self.dirty = false;
         Ok(())
     }
 }
 
-fn encode(entries: &HashMap<String, Entry>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + entries.len() * 128);
+/// The format number written after the magic; see the module documentation.
+const FORMAT: u32 = 2;
+
+/// One entry as stored.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    path: String,
+    size: u64,
+    mtime: Stamp,
+    ctime: Stamp,
+    ino: u64,
+    dev: u64,
+    mode: u32,
+    hash: [u8; 32],
+    settled: bool,
+}
+
+fn encode(entries: &HashMap<String, Entry>) -> Result<Vec<u8>, postcard::Error> {
+    let records: Vec<Record> = entries
+        .iter()
+        .map(|(path, e)| Record {
+            path: path.clone(),
+            size: e.key.size,
+            mtime: e.key.mtime,
+            ctime: e.key.ctime,
+            ino: e.key.ino,
+            dev: e.key.dev,
+            mode: e.key.mode,
+            hash: *e.hash.as_bytes(),
+            settled: e.settled,
+        })
+        .collect();
+    let mut out = Vec::with_capacity(16 + entries.len() * 96);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
-    for (path, e) in entries {
-        out.extend_from_slice(&(path.len() as u32).to_le_bytes());
-        out.extend_from_slice(path.as_bytes());
-        out.extend_from_slice(&e.key.size.to_le_bytes());
-        for v in [e.key.mtime.0, e.key.mtime.1, e.key.ctime.0, e.key.ctime.1] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&e.key.ino.to_le_bytes());
-        out.extend_from_slice(&e.key.dev.to_le_bytes());
-        out.extend_from_slice(&e.key.mode.to_le_bytes());
-        out.extend_from_slice(e.hash.as_bytes());
-        out.push(u8::from(e.settled));
-    }
+    out.extend_from_slice(&FORMAT.to_le_bytes());
+    let mut out = postcard::to_extend(&records, out)?;
     let sum = blake3::hash(&out);
     out.extend_from_slice(sum.as_bytes());
-    out
+    Ok(out)
 }
 
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Some(head)
-    }
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.array().map(u64::from_le_bytes)
-    }
-    fn i64(&mut self) -> Option<i64> {
-        self.array().map(i64::from_le_bytes)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.array().map(u32::from_le_bytes)
-    }
-}
-
+/// The entries of a cache file, or `None` for anything but an intact cache of this
+/// format.
 fn decode(bytes: &[u8]) -> Option<HashMap<String, Entry>> {
     let (body, sum) = bytes.split_at(bytes.len().checked_sub(32)?);
     if blake3::hash(body).as_bytes() != sum {
         return None;
     }
-    let mut r = Reader(body);
-    if r.take(8)? != MAGIC || r.u32()? != 1 {
+    let rest = body.strip_prefix(MAGIC)?;
+    let (format, rest) = rest.split_first_chunk::<4>()?;
+    if u32::from_le_bytes(*format) != FORMAT {
         return None;
     }
-    let count = r.u64()?;
-    let mut entries = HashMap::with_capacity(usize::try_from(count).ok()?.min(1 << 20));
-    for _ in 0..count {
-        let len = r.u32()? as usize;
-        let path = std::str::from_utf8(r.take(len)?).ok()?.to_owned();
-        let size = r.u64()?;
-        let mtime = (r.i64()?, r.i64()?);
-        let ctime = (r.i64()?, r.i64()?);
-        let key = StatKey {
-            size,
-            mtime,
-            ctime,
-            ino: r.u64()?,
-            dev: r.u64()?,
-            mode: r.u32()?,
-        };
-        let hash = ObjectHash::from_bytes(r.array()?);
-        let settled = r.take(1)?[0] == 1;
-        entries.insert(path, Entry { key, hash, settled });
+    let (records, tail): (Vec<Record>, &[u8]) = postcard::take_from_bytes(rest).ok()?;
+    if !tail.is_empty() {
+        return None;
     }
-    r.0.is_empty().then_some(entries)
+    Some(
+        records
+            .into_iter()
+            .map(|r| {
+                let key = StatKey {
+                    size: r.size,
+                    mtime: r.mtime,
+                    ctime: r.ctime,
+                    ino: r.ino,
+                    dev: r.dev,
+                    mode: r.mode,
+                };
+                let entry = Entry {
+                    key,
+                    hash: ObjectHash::from_bytes(r.hash),
+                    settled: r.settled,
+                };
+                (r.path, entry)
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -212,7 +225,7 @@ mod tests {
         let mut c = StatCache::default();
         c.record("a/b", key(5), ObjectHash::of(b"x"), (6, 0));
         c.record("c", key(6), ObjectHash::of(b"y"), (6, 0));
-        let bytes = encode(&c.entries);
+        let bytes = encode(&c.entries).unwrap();
         let back = decode(&bytes).unwrap();
         assert_eq!(back.len(), 2);
         assert!(back["a/b"].settled);
@@ -221,6 +234,32 @@ mod tests {
         bad[20] ^= 1;
         assert!(decode(&bad).is_none());
         assert!(decode(&bytes[..bytes.len() - 1]).is_none());
+    }
+
+    #[test]
+    fn a_cache_of_the_old_hand_encoded_format_reads_as_empty() {
+        // Format 1: magic, format, count, one entry (path length, path, size, mtime
+        // and ctime, inode, device, mode, hash, settled), then the checksum.
+        let mut old = Vec::new();
+        old.extend_from_slice(MAGIC);
+        old.extend_from_slice(&1u32.to_le_bytes());
+        old.extend_from_slice(&1u64.to_le_bytes());
+        old.extend_from_slice(&1u32.to_le_bytes());
+        old.push(b'a');
+        for v in [3u64, 5, 0, 5, 0, 7, 1] {
+            old.extend_from_slice(&v.to_le_bytes());
+        }
+        old.extend_from_slice(&0o644u32.to_le_bytes());
+        old.extend_from_slice(&[0u8; 32]);
+        old.push(1);
+        let sum = blake3::hash(&old);
+        old.extend_from_slice(sum.as_bytes());
+        assert!(decode(&old).is_none());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("statcache");
+        fs::write(&path, &old).unwrap();
+        assert!(StatCache::load(&path).entries.is_empty());
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! rollback if a journal is present, and refreshes the pack index from the `packs/`
 //! listing, so state written by another process is always seen.
 //!
+//! Manifests read once are cached in memory. A manifest never changes (its name is
+//! the hash of its bytes), so a cached one is right for as long as its file exists;
+//! every use of a cached manifest checks that with one `lstat`, so a version another
+//! handle or process pruned is never listed from the cache.
+//!
 //! Store layout under the root:
 //!
 //! ```text
@@ -32,12 +37,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use crate::diff::Diff;
+use crate::durable;
 use crate::error::{Error, Result, io_err};
-use crate::fsutil::{self, Filter, Stamp, StatKey};
 use crate::id::{ObjectHash, VersionId};
 use crate::manifest::{self, DecodeError, FileEntry, STORE_REL, Version};
 use crate::pack::{PackSet, PackWriter};
+use crate::stat;
+use crate::stat::{Stamp, StatKey};
 use crate::statcache::StatCache;
+use crate::walk::{self, Filter};
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -102,7 +110,7 @@ impl VersionStoreBuilder {
             // the same root at the same moment. A new directory's entry is made
             // durable, or a crash could lose the whole store after its first snapshot.
             match fs::create_dir(&store) {
-                Ok(()) => fsutil::sync_dir(&parent)?,
+                Ok(()) => durable::sync_dir(&parent)?,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(io_err("create", &store)(e)),
             }
@@ -128,7 +136,7 @@ impl VersionStoreBuilder {
             }
         }
         if created {
-            fsutil::sync_dir(&dirs.store)?;
+            durable::sync_dir(&dirs.store)?;
         }
         dirs.check_no_links()?;
         let lock_file = fs::OpenOptions::new()
@@ -332,21 +340,33 @@ impl VersionStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err("read", &self.dirs.head)(e)),
         };
+        // `HEAD` is only ever written whole, by a rename, so an empty one is damage:
+        // reading it as "no version yet" would start a new, parentless history.
         let text = text.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
         text.parse().map(Some).map_err(|_| Error::CorruptStore {
             path: self.dirs.head.clone(),
-            reason: format!("`{text}` is not a version id"),
+            reason: format!(
+                "`{text}` is not a version id; it must name the newest version: write that version's id (a file name in `versions/`) into it, or restore the store from a backup"
+            ),
         })
     }
 
     pub(crate) fn load_version(&self, inner: &mut Inner, id: &VersionId) -> Result<Version> {
-        if let Some(v) = inner.manifests.get(id) {
-            return Ok(v.clone());
-        }
         let path = self.dirs.manifest(id);
+        if let Some(v) = inner.manifests.get(id) {
+            // A manifest never changes (its name is its hash), but another handle or
+            // process may have pruned it: one `lstat` tells.
+            match fs::symlink_metadata(&path) {
+                Ok(_) => return Ok(v.clone()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    inner.manifests.remove(id);
+                    return Err(Error::UnknownVersion {
+                        spec: id.to_string(),
+                    });
+                }
+                Err(e) => return Err(io_err("stat", &path)(e)),
+            }
+        }
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -406,9 +426,14 @@ impl VersionStore {
     pub(crate) fn write_tags(&self, tags: &BTreeMap<String, VersionId>) -> Result<()> {
         let raw: BTreeMap<&str, &str> =
             tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let bytes = serde_json::to_vec_pretty(&raw).unwrap_or_default();
-        fsutil::write_atomic(&self.dirs.tmp, &self.dirs.tags, &bytes, None, true)?;
-        fsutil::sync_dir(&self.dirs.store)
+        // Pretty, for a person reading a damaged store; an encoding error is returned
+        // before anything is written, never replaced by an empty tag file.
+        let bytes = serde_json::to_vec_pretty(&raw).map_err(|source| Error::Encode {
+            what: "the tags",
+            source,
+        })?;
+        durable::write_atomic(&self.dirs.tmp, &self.dirs.tags, &bytes, None, true)?;
+        durable::sync_dir(&self.dirs.store)
     }
 
     pub(crate) fn resolve_locked(&self, spec: &str) -> Result<VersionId> {
@@ -521,7 +546,7 @@ impl VersionStore {
     /// [`Error::Io`] if the tree cannot be read.
     pub fn status(&self) -> Result<Diff> {
         self.locked(|inner| {
-            let stamp = fsutil::fs_now(&self.dirs.store)?;
+            let stamp = stat::fs_now(&self.dirs.store)?;
             let files = self.scan(inner, "", None, stamp)?;
             inner.stat.save(&self.dirs.statcache, &self.dirs.tmp)?;
             let head = match self.read_head()? {
@@ -589,8 +614,15 @@ impl VersionStore {
     // ----- snapshots -----
 
     /// Records every tracked file under the root as a new version and makes it the
-    /// newest. A snapshot of an unchanged tree still records a version (with the new
-    /// description), reading no file contents.
+    /// newest, and returns it.
+    ///
+    /// A snapshot of a tree equal to the newest version (every tracked path with the
+    /// same content and executable bit) is empty, and an empty snapshot is no version:
+    /// like git, which refuses an empty commit, nothing is written, and the newest
+    /// version is returned as it is (with its own description). Compare its
+    /// [`id`](Version::id) with the previous head's to tell. Such a snapshot costs the
+    /// scan only: one `lstat` per tracked file once the stat cache has settled, no
+    /// file read, no fsync.
     ///
     /// # Errors
     /// [`Error::Io`] if a file cannot be read or the store written,
@@ -600,12 +632,51 @@ impl VersionStore {
     }
 
     pub(crate) fn snapshot_locked(&self, inner: &mut Inner, description: &str) -> Result<Version> {
-        let stamp = fsutil::fs_now(&self.dirs.store)?;
+        self.snapshot_locked_with(inner, description, &[])
+    }
+
+    /// A snapshot of the whole tree that also records each of `extra` (relative
+    /// paths) that is a regular file the scan skipped because the globs exclude it:
+    /// recovery uses it so that an edit it must keep is recorded whatever the globs.
+    pub(crate) fn snapshot_locked_with(
+        &self,
+        inner: &mut Inner,
+        description: &str,
+        extra: &[String],
+    ) -> Result<Version> {
+        let stamp = stat::fs_now(&self.dirs.store)?;
         let mut sink = Sink {
             tmp: &self.dirs.tmp,
             writer: None,
         };
-        let files = self.scan(inner, "", Some(&mut sink), stamp)?;
+        let mut files = self.scan(inner, "", Some(&mut sink), stamp)?;
+        let mut added = false;
+        for rel in extra {
+            if files.binary_search_by(|f| f.path.as_str().cmp(rel)).is_ok()
+                || self.has_symlink_ancestor(rel)?
+            {
+                continue;
+            }
+            let path = walk::under(&self.root, rel);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() => {
+                    if let Some(f) = self.scan_one(inner, rel, &m, Some(&mut sink), stamp)? {
+                        files.push(f);
+                        added = true;
+                    }
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) => {}
+                Err(e) => return Err(io_err("stat", &path)(e)),
+            }
+        }
+        if added {
+            files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        }
         let seen: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
         inner.stat.retain_seen(&|p| seen.contains(p));
         let parent = self.read_head()?;
@@ -618,6 +689,8 @@ impl VersionStore {
     /// re-read: a listed file is updated (or dropped if it no longer exists); a listed
     /// directory has all its tracked files re-read. Paths are relative to the root or
     /// absolute under it. Before the first snapshot the version holds just these paths.
+    /// If nothing changed, no version is written and the newest is returned, as for
+    /// [`snapshot`](Self::snapshot).
     ///
     /// # Errors
     /// [`Error::OutsideRoot`] for a path not under the root, [`Error::UnsafePath`] for
@@ -643,7 +716,7 @@ impl VersionStore {
                     .collect(),
                 None => BTreeMap::new(),
             };
-            let stamp = fsutil::fs_now(&self.dirs.store)?;
+            let stamp = stat::fs_now(&self.dirs.store)?;
             let mut sink = Sink {
                 tmp: &self.dirs.tmp,
                 writer: None,
@@ -651,7 +724,7 @@ impl VersionStore {
             for rel in &rels {
                 let dir_prefix = format!("{rel}/");
                 files.retain(|p, _| p != rel && !p.starts_with(&dir_prefix));
-                let path = fsutil::under(&self.root, rel);
+                let path = walk::under(&self.root, rel);
                 // A link on the way would make us read (and record) files outside the
                 // root; the walk never follows links, and neither does this.
                 if self.has_symlink_ancestor(rel)? {
@@ -769,6 +842,11 @@ impl VersionStore {
     /// manifest is renamed and `versions/` fsynced; (4) `HEAD` is renamed over the old
     /// one and the store directory fsynced. No manifest can name a lost object and
     /// `HEAD` never names a version whose manifest or objects could be lost.
+    ///
+    /// An empty snapshot is no version: if `files` are exactly the parent's (`HEAD`'s)
+    /// and the scan found no object missing from the store, nothing is written and
+    /// the parent is returned. (A parent whose manifest cannot be read is no reason to
+    /// refuse a snapshot, which records the tree whole: one is then written.)
     fn commit(
         &self,
         inner: &mut Inner,
@@ -777,29 +855,40 @@ impl VersionStore {
         description: &str,
         files: Vec<FileEntry>,
     ) -> Result<Version> {
+        let new_objects = sink.writer.as_ref().is_some_and(|w| !w.is_empty());
+        if let Some(parent) = parent
+            && !new_objects
+        {
+            match self.load_version(inner, parent) {
+                Ok(head) if manifest::same_files(head.files(), &files) => return Ok(head),
+                Ok(_) | Err(Error::UnknownVersion { .. } | Error::CorruptStore { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let created = (self.clock)();
-        let (id, bytes) = manifest::encode(parent, description, created, None, &files);
+        let (id, text) = manifest::encode(parent, description, created, None, &files)?;
+        let bytes = text.into_bytes();
         let pack = match sink.writer {
             Some(w) if !w.is_empty() => Some(w.seal()?),
             _ => None,
         };
-        let manifest_tmp = fsutil::temp_file(&self.dirs.tmp, &bytes)?;
-        let head_tmp = fsutil::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
+        let manifest_tmp = durable::temp_file(&self.dirs.tmp, &bytes)?;
+        let head_tmp = durable::temp_file(&self.dirs.tmp, format!("{id}\n").as_bytes())?;
         let mut round: Vec<&Path> = vec![manifest_tmp.path(), head_tmp.path()];
         if let Some((tmp, _)) = &pack {
             round.push(tmp.path());
         }
-        fsutil::sync_paths(&round)?;
+        durable::sync_paths(&round)?;
         // The pack's entry is made durable before the manifest's, so that no manifest
         // on disk can ever name objects a crash lost.
         if let Some((tmp, name)) = pack {
-            fsutil::persist(tmp, &self.dirs.packs.join(name))?;
-            fsutil::sync_dir(&self.dirs.packs)?;
+            durable::persist(tmp, &self.dirs.packs.join(name))?;
+            durable::sync_dir(&self.dirs.packs)?;
         }
-        fsutil::persist(manifest_tmp, &self.dirs.manifest(&id))?;
-        fsutil::sync_dir(&self.dirs.versions)?;
-        fsutil::persist(head_tmp, &self.dirs.head)?;
-        fsutil::sync_dir(&self.dirs.store)?;
+        durable::persist(manifest_tmp, &self.dirs.manifest(&id))?;
+        durable::sync_dir(&self.dirs.versions)?;
+        durable::persist(head_tmp, &self.dirs.head)?;
+        durable::sync_dir(&self.dirs.store)?;
         inner.packs.refresh()?;
         let version = Version {
             id: id.clone(),
@@ -823,7 +912,7 @@ impl VersionStore {
         stamp: Stamp,
     ) -> Result<Vec<FileEntry>> {
         let mut found = Vec::new();
-        fsutil::walk(&self.root, start, &self.filter, &mut found)?;
+        walk::walk(&self.root, start, &self.filter, &mut found)?;
         found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut files = Vec::with_capacity(found.len());
         for (rel, meta) in found {
@@ -856,11 +945,11 @@ impl VersionStore {
                     rel,
                     key.size,
                     hash,
-                    fsutil::is_executable(meta),
+                    stat::is_executable(meta),
                 )));
             }
         }
-        let path = fsutil::under(&self.root, rel);
+        let path = walk::under(&self.root, rel);
         let mut file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -890,7 +979,7 @@ impl VersionStore {
             rel,
             bytes.len() as u64,
             hash,
-            fsutil::is_executable(&after),
+            stat::is_executable(&after),
         )))
     }
 }
@@ -974,7 +1063,7 @@ mod tests {
             .map(|k| k.mtime.max(k.ctime))
             .max()
             .unwrap();
-        while fsutil::fs_now(&store.dirs.store).unwrap() <= newest {
+        while stat::fs_now(&store.dirs.store).unwrap() <= newest {
             std::thread::yield_now();
         }
     }

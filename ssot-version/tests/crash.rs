@@ -171,6 +171,21 @@ fn check(root: &Path, target: &str) -> bool {
     assert!(store.status().unwrap().is_empty());
     assert!(!root.join(".ssot/versions/journal").exists());
     assert!(store.verify().unwrap().is_ok());
+    // Nothing was edited after the crash, so recovery recorded no version of its
+    // own: the history is the rollback's version (if it happened), "old", "target".
+    let descriptions: Vec<String> = store
+        .history()
+        .unwrap()
+        .iter()
+        .map(|v| v.description().to_owned())
+        .collect();
+    let rollback = format!("rollback to {}", &target[..12]);
+    let expected: &[&str] = if at_target {
+        &[&rollback, "old", "target"]
+    } else {
+        &["old", "target"]
+    };
+    assert_eq!(descriptions, expected);
     at_target
 }
 
@@ -249,5 +264,105 @@ fn crash_at_every_step_of_recovery_still_finishes_the_rollback() {
     assert!(
         recovery_points_seen > 17,
         "recovery was crashed at {recovery_points_seen} points in all"
+    );
+}
+
+const EDITED_A: &[u8] = b"edited after the crash";
+const EDITED_NEW: &[u8] = b"recreated after the crash";
+
+/// Edits two files a rollback journaled: `a` (which it restores) and `new` (which it
+/// deletes).
+fn edit_journaled_files(root: &Path) {
+    std::fs::write(root.join("a"), EDITED_A).unwrap();
+    std::fs::write(root.join("new"), EDITED_NEW).unwrap();
+}
+
+/// Opens the store (finishing the rollback) and checks that the edits of
+/// `edit_journaled_files` are in the version just before the rollback's, from which
+/// they come back.
+fn check_edits_kept(root: &Path, target: &str, at: &str) {
+    let store = VersionStore::open(root).unwrap();
+    assert_eq!(read_tree(root), target_tree(), "crash at {at}");
+    let history = store.history().unwrap();
+    let head = &history[0];
+    assert_eq!(
+        head.restored_from().unwrap().as_str(),
+        target,
+        "crash at {at}"
+    );
+    let kept = &history[1];
+    assert_eq!(head.parent(), Some(kept.id()), "crash at {at}");
+    assert_eq!(
+        kept.file("a").unwrap().hash,
+        ssot_version::ObjectHash::of(EDITED_A),
+        "crash at {at}: the edit of `a` is in the version before the rollback's"
+    );
+    assert_eq!(
+        kept.file("new").unwrap().hash,
+        ssot_version::ObjectHash::of(EDITED_NEW),
+        "crash at {at}"
+    );
+    assert!(store.verify().unwrap().is_ok());
+    // And it comes back.
+    store.rollback(kept.id().as_str()).unwrap();
+    assert_eq!(std::fs::read(root.join("a")).unwrap(), EDITED_A);
+    assert_eq!(std::fs::read(root.join("new")).unwrap(), EDITED_NEW);
+}
+
+/// Item 1 of the review: files the rollback journaled, edited between the crash and
+/// the next open. Recovery must not destroy the edits: it finishes the rollback, and
+/// the edits are recorded first, as the parent of the rollback's version.
+#[test]
+fn an_edit_made_after_a_crash_survives_recovery_in_history() {
+    let mut committed_steps = 0;
+    for step in 1..=17 {
+        let dir = tempfile::tempdir().unwrap();
+        let target = setup(dir.path());
+        let Outcome::Crashed(at) = run_child(dir.path(), "rollback", step, &target) else {
+            panic!("step {step} was not reached");
+        };
+        if !dir.path().join(".ssot/versions/journal").exists() {
+            continue;
+        }
+        committed_steps += 1;
+        edit_journaled_files(dir.path());
+        check_edits_kept(dir.path(), &target, &at);
+    }
+    assert!(
+        committed_steps >= 10,
+        "{committed_steps} committed crash points"
+    );
+}
+
+/// The same, with the recovery that records the edits itself killed at each of its
+/// first steps (the edits recorded, the journal rewritten, the first deletion).
+#[test]
+fn an_edit_survives_a_crash_of_the_recovery_that_records_it() {
+    let mut recovery_points = std::collections::BTreeSet::new();
+    for step in [6, 10, 16] {
+        for recovery_step in 1..=3 {
+            let dir = tempfile::tempdir().unwrap();
+            let target = setup(dir.path());
+            let Outcome::Crashed(at) = run_child(dir.path(), "rollback", step, &target) else {
+                panic!("step {step} was not reached");
+            };
+            assert!(dir.path().join(".ssot/versions/journal").exists(), "{at}");
+            edit_journaled_files(dir.path());
+            let Outcome::Crashed(recovery_at) =
+                run_child(dir.path(), "open", recovery_step, &target)
+            else {
+                panic!("recovery step {recovery_step} was not reached");
+            };
+            check_edits_kept(dir.path(), &target, &format!("{at}, then {recovery_at}"));
+            recovery_points.insert(recovery_at.split_once(' ').unwrap().1.to_owned());
+        }
+    }
+    assert!(
+        recovery_points.contains("recovery: edits recorded"),
+        "{recovery_points:?}"
+    );
+    assert!(
+        recovery_points.contains("recovery: journal rewritten"),
+        "{recovery_points:?}"
     );
 }

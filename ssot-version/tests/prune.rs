@@ -143,3 +143,38 @@ fn a_partly_dead_pack_is_repacked_and_a_dead_pack_deleted() {
         (0, 0, 0)
     );
 }
+
+/// Versions another handle (or process) pruned are gone for every handle: a handle
+/// that had read them before must not list them from its cache.
+#[test]
+fn a_prune_by_another_handle_is_seen_by_history_and_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let a = VersionStore::open(root).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        write_tree(root, &tree(&[("n", &format!("value {i}"))]));
+        ids.push(a.snapshot(&format!("v{i}")).unwrap().id().clone());
+    }
+    // `a` has read every manifest.
+    assert_eq!(a.history().unwrap().len(), 5);
+    for id in &ids {
+        a.get(id.as_str()).unwrap();
+    }
+
+    let b = VersionStore::open(root).unwrap();
+    let report = b.prune(&PrunePolicy::new().keep_last(2)).unwrap();
+    assert_eq!(report.removed_versions.len(), 3);
+
+    let listed: Vec<_> = a
+        .history()
+        .unwrap()
+        .iter()
+        .map(|v| v.id().clone())
+        .collect();
+    assert_eq!(listed, [ids[4].clone(), ids[3].clone()]);
+    for id in &ids[..3] {
+        assert!(a.get(id.as_str()).is_err(), "{id} was pruned");
+    }
+    assert!(a.verify().unwrap().is_ok());
+}

@@ -401,3 +401,145 @@ fn damaged_store_files_give_reports_or_errors_never_panics() {
     }
     assert_eq!(std::fs::read(&manifest).unwrap(), manifest_bytes);
 }
+
+/// `HEAD` is only ever written whole, by a rename: an empty `HEAD` is damage, not "no
+/// version yet". Read as empty, the next snapshot would start a new, parentless history
+/// and `history()` would show nothing.
+#[test]
+fn an_empty_head_is_reported_as_damage_not_read_as_an_empty_store() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "alpha")]));
+    let store = VersionStore::open(root).unwrap();
+    store.snapshot("one").unwrap();
+    let head = root.join(".ssot/versions/HEAD");
+    for garbage in ["", "\n", "  \n"] {
+        std::fs::write(&head, garbage).unwrap();
+        let err = store.history().unwrap_err();
+        assert!(
+            matches!(err, Error::CorruptStore { .. }),
+            "{garbage:?}: {err}"
+        );
+        assert!(err.to_string().contains("HEAD"), "{err}");
+        assert!(matches!(
+            store.snapshot("two"),
+            Err(Error::CorruptStore { .. })
+        ));
+        assert!(!store.verify().unwrap().is_ok());
+    }
+}
+
+/// A store whose rollback "crashed" just after its journal was committed, restoring `a`
+/// and deleting `gone`; returns the journal's path.
+fn committed_journal(root: &Path) -> std::path::PathBuf {
+    write_tree(root, &tree(&[("a", "alpha")]));
+    let store = VersionStore::open(root).unwrap();
+    let target = store.snapshot("target").unwrap().id().to_string();
+    write_tree(root, &tree(&[("a", "ALPHA"), ("gone", "g")]));
+    store.snapshot("old").unwrap();
+    drop(store);
+    CRASH_AT_JOURNAL.store(true, Ordering::SeqCst);
+    crashed_rollback(root, &target, crash_after_commit);
+    CRASH_AT_JOURNAL.store(false, Ordering::SeqCst);
+    root.join(".ssot/versions/journal")
+}
+
+fn edit_journal(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut journal: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    edit(&mut journal);
+    std::fs::write(path, serde_json::to_vec(&journal).unwrap()).unwrap();
+}
+
+/// A staged file name is a number naming a file in `staging/`; an empty one would name
+/// `staging/` itself, and recovery would rename the directory into the tree.
+#[test]
+fn recovery_refuses_a_journal_whose_staged_name_is_empty_or_not_a_number() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for bad in ["", "../x", "1a"] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let journal = committed_journal(root);
+        edit_journal(&journal, |j| j["puts"][0]["staged"] = bad.into());
+        let err = VersionStore::open(root).unwrap_err();
+        assert!(matches!(err, Error::CorruptStore { .. }), "{bad:?}: {err}");
+        assert!(err.to_string().contains("staged"), "{err}");
+        assert_eq!(read_tree(root), tree(&[("a", "ALPHA"), ("gone", "g")]));
+    }
+}
+
+/// Recovery examines every journaled path before it changes anything: a path it cannot
+/// even `lstat` (here a crafted component longer than any file name may be) stops it
+/// with the tree untouched, the file it would have deleted included.
+#[test]
+fn recovery_touches_nothing_when_a_journaled_path_cannot_be_examined() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let journal = committed_journal(root);
+    let long = "x".repeat(300);
+    edit_journal(&journal, |j| j["puts"][0]["path"] = long.as_str().into());
+    let err = VersionStore::open(root).unwrap_err();
+    assert!(
+        matches!(err, Error::Io { action: "stat", .. }),
+        "the path is refused when examined, not when written: {err}"
+    );
+    assert_eq!(read_tree(root), tree(&[("a", "ALPHA"), ("gone", "g")]));
+}
+
+/// Recovery leaves a file the crashed rollback already renamed into place as it is (it
+/// checks it against its hash instead of writing it again), and rewrites one whose
+/// executable bit someone changed after the crash (after recording that change).
+#[test]
+fn recovery_keeps_files_already_in_place_and_restores_a_changed_executable_bit() {
+    use std::os::unix::fs::MetadataExt;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "alpha"), ("b", "beta")]));
+    let store = VersionStore::open(root).unwrap();
+    let target = store.snapshot("target").unwrap().id().to_string();
+    write_tree(root, &tree(&[("a", "ALPHA"), ("b", "BETA")]));
+    store.snapshot("old").unwrap();
+    drop(store);
+
+    // One of `a`, `b` is renamed into place, then the crash.
+    crashed_rollback(root, &target, crash_after_first_restore);
+    let restored = ["a", "b"]
+        .into_iter()
+        .find(|p| std::fs::read(root.join(p)).unwrap() != p.to_uppercase().as_bytes())
+        .unwrap();
+    let other = if restored == "a" { "b" } else { "a" };
+    let inode = std::fs::metadata(root.join(restored)).unwrap().ino();
+
+    let store = VersionStore::open(root).unwrap();
+    assert_eq!(read_tree(root), tree(&[("a", "alpha"), ("b", "beta")]));
+    assert_eq!(
+        std::fs::metadata(root.join(restored)).unwrap().ino(),
+        inode,
+        "a file already in place is not written again"
+    );
+    drop(store);
+
+    // Again, but this time the restored file is made executable after the crash.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "alpha"), ("b", "beta")]));
+    let store = VersionStore::open(root).unwrap();
+    let target = store.snapshot("target").unwrap().id().to_string();
+    write_tree(root, &tree(&[("a", "ALPHA"), ("b", "BETA")]));
+    store.snapshot("old").unwrap();
+    drop(store);
+    crashed_rollback(root, &target, crash_after_first_restore);
+    common::set_executable(&root.join(restored), true);
+    let store = VersionStore::open(root).unwrap();
+    assert_eq!(read_tree(root), tree(&[("a", "alpha"), ("b", "beta")]));
+    let history = store.history().unwrap();
+    let kept = &history[1];
+    assert!(
+        kept.file(restored).unwrap().executable,
+        "the change is recorded"
+    );
+    assert!(!kept.file(other).unwrap().executable);
+}
