@@ -50,8 +50,13 @@
 //! # Alternatives considered
 //!
 //! - **`yaml-edit`** (a lossless YAML syntax tree on `rowan`, the design of
-//!   `toml_edit`) was read, not adopted, and not benchmarked here: it reads YAML
-//!   only, so JSON would need a second editor anyway; its parser recovers from
+//!   `toml_edit`) was tried, not adopted, and not benchmarked here. Version 0.3.6,
+//!   given the same five one-key edits as [`ConfigDocument::merge_patch`] (a compose
+//!   file's quoted `image`, the same file with `\r\n`, a value in a flow mapping, a
+//!   new top-level key, a workflow's `runs-on`), changed one line each and kept
+//!   comments and `\r\n`, as we do; but it dropped the quotes of the replaced
+//!   `image: "nginx:1.25"` (we keep the value's quoting style). More decisive: it
+//!   reads YAML only, so JSON would need a second editor anyway; its parser recovers from
 //!   errors, so it and the strict reader could disagree about what a file says, and
 //!   every edit would still need the read-back check; and its own test suite keeps
 //!   lists of known failures of its edit invariants, `\r\n` files among them. The
