@@ -256,3 +256,40 @@ fn real_files_change_one_line_for_one_key() {
         assert_eq!(*changed[0].1, *line, "{file}");
     }
 }
+
+/// A GitHub workflow style that libyaml reads and saphyr (the editors' span parser)
+/// refuses: the closing bracket of a flow list at its key's indentation. Found by
+/// patching the 241 workflow and config files of the crates in a cargo registry.
+/// The file is not edited; the error says why and how to make it editable.
+#[test]
+fn a_flow_list_closed_at_its_keys_indentation_is_refused_with_the_reason() {
+    let text = "jobs:\n  test:\n    strategy:\n      matrix:\n        target: [\n          { \"os\": \"ubuntu-latest\" },\n        ]\n";
+    let value: Value = serde_yaml::from_str(text).unwrap();
+    assert_eq!(
+        value["jobs"]["test"]["strategy"]["matrix"]["target"][0]["os"],
+        "ubuntu-latest"
+    );
+    let err = ConfigDocument::parse(Format::Yaml, text)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 7"), "{err}");
+    assert!(err.contains("cannot be edited in place"), "{err}");
+    assert!(err.contains("indent the bracket"), "{err}");
+    let indented = text.replace("\n        ]\n", "\n         ]\n");
+    let mut doc = ConfigDocument::parse(Format::Yaml, indented.clone()).unwrap();
+    doc.merge_patch(&json!({"jobs": {"test": {"timeout-minutes": 30}}}))
+        .unwrap();
+    let mut want: Value = serde_yaml::from_str(&indented).unwrap();
+    json_patch::merge(
+        &mut want,
+        &json!({"jobs": {"test": {"timeout-minutes": 30}}}),
+    );
+    assert_eq!(serde_yaml::from_str::<Value>(doc.as_str()).unwrap(), want);
+    // Every line of the file is still there, in order, around the one added key.
+    let kept: Vec<&str> = doc
+        .as_str()
+        .lines()
+        .filter(|l| !l.contains("timeout"))
+        .collect();
+    assert_eq!(kept, indented.lines().collect::<Vec<_>>());
+}

@@ -160,9 +160,17 @@ pub(crate) fn yaml(text: &str) -> Result<Option<Node>, TreeError> {
     let mut root = None;
     let mut documents = 0;
     for event in Parser::new_from_str(text) {
+        // Callers read the text with the strict reader (libyaml) first, so an error here
+        // is mostly saphyr being stricter than libyaml, not a broken file: say so.
         let (event, span) = event.map_err(|e| TreeError {
             at: offsets.byte(e.marker().index()),
-            message: e.info().to_owned(),
+            message: format!(
+                "{}: the in-place editor's YAML span parser (saphyr) refuses this text \
+                 (libyaml may read it), so it cannot be edited in place (one known case: a \
+                 flow collection's closing bracket at its key's indentation; indent the \
+                 bracket one space more)",
+                e.info()
+            ),
         })?;
         let (start, end) = (
             offsets.byte(span.start.index()),
