@@ -72,6 +72,8 @@
 //! - [`format`](mod@format): [`Format`], [`TaskList`], `parse`/`render` per format, the id rules
 //!   for tasks written without one, and the Markdown editor.
 //! - [`TaskQueue`]: the priority queue.
+//! - [`run`]: the embedded executor: run a plan of tasks or graph nodes on a thread pool,
+//!   with retries, timeouts, concurrency groups, a run record and events.
 //! - [`Error`], [`ParseError`]: the one error type; parse errors carry the format,
 //!   line, column and field.
 #![deny(missing_docs)]
@@ -79,6 +81,7 @@
 mod error;
 pub mod format;
 mod queue;
+pub mod run;
 mod task;
 
 pub use crate::error::{Error, ParseError};

@@ -1,0 +1,694 @@
+//! [`Executor`] and its builder: the worker pool and the scheduling loop.
+//!
+//! # Design
+//!
+//! The calling thread is the coordinator; `workers` scoped threads take attempts from
+//! one channel and send results back on another. The coordinator sends an attempt only
+//! when a worker is free (it counts attempts in flight), so an attempt never waits in
+//! the channel behind a slow one, and a freed worker gets the next ready node at once:
+//! there are no waves.
+//!
+//! Readiness comes from [`ssot_graph::DepGraph`]: a node is marked `Running` when it
+//! starts and `Done` when it succeeds; after a success the coordinator asks the graph
+//! which direct dependents became [`is_ready`](ssot_graph::DepGraph::is_ready), and a
+//! failure's transitive [`dependents`](ssot_graph::DepGraph::dependents) are skipped.
+//! The coordinator keeps its own min-heaps of ready nodes by rank (one per concurrency
+//! group, one for nodes without a group) so that the next node is found in O(log n)
+//! and a node whose group is full does not hold back a node of another group.
+//!
+//! Retries wait in a heap of due times instead of on a worker, so a backing-off node
+//! does not occupy one. `fail_fast` stops new starts and lets running attempts finish
+//! (as `make` does); cancellation also tells running attempts to stop through their
+//! [`CancelToken`].
+
+use std::cmp::Reverse;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use ssot_graph::State;
+
+use crate::run::context::{CancelToken, Job, JobError, RunContext};
+use crate::run::error::RunError;
+use crate::run::plan::{Plan, TaskOptions};
+use crate::run::record::{
+    Attempt, AttemptOutcome, Event, EventKind, RunRecord, TaskOutcome, TaskRecord,
+};
+use crate::run::retry::RetryPolicy;
+use crate::task::{Task, TaskId};
+
+/// What the executor does when a node fails after its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FailurePolicy {
+    /// Skip the failed node's transitive dependents; independent branches go on.
+    #[default]
+    KeepGoing,
+    /// Also start nothing new; running attempts finish; nodes not started end
+    /// cancelled.
+    FailFast,
+}
+
+/// Builds an [`Executor`].
+#[derive(Debug, Clone)]
+pub struct ExecutorBuilder {
+    workers: usize,
+    timeout: Option<Duration>,
+    retry: RetryPolicy,
+    failure: FailurePolicy,
+    groups: BTreeMap<String, usize>,
+    output_limit: usize,
+}
+
+impl Default for ExecutorBuilder {
+    fn default() -> Self {
+        ExecutorBuilder {
+            workers: thread::available_parallelism().map_or(1, usize::from),
+            timeout: None,
+            retry: RetryPolicy::None,
+            failure: FailurePolicy::KeepGoing,
+            groups: BTreeMap::new(),
+            output_limit: 16 * 1024,
+        }
+    }
+}
+
+impl ExecutorBuilder {
+    /// Worker threads (at least 1; default: the available parallelism).
+    #[must_use]
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// Time limit of each attempt, unless a node's options say otherwise (default:
+    /// none).
+    #[must_use]
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
+
+    /// Retry policy, unless a node's options say otherwise (default: none).
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// What a failure does to the rest of the run (default: keep going).
+    #[must_use]
+    pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
+        self.failure = policy;
+        self
+    }
+
+    /// Shorthand for `failure_policy(FailurePolicy::FailFast)`.
+    #[must_use]
+    pub fn fail_fast(self) -> Self {
+        self.failure_policy(FailurePolicy::FailFast)
+    }
+
+    /// A named concurrency group: at most `limit` of its nodes run at once (1 makes
+    /// it a mutex; 0 is taken as 1).
+    #[must_use]
+    pub fn group(mut self, name: impl Into<String>, limit: usize) -> Self {
+        self.groups.insert(name.into(), limit.max(1));
+        self
+    }
+
+    /// Bytes of each attempt's output kept in the record (its tail; default 16 KiB).
+    #[must_use]
+    pub fn output_limit(mut self, bytes: usize) -> Self {
+        self.output_limit = bytes;
+        self
+    }
+
+    /// The executor.
+    #[must_use]
+    pub fn build(self) -> Executor {
+        Executor { cfg: self }
+    }
+}
+
+/// Runs a [`Plan`] on a pool of threads, in dependency and preference order, with
+/// timeouts, retries and concurrency groups, and records every attempt.
+///
+/// ```
+/// use ssot_core::run::{Executor, JobError, Plan, RunContext};
+/// use ssot_graph::DepGraph;
+///
+/// let graph = DepGraph::from_tasks([("test", vec!["build"]), ("build", vec![])])?;
+/// let executor = Executor::builder().workers(2).build();
+/// let record = executor.run(&Plan::new(graph), &|id: &&str, ctx: &RunContext| {
+///     ctx.log(&format!("ran {id}"));
+///     Ok::<(), JobError>(())
+/// })?;
+/// assert!(record.succeeded());
+/// assert_eq!(record.tasks["test"].attempts[0].output_tail, "ran test");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Executor {
+    cfg: ExecutorBuilder,
+}
+
+/// One attempt handed to a worker.
+struct Work {
+    slot: usize,
+    attempt: u32,
+    timeout: Option<Duration>,
+}
+
+/// A worker's answer.
+struct Done {
+    slot: usize,
+    attempt: Attempt,
+}
+
+static RUN_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn new_run_id(now: Timestamp) -> String {
+    let n = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{}-{n}", now.as_millisecond(), std::process::id())
+}
+
+/// Per-node scheduling state.
+struct NodeRun {
+    group: Option<usize>,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    rank: usize,
+    salt: u64,
+    outcome: Option<TaskOutcome<usize>>,
+    attempts: Vec<Attempt>,
+}
+
+impl Executor {
+    /// A builder with the defaults.
+    #[must_use]
+    pub fn builder() -> ExecutorBuilder {
+        ExecutorBuilder::default()
+    }
+
+    /// Runs `plan`, calling `job` for each node, and returns the record.
+    ///
+    /// # Errors
+    ///
+    /// See [`run_with`](Self::run_with).
+    pub fn run<Id, J>(&self, plan: &Plan<Id>, job: &J) -> Result<RunRecord<Id>, RunError>
+    where
+        Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
+        J: Job<Id> + ?Sized,
+    {
+        self.run_with(plan, job, &CancelToken::new(), None)
+    }
+
+    /// Runs tasks by their dependencies, in [`TaskQueue`](crate::TaskQueue) order
+    /// among ready ones, calling `job` with each task; `options` gives per-task
+    /// overrides. Tasks not to do (done, cancelled, ...) are not run; see
+    /// [`Plan::from_tasks`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Plan::from_tasks`] and [`run_with`](Self::run_with).
+    pub fn run_tasks<J>(
+        &self,
+        tasks: &[Task],
+        options: impl Fn(&Task) -> TaskOptions,
+        job: &J,
+        cancel: &CancelToken,
+        events: Option<&Sender<Event<TaskId>>>,
+    ) -> Result<RunRecord<TaskId>, RunError>
+    where
+        J: Job<Task> + ?Sized,
+    {
+        let mut plan = Plan::from_tasks(tasks)?;
+        let mut by_id: HashMap<&TaskId, &Task> = HashMap::with_capacity(tasks.len());
+        for t in tasks {
+            plan.set_options(t.id.clone(), options(t))?;
+            by_id.insert(&t.id, t);
+        }
+        let by_id = &by_id;
+        let each = move |id: &TaskId, ctx: &RunContext| match by_id.get(id) {
+            Some(task) => job.run(task, ctx),
+            // The plan was built from exactly these tasks.
+            None => Err(JobError::new(format!("task `{id}` is not in the list"))),
+        };
+        self.run_with(&plan, &each, cancel, events)
+    }
+
+    /// Runs `plan`, calling `job` for each node, sending [`Event`]s to `events` (if
+    /// given) as they happen, and stopping when `cancel` is cancelled: nothing new
+    /// starts, running attempts see the token, and nodes not finished end
+    /// [`Cancelled`](TaskOutcome::Cancelled). Blocks until the run ends.
+    ///
+    /// Cost per node: O(log V) for the heaps plus the graph's updates (O(degree) on
+    /// success, O(dependents) on failure) and two channel messages.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::UnknownGroup`] when a node's group is not defined on the builder;
+    /// [`RunError::Spawn`] when a worker thread cannot be started. Job failures are
+    /// not errors: they are in the record.
+    pub fn run_with<Id, J>(
+        &self,
+        plan: &Plan<Id>,
+        job: &J,
+        cancel: &CancelToken,
+        events: Option<&Sender<Event<Id>>>,
+    ) -> Result<RunRecord<Id>, RunError>
+    where
+        Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
+        J: Job<Id> + ?Sized,
+    {
+        let started = Timestamp::now();
+        let run_id = new_run_id(started);
+        let group_names: Vec<&String> = self.cfg.groups.keys().collect();
+        let limits: Vec<usize> = self.cfg.groups.values().copied().collect();
+
+        let mut graph = plan.graph.clone();
+        let ids: Vec<Id> = graph.nodes().cloned().collect();
+        let slot_of: HashMap<&Id, usize> = ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
+        let default_opts = TaskOptions::default();
+        let mut nodes: Vec<NodeRun> = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let o = plan.options.get(id).unwrap_or(&default_opts);
+            let group = match &o.group {
+                None => None,
+                Some(g) => Some(group_names.iter().position(|n| *n == g).ok_or_else(|| {
+                    RunError::UnknownGroup {
+                        id: id.to_string(),
+                        group: g.clone(),
+                    }
+                })?),
+            };
+            let mut h = DefaultHasher::new();
+            id.hash(&mut h);
+            nodes.push(NodeRun {
+                group,
+                retry: o.retry.unwrap_or(self.cfg.retry),
+                timeout: o.timeout.or(self.cfg.timeout),
+                rank: plan.rank.get(id).copied().unwrap_or(usize::MAX),
+                salt: h.finish(),
+                outcome: None,
+                attempts: Vec::new(),
+            });
+        }
+        // Nodes that are not pending are not part of the run.
+        let in_run: Vec<bool> = ids
+            .iter()
+            .map(|id| graph.state(id) == Some(State::Pending))
+            .collect();
+
+        let send = |e: Event<Id>| {
+            if let Some(tx) = events {
+                // A caller that dropped its receiver no longer wants events.
+                let _ = tx.send(e);
+            }
+        };
+
+        let (work_tx, work_rx) = mpsc::channel::<Work>();
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let work_rx = Mutex::new(work_rx);
+        let workers = self.cfg.workers.min(ids.len().max(1));
+        let output_limit = self.cfg.output_limit;
+
+        thread::scope(|scope| -> Result<RunRecord<Id>, RunError> {
+            for w in 0..workers {
+                let work_rx = &work_rx;
+                let done_tx = done_tx.clone();
+                let ids = &ids;
+                thread::Builder::new()
+                    .name(format!("ssot-run-{w}"))
+                    .spawn_scoped(scope, move || {
+                        worker(work_rx, &done_tx, ids, job, cancel, output_limit);
+                    })
+                    .map_err(RunError::Spawn)?;
+            }
+            drop(done_tx);
+
+            let mut sched = Sched {
+                ready: vec![BinaryHeap::new(); limits.len() + 1],
+                running_in: vec![0; limits.len()],
+                limits,
+                delayed: BinaryHeap::new(),
+                in_flight: 0,
+                workers,
+            };
+            for (i, id) in ids.iter().enumerate() {
+                if in_run[i] && graph.is_ready(id) {
+                    sched.push_ready(&nodes[i], i);
+                    send(Event {
+                        node: id.clone(),
+                        kind: EventKind::Queued,
+                        running: 0,
+                    });
+                }
+            }
+            let mut stopping = false;
+            let mut cancelled = false;
+            loop {
+                if !cancelled && cancel.is_cancelled() {
+                    cancelled = true;
+                    stopping = true;
+                }
+                // Due retries rejoin the ready heaps.
+                let now = Instant::now();
+                while let Some(&Reverse((due, i, _))) = sched.delayed.peek() {
+                    if due > now && !stopping {
+                        break;
+                    }
+                    sched.delayed.pop();
+                    if stopping {
+                        nodes[i].outcome = Some(TaskOutcome::Cancelled);
+                        let _ = graph.set_state(&ids[i], State::Cancelled);
+                        send(Event {
+                            node: ids[i].clone(),
+                            kind: EventKind::Cancelled,
+                            running: sched.in_flight,
+                        });
+                    } else {
+                        sched.push_ready(&nodes[i], i);
+                    }
+                }
+                while !stopping && sched.in_flight < sched.workers {
+                    let Some(i) = sched.pop_next() else { break };
+                    let attempt = nodes[i].attempts.len() as u32 + 1;
+                    // The node is in the graph (ids came from it).
+                    let _ = graph.set_state(&ids[i], State::Running);
+                    sched.start(&nodes[i]);
+                    send(Event {
+                        node: ids[i].clone(),
+                        kind: EventKind::Started { attempt },
+                        running: sched.in_flight,
+                    });
+                    if work_tx
+                        .send(Work {
+                            slot: i,
+                            attempt,
+                            timeout: nodes[i].timeout,
+                        })
+                        .is_err()
+                    {
+                        // Every worker is gone: only if one panicked outside a job,
+                        // which `worker` prevents; stop rather than wait forever.
+                        stopping = true;
+                    }
+                }
+                if sched.in_flight == 0
+                    && (stopping || (sched.delayed.is_empty() && sched.ready_empty()))
+                {
+                    break;
+                }
+                // Wake for a result, a due retry, or to look at the cancel token.
+                let mut wait = Duration::from_millis(20);
+                if let Some(&Reverse((due, _, _))) = sched.delayed.peek() {
+                    wait = wait.min(due.saturating_duration_since(Instant::now()));
+                }
+                let done = match done_rx.recv_timeout(wait) {
+                    Ok(d) => d,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                };
+                let i = done.slot;
+                sched.finish(&nodes[i]);
+                let outcome = done.attempt.outcome;
+                let error = done.attempt.error.clone().unwrap_or_default();
+                let number = done.attempt.number;
+                nodes[i].attempts.push(done.attempt);
+                let id = &ids[i];
+                match outcome {
+                    AttemptOutcome::Succeeded => {
+                        nodes[i].outcome = Some(TaskOutcome::Succeeded);
+                        let _ = graph.mark_done(id);
+                        send(Event {
+                            node: id.clone(),
+                            kind: EventKind::Succeeded { attempt: number },
+                            running: sched.in_flight,
+                        });
+                        let next: Vec<Id> = graph
+                            .direct_dependents(id)
+                            .map(|v| v.into_iter().cloned().collect())
+                            .unwrap_or_default();
+                        for d in next {
+                            let j = slot_of[&d];
+                            if in_run[j] && nodes[j].outcome.is_none() && graph.is_ready(&d) {
+                                sched.push_ready(&nodes[j], j);
+                                send(Event {
+                                    node: d,
+                                    kind: EventKind::Queued,
+                                    running: sched.in_flight,
+                                });
+                            }
+                        }
+                    }
+                    AttemptOutcome::Cancelled => {
+                        nodes[i].outcome = Some(TaskOutcome::Cancelled);
+                        let _ = graph.set_state(id, State::Cancelled);
+                        send(Event {
+                            node: id.clone(),
+                            kind: EventKind::Cancelled,
+                            running: sched.in_flight,
+                        });
+                    }
+                    AttemptOutcome::Failed | AttemptOutcome::TimedOut => {
+                        let policy = nodes[i].retry;
+                        if number <= policy.max_retries() && !stopping && !cancel.is_cancelled() {
+                            let delay = policy.delay(number, nodes[i].salt);
+                            send(Event {
+                                node: id.clone(),
+                                kind: EventKind::Retrying {
+                                    attempt: number,
+                                    error,
+                                    delay,
+                                },
+                                running: sched.in_flight,
+                            });
+                            sched
+                                .delayed
+                                .push(Reverse((Instant::now() + delay, i, number)));
+                            continue;
+                        }
+                        nodes[i].outcome = Some(TaskOutcome::Failed);
+                        let _ = graph.set_state(id, State::Failed);
+                        send(Event {
+                            node: id.clone(),
+                            kind: EventKind::Failed {
+                                attempt: number,
+                                error,
+                            },
+                            running: sched.in_flight,
+                        });
+                        let below: Vec<Id> = graph
+                            .dependents(id)
+                            .map(|v| v.into_iter().cloned().collect())
+                            .unwrap_or_default();
+                        for d in below {
+                            let j = slot_of[&d];
+                            if in_run[j] && nodes[j].outcome.is_none() {
+                                nodes[j].outcome = Some(TaskOutcome::Skipped { because: i });
+                                let _ = graph.set_state(&d, State::Cancelled);
+                                send(Event {
+                                    node: d,
+                                    kind: EventKind::Skipped {
+                                        because: id.clone(),
+                                    },
+                                    running: sched.in_flight,
+                                });
+                            }
+                        }
+                        if self.cfg.failure == FailurePolicy::FailFast {
+                            stopping = true;
+                        }
+                    }
+                }
+            }
+            drop(work_tx);
+
+            // Whatever did not end: cancelled by the run, or held by a node that was
+            // not part of the run (failed, on hold, ... before it started).
+            let mut tasks = BTreeMap::new();
+            for (i, node) in nodes.into_iter().enumerate() {
+                if !in_run[i] {
+                    continue;
+                }
+                let outcome = match node.outcome {
+                    Some(TaskOutcome::Skipped { because }) => TaskOutcome::Skipped {
+                        because: ids[because].clone(),
+                    },
+                    Some(TaskOutcome::Succeeded) => TaskOutcome::Succeeded,
+                    Some(TaskOutcome::Failed) => TaskOutcome::Failed,
+                    Some(TaskOutcome::UpToDate) => TaskOutcome::UpToDate,
+                    Some(_) => TaskOutcome::Cancelled,
+                    None if stopping => {
+                        send(Event {
+                            node: ids[i].clone(),
+                            kind: EventKind::Cancelled,
+                            running: 0,
+                        });
+                        TaskOutcome::Cancelled
+                    }
+                    None => {
+                        let because = graph
+                            .blockers(&ids[i])
+                            .ok()
+                            .and_then(|b| b.first().map(|x| (*x).clone()));
+                        match because {
+                            Some(because) => {
+                                send(Event {
+                                    node: ids[i].clone(),
+                                    kind: EventKind::Skipped {
+                                        because: because.clone(),
+                                    },
+                                    running: 0,
+                                });
+                                TaskOutcome::Skipped { because }
+                            }
+                            None => TaskOutcome::Cancelled,
+                        }
+                    }
+                };
+                tasks.insert(
+                    ids[i].clone(),
+                    TaskRecord {
+                        outcome,
+                        attempts: node.attempts,
+                    },
+                );
+            }
+            Ok(RunRecord {
+                run_id,
+                started,
+                ended: Timestamp::now(),
+                cancelled,
+                tasks,
+            })
+        })
+    }
+}
+
+/// The ready heaps, the retry heap and the counts the limits apply to.
+struct Sched {
+    /// One heap per group, the last for nodes without one; min-heaps of (rank, slot).
+    ready: Vec<BinaryHeap<Reverse<(usize, usize)>>>,
+    running_in: Vec<usize>,
+    limits: Vec<usize>,
+    delayed: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    in_flight: usize,
+    workers: usize,
+}
+
+impl Sched {
+    fn heap_of(&self, node: &NodeRun) -> usize {
+        node.group.unwrap_or(self.limits.len())
+    }
+
+    fn push_ready(&mut self, node: &NodeRun, slot: usize) {
+        let h = self.heap_of(node);
+        self.ready[h].push(Reverse((node.rank, slot)));
+    }
+
+    fn ready_empty(&self) -> bool {
+        self.ready.iter().all(BinaryHeap::is_empty)
+    }
+
+    /// The best-ranked ready node whose group has room. O(groups + log n).
+    fn pop_next(&mut self) -> Option<usize> {
+        let mut best: Option<((usize, usize), usize)> = None;
+        for (h, heap) in self.ready.iter().enumerate() {
+            if h < self.limits.len() && self.running_in[h] >= self.limits[h] {
+                continue;
+            }
+            if let Some(&Reverse(key)) = heap.peek()
+                && best.is_none_or(|(b, _)| key < b)
+            {
+                best = Some((key, h));
+            }
+        }
+        let (_, h) = best?;
+        self.ready[h].pop().map(|Reverse((_, slot))| slot)
+    }
+
+    fn start(&mut self, node: &NodeRun) {
+        self.in_flight += 1;
+        if let Some(g) = node.group {
+            self.running_in[g] += 1;
+        }
+    }
+
+    fn finish(&mut self, node: &NodeRun) {
+        self.in_flight -= 1;
+        if let Some(g) = node.group {
+            self.running_in[g] -= 1;
+        }
+    }
+}
+
+fn worker<Id, J>(
+    work: &Mutex<Receiver<Work>>,
+    done: &Sender<Done>,
+    ids: &[Id],
+    job: &J,
+    cancel: &CancelToken,
+    output_limit: usize,
+) where
+    Id: fmt::Display,
+    J: Job<Id> + ?Sized,
+{
+    loop {
+        let next = work.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(Work {
+            slot,
+            attempt,
+            timeout,
+        }) = next
+        else {
+            return;
+        };
+        let ctx = RunContext::new(attempt, cancel.clone(), timeout, output_limit);
+        let started = Timestamp::now();
+        let result =
+            catch_unwind(AssertUnwindSafe(|| job.run(&ids[slot], &ctx))).unwrap_or_else(|_| {
+                Err(JobError::new(format!(
+                    "the job for `{}` panicked",
+                    ids[slot]
+                )))
+            });
+        let ended = Timestamp::now();
+        let (outcome, error) = if ctx.timed_out() {
+            let limit = timeout.unwrap_or_default();
+            (
+                AttemptOutcome::TimedOut,
+                Some(format!(
+                    "timed out after {limit:?}; raise the node's timeout or make the job faster"
+                )),
+            )
+        } else {
+            match result {
+                Ok(()) => (AttemptOutcome::Succeeded, None),
+                Err(e) if cancel.is_cancelled() => (AttemptOutcome::Cancelled, Some(e.to_string())),
+                Err(e) => (AttemptOutcome::Failed, Some(e.to_string())),
+            }
+        };
+        let attempt = Attempt {
+            number: attempt,
+            started,
+            ended,
+            outcome,
+            error,
+            output_tail: ctx.into_output(),
+        };
+        if done.send(Done { slot, attempt }).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Run a plan: the embedded executor.
+//!
+//! An [`Executor`] runs a [`Plan`] (any [`ssot_graph::DepGraph`] with a job per node,
+//! or a list of [`Task`](crate::Task)s by their dependencies) on a pool of threads: a
+//! node starts only when every dependency succeeded; among ready nodes the plan's order
+//! holds (for tasks, the [`TaskQueue`](crate::TaskQueue) order: priority, then age,
+//! then id); a freed worker takes the next ready node at once. Each attempt has a
+//! timeout and a [`RetryPolicy`]; a node that fails after its retries makes its
+//! transitive dependents skipped, naming it. Named concurrency groups bound how many of
+//! their nodes run at once. Every attempt is in the [`RunRecord`]; every state change is
+//! an [`Event`] on a standard channel.
+//!
+//! Threads only, no async runtime. Timeouts of closure jobs are cooperative (see
+//! [`RunContext`]).
+//!
+//! Not here yet: commands with process groups, the run journal and resume,
+//! incremental (up-to-date) runs, and writing outcomes back to the store.
+//!
+//! # Example: a graph with a flaky node
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use std::time::Duration;
+//! use ssot_core::run::{Executor, JobError, Plan, RetryPolicy, RunContext, TaskOutcome};
+//! use ssot_graph::DepGraph;
+//!
+//! let graph = DepGraph::from_tasks([
+//!     ("fetch", vec![]),
+//!     ("build", vec!["fetch"]),
+//!     ("lint", vec![]),
+//! ])?;
+//! let tries = AtomicU32::new(0);
+//! let executor = Executor::builder()
+//!     .workers(2)
+//!     .retry(RetryPolicy::Fixed { retries: 2, delay: Duration::from_millis(1) })
+//!     .build();
+//! let record = executor.run(&Plan::new(graph), &|id: &&str, _ctx: &RunContext| {
+//!     if *id == "fetch" && tries.fetch_add(1, Ordering::SeqCst) == 0 {
+//!         return Err(JobError::new("network down"));
+//!     }
+//!     Ok(())
+//! })?;
+//! assert!(record.succeeded());
+//! assert_eq!(record.tasks["fetch"].attempts.len(), 2);
+//! assert_eq!(record.tasks["build"].outcome, TaskOutcome::Succeeded);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod context;
+mod error;
+mod executor;
+mod plan;
+mod record;
+mod retry;
+
+pub use self::context::{CancelToken, Job, JobError, RunContext};
+pub use self::error::RunError;
+pub use self::executor::{Executor, ExecutorBuilder, FailurePolicy};
+pub use self::plan::{Plan, TaskOptions};
+pub use self::record::{
+    Attempt, AttemptOutcome, Event, EventKind, RunRecord, TaskOutcome, TaskRecord,
+};
+pub use self::retry::RetryPolicy;
