@@ -1,7 +1,12 @@
 //! Properties of the executor over random plans, checked from the recorded events.
 //!
 //! Deeper run: `PROPTEST_CASES=2000 cargo test -p ssot-core --test run_props`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::needless_range_loop)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::needless_range_loop
+)]
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -13,7 +13,9 @@
 //! Threads only, no async runtime. Timeouts of closure jobs are cooperative (see
 //! [`RunContext`]).
 //!
-//! Not here yet: commands with process groups, the run journal and resume,
+//! [`CommandJob`] (Unix only) runs a program or shell line in its own process group.
+//!
+//! Not here yet: the run journal and resume,
 //! incremental (up-to-date) runs, and writing outcomes back to the store.
 //!
 //! # Example: a graph with a flaky node
@@ -46,6 +48,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(unix)]
+mod command;
 mod context;
 mod error;
 mod executor;
@@ -53,6 +57,8 @@ mod plan;
 mod record;
 mod retry;
 
+#[cfg(unix)]
+pub use self::command::{CommandJob, CommandOutput, process_gone};
 pub use self::context::{CancelToken, Job, JobError, RunContext};
 pub use self::error::RunError;
 pub use self::executor::{Executor, ExecutorBuilder, FailurePolicy};
