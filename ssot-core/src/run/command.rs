@@ -190,6 +190,7 @@ impl CommandJob {
             ))
         })?;
         let pgid = Pid::from_child(&child);
+        ctx.journal_process_group(pgid.as_raw_pid(), false);
         let stdout = reader(child.stdout.take(), self.output_limit);
         let stderr = reader(child.stderr.take(), self.output_limit);
 
@@ -236,6 +237,7 @@ impl CommandJob {
             Some(s) => s,
             None => wait_child(&mut child)?,
         };
+        ctx.journal_process_group(pgid.as_raw_pid(), true);
         let stdout_tail = stdout.finish();
         let stderr_tail = stderr.finish();
         ctx.log(&stdout_tail);

@@ -10,6 +10,8 @@
 
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use crate::run::journal::Journal;
 use std::time::{Duration, Instant};
 
 /// A shared flag that tells running jobs to stop. Cloning gives another handle to the
@@ -101,6 +103,8 @@ pub struct RunContext {
     deadline: Option<Instant>,
     timeout: Option<Duration>,
     output: Mutex<Tail>,
+    /// The run's journal and this node's name in it, when the run keeps one.
+    journal: Option<(Arc<Journal>, String)>,
 }
 
 impl RunContext {
@@ -116,6 +120,29 @@ impl RunContext {
             deadline: timeout.map(|t| Instant::now() + t),
             timeout,
             output: Mutex::new(Tail::new(output_limit)),
+            journal: None,
+        }
+    }
+
+    pub(crate) fn with_journal(mut self, journal: Option<(Arc<Journal>, String)>) -> RunContext {
+        self.journal = journal;
+        self
+    }
+
+    /// Records in the run journal (if any) that process group `pgid` runs for this
+    /// node (`done = false`, synced) or has ended (`done = true`), so that resume can
+    /// stop groups a killed run left behind. A journal write error is logged to the
+    /// attempt's output: the command itself is unaffected.
+    pub(crate) fn journal_process_group(&self, pgid: i32, done: bool) {
+        if let Some((journal, node)) = &self.journal {
+            let event = if done {
+                "process_group_done"
+            } else {
+                "process_group"
+            };
+            if let Err(e) = journal.append(node, event, None, Some(pgid), !done) {
+                self.log(&format!("{e}\n"));
+            }
         }
     }
 

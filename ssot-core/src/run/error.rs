@@ -32,4 +32,21 @@ pub enum RunError {
     /// A worker thread could not be started.
     #[error("cannot start a worker thread: {0}; lower the worker count")]
     Spawn(#[source] std::io::Error),
+    /// The run journal could not be written or read.
+    #[error("run journal {}: {source}; check the journal directory exists and is writable", path.display())]
+    Journal {
+        /// The journal file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `resume` was asked for a run whose journal does not exist.
+    #[error("no journal for run `{run_id}` in {}; pass the directory and run id the run was started with", dir.display())]
+    NoSuchRun {
+        /// The run id.
+        run_id: String,
+        /// The journal directory.
+        dir: std::path::PathBuf,
+    },
 }

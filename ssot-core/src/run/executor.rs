@@ -21,12 +21,15 @@
 //! (as `make` does); cancellation also tells running attempts to stop through their
 //! [`CancelToken`].
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Mutex, PoisonError};
@@ -38,6 +41,7 @@ use ssot_graph::State;
 
 use crate::run::context::{CancelToken, Job, JobError, RunContext};
 use crate::run::error::RunError;
+use crate::run::journal::{self, Journal};
 use crate::run::plan::{Plan, TaskOptions};
 use crate::run::record::{
     Attempt, AttemptOutcome, Event, EventKind, RunRecord, TaskOutcome, TaskRecord,
@@ -66,6 +70,7 @@ pub struct ExecutorBuilder {
     failure: FailurePolicy,
     groups: BTreeMap<String, usize>,
     output_limit: usize,
+    journal_dir: Option<PathBuf>,
 }
 
 impl Default for ExecutorBuilder {
@@ -77,6 +82,7 @@ impl Default for ExecutorBuilder {
             failure: FailurePolicy::KeepGoing,
             groups: BTreeMap::new(),
             output_limit: 16 * 1024,
+            journal_dir: None,
         }
     }
 }
@@ -132,6 +138,15 @@ impl ExecutorBuilder {
         self
     }
 
+    /// Keep a run journal (one file per run) in `dir`, so that a killed run can be
+    /// [resumed](Executor::resume). See the `journal` module docs for the format and
+    /// the fsync policy (successes and process groups are synced).
+    #[must_use]
+    pub fn journal_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.journal_dir = Some(dir.into());
+        self
+    }
+
     /// The executor.
     #[must_use]
     pub fn build(self) -> Executor {
@@ -159,6 +174,31 @@ impl ExecutorBuilder {
 #[derive(Debug, Clone)]
 pub struct Executor {
     cfg: ExecutorBuilder,
+}
+
+/// What [`Executor::resume`] found in the journal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResumeReport {
+    /// Nodes recorded as succeeded: not run again.
+    pub already_succeeded: Vec<String>,
+    /// Process groups the killed run left: (node, process group id, whether it was
+    /// still running and was killed now).
+    pub left_running: Vec<(String, i32, bool)>,
+}
+
+/// Kills process group `pgid` if any of it still runs; whether it did.
+#[cfg(unix)]
+fn kill_group(pgid: i32) -> bool {
+    match rustix::process::Pid::from_raw(pgid) {
+        Some(p) => rustix::process::kill_process_group(p, rustix::process::Signal::KILL).is_ok(),
+        None => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_pgid: i32) -> bool {
+    false
 }
 
 /// One attempt handed to a worker.
@@ -270,8 +310,88 @@ impl Executor {
         Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
         J: Job<Id> + ?Sized,
     {
+        self.run_inner(plan, job, cancel, events, None)
+    }
+
+    /// Finishes run `run_id` from its journal (in the builder's
+    /// [`journal_dir`](ExecutorBuilder::journal_dir)) after its process was killed:
+    /// process groups it left running are killed (SIGKILL to the group) and
+    /// reported; nodes the journal records as succeeded are not run again (they
+    /// count as done for their dependents and are left out of the record); the rest
+    /// of `plan` runs, appending to the same journal. `plan` must be the plan the run
+    /// was started with (nodes are matched by their `Display` text).
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::NoSuchRun`] without a journal directory or journal file,
+    /// [`RunError::Journal`] when it cannot be read, and as
+    /// [`run_with`](Self::run_with).
+    pub fn resume<Id, J>(
+        &self,
+        run_id: &str,
+        plan: &Plan<Id>,
+        job: &J,
+        cancel: &CancelToken,
+        events: Option<&Sender<Event<Id>>>,
+    ) -> Result<(ResumeReport, RunRecord<Id>), RunError>
+    where
+        Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
+        J: Job<Id> + ?Sized,
+    {
+        let no_run = |dir: PathBuf| RunError::NoSuchRun {
+            run_id: run_id.to_owned(),
+            dir,
+        };
+        let dir = self
+            .cfg
+            .journal_dir
+            .clone()
+            .ok_or_else(|| no_run(PathBuf::new()))?;
+        if !Journal::path_of(&dir, run_id).exists() {
+            return Err(no_run(dir));
+        }
+        let state = journal::read(&dir, run_id)?;
+        let mut report = ResumeReport::default();
+        for (&pgid, node) in &state.open_groups {
+            report
+                .left_running
+                .push((node.clone(), pgid, kill_group(pgid)));
+        }
+        let mut plan = plan.clone();
+        let done: Vec<Id> = plan
+            .graph
+            .nodes()
+            .filter(|id| state.succeeded.contains(&id.to_string()))
+            .cloned()
+            .collect();
+        for id in &done {
+            // `id` came from the graph.
+            let _ = plan.graph.mark_done(id);
+            report.already_succeeded.push(id.to_string());
+        }
+        let record = self.run_inner(&plan, job, cancel, events, Some(run_id.to_owned()))?;
+        Ok((report, record))
+    }
+
+    fn run_inner<Id, J>(
+        &self,
+        plan: &Plan<Id>,
+        job: &J,
+        cancel: &CancelToken,
+        events: Option<&Sender<Event<Id>>>,
+        run_id: Option<String>,
+    ) -> Result<RunRecord<Id>, RunError>
+    where
+        Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
+        J: Job<Id> + ?Sized,
+    {
         let started = Timestamp::now();
-        let run_id = new_run_id(started);
+        let run_id = run_id.unwrap_or_else(|| new_run_id(started));
+        let journal = match &self.cfg.journal_dir {
+            Some(dir) => Some(Arc::new(Journal::open(dir, &run_id)?)),
+            None => None,
+        };
+        let journal_err: RefCell<Option<RunError>> = RefCell::new(None);
         let group_names: Vec<&String> = self.cfg.groups.keys().collect();
         let limits: Vec<usize> = self.cfg.groups.values().copied().collect();
 
@@ -310,6 +430,20 @@ impl Executor {
             .collect();
 
         let send = |e: Event<Id>| {
+            if let Some(j) = &journal {
+                let (name, attempt, durable) = match &e.kind {
+                    EventKind::Queued => ("queued", None, false),
+                    EventKind::Started { attempt } => ("started", Some(*attempt), false),
+                    EventKind::Succeeded { attempt } => ("succeeded", Some(*attempt), true),
+                    EventKind::Failed { attempt, .. } => ("failed", Some(*attempt), false),
+                    EventKind::Retrying { attempt, .. } => ("retrying", Some(*attempt), false),
+                    EventKind::Skipped { .. } => ("skipped", None, false),
+                    EventKind::Cancelled => ("cancelled", None, false),
+                };
+                if let Err(err) = j.append(&e.node.to_string(), name, attempt, None, durable) {
+                    journal_err.borrow_mut().get_or_insert(err);
+                }
+            }
             if let Some(tx) = events {
                 // A caller that dropped its receiver no longer wants events.
                 let _ = tx.send(e);
@@ -327,10 +461,19 @@ impl Executor {
                 let work_rx = &work_rx;
                 let done_tx = done_tx.clone();
                 let ids = &ids;
+                let journal = journal.clone();
                 thread::Builder::new()
                     .name(format!("ssot-run-{w}"))
                     .spawn_scoped(scope, move || {
-                        worker(work_rx, &done_tx, ids, job, cancel, output_limit);
+                        worker(
+                            work_rx,
+                            &done_tx,
+                            ids,
+                            job,
+                            cancel,
+                            output_limit,
+                            journal.as_ref(),
+                        );
                     })
                     .map_err(RunError::Spawn)?;
             }
@@ -357,6 +500,10 @@ impl Executor {
             let mut stopping = false;
             let mut cancelled = false;
             loop {
+                // A journal that cannot be written makes resume unsafe: stop.
+                if journal_err.borrow().is_some() {
+                    stopping = true;
+                }
                 if !cancelled && cancel.is_cancelled() {
                     cancelled = true;
                     stopping = true;
@@ -640,6 +787,7 @@ fn worker<Id, J>(
     job: &J,
     cancel: &CancelToken,
     output_limit: usize,
+    journal: Option<&Arc<Journal>>,
 ) where
     Id: fmt::Display,
     J: Job<Id> + ?Sized,
@@ -654,7 +802,8 @@ fn worker<Id, J>(
         else {
             return;
         };
-        let ctx = RunContext::new(attempt, cancel.clone(), timeout, output_limit);
+        let ctx = RunContext::new(attempt, cancel.clone(), timeout, output_limit)
+            .with_journal(journal.map(|j| (Arc::clone(j), ids[slot].to_string())));
         let started = Timestamp::now();
         let result =
             catch_unwind(AssertUnwindSafe(|| job.run(&ids[slot], &ctx))).unwrap_or_else(|_| {

@@ -15,7 +15,10 @@
 //!
 //! [`CommandJob`] (Unix only) runs a program or shell line in its own process group.
 //!
-//! Not here yet: the run journal and resume,
+//! With [`ExecutorBuilder::journal_dir`] each state change goes to an append-only run
+//! journal, and [`Executor::resume`] finishes a run whose process was killed.
+//!
+//! Not here yet:
 //! incremental (up-to-date) runs, and writing outcomes back to the store.
 //!
 //! # Example: a graph with a flaky node
@@ -53,6 +56,7 @@ mod command;
 mod context;
 mod error;
 mod executor;
+mod journal;
 mod plan;
 mod record;
 mod retry;
@@ -61,7 +65,7 @@ mod retry;
 pub use self::command::{CommandJob, CommandOutput, process_gone};
 pub use self::context::{CancelToken, Job, JobError, RunContext};
 pub use self::error::RunError;
-pub use self::executor::{Executor, ExecutorBuilder, FailurePolicy};
+pub use self::executor::{Executor, ExecutorBuilder, FailurePolicy, ResumeReport};
 pub use self::plan::{Plan, TaskOptions};
 pub use self::record::{
     Attempt, AttemptOutcome, Event, EventKind, RunRecord, TaskOutcome, TaskRecord,
