@@ -82,6 +82,7 @@ fn a_timed_out_command_is_retried_by_the_executor() {
             }),
             timeout: Some(Duration::from_millis(100)),
             group: None,
+            inputs: None,
         },
     )
     .unwrap();

@@ -152,6 +152,7 @@ fn a_timeout_is_a_failure_that_is_retried() {
             }),
             timeout: Some(Duration::from_millis(2)),
             group: None,
+            inputs: None,
         },
     )
     .unwrap();

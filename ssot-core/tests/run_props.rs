@@ -106,6 +106,7 @@ proptest! {
                 retry: Some(RetryPolicy::Fixed { retries: c.retries[i], delay: Duration::ZERO }),
                 timeout: Some(Duration::from_millis(if matches!(c.behaviour[i], Behaviour::TimesOut) { 1 } else { 600_000 })),
                 group: c.group[i].map(|g| groups[g].to_string()),
+                    inputs: None,
             }).unwrap();
         }
         let executor = Executor::builder()

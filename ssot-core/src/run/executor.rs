@@ -41,6 +41,7 @@ use ssot_graph::State;
 
 use crate::run::context::{CancelToken, Job, JobError, RunContext};
 use crate::run::error::RunError;
+use crate::run::incremental::{HashStore, Inputs};
 use crate::run::journal::{self, Journal};
 use crate::run::plan::{Plan, TaskOptions};
 use crate::run::record::{
@@ -71,6 +72,7 @@ pub struct ExecutorBuilder {
     groups: BTreeMap<String, usize>,
     output_limit: usize,
     journal_dir: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
 }
 
 impl Default for ExecutorBuilder {
@@ -83,6 +85,7 @@ impl Default for ExecutorBuilder {
             groups: BTreeMap::new(),
             output_limit: 16 * 1024,
             journal_dir: None,
+            state_dir: None,
         }
     }
 }
@@ -147,6 +150,14 @@ impl ExecutorBuilder {
         self
     }
 
+    /// Where the hashes of successful runs of nodes with [`Inputs`] are kept; without
+    /// it, nodes always run. See the `incremental` module docs.
+    #[must_use]
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
     /// The executor.
     #[must_use]
     pub fn build(self) -> Executor {
@@ -174,6 +185,16 @@ impl ExecutorBuilder {
 #[derive(Debug, Clone)]
 pub struct Executor {
     cfg: ExecutorBuilder,
+}
+
+/// What [`Executor::dry_run`] says about a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DryRun {
+    /// It would run, for this reason.
+    Runs(String),
+    /// It would be skipped as up to date.
+    UpToDate,
 }
 
 /// What [`Executor::resume`] found in the journal.
@@ -206,12 +227,15 @@ struct Work {
     slot: usize,
     attempt: u32,
     timeout: Option<Duration>,
+    /// No dependency ran in this run: the node may be up to date.
+    may_skip: bool,
 }
 
 /// A worker's answer.
 struct Done {
     slot: usize,
-    attempt: Attempt,
+    /// `None`: skipped as up to date.
+    attempt: Option<Attempt>,
 }
 
 static RUN_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -373,6 +397,49 @@ impl Executor {
         Ok((report, record))
     }
 
+    /// What [`run`](Self::run) would do with `plan` now, without running anything: per
+    /// node in the run (pending), in dependency order, whether it would run and why.
+    /// Nodes after a node that would run would run too (their inputs may change).
+    ///
+    /// Cost: O(V + E) plus hashing the inputs of nodes that declare them.
+    #[must_use]
+    pub fn dry_run<Id>(&self, plan: &Plan<Id>) -> Vec<(Id, DryRun)>
+    where
+        Id: Clone + Eq + Hash + Ord + fmt::Display,
+    {
+        let store = self.cfg.state_dir.clone().map(HashStore::new);
+        let mut runs: HashMap<Id, bool> = HashMap::new();
+        let mut out = Vec::new();
+        for id in plan.graph.topo_order() {
+            if plan.graph.state(id) != Some(State::Pending) {
+                continue;
+            }
+            let upstream = plan.graph.direct_dependencies(id).ok().and_then(|deps| {
+                deps.into_iter()
+                    .find(|d| runs.get(*d).copied().unwrap_or(false))
+                    .cloned()
+            });
+            let inputs = plan.options.get(id).and_then(|o| o.inputs.as_ref());
+            let verdict = match (&store, inputs, upstream) {
+                (None, _, _) => DryRun::Runs("no state directory: every node runs".into()),
+                (_, None, _) => DryRun::Runs("declares no inputs".into()),
+                (_, _, Some(dep)) => DryRun::Runs(format!("dependency `{dep}` runs")),
+                (Some(store), Some(inp), None) => match inp.fingerprint() {
+                    Err(e) => DryRun::Runs(format!("cannot hash its inputs: {e}")),
+                    Ok(_) if !inp.outputs_exist() => DryRun::Runs("an output is missing".into()),
+                    Ok(h) => match store.get(&id.to_string()) {
+                        None => DryRun::Runs("no successful run recorded".into()),
+                        Some(old) if old == h => DryRun::UpToDate,
+                        Some(_) => DryRun::Runs("inputs, command or environment changed".into()),
+                    },
+                },
+            };
+            runs.insert(id.clone(), verdict != DryRun::UpToDate);
+            out.push((id.clone(), verdict));
+        }
+        out
+    }
+
     fn run_inner<Id, J>(
         &self,
         plan: &Plan<Id>,
@@ -423,6 +490,12 @@ impl Executor {
                 attempts: Vec::new(),
             });
         }
+        let inputs: Vec<Option<Inputs>> = ids
+            .iter()
+            .map(|id| plan.options.get(id).and_then(|o| o.inputs.clone()))
+            .collect();
+        let store = self.cfg.state_dir.clone().map(HashStore::new);
+        let mut ran = vec![false; ids.len()];
         // Nodes that are not pending are not part of the run.
         let in_run: Vec<bool> = ids
             .iter()
@@ -439,6 +512,7 @@ impl Executor {
                     EventKind::Retrying { attempt, .. } => ("retrying", Some(*attempt), false),
                     EventKind::Skipped { .. } => ("skipped", None, false),
                     EventKind::Cancelled => ("cancelled", None, false),
+                    EventKind::UpToDate => ("up_to_date", None, true),
                 };
                 if let Err(err) = j.append(&e.node.to_string(), name, attempt, None, durable) {
                     journal_err.borrow_mut().get_or_insert(err);
@@ -462,18 +536,20 @@ impl Executor {
                 let done_tx = done_tx.clone();
                 let ids = &ids;
                 let journal = journal.clone();
+                let (inputs, store) = (&inputs, store.as_ref());
                 thread::Builder::new()
                     .name(format!("ssot-run-{w}"))
                     .spawn_scoped(scope, move || {
-                        worker(
-                            work_rx,
-                            &done_tx,
+                        let shared = Shared {
                             ids,
                             job,
                             cancel,
                             output_limit,
-                            journal.as_ref(),
-                        );
+                            journal: journal.as_ref(),
+                            inputs,
+                            store,
+                        };
+                        worker(work_rx, &done_tx, &shared);
                     })
                     .map_err(RunError::Spawn)?;
             }
@@ -538,11 +614,17 @@ impl Executor {
                         kind: EventKind::Started { attempt },
                         running: sched.in_flight,
                     });
+                    let may_skip = store.is_some()
+                        && inputs[i].is_some()
+                        && graph
+                            .direct_dependencies(&ids[i])
+                            .is_ok_and(|deps| deps.iter().all(|d| !ran[slot_of[*d]]));
                     if work_tx
                         .send(Work {
                             slot: i,
                             attempt,
                             timeout: nodes[i].timeout,
+                            may_skip,
                         })
                         .is_err()
                     {
@@ -568,14 +650,42 @@ impl Executor {
                 };
                 let i = done.slot;
                 sched.finish(&nodes[i]);
-                let outcome = done.attempt.outcome;
-                let error = done.attempt.error.clone().unwrap_or_default();
-                let number = done.attempt.number;
-                nodes[i].attempts.push(done.attempt);
+                let Some(attempt) = done.attempt else {
+                    nodes[i].outcome = Some(TaskOutcome::UpToDate);
+                    let id = &ids[i];
+                    let _ = graph.mark_done(id);
+                    send(Event {
+                        node: id.clone(),
+                        kind: EventKind::UpToDate,
+                        running: sched.in_flight,
+                    });
+                    let next: Vec<Id> = graph
+                        .direct_dependents(id)
+                        .map(|v| v.into_iter().cloned().collect())
+                        .unwrap_or_default();
+                    for d in next {
+                        let j = slot_of[&d];
+                        if in_run[j] && nodes[j].outcome.is_none() && graph.is_ready(&d) {
+                            sched.push_ready(&nodes[j], j);
+                            send(Event {
+                                node: d,
+                                kind: EventKind::Queued,
+                                running: sched.in_flight,
+                            });
+                        }
+                    }
+                    continue;
+                };
+                let done_attempt = attempt;
+                let outcome = done_attempt.outcome;
+                let error = done_attempt.error.clone().unwrap_or_default();
+                let number = done_attempt.number;
+                nodes[i].attempts.push(done_attempt);
                 let id = &ids[i];
                 match outcome {
                     AttemptOutcome::Succeeded => {
                         nodes[i].outcome = Some(TaskOutcome::Succeeded);
+                        ran[i] = true;
                         let _ = graph.mark_done(id);
                         send(Event {
                             node: id.clone(),
@@ -780,38 +890,73 @@ impl Sched {
     }
 }
 
-fn worker<Id, J>(
-    work: &Mutex<Receiver<Work>>,
-    done: &Sender<Done>,
-    ids: &[Id],
-    job: &J,
-    cancel: &CancelToken,
+/// What every worker shares for one run.
+struct Shared<'a, Id, J: ?Sized> {
+    ids: &'a [Id],
+    job: &'a J,
+    cancel: &'a CancelToken,
     output_limit: usize,
-    journal: Option<&Arc<Journal>>,
-) where
+    journal: Option<&'a Arc<Journal>>,
+    inputs: &'a [Option<Inputs>],
+    store: Option<&'a HashStore>,
+}
+
+fn worker<Id, J>(work: &Mutex<Receiver<Work>>, done: &Sender<Done>, sh: &Shared<'_, Id, J>)
+where
     Id: fmt::Display,
     J: Job<Id> + ?Sized,
 {
+    let Shared {
+        ids,
+        job,
+        cancel,
+        output_limit,
+        journal,
+        inputs,
+        store,
+    } = *sh;
     loop {
         let next = work.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(Work {
             slot,
             attempt,
             timeout,
+            may_skip,
         }) = next
         else {
             return;
         };
+        let name = ids[slot].to_string();
+        // The fingerprint before the job runs: what a success is recorded against.
+        let fingerprint = match (store, &inputs[slot]) {
+            (Some(_), Some(inp)) => Some(inp.fingerprint()),
+            _ => None,
+        };
+        if let (Some(store), Some(Ok(hash)), Some(inp)) = (store, &fingerprint, &inputs[slot])
+            && may_skip
+            && attempt == 1
+            && inp.outputs_exist()
+            && store.get(&name) == Some(*hash)
+        {
+            if done
+                .send(Done {
+                    slot,
+                    attempt: None,
+                })
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
         let ctx = RunContext::new(attempt, cancel.clone(), timeout, output_limit)
             .with_journal(journal.map(|j| (Arc::clone(j), ids[slot].to_string())));
         let started = Timestamp::now();
-        let result =
-            catch_unwind(AssertUnwindSafe(|| job.run(&ids[slot], &ctx))).unwrap_or_else(|_| {
-                Err(JobError::new(format!(
-                    "the job for `{}` panicked",
-                    ids[slot]
-                )))
-            });
+        let result = match &fingerprint {
+            Some(Err(e)) => Err(e.clone()),
+            _ => catch_unwind(AssertUnwindSafe(|| job.run(&ids[slot], &ctx)))
+                .unwrap_or_else(|_| Err(JobError::new(format!("the job for `{name}` panicked")))),
+        };
         let ended = Timestamp::now();
         let (outcome, error) = if ctx.timed_out() {
             let limit = timeout.unwrap_or_default();
@@ -828,6 +973,15 @@ fn worker<Id, J>(
                 Err(e) => (AttemptOutcome::Failed, Some(e.to_string())),
             }
         };
+        if let (Some(store), Some(Ok(hash))) = (store, &fingerprint) {
+            if outcome == AttemptOutcome::Succeeded {
+                if let Err(e) = store.record_success(&name, *hash) {
+                    ctx.log(&format!("{e}\n"));
+                }
+            } else {
+                store.forget(&name);
+            }
+        }
         let attempt = Attempt {
             number: attempt,
             started,
@@ -836,7 +990,13 @@ fn worker<Id, J>(
             error,
             output_tail: ctx.into_output(),
         };
-        if done.send(Done { slot, attempt }).is_err() {
+        if done
+            .send(Done {
+                slot,
+                attempt: Some(attempt),
+            })
+            .is_err()
+        {
             return;
         }
     }

@@ -125,7 +125,7 @@ pub(crate) fn read(dir: &Path, run_id: &str) -> Result<JournalState, RunError> {
             continue;
         };
         match (l.event.as_str(), l.pgid) {
-            ("succeeded", _) => {
+            ("succeeded" | "up_to_date", _) => {
                 state.succeeded.insert(l.node);
             }
             ("process_group", Some(p)) => {

@@ -18,8 +18,11 @@
 //! With [`ExecutorBuilder::journal_dir`] each state change goes to an append-only run
 //! journal, and [`Executor::resume`] finishes a run whose process was killed.
 //!
-//! Not here yet:
-//! incremental (up-to-date) runs, and writing outcomes back to the store.
+//! A node may declare [`Inputs`]; with [`ExecutorBuilder::state_dir`] it is skipped as
+//! up to date when their hash equals its last success's, and
+//! [`Executor::dry_run`] says what would run and why.
+//!
+//! Not here yet: writing outcomes back to the store, and the `ssot run` command.
 //!
 //! # Example: a graph with a flaky node
 //!
@@ -56,6 +59,7 @@ mod command;
 mod context;
 mod error;
 mod executor;
+mod incremental;
 mod journal;
 mod plan;
 mod record;
@@ -65,7 +69,8 @@ mod retry;
 pub use self::command::{CommandJob, CommandOutput, process_gone};
 pub use self::context::{CancelToken, Job, JobError, RunContext};
 pub use self::error::RunError;
-pub use self::executor::{Executor, ExecutorBuilder, FailurePolicy, ResumeReport};
+pub use self::executor::{DryRun, Executor, ExecutorBuilder, FailurePolicy, ResumeReport};
+pub use self::incremental::Inputs;
 pub use self::plan::{Plan, TaskOptions};
 pub use self::record::{
     Attempt, AttemptOutcome, Event, EventKind, RunRecord, TaskOutcome, TaskRecord,

@@ -10,6 +10,7 @@ use ssot_graph::DepGraph;
 
 use crate::queue::TaskQueue;
 use crate::run::error::RunError;
+use crate::run::incremental::Inputs;
 use crate::run::retry::RetryPolicy;
 use crate::task::{Task, TaskId};
 
@@ -23,6 +24,10 @@ pub struct TaskOptions {
     /// The concurrency group the node runs in (see
     /// [`ExecutorBuilder::group`](crate::run::ExecutorBuilder::group)).
     pub group: Option<String>,
+    /// Declared inputs: with an executor
+    /// [`state_dir`](crate::run::ExecutorBuilder::state_dir), the node is skipped as
+    /// up to date when they did not change since its last success.
+    pub inputs: Option<Inputs>,
 }
 
 /// What to run: a [`DepGraph`], the preference among ready nodes, and options.

@@ -45,6 +45,8 @@ pub enum EventKind<Id> {
     },
     /// Not run, or stopped, because the run was cancelled (or failed fast).
     Cancelled,
+    /// Not run: its inputs, command and environment hash as at its last success.
+    UpToDate,
 }
 
 /// One state change of one node, in the order the executor saw it.
