@@ -93,7 +93,10 @@ fn can_succeed(b: Behaviour, retries: u32) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // 64 cases by default; `PROPTEST_CASES` for a deeper run.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64),
+    ))]
 
     #[test]
     fn the_executor_keeps_its_invariants(c in case()) {
