@@ -12,12 +12,17 @@
 //! - `run/journal`: 1,000 independent no-op tasks with and without the run journal
 //!   (each success is fdatasync'ed), to read the journal's cost per task.
 //!
-//! Not measured yet: `true` commands against `make -j2` / `ninja -j2`.
+//! - `run/commands`: 1,000 `true` commands as a random DAG at 2 workers:
+//!   `CommandJob` against GNU `make -j2` and `ninja -j2` on a generated Makefile and
+//!   build.ninja (install them with `benches/setup.sh`; a missing tool's bench is
+//!   skipped with a message).
 //!
 //! Run: `cargo bench -p ssot-benches --bench run -- --warm-up-time 1 --measurement-time 3`.
 
 // A benchmark's setup failing is a bug in the benchmark: stop loudly.
 #![allow(clippy::expect_used, missing_docs)]
+// A skipped group says so on stderr.
+#![allow(clippy::print_stderr)]
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -26,7 +31,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
-use ssot_core::run::{Executor, JobError, Plan, RunContext};
+use ssot_core::run::{CommandJob, Executor, JobError, Plan, RunContext};
 use ssot_graph::DepGraph;
 
 const N: u32 = 100_000;
@@ -111,11 +116,94 @@ fn bench_journal(c: &mut Criterion) {
     let plan = Plan::new(workload("independent", 1_000));
     let dir = tempfile::tempdir().expect("a temp dir");
     let plain = Executor::builder().workers(1).build();
-    let journaled = Executor::builder().workers(1).journal_dir(dir.path()).build();
-    group.bench_function("without", |b| b.iter(|| plain.run(&plan, &noop).expect("runs")));
-    group.bench_function("with", |b| b.iter(|| journaled.run(&plan, &noop).expect("runs")));
+    let journaled = Executor::builder()
+        .workers(1)
+        .journal_dir(dir.path())
+        .build();
+    group.bench_function("without", |b| {
+        b.iter(|| plain.run(&plan, &noop).expect("runs"))
+    });
+    group.bench_function("with", |b| {
+        b.iter(|| journaled.run(&plan, &noop).expect("runs"))
+    });
     group.finish();
 }
 
-criterion_group!(benches, bench_noop, bench_journal);
+fn tool_present(name: &str) -> bool {
+    std::process::Command::new(name)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn bench_commands(c: &mut Criterion) {
+    const CMDS: u32 = 1_000;
+    let mut group = c.benchmark_group("run/commands");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(u64::from(CMDS)));
+    let graph = workload("random", CMDS);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut makefile = String::from("all:");
+    let mut ninja = String::from("rule t\n  command = true\n");
+    for id in 0..CMDS {
+        makefile.push_str(&format!(" t{id}"));
+    }
+    makefile.push('\n');
+    for id in 0..CMDS {
+        let deps: Vec<String> = graph
+            .direct_dependencies(&id)
+            .expect("a node")
+            .into_iter()
+            .map(|d| format!("t{d}"))
+            .collect();
+        makefile.push_str(&format!(
+            ".PHONY: t{id}\nt{id}: {}\n\t@true\n",
+            deps.join(" ")
+        ));
+        ninja.push_str(&format!("build t{id}: t | {}\n", deps.join(" ")));
+    }
+    std::fs::write(dir.path().join("Makefile"), makefile).expect("write Makefile");
+    std::fs::write(dir.path().join("build.ninja"), ninja).expect("write build.ninja");
+    let plan = Plan::new(graph);
+    let executor = Executor::builder().workers(2).build();
+    let job = CommandJob::new("true");
+    group.bench_function("ssot", |b| {
+        b.iter(|| assert!(executor.run(&plan, &job).expect("runs").succeeded()));
+    });
+    if tool_present("make") {
+        group.bench_function("make_j2", |b| {
+            b.iter(|| {
+                let ok = std::process::Command::new("make")
+                    .args(["-s", "-j2", "-C"])
+                    .arg(dir.path())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok);
+            });
+        });
+    } else {
+        eprintln!("run/commands/make_j2 skipped: `make` is not installed (run benches/setup.sh)");
+    }
+    if tool_present("ninja") {
+        group.bench_function("ninja_j2", |b| {
+            b.iter(|| {
+                // Phony-like outputs are never created, so ninja reruns every edge.
+                let ok = std::process::Command::new("ninja")
+                    .args(["-j2", "-C"])
+                    .arg(dir.path())
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok);
+            });
+        });
+    } else {
+        eprintln!("run/commands/ninja_j2 skipped: `ninja` is not installed (run benches/setup.sh)");
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_noop, bench_journal, bench_commands);
 criterion_main!(benches);

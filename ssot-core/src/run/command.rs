@@ -211,6 +211,9 @@ impl CommandJob {
         let mut status: Option<ExitStatus> = None;
         let mut term_sent: Option<Instant> = None;
         let mut killed = false;
+        // Poll from 50 µs, doubling to 5 ms: short commands are seen at once, long ones
+        // cost little.
+        let mut nap = Duration::from_micros(50);
         // Wait for the direct child, then for the rest of its group.
         loop {
             if status.is_none() {
@@ -231,7 +234,8 @@ impl CommandJob {
                 let _ = kill_process_group(pgid, Signal::KILL);
                 killed = true;
             }
-            thread::sleep(Duration::from_millis(5));
+            thread::sleep(nap);
+            nap = (nap * 2).min(Duration::from_millis(5));
         }
         let status = match status {
             Some(s) => s,
