@@ -118,6 +118,8 @@
 //!   ([`Document`](format::edit::Document)), and JSON Merge Patch applied in place to any
 //!   YAML or JSON document ([`ConfigDocument`](format::edit::ConfigDocument)).
 //! - [`TaskQueue`]: the priority queue.
+//! - [`run`]: the embedded executor: run a plan of tasks or graph nodes on a thread pool,
+//!   with retries, timeouts, concurrency groups, a run record and events.
 //! - [`Error`], [`ParseError`]: the one error type; parse errors carry the format,
 //!   line, column and field. [`Result`] is `Result<T, Error>`.
 //! - [`store`] (feature `store`): [`Store`], a directory of task lists, documents
@@ -136,6 +138,7 @@
 mod error;
 pub mod format;
 mod queue;
+pub mod run;
 #[cfg(feature = "store")]
 pub mod store;
 mod task;

@@ -1,0 +1,209 @@
+//! The executor's scheduling overhead: no-op closure jobs over a 100,000-node plan,
+//! `ssot_core::run::Executor` beside the floor of running the same DAG without a
+//! scheduler.
+//!
+//! Workloads (100,000 nodes, `u32` ids): `random` (each node depends on up to two
+//! random earlier nodes), `chain` (each on the one before), `independent` (no
+//! edges). Groups:
+//! - `run/noop/{workers}`: the executor at 1 and 2 workers; floors: `rayon` running
+//!   the graph's waves one after another on a pool of the same size (a barrier per
+//!   wave, the DAG computed beforehand), and, for 1 worker, a plain loop over the
+//!   topological order.
+//! - `run/journal`: 1,000 independent no-op tasks with and without the run journal
+//!   (each success is fdatasync'ed), to read the journal's cost per task.
+//!
+//! - `run/commands`: 1,000 `true` commands as a random DAG at 2 workers:
+//!   `CommandJob` against GNU `make -j2` and `ninja -j2` on a generated Makefile and
+//!   build.ninja (install them with `benches/setup.sh`; a missing tool's bench is
+//!   skipped with a message).
+//!
+//! Run: `cargo bench -p ssot-benches --bench run -- --warm-up-time 1 --measurement-time 3`.
+
+// A benchmark's setup failing is a bug in the benchmark: stop loudly.
+#![allow(clippy::expect_used, missing_docs)]
+// A skipped group says so on stderr.
+#![allow(clippy::print_stderr)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use rayon::prelude::*;
+use ssot_core::run::{CommandJob, Executor, JobError, Plan, RunContext};
+use ssot_graph::DepGraph;
+
+const N: u32 = 100_000;
+
+fn workload(kind: &str, n: u32) -> DepGraph<u32> {
+    let mut rng = SmallRng::seed_from_u64(7);
+    let tasks = (0..n).map(|i| {
+        let deps: Vec<u32> = match kind {
+            "chain" if i > 0 => vec![i - 1],
+            "random" if i > 0 => (0..rng.random_range(0..3u32))
+                .map(|_| rng.random_range(0..i))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            _ => vec![],
+        };
+        (i, deps)
+    });
+    DepGraph::from_tasks(tasks.collect::<Vec<_>>()).expect("a DAG by construction")
+}
+
+fn noop(id: &u32, _ctx: &RunContext) -> Result<(), JobError> {
+    black_box(id);
+    Ok(())
+}
+
+fn bench_noop(c: &mut Criterion) {
+    for workers in [1usize, 2] {
+        let mut group = c.benchmark_group(format!("run/noop/{workers}"));
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(5));
+        group.throughput(Throughput::Elements(u64::from(N)));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .build()
+            .expect("a rayon pool");
+        for kind in ["random", "chain", "independent"] {
+            let graph = workload(kind, N);
+            let waves: Vec<Vec<u32>> = graph
+                .waves()
+                .into_iter()
+                .map(|w| w.into_iter().copied().collect())
+                .collect();
+            let topo: Vec<u32> = graph.topo_order().into_iter().copied().collect();
+            let plan = Plan::new(graph);
+            let executor = Executor::builder().workers(workers).build();
+            group.bench_function(BenchmarkId::new("ssot", kind), |b| {
+                b.iter(|| {
+                    let record = executor.run(&plan, &noop).expect("runs");
+                    assert_eq!(record.tasks.len(), N as usize);
+                });
+            });
+            group.bench_function(BenchmarkId::new("rayon_waves", kind), |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        for wave in &waves {
+                            wave.par_iter().for_each(|id| {
+                                black_box(id);
+                            });
+                        }
+                    });
+                });
+            });
+            if workers == 1 {
+                group.bench_function(BenchmarkId::new("topo_loop", kind), |b| {
+                    b.iter(|| {
+                        for id in &topo {
+                            black_box(id);
+                        }
+                    });
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+fn bench_journal(c: &mut Criterion) {
+    let mut group = c.benchmark_group("run/journal");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1_000));
+    let plan = Plan::new(workload("independent", 1_000));
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let plain = Executor::builder().workers(1).build();
+    let journaled = Executor::builder()
+        .workers(1)
+        .journal_dir(dir.path())
+        .build();
+    group.bench_function("without", |b| {
+        b.iter(|| plain.run(&plan, &noop).expect("runs"))
+    });
+    group.bench_function("with", |b| {
+        b.iter(|| journaled.run(&plan, &noop).expect("runs"))
+    });
+    group.finish();
+}
+
+fn tool_present(name: &str) -> bool {
+    std::process::Command::new(name)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn bench_commands(c: &mut Criterion) {
+    const CMDS: u32 = 1_000;
+    let mut group = c.benchmark_group("run/commands");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(u64::from(CMDS)));
+    let graph = workload("random", CMDS);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut makefile = String::from("all:");
+    let mut ninja = String::from("rule t\n  command = true\n");
+    for id in 0..CMDS {
+        makefile.push_str(&format!(" t{id}"));
+    }
+    makefile.push('\n');
+    for id in 0..CMDS {
+        let deps: Vec<String> = graph
+            .direct_dependencies(&id)
+            .expect("a node")
+            .into_iter()
+            .map(|d| format!("t{d}"))
+            .collect();
+        makefile.push_str(&format!(
+            ".PHONY: t{id}\nt{id}: {}\n\t@true\n",
+            deps.join(" ")
+        ));
+        ninja.push_str(&format!("build t{id}: t | {}\n", deps.join(" ")));
+    }
+    std::fs::write(dir.path().join("Makefile"), makefile).expect("write Makefile");
+    std::fs::write(dir.path().join("build.ninja"), ninja).expect("write build.ninja");
+    let plan = Plan::new(graph);
+    let executor = Executor::builder().workers(2).build();
+    let job = CommandJob::new("true");
+    group.bench_function("ssot", |b| {
+        b.iter(|| assert!(executor.run(&plan, &job).expect("runs").succeeded()));
+    });
+    if tool_present("make") {
+        group.bench_function("make_j2", |b| {
+            b.iter(|| {
+                let ok = std::process::Command::new("make")
+                    .args(["-s", "-j2", "-C"])
+                    .arg(dir.path())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok);
+            });
+        });
+    } else {
+        eprintln!("run/commands/make_j2 skipped: `make` is not installed (run benches/setup.sh)");
+    }
+    if tool_present("ninja") {
+        group.bench_function("ninja_j2", |b| {
+            b.iter(|| {
+                // Phony-like outputs are never created, so ninja reruns every edge.
+                let ok = std::process::Command::new("ninja")
+                    .args(["-j2", "-C"])
+                    .arg(dir.path())
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok);
+            });
+        });
+    } else {
+        eprintln!("run/commands/ninja_j2 skipped: `ninja` is not installed (run benches/setup.sh)");
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_noop, bench_journal, bench_commands);
+criterion_main!(benches);

@@ -1,0 +1,180 @@
+//! Run a small workflow of shell commands with the embedded executor: `fetch` is flaky
+//! and succeeds on its retry (the first run only), `slow` times out on each of its two attempts (so `report`,
+//! which needs it, is skipped), and `build` declares its inputs, so the second run
+//! skips it as up to date. Progress is printed from the event channel as it happens,
+//! then the run record. Unix only (commands run in their own process group).
+//!
+//! Run from the repository root: `cargo run --example run`.
+
+// An example talks to its user on the terminal.
+#![allow(clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ssot_core::run::{
+    CancelToken, CommandJob, EventKind, Executor, Inputs, Plan, RetryPolicy, RunRecord, TaskOptions,
+};
+use ssot_graph::DepGraph;
+
+struct Step {
+    id: String,
+    deps: Vec<String>,
+    retries: u32,
+    timeout_ms: u64,
+    input: String,
+    command: String,
+}
+
+fn read_workflow(path: &Path) -> Result<Vec<Step>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut steps = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.splitn(6, '|').map(str::trim).collect();
+        let [id, deps, retries, timeout, input, command] = f[..] else {
+            return Err(format!(
+                "{}:{}: expected 6 fields separated by `|`",
+                path.display(),
+                n + 1
+            ));
+        };
+        let num = |s: &str, what: &str| {
+            s.parse::<u64>()
+                .map_err(|e| format!("{}:{}: {what} `{s}`: {e}", path.display(), n + 1))
+        };
+        steps.push(Step {
+            id: id.to_owned(),
+            deps: deps
+                .split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            retries: u32::try_from(num(retries, "retries")?).map_err(|e| e.to_string())?,
+            timeout_ms: num(timeout, "timeout")?,
+            input: input.to_owned(),
+            command: command.to_owned(),
+        });
+    }
+    Ok(steps)
+}
+
+fn run_once(
+    steps: &[Step],
+    data: &Path,
+    scratch: &Path,
+) -> Result<RunRecord<String>, Box<dyn std::error::Error>> {
+    let graph = DepGraph::from_tasks(steps.iter().map(|s| (s.id.clone(), s.deps.clone())))?;
+    let mut plan = Plan::new(graph).with_order(steps.iter().map(|s| s.id.clone()))?;
+    for s in steps {
+        plan.set_options(
+            s.id.clone(),
+            TaskOptions {
+                retry: Some(RetryPolicy::Fixed {
+                    retries: s.retries,
+                    delay: Duration::from_millis(50),
+                }),
+                timeout: (s.timeout_ms > 0).then(|| Duration::from_millis(s.timeout_ms)),
+                group: None,
+                inputs: (!s.input.is_empty()).then(|| Inputs {
+                    root: data.to_path_buf(),
+                    globs: vec![s.input.clone()],
+                    outputs: vec![scratch.join("build.out")],
+                    command: s.command.clone(),
+                    env: vec![],
+                }),
+            },
+        )?;
+    }
+    let commands: std::collections::HashMap<String, CommandJob> = steps
+        .iter()
+        .map(|s| {
+            let job = CommandJob::shell(&s.command)
+                .current_dir(scratch)
+                .env("DATA", data)
+                .grace(Duration::from_millis(200));
+            (s.id.clone(), job)
+        })
+        .collect();
+    let executor = Executor::builder()
+        .workers(2)
+        .state_dir(scratch.join("state"))
+        .build();
+    let (tx, rx) = mpsc::channel::<ssot_core::run::Event<String>>();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for e in rx {
+                let what = match e.kind {
+                    EventKind::Started { attempt } => format!("started (attempt {attempt})"),
+                    EventKind::Succeeded { .. } => "succeeded".into(),
+                    EventKind::Retrying { error, delay, .. } => {
+                        format!("retrying in {delay:?}: {error}")
+                    }
+                    EventKind::Failed { error, .. } => format!("FAILED: {error}"),
+                    EventKind::Skipped { because } => format!("skipped: `{because}` failed"),
+                    EventKind::UpToDate => "up to date".into(),
+                    EventKind::Cancelled => "cancelled".into(),
+                    _ => continue,
+                };
+                println!("  [{} running] {:<7} {what}", e.running, e.node);
+            }
+        });
+        let result = executor.run_with(
+            &plan,
+            &|id: &String, ctx: &ssot_core::run::RunContext| match commands.get(id) {
+                Some(job) => ssot_core::run::Job::run(job, id, ctx),
+                None => Err(ssot_core::run::JobError::new(format!(
+                    "no command for `{id}`"
+                ))),
+            },
+            &CancelToken::new(),
+            Some(&tx),
+        );
+        // The printer ends when the last sender is gone.
+        drop(tx);
+        result.map_err(Into::into)
+    })
+}
+
+fn print_record(record: &RunRecord<String>) {
+    println!(
+        "run {} ({} to {})",
+        record.run_id, record.started, record.ended
+    );
+    for (id, task) in &record.tasks {
+        println!("  {id}: {:?}", task.outcome);
+        for a in &task.attempts {
+            println!(
+                "    attempt {}: {:?}{}  output: {:?}",
+                a.number,
+                a.outcome,
+                a.error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
+                a.output_tail.trim_end()
+            );
+        }
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/run");
+    let steps = read_workflow(&data.join("workflow.txt"))?;
+    let scratch = std::env::temp_dir().join(format!("ssot-run-example-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+
+    for round in 1..=2 {
+        println!("== run {round} ==");
+        let record = run_once(&steps, &data, &scratch)?;
+        println!();
+        print_record(&record);
+        println!();
+    }
+    std::fs::remove_dir_all(&scratch)?;
+    Ok(())
+}
