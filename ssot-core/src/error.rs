@@ -8,6 +8,7 @@
 //! file's path: prefix it where you read the file (`tasks.md: markdown line 12, ...`).
 
 use std::fmt;
+use std::path::PathBuf;
 
 use crate::format::kind::Format;
 use crate::task::{Status, TaskId};
@@ -148,6 +149,172 @@ pub enum Error {
         /// The id that is already queued.
         id: TaskId,
     },
+
+    /// A file or directory of the store could not be read or written.
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// [`Store::open`](crate::store::Store::open) was given something that is not a
+    /// directory.
+    #[cfg(feature = "store")]
+    #[error("{path}: not a directory (a store is a directory; create it, or run init)", path = path.display())]
+    NotADirectory {
+        /// The path that was given.
+        path: PathBuf,
+    },
+
+    /// [`Store::init`](crate::store::Store::init) found a manifest already there.
+    #[cfg(feature = "store")]
+    #[error(
+        "{path}: the directory is already a store (it has an ssot.yaml); open it instead",
+        path = path.display()
+    )]
+    AlreadyInitialized {
+        /// The store's directory.
+        path: PathBuf,
+    },
+
+    /// The manifest (`ssot.yaml`) is invalid: every problem found, each with its
+    /// `ssot.yaml:line:col`.
+    #[cfg(feature = "store")]
+    #[error("invalid manifest:\n{0}")]
+    Manifest(Box<crate::store::Report>),
+
+    /// A symbolic link that a manifest glob matches leads outside the store's root.
+    #[cfg(feature = "store")]
+    #[error(
+        "{link}: symbolic link to `{target}`, outside the store's root `{root}`; \
+         replace the link with the file itself, or mark it `ignore` in ssot.yaml",
+        target = target.display(),
+        root = root.display()
+    )]
+    SymlinkEscape {
+        /// The link, relative to the root.
+        link: String,
+        /// Where it leads.
+        target: PathBuf,
+        /// The store's root.
+        root: PathBuf,
+    },
+
+    /// A path given to the store reaches outside its root (`..`, an absolute path
+    /// elsewhere, or a symbolic link out).
+    #[cfg(feature = "store")]
+    #[error("{path}: outside the store's root `{root}`; name files relative to the root, without `..`", root = root.display())]
+    OutsideRoot {
+        /// The path as given.
+        path: String,
+        /// The store's root.
+        root: PathBuf,
+    },
+
+    /// A path given to the store is not a file the manifest makes part of it.
+    #[cfg(feature = "store")]
+    #[error(
+        "{path}: not a {wanted} of this store (no glob under `files:` in ssot.yaml makes it one)"
+    )]
+    NotManaged {
+        /// The path, relative to the root.
+        path: String,
+        /// What the caller asked for: `task list` or `document`.
+        wanted: &'static str,
+    },
+
+    /// The files needed to answer are invalid: every problem found.
+    #[cfg(feature = "store")]
+    #[error("{0}")]
+    Invalid(Box<crate::store::Report>),
+
+    /// No configuration of this name is declared under `configs:` in the manifest.
+    #[cfg(feature = "store")]
+    #[error("no configuration `{name}` in ssot.yaml; declared: {known}")]
+    UnknownConfig {
+        /// The name asked for.
+        name: String,
+        /// The declared names, comma separated, or `none`.
+        known: String,
+    },
+
+    /// [`ConfigView::explain`](crate::store::ConfigView::explain) of a key the view does not
+    /// hold.
+    #[cfg(feature = "store")]
+    #[error("configuration `{config}` has no key `{key}`{removed}")]
+    UnknownKey {
+        /// The configuration.
+        config: String,
+        /// The key asked for.
+        key: String,
+        /// Why, when an overlay removed it (`null` in RFC 7396).
+        removed: String,
+    },
+
+    /// A schema could not be registered (a built-in one: a bug).
+    #[error(transparent)]
+    Schema(#[from] ssot_schema::Error),
+
+    /// The plan names a node its graph does not have.
+    #[error(
+        "plan names node `{id}`, which is not in its graph; add the node or drop it from the order/options"
+    )]
+    UnknownNode {
+        /// The id.
+        id: String,
+    },
+
+    /// The tasks do not form a dependency graph.
+    #[error("the tasks do not form a dependency graph: {0}")]
+    Graph(String),
+
+    /// A node names a concurrency group the executor does not define.
+    #[error(
+        "node `{id}` is in concurrency group `{group}`, which the executor does not define; add it with `ExecutorBuilder::group(\"{group}\", limit)`"
+    )]
+    UnknownGroup {
+        /// The node.
+        id: String,
+        /// The group.
+        group: String,
+    },
+
+    /// A worker thread could not be started.
+    #[error("cannot start a worker thread: {0}; lower the worker count")]
+    Spawn(#[source] std::io::Error),
+
+    /// The run journal could not be written or read.
+    #[error("run journal {}: {source}; check the journal directory exists and is writable", path.display())]
+    Journal {
+        /// The journal file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `resume` was asked for a run whose journal does not exist.
+    #[error("no journal for run `{run_id}` in {}; pass the directory and run id the run was started with", dir.display())]
+    NoSuchRun {
+        /// The run id.
+        run_id: String,
+        /// The journal directory.
+        dir: std::path::PathBuf,
+    },
+}
+
+impl Error {
+    /// An [`Error::Io`] at `path`.
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
 }
 
 /// The result type of this crate: `Result<T>` is `std::result::Result<T, Error>`.

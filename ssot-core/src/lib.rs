@@ -161,7 +161,7 @@ pub use crate::error::{Error, ParseError, Result};
 pub use crate::format::{Format, TaskList};
 pub use crate::queue::TaskQueue;
 #[cfg(feature = "store")]
-pub use crate::store::{Store, StoreError};
+pub use crate::store::Store;
 pub use crate::task::{Extra, Priority, Status, Tag, Task, TaskId};
 
 /// The names most programs use: `use ssot_core::prelude::*;`.
@@ -170,7 +170,6 @@ pub mod prelude {
     #[cfg(feature = "store")]
     pub use crate::store::{
         ConfigView, Explanation, Location, Plan, PlannedTask, Problem, ProblemKind, Report, Store,
-        StoreError,
     };
     pub use crate::{Error, Priority, Status, Task, TaskId, TaskQueue};
 }

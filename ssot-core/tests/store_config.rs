@@ -8,7 +8,8 @@ mod store_common;
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use ssot_core::store::{MASK, ProblemKind, Store, StoreError};
+use ssot_core::Error;
+use ssot_core::store::{MASK, ProblemKind, Store};
 use store_common::{copy_of, write};
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -71,7 +72,7 @@ fn a_missing_variable_names_the_key_and_its_file_and_line() {
     let dir = copy_of("basic");
     let s = store(dir.path(), &[]);
     match s.config("app") {
-        Err(StoreError::Invalid(report)) => {
+        Err(Error::Invalid(report)) => {
             assert_eq!(report.problems().len(), 1, "{report}");
             assert_eq!(report.problems()[0].kind, ProblemKind::Interpolation);
             assert_eq!(
@@ -212,7 +213,7 @@ fn a_schema_violation_of_a_secret_is_reported_without_its_value() {
     );
     let s = store(dir.path(), &[]);
     let report = match s.config("app") {
-        Err(StoreError::Invalid(report)) => report,
+        Err(Error::Invalid(report)) => report,
         other => panic!("expected Invalid, got {other:?}"),
     };
     let text = report.to_string();

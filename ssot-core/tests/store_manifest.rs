@@ -7,18 +7,18 @@ mod store_common;
 
 use std::time::Duration;
 
-use ssot_core::Format;
 use ssot_core::store::manifest::{DEFAULT_MANIFEST, MANIFEST_FILE};
 use ssot_core::store::{
-    AuditRetention, FileKind, Manifest, ProblemKind, Role, SnapshotPolicy, Store, StoreError,
+    AuditRetention, FileKind, Manifest, ProblemKind, Role, SnapshotPolicy, Store,
 };
+use ssot_core::{Error, Format};
 use store_common::{copy_of, write};
 
 fn manifest_error(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), MANIFEST_FILE, text);
     match Store::open(dir.path()) {
-        Err(StoreError::Manifest(report)) => {
+        Err(Error::Manifest(report)) => {
             assert!(
                 report
                     .problems()
@@ -45,10 +45,7 @@ fn init_writes_the_default_manifest_and_refuses_a_second_time() {
     assert_eq!(store.settings(), Manifest::default().settings());
 
     let err = Store::init(&root).unwrap_err();
-    assert!(
-        matches!(err, StoreError::AlreadyInitialized { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, Error::AlreadyInitialized { .. }), "{err}");
     assert_eq!(
         std::fs::read_to_string(root.join(MANIFEST_FILE)).unwrap(),
         DEFAULT_MANIFEST
@@ -249,10 +246,10 @@ fn a_manifest_that_is_not_yaml_or_not_utf8_is_an_error() {
 fn opening_a_missing_directory_or_a_file_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let err = Store::open(dir.path().join("nope")).unwrap_err();
-    assert!(matches!(err, StoreError::Io { .. }), "{err}");
+    assert!(matches!(err, Error::Io { .. }), "{err}");
     write(dir.path(), "file.md", "");
     let err = Store::open(dir.path().join("file.md")).unwrap_err();
-    assert!(matches!(err, StoreError::NotADirectory { .. }), "{err}");
+    assert!(matches!(err, Error::NotADirectory { .. }), "{err}");
 }
 
 #[cfg(unix)]
@@ -265,7 +262,7 @@ fn a_matched_symlink_escaping_the_root_is_an_error() {
         .unwrap();
     let err = Store::open(dir.path()).unwrap_err();
     match &err {
-        StoreError::SymlinkEscape { link, .. } => assert_eq!(link, "link.md"),
+        Error::SymlinkEscape { link, .. } => assert_eq!(link, "link.md"),
         other => panic!("expected SymlinkEscape, got {other:?}"),
     }
     assert!(
@@ -306,13 +303,10 @@ fn reads_outside_the_root_or_of_unmanaged_files_are_refused() {
     let store = Store::open(dir.path()).unwrap();
     for path in ["../x.md", "/etc/passwd", "a/../../x.md"] {
         let err = store.task_file(path).unwrap_err();
-        assert!(
-            matches!(err, StoreError::OutsideRoot { .. }),
-            "{path}: {err}"
-        );
+        assert!(matches!(err, Error::OutsideRoot { .. }), "{path}: {err}");
     }
     let err = store.task_file("config/base.yaml").unwrap_err();
-    assert!(matches!(err, StoreError::NotManaged { .. }), "{err}");
+    assert!(matches!(err, Error::NotManaged { .. }), "{err}");
     let err = store.document("todo.md").unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -7,8 +7,9 @@ mod store_common;
 
 use std::time::Duration;
 
+use ssot_core::Error;
 use ssot_core::graph::State;
-use ssot_core::store::{Location, ProblemKind, Store, StoreError};
+use ssot_core::store::{Location, ProblemKind, Store};
 use ssot_core::{Status, TaskId};
 use store_common::{copy_of, write};
 
@@ -18,7 +19,7 @@ fn ids(ids: &[TaskId]) -> Vec<&str> {
 
 fn invalid(store: &Store) -> ssot_core::store::Report {
     match store.plan() {
-        Err(StoreError::Invalid(report)) => *report,
+        Err(Error::Invalid(report)) => *report,
         other => panic!("expected an invalid plan, got {other:?}"),
     }
 }

@@ -47,6 +47,5 @@ fn the_prelude_names_the_model_and_the_store() {
     assert!(report.is_valid());
     let _: Option<Format> = Format::from_path("x.md");
     let _ = TaskQueue::new();
-    let _: Result<(), StoreError> = Ok(());
     let _: Result<(), Error> = Ok(());
 }

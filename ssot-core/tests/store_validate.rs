@@ -6,7 +6,8 @@
 mod store_common;
 
 use serde_json::json;
-use ssot_core::store::{ProblemKind, Store, StoreError};
+use ssot_core::Error;
+use ssot_core::store::{ProblemKind, Store};
 use store_common::{copy_of, write};
 
 #[test]
@@ -111,7 +112,7 @@ fn a_file_matched_as_tasks_whose_format_is_unknown_is_a_problem() {
     );
     // Reading it directly gives the same problem.
     let err = store.task_file("lists/today.txt").unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert!(matches!(err, Error::Invalid(_)), "{err}");
 }
 
 #[test]
@@ -127,7 +128,7 @@ fn reads_of_an_invalid_file_fail_with_its_report_and_valid_ones_succeed() {
         "name: api\nport: \"eighty\"\n",
     );
     match store.document("services/api.yaml") {
-        Err(StoreError::Invalid(report)) => {
+        Err(Error::Invalid(report)) => {
             assert!(
                 report
                     .to_string()

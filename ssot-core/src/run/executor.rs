@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use ssot_graph::State;
 
+use crate::error::Error;
 use crate::run::context::{CancelToken, Job, JobError, RunContext};
-use crate::run::error::RunError;
 use crate::run::incremental::{HashStore, Inputs};
 use crate::run::journal::{self, Journal};
 use crate::run::plan::{Plan, TaskOptions};
@@ -268,7 +268,7 @@ impl Executor {
     /// # Errors
     ///
     /// See [`run_with`](Self::run_with).
-    pub fn run<Id, J>(&self, plan: &Plan<Id>, job: &J) -> Result<RunRecord<Id>, RunError>
+    pub fn run<Id, J>(&self, plan: &Plan<Id>, job: &J) -> Result<RunRecord<Id>, Error>
     where
         Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
         J: Job<Id> + ?Sized,
@@ -291,7 +291,7 @@ impl Executor {
         job: &J,
         cancel: &CancelToken,
         events: Option<&Sender<Event<TaskId>>>,
-    ) -> Result<RunRecord<TaskId>, RunError>
+    ) -> Result<RunRecord<TaskId>, Error>
     where
         J: Job<Task> + ?Sized,
     {
@@ -320,8 +320,8 @@ impl Executor {
     ///
     /// # Errors
     ///
-    /// [`RunError::UnknownGroup`] when a node's group is not defined on the builder;
-    /// [`RunError::Spawn`] when a worker thread cannot be started. Job failures are
+    /// [`Error::UnknownGroup`] when a node's group is not defined on the builder;
+    /// [`Error::Spawn`] when a worker thread cannot be started. Job failures are
     /// not errors: they are in the record.
     pub fn run_with<Id, J>(
         &self,
@@ -329,7 +329,7 @@ impl Executor {
         job: &J,
         cancel: &CancelToken,
         events: Option<&Sender<Event<Id>>>,
-    ) -> Result<RunRecord<Id>, RunError>
+    ) -> Result<RunRecord<Id>, Error>
     where
         Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
         J: Job<Id> + ?Sized,
@@ -347,8 +347,8 @@ impl Executor {
     ///
     /// # Errors
     ///
-    /// [`RunError::NoSuchRun`] without a journal directory or journal file,
-    /// [`RunError::Journal`] when it cannot be read, and as
+    /// [`Error::NoSuchRun`] without a journal directory or journal file,
+    /// [`Error::Journal`] when it cannot be read, and as
     /// [`run_with`](Self::run_with).
     pub fn resume<Id, J>(
         &self,
@@ -357,12 +357,12 @@ impl Executor {
         job: &J,
         cancel: &CancelToken,
         events: Option<&Sender<Event<Id>>>,
-    ) -> Result<(ResumeReport, RunRecord<Id>), RunError>
+    ) -> Result<(ResumeReport, RunRecord<Id>), Error>
     where
         Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
         J: Job<Id> + ?Sized,
     {
-        let no_run = |dir: PathBuf| RunError::NoSuchRun {
+        let no_run = |dir: PathBuf| Error::NoSuchRun {
             run_id: run_id.to_owned(),
             dir,
         };
@@ -447,7 +447,7 @@ impl Executor {
         cancel: &CancelToken,
         events: Option<&Sender<Event<Id>>>,
         run_id: Option<String>,
-    ) -> Result<RunRecord<Id>, RunError>
+    ) -> Result<RunRecord<Id>, Error>
     where
         Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
         J: Job<Id> + ?Sized,
@@ -458,7 +458,7 @@ impl Executor {
             Some(dir) => Some(Arc::new(Journal::open(dir, &run_id)?)),
             None => None,
         };
-        let journal_err: RefCell<Option<RunError>> = RefCell::new(None);
+        let journal_err: RefCell<Option<Error>> = RefCell::new(None);
         let group_names: Vec<&String> = self.cfg.groups.keys().collect();
         let limits: Vec<usize> = self.cfg.groups.values().copied().collect();
 
@@ -472,7 +472,7 @@ impl Executor {
             let group = match &o.group {
                 None => None,
                 Some(g) => Some(group_names.iter().position(|n| *n == g).ok_or_else(|| {
-                    RunError::UnknownGroup {
+                    Error::UnknownGroup {
                         id: id.to_string(),
                         group: g.clone(),
                     }
@@ -530,7 +530,7 @@ impl Executor {
         let workers = self.cfg.workers.min(ids.len().max(1));
         let output_limit = self.cfg.output_limit;
 
-        thread::scope(|scope| -> Result<RunRecord<Id>, RunError> {
+        thread::scope(|scope| -> Result<RunRecord<Id>, Error> {
             for w in 0..workers {
                 let work_rx = &work_rx;
                 let done_tx = done_tx.clone();
@@ -551,7 +551,7 @@ impl Executor {
                         };
                         worker(work_rx, &done_tx, &shared);
                     })
-                    .map_err(RunError::Spawn)?;
+                    .map_err(Error::Spawn)?;
             }
             drop(done_tx);
 

@@ -26,7 +26,7 @@ use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::run::error::RunError;
+use crate::error::Error;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Line {
@@ -51,9 +51,9 @@ impl Journal {
     }
 
     /// Opens (creating) the journal of `run_id` in `dir` for appending.
-    pub(crate) fn open(dir: &Path, run_id: &str) -> Result<Journal, RunError> {
+    pub(crate) fn open(dir: &Path, run_id: &str) -> Result<Journal, Error> {
         let path = Journal::path_of(dir, run_id);
-        let io = |source| RunError::Journal {
+        let io = |source| Error::Journal {
             path: path.clone(),
             source,
         };
@@ -77,20 +77,20 @@ impl Journal {
         attempt: Option<u32>,
         pgid: Option<i32>,
         durable: bool,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), Error> {
         let line = Line {
             node: node.to_owned(),
             event: event.to_owned(),
             attempt,
             pgid,
         };
-        let mut text = serde_json::to_string(&line).map_err(|e| RunError::Journal {
+        let mut text = serde_json::to_string(&line).map_err(|e| Error::Journal {
             path: self.path.clone(),
             source: std::io::Error::other(e),
         })?;
         text.push('\n');
         let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        let io = |source| RunError::Journal {
+        let io = |source| Error::Journal {
             path: self.path.clone(),
             source,
         };
@@ -113,9 +113,9 @@ pub(crate) struct JournalState {
 
 /// Reads the journal of `run_id`. A line that does not parse (a torn last write) is
 /// skipped.
-pub(crate) fn read(dir: &Path, run_id: &str) -> Result<JournalState, RunError> {
+pub(crate) fn read(dir: &Path, run_id: &str) -> Result<JournalState, Error> {
     let path = Journal::path_of(dir, run_id);
-    let text = std::fs::read_to_string(&path).map_err(|source| RunError::Journal {
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Journal {
         path: path.clone(),
         source,
     })?;

@@ -62,7 +62,6 @@
 #[cfg(unix)]
 mod command;
 mod context;
-mod error;
 mod executor;
 mod incremental;
 mod journal;
@@ -73,7 +72,6 @@ mod retry;
 #[cfg(unix)]
 pub use self::command::{CommandJob, CommandOutput, process_gone};
 pub use self::context::{CancelToken, Job, JobError, RunContext};
-pub use self::error::RunError;
 pub use self::executor::{DryRun, Executor, ExecutorBuilder, FailurePolicy, ResumeReport};
 pub use self::incremental::Inputs;
 pub use self::plan::{Plan, TaskOptions};

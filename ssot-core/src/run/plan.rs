@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use ssot_graph::DepGraph;
 
+use crate::error::Error;
 use crate::queue::TaskQueue;
-use crate::run::error::RunError;
 use crate::run::incremental::Inputs;
 use crate::run::retry::RetryPolicy;
 use crate::task::{Task, TaskId};
@@ -72,12 +72,12 @@ impl<Id: Clone + Eq + Hash + Ord + fmt::Display> Plan<Id> {
     ///
     /// # Errors
     ///
-    /// [`RunError::UnknownNode`] when `order` names a node not in the graph.
-    pub fn with_order(mut self, order: impl IntoIterator<Item = Id>) -> Result<Plan<Id>, RunError> {
+    /// [`Error::UnknownNode`] when `order` names a node not in the graph.
+    pub fn with_order(mut self, order: impl IntoIterator<Item = Id>) -> Result<Plan<Id>, Error> {
         let mut listed = Vec::new();
         for id in order {
             if !self.graph.contains(&id) {
-                return Err(RunError::UnknownNode { id: id.to_string() });
+                return Err(Error::UnknownNode { id: id.to_string() });
             }
             listed.push(id);
         }
@@ -101,10 +101,10 @@ impl<Id: Clone + Eq + Hash + Ord + fmt::Display> Plan<Id> {
     ///
     /// # Errors
     ///
-    /// [`RunError::UnknownNode`] when `id` is not in the graph.
-    pub fn set_options(&mut self, id: Id, options: TaskOptions) -> Result<(), RunError> {
+    /// [`Error::UnknownNode`] when `id` is not in the graph.
+    pub fn set_options(&mut self, id: Id, options: TaskOptions) -> Result<(), Error> {
         if !self.graph.contains(&id) {
-            return Err(RunError::UnknownNode { id: id.to_string() });
+            return Err(Error::UnknownNode { id: id.to_string() });
         }
         self.options.insert(id, options);
         Ok(())
@@ -125,17 +125,17 @@ impl Plan<TaskId> {
     ///
     /// # Errors
     ///
-    /// [`RunError::Graph`] for a duplicate id, a dependency on a task not in the list
+    /// [`Error::Graph`] for a duplicate id, a dependency on a task not in the list
     /// or a cycle.
-    pub fn from_tasks(tasks: &[Task]) -> Result<Plan<TaskId>, RunError> {
+    pub fn from_tasks(tasks: &[Task]) -> Result<Plan<TaskId>, Error> {
         let mut graph =
             DepGraph::from_tasks(tasks.iter().map(|t| (t.id.clone(), t.dependencies.clone())))
-                .map_err(|e| RunError::Graph(e.to_string()))?;
+                .map_err(|e| Error::Graph(e.to_string()))?;
         let mut queue = TaskQueue::new();
         for t in tasks {
             graph
                 .set_state(&t.id, t.status().into())
-                .map_err(|e| RunError::Graph(e.to_string()))?;
+                .map_err(|e| Error::Graph(e.to_string()))?;
             // Ids are unique (checked by `from_tasks` above), so the push cannot fail.
             queue.push(t.clone())?;
         }

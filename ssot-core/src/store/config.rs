@@ -8,10 +8,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use ssot_schema::SchemaRegistry;
 
-use super::error::StoreError;
 use super::locate::{self, escape, segments};
 use super::read::Document;
 use super::report::{Location, Problem, ProblemKind, Report};
+use crate::Error;
 
 /// What a secret is shown as.
 pub const MASK: &str = "********";
@@ -359,9 +359,9 @@ impl ConfigView {
     ///
     /// # Errors
     ///
-    /// [`StoreError::UnknownKey`] when the view has no such key (naming the file that
+    /// [`Error::UnknownKey`] when the view has no such key (naming the file that
     /// removed it, if one did).
-    pub fn explain(&self, key: &str) -> Result<Explanation, StoreError> {
+    pub fn explain(&self, key: &str) -> Result<Explanation, Error> {
         let pointer = pointer_of(key);
         let writes = self.writes(&pointer);
         let Some(value) = self.value.pointer(&pointer) else {
@@ -370,7 +370,7 @@ impl ConfigView {
                 .rposition(|w| matches!(w, Some(None)))
                 .map(|i| format!("; {} removes it", self.layers[i].document.path()))
                 .unwrap_or_default();
-            return Err(StoreError::UnknownKey {
+            return Err(Error::UnknownKey {
                 config: self.name.clone(),
                 key: key.to_owned(),
                 removed,
@@ -413,7 +413,7 @@ impl ConfigView {
             origins.drain(..n);
         }
         let Some(set_by) = origins.pop() else {
-            return Err(StoreError::UnknownKey {
+            return Err(Error::UnknownKey {
                 config: self.name.clone(),
                 key: key.to_owned(),
                 removed: String::new(),

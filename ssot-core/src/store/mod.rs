@@ -46,7 +46,7 @@
 //! - **Problems are data, failures are errors.** A broken file does not make
 //!   [`Store::validate`] fail: it is one more [`Problem`] in the [`Report`]. Calls
 //!   that cannot answer without the broken file ([`Store::plan`], a read of that
-//!   file, a configuration view) return [`StoreError::Invalid`] with the report.
+//!   file, a configuration view) return [`Error::Invalid`] with the report.
 //! - **Every read is fresh.** Files are re-scanned by each whole-store call, and each
 //!   file's cached parse is checked against the file's `stat` on every read (see
 //!   the freshness rules on [`ReadStats`]); a parse is redone only when the bytes
@@ -65,7 +65,6 @@
 //! | [`Store::plan`] | a walk, a read of each task file, then O(V + E) to build the graph and O(V log V + E) for waves and the critical path |
 
 mod config;
-mod error;
 mod locate;
 pub mod manifest;
 mod plan;
@@ -78,8 +77,9 @@ use std::sync::Arc;
 
 use ssot_schema::SchemaRegistry;
 
+use crate::error::Error;
+
 pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
-pub use self::error::StoreError;
 pub use self::manifest::{
     AuditRetention, ConfigSet, FileKind, FileRule, Manifest, Settings, SnapshotPolicy,
 };
@@ -138,11 +138,11 @@ impl StoreBuilder {
     /// # Errors
     ///
     /// As [`Store::open`].
-    pub fn open(self, dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+    pub fn open(self, dir: impl AsRef<Path>) -> Result<Store, Error> {
         let dir = dir.as_ref();
-        let root = std::fs::canonicalize(dir).map_err(|e| StoreError::io(dir, e))?;
+        let root = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
         if !root.is_dir() {
-            return Err(StoreError::NotADirectory { path: root });
+            return Err(Error::NotADirectory { path: root });
         }
         let mut registry = SchemaRegistry::new();
         registry.register_builtins()?;
@@ -152,16 +152,16 @@ impl StoreBuilder {
         let manifest = match std::fs::read(&manifest_path) {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes).map_err(|_| {
-                    StoreError::Manifest(Box::new(Report::new(vec![Problem::new(
+                    Error::Manifest(Box::new(Report::new(vec![Problem::new(
                         Location::file(MANIFEST_FILE),
                         ProblemKind::Encoding,
                         "not UTF-8 text; save it as UTF-8",
                     )])))
                 })?;
-                Manifest::parse(&text, &registry).map_err(|r| StoreError::Manifest(Box::new(r)))?
+                Manifest::parse(&text, &registry).map_err(|r| Error::Manifest(Box::new(r)))?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
-            Err(e) => return Err(StoreError::io(manifest_path, e)),
+            Err(e) => return Err(Error::io(manifest_path, e)),
         };
         register_user_schemas(&root, &manifest, &mut registry)?;
         let store = Store {
@@ -181,9 +181,9 @@ impl StoreBuilder {
     /// # Errors
     ///
     /// As [`Store::init`].
-    pub fn init(self, dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+    pub fn init(self, dir: impl AsRef<Path>) -> Result<Store, Error> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let manifest = dir.join(MANIFEST_FILE);
         match std::fs::OpenOptions::new()
             .write(true)
@@ -194,14 +194,14 @@ impl StoreBuilder {
                 use std::io::Write as _;
                 file.write_all(manifest::DEFAULT_MANIFEST.as_bytes())
                     .and_then(|()| file.sync_all())
-                    .map_err(|e| StoreError::io(&manifest, e))?;
+                    .map_err(|e| Error::io(&manifest, e))?;
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(StoreError::AlreadyInitialized {
+                return Err(Error::AlreadyInitialized {
                     path: dir.to_path_buf(),
                 });
             }
-            Err(e) => return Err(StoreError::io(manifest, e)),
+            Err(e) => return Err(Error::io(manifest, e)),
         }
         self.open(dir)
     }
@@ -213,7 +213,7 @@ fn register_user_schemas(
     root: &Path,
     manifest: &Manifest,
     registry: &mut SchemaRegistry,
-) -> Result<(), StoreError> {
+) -> Result<(), Error> {
     let mut named: Vec<(String, String)> = manifest.schemas().to_vec();
     named.extend(manifest.schema_paths().into_iter().map(|p| (p.clone(), p)));
     if named.is_empty() {
@@ -272,7 +272,7 @@ fn register_user_schemas(
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(StoreError::Manifest(Box::new(Report::new(problems))))
+        Err(Error::Manifest(Box::new(Report::new(problems))))
     }
 }
 
@@ -290,11 +290,11 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Io`] when `dir` cannot be read, [`StoreError::NotADirectory`],
-    /// [`StoreError::Manifest`] with every problem of the manifest (and of the user
-    /// schemas it names), [`StoreError::SymlinkEscape`] for a matched symbolic link
+    /// [`Error::Io`] when `dir` cannot be read, [`Error::NotADirectory`],
+    /// [`Error::Manifest`] with every problem of the manifest (and of the user
+    /// schemas it names), [`Error::SymlinkEscape`] for a matched symbolic link
     /// out of the directory.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store, Error> {
         Store::builder().open(dir)
     }
 
@@ -304,9 +304,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::AlreadyInitialized`] when `ssot.yaml` exists (nothing is
-    /// written), [`StoreError::Io`], then as [`Store::open`].
-    pub fn init(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+    /// [`Error::AlreadyInitialized`] when `ssot.yaml` exists (nothing is
+    /// written), [`Error::Io`], then as [`Store::open`].
+    pub fn init(dir: impl AsRef<Path>) -> Result<Store, Error> {
         Store::builder().init(dir)
     }
 
@@ -355,8 +355,8 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::SymlinkEscape`] for a matched link that leads out of the root.
-    pub fn files(&self) -> Result<Vec<StoreFile>, StoreError> {
+    /// [`Error::SymlinkEscape`] for a matched link that leads out of the root.
+    pub fn files(&self) -> Result<Vec<StoreFile>, Error> {
         scan::scan(&self.root, &self.manifest).map(|(files, _)| files)
     }
 
@@ -369,18 +369,18 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::OutsideRoot`], [`StoreError::NotManaged`] when the manifest
-    /// does not make it a task list, [`StoreError::Invalid`] when it cannot be read
+    /// [`Error::OutsideRoot`], [`Error::NotManaged`] when the manifest
+    /// does not make it a task list, [`Error::Invalid`] when it cannot be read
     /// or parsed, or breaks the schema the manifest gives it.
-    pub fn task_file(&self, path: &str) -> Result<Arc<TaskFile>, StoreError> {
+    pub fn task_file(&self, path: &str) -> Result<Arc<TaskFile>, Error> {
         let (rel, _) = scan::resolve(&self.root, path)?;
         let role = match scan::role_of(&self.manifest, &rel) {
             Some(Ok(role @ Role::Tasks { .. })) => role,
             Some(Err(problem)) => {
-                return Err(StoreError::Invalid(Box::new(Report::new(vec![problem]))));
+                return Err(Error::Invalid(Box::new(Report::new(vec![problem]))));
             }
             _ => {
-                return Err(StoreError::NotManaged {
+                return Err(Error::NotManaged {
                     path: rel,
                     wanted: "task list",
                 });
@@ -389,7 +389,7 @@ impl Store {
         let loaded = self.load(&rel, &ReadAs::Role(role));
         match (&loaded.content, loaded.problems.is_empty()) {
             (Some(Content::Tasks(t)), true) => Ok(Arc::clone(t)),
-            _ => Err(StoreError::Invalid(Box::new(Report::new(
+            _ => Err(Error::Invalid(Box::new(Report::new(
                 loaded.problems.clone(),
             )))),
         }
@@ -400,18 +400,18 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::OutsideRoot`], [`StoreError::NotManaged`] when the manifest
-    /// does not make it a document, [`StoreError::Invalid`] when it cannot be read
+    /// [`Error::OutsideRoot`], [`Error::NotManaged`] when the manifest
+    /// does not make it a document, [`Error::Invalid`] when it cannot be read
     /// or breaks its schema.
-    pub fn document(&self, path: &str) -> Result<Arc<Document>, StoreError> {
+    pub fn document(&self, path: &str) -> Result<Arc<Document>, Error> {
         let (rel, _) = scan::resolve(&self.root, path)?;
         let role = match scan::role_of(&self.manifest, &rel) {
             Some(Ok(role @ Role::Document { .. })) => role,
             Some(Err(problem)) => {
-                return Err(StoreError::Invalid(Box::new(Report::new(vec![problem]))));
+                return Err(Error::Invalid(Box::new(Report::new(vec![problem]))));
             }
             _ => {
-                return Err(StoreError::NotManaged {
+                return Err(Error::NotManaged {
                     path: rel,
                     wanted: "document",
                 });
@@ -420,14 +420,14 @@ impl Store {
         let loaded = self.load(&rel, &ReadAs::Role(role));
         match (&loaded.content, loaded.problems.is_empty()) {
             (Some(Content::Document(d)), true) => Ok(Arc::clone(d)),
-            _ => Err(StoreError::Invalid(Box::new(Report::new(
+            _ => Err(Error::Invalid(Box::new(Report::new(
                 loaded.problems.clone(),
             )))),
         }
     }
 
     /// Reads every task file; returns those that parsed and the problems.
-    fn task_files(&self) -> Result<(Vec<Arc<TaskFile>>, Vec<Problem>), StoreError> {
+    fn task_files(&self) -> Result<(Vec<Arc<TaskFile>>, Vec<Problem>), Error> {
         let (files, mut problems) = scan::scan(&self.root, &self.manifest)?;
         let mut out = Vec::new();
         for file in files {
@@ -449,9 +449,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// Only when the store cannot be walked: [`StoreError::SymlinkEscape`]. Problems
+    /// Only when the store cannot be walked: [`Error::SymlinkEscape`]. Problems
     /// in files are in the returned [`Report`].
-    pub fn validate(&self) -> Result<Report, StoreError> {
+    pub fn validate(&self) -> Result<Report, Error> {
         let (files, mut problems) = scan::scan(&self.root, &self.manifest)?;
         let mut task_files = Vec::new();
         for file in files {
@@ -468,7 +468,7 @@ impl Store {
         for set in self.manifest.configs() {
             match self.config(&set.name) {
                 Ok(_) => {}
-                Err(StoreError::Invalid(report)) => {
+                Err(Error::Invalid(report)) => {
                     problems.extend(report.problems().iter().cloned());
                 }
                 Err(e) => return Err(e),
@@ -482,13 +482,13 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Invalid`] with every problem of the task files (a file that
+    /// [`Error::Invalid`] with every problem of the task files (a file that
     /// does not parse, an id in two files, an unknown dependency, a cycle with the
-    /// `file:line` of each edge); [`StoreError::SymlinkEscape`].
-    pub fn plan(&self) -> Result<Plan, StoreError> {
+    /// `file:line` of each edge); [`Error::SymlinkEscape`].
+    pub fn plan(&self) -> Result<Plan, Error> {
         let (files, problems) = self.task_files()?;
         Report::new(problems).into_result()?;
-        Plan::build(&files).map_err(|r| StoreError::Invalid(Box::new(r)))
+        Plan::build(&files).map_err(|r| Error::Invalid(Box::new(r)))
     }
 
     /// The task to work on next: among the ready tasks, the first in
@@ -497,7 +497,7 @@ impl Store {
     /// # Errors
     ///
     /// As [`Store::plan`].
-    pub fn next_task(&self) -> Result<Option<PlannedTask>, StoreError> {
+    pub fn next_task(&self) -> Result<Option<PlannedTask>, Error> {
         Ok(self.plan()?.next_task().cloned())
     }
 
@@ -506,10 +506,10 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::UnknownConfig`]; [`StoreError::Invalid`] with every problem: a
+    /// [`Error::UnknownConfig`]; [`Error::Invalid`] with every problem: a
     /// file that cannot be read or parsed, a variable without value or default (at
     /// its key's `file:line`), a schema violation (secrets masked).
-    pub fn config(&self, name: &str) -> Result<ConfigView, StoreError> {
+    pub fn config(&self, name: &str) -> Result<ConfigView, Error> {
         let Some(set) = self.manifest.configs().iter().find(|c| c.name == name) else {
             let known: Vec<&str> = self
                 .manifest
@@ -517,7 +517,7 @@ impl Store {
                 .iter()
                 .map(|c| c.name.as_str())
                 .collect();
-            return Err(StoreError::UnknownConfig {
+            return Err(Error::UnknownConfig {
                 name: name.to_owned(),
                 known: if known.is_empty() {
                     "none".to_owned()
@@ -546,7 +546,7 @@ impl Store {
             &self.registry,
             &*self.env,
         )
-        .map_err(|r| StoreError::Invalid(Box::new(r)))
+        .map_err(|r| Error::Invalid(Box::new(r)))
     }
 
     /// Explains `key` of configuration `config`; see [`ConfigView::explain`].
@@ -554,7 +554,7 @@ impl Store {
     /// # Errors
     ///
     /// As [`Store::config`] and [`ConfigView::explain`].
-    pub fn explain(&self, config: &str, key: &str) -> Result<Explanation, StoreError> {
+    pub fn explain(&self, config: &str, key: &str) -> Result<Explanation, Error> {
         self.config(config)?.explain(key)
     }
 }

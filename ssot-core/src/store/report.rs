@@ -195,16 +195,16 @@ impl Report {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
-    /// `Ok(())` when valid, else [`StoreError::Invalid`](super::StoreError::Invalid).
+    /// `Ok(())` when valid, else [`Error::Invalid`](crate::Error::Invalid).
     ///
     /// # Errors
     ///
-    /// [`StoreError::Invalid`](super::StoreError::Invalid) with this report.
-    pub fn into_result(self) -> Result<(), super::StoreError> {
+    /// [`Error::Invalid`](crate::Error::Invalid) with this report.
+    pub fn into_result(self) -> Result<(), crate::Error> {
         if self.is_valid() {
             Ok(())
         } else {
-            Err(super::StoreError::Invalid(Box::new(self)))
+            Err(crate::Error::Invalid(Box::new(self)))
         }
     }
 }

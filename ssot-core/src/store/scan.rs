@@ -15,14 +15,14 @@
 //! Everything under the root, in name order, except directories named `.git` and the
 //! store's own `.ssot` directory at the root, and `ssot.yaml` itself. Symbolic links
 //! are not followed. A link that a glob matches is read as the file it names when
-//! that file is inside the root, and is an error ([`StoreError::SymlinkEscape`])
+//! that file is inside the root, and is an error ([`Error::SymlinkEscape`])
 //! when it leads outside; a link to a directory is not descended into.
 
 use std::path::{Path, PathBuf};
 
-use super::error::StoreError;
 use super::manifest::{FileKind, MANIFEST_FILE, Manifest};
 use super::report::{Location, Problem, ProblemKind};
+use crate::Error;
 use crate::format::Format;
 
 /// The store's own directory at the root (versions, audit log), never walked.
@@ -99,11 +99,11 @@ pub(crate) fn role_of(manifest: &Manifest, path: &str) -> Option<Result<Role, Pr
 ///
 /// # Errors
 ///
-/// [`StoreError::SymlinkEscape`] for a matched link that leads outside the root.
+/// [`Error::SymlinkEscape`] for a matched link that leads outside the root.
 pub(crate) fn scan(
     root: &Path,
     manifest: &Manifest,
-) -> Result<(Vec<StoreFile>, Vec<Problem>), StoreError> {
+) -> Result<(Vec<StoreFile>, Vec<Problem>), Error> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     let walk = walkdir::WalkDir::new(root)
@@ -151,7 +151,7 @@ pub(crate) fn scan(
         if file_type.is_symlink() {
             match std::fs::canonicalize(entry.path()) {
                 Ok(target) if !target.starts_with(root) => {
-                    return Err(StoreError::SymlinkEscape {
+                    return Err(Error::SymlinkEscape {
                         link: rel,
                         target,
                         root: root.to_path_buf(),
@@ -192,8 +192,8 @@ pub(crate) fn relative(root: &Path, path: &Path) -> Option<String> {
 
 /// Resolves a path given by a caller (relative to the root, or absolute inside it)
 /// to its relative form, refusing one that leads outside, also through a link.
-pub(crate) fn resolve(root: &Path, path: &str) -> Result<(String, PathBuf), StoreError> {
-    let outside = || StoreError::OutsideRoot {
+pub(crate) fn resolve(root: &Path, path: &str) -> Result<(String, PathBuf), Error> {
+    let outside = || Error::OutsideRoot {
         path: path.to_owned(),
         root: root.to_path_buf(),
     };
@@ -213,7 +213,7 @@ pub(crate) fn resolve(root: &Path, path: &str) -> Result<(String, PathBuf), Stor
     if let Ok(real) = std::fs::canonicalize(&full)
         && !real.starts_with(root)
     {
-        return Err(StoreError::SymlinkEscape {
+        return Err(Error::SymlinkEscape {
             link: rel,
             target: real,
             root: root.to_path_buf(),
