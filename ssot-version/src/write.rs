@@ -90,9 +90,11 @@ use crate::pack::{PackSet, PackWriter};
 use crate::store::{Inner, VersionStore};
 use crate::walk;
 
-/// Contents at most this large (each, and all of a set's together) are kept in the
-/// journal itself rather than in a pack, when the write records no version.
-const INLINE_MAX: u64 = 64 * 1024;
+/// New contents up to this many bytes in all are kept in the journal itself (as hex,
+/// so the journal grows by twice as much): every new byte then has a durable copy in
+/// the journal, and the journal commits in the same fsync round as the staged files.
+/// Larger sets go through a pack made durable before the journal (one round more).
+pub(crate) const INLINE_MAX: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -395,8 +397,19 @@ impl VersionStore {
         let version_needs_objects = new_version
             .as_ref()
             .is_some_and(|(_, files)| files.iter().any(|f| !inner.packs.contains(&f.hash)));
+        let inline = inline_total <= INLINE_MAX;
+        if inline {
+            for (p, bytes) in puts.iter_mut().zip(&contents) {
+                if !inner.packs.contains(&p.hash) {
+                    p.inline = Some(Hex(bytes.to_vec()));
+                }
+            }
+        }
+        // The version's objects go into a pack; so do all new bytes too large to be
+        // inline. (A pack of inline bytes only is renamed after the commit; see
+        // `journal::run_journal`.)
         let mut pack = None;
-        if version_needs_objects || inline_total > INLINE_MAX {
+        if version_needs_objects || !inline {
             let mut writer = PackWriter::new(&self.dirs.tmp)?;
             for (p, bytes) in puts.iter().zip(&contents) {
                 if !inner.packs.contains(&p.hash) {
@@ -404,12 +417,6 @@ impl VersionStore {
                 }
             }
             pack = Some(writer);
-        } else {
-            for (p, bytes) in puts.iter_mut().zip(&contents) {
-                if !inner.packs.contains(&p.hash) {
-                    p.inline = Some(Hex(bytes.to_vec()));
-                }
-            }
         }
         let (id, manifest) = match new_version {
             Some(((id, text), _)) => (Some(id.to_string()), Some(text)),

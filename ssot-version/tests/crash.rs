@@ -430,6 +430,8 @@ fn write_set(variant: &str) -> ssot_version::WriteSet {
         .note(NOTE);
     match variant {
         "record" => set.record_version("the write"),
+        // More new bytes than go inline in the journal: a pack, durable before it.
+        "large" => set.put("big", big()).record_version("the write"),
         _ => set,
     }
 }
@@ -465,8 +467,20 @@ fn write_setup(root: &Path) {
 /// did.
 fn write_check(root: &Path, variant: &str, log: &Path, at: &str) -> bool {
     let store = open_with_log_at(root, log);
-    let now = read_tree(root);
+    let mut now = read_tree(root);
+    let big_written = now.remove("big").map(|(bytes, _)| bytes);
     let new = now == write_new_tree();
+    if variant == "large" {
+        assert_eq!(
+            big_written.is_some(),
+            new,
+            "crash at {at}: `big` and the rest disagree"
+        );
+        assert!(
+            big_written.is_none_or(|b| b == big()),
+            "crash at {at}: `big` is torn"
+        );
+    }
     assert!(
         new || now == write_old_tree(),
         "crash at {at}: the tree is a mix: {now:?}"
@@ -481,7 +495,7 @@ fn write_check(root: &Path, variant: &str, log: &Path, at: &str) -> bool {
         .iter()
         .map(|v| v.description().to_owned())
         .collect();
-    let recorded = variant == "record" && new;
+    let recorded = variant != "plain" && new;
     let expected: &[&str] = if recorded {
         &["the write", "base"]
     } else {
@@ -491,8 +505,8 @@ fn write_check(root: &Path, variant: &str, log: &Path, at: &str) -> bool {
     let head = store.head().unwrap().unwrap();
     if recorded || !new {
         let head_paths: Vec<&str> = head.files().iter().map(|f| f.path.as_str()).collect();
-        let tree_paths: Vec<&str> = now.keys().map(String::as_str).collect();
-        assert_eq!(head_paths, tree_paths, "crash at {at}: HEAD names the tree");
+        let on_disk: Vec<String> = read_tree(root).into_keys().collect();
+        assert_eq!(head_paths, on_disk, "crash at {at}: HEAD names the tree");
         assert!(store.status().unwrap().is_empty(), "crash at {at}");
     }
     assert!(store.verify().unwrap().is_ok(), "crash at {at}");
@@ -528,10 +542,11 @@ fn open_with_log_at(root: &Path, log: &Path) -> VersionStore {
 /// step, then at each of its own crash points: after the next open every path of the
 /// set is all old or all new, `HEAD` agrees, the note was handed back once the write
 /// happened. For both a write that records a version (through a pack) and one that
-/// does not (bytes inline in the journal).
+/// does not (bytes inline in the journal), and one too large for the journal (its
+/// pack is made durable before the journal is).
 #[test]
 fn a_write_crashed_at_every_step_and_every_recovery_step_is_all_or_nothing() {
-    for variant in ["plain", "record"] {
+    for variant in ["plain", "record", "large"] {
         let mode = format!("write-{variant}");
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
@@ -590,4 +605,9 @@ fn a_write_crashed_at_every_step_and_every_recovery_step_is_all_or_nothing() {
             "{variant}: {recovery_points} recovery crashes"
         );
     }
+}
+
+/// The large variant's extra file: more than the 1 MiB that goes inline.
+fn big() -> Vec<u8> {
+    (0..1_100_000u32).map(|i| b'a' + (i % 26) as u8).collect()
 }
