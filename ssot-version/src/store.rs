@@ -5,7 +5,7 @@
 //! `VersionStore` can be shared between threads) and an exclusive `File::lock` on
 //! `.ssot/versions/lock` (so two processes, or two stores opened on one root, take
 //! turns). Under the lock each operation first empties `tmp/`, finishes an interrupted
-//! rollback if a journal is present, and refreshes the pack index from the `packs/`
+//! rollback or write if a journal is present, and refreshes the pack index from the `packs/`
 //! listing, so state written by another process is always seen.
 //!
 //! Manifests read once are cached in memory. A manifest never changes (its name is
@@ -22,8 +22,8 @@
 //!   tags.json         {"name": "id", ...}
 //!   versions/<id>.json  manifests (see the `manifest` module)
 //!   packs/<name>.pack   objects (see the `pack` module)
-//!   journal           present only while a rollback is being applied
-//!   staging/          restored files, written before the journal commits
+//!   journal           present only while a rollback or write is being applied
+//!   staging/          files a rollback or write puts, written before the journal commits
 //!   statcache         the stat cache (a hint, not fsynced)
 //!   clock             rewritten at each scan to read the file system's clock
 //!   tmp/              temporary files, renamed into place
