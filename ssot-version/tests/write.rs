@@ -627,10 +627,15 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(common::cases(48)))]
 
     /// Random sets of puts and deletes, written one after another, leave the tree equal
-    /// to a `BTreeMap` model; each recorded version equals the model too.
+    /// to a `BTreeMap` model; each recorded version equals the model too. A set may
+    /// expect one path to hold what the model says (it is written) or something stale
+    /// (a conflict, and nothing changes).
     #[test]
     fn writes_match_a_model_of_the_tree(
-        sets in proptest::collection::vec(proptest::collection::vec(op(), 0..6), 1..6),
+        sets in proptest::collection::vec(
+            (proptest::collection::vec(op(), 0..6), proptest::option::of((0..PATHS.len(), any::<bool>()))),
+            1..6,
+        ),
         record in any::<bool>(),
     ) {
         let _s = serial();
@@ -638,8 +643,19 @@ proptest! {
         let root = dir.path();
         let store = VersionStore::open(root).unwrap();
         let mut model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        for ops in sets {
+        for (ops, expectation) in sets {
             let mut set = WriteSet::new();
+            let mut conflict = false;
+            if let Some((i, stale)) = expectation {
+                let current = model.get(PATHS[i]).map(|b| ObjectHash::of(b));
+                let expected = if stale {
+                    Some(ObjectHash::of(b"stale content no put produces, longer than 40 bytes"))
+                } else {
+                    current
+                };
+                conflict = expected != current;
+                set = set.expect(PATHS[i], expected);
+            }
             let mut step: BTreeMap<&str, Option<Vec<u8>>> = BTreeMap::new();
             for op in ops {
                 match op {
@@ -655,6 +671,14 @@ proptest! {
             }
             if record {
                 set = set.record_version("step");
+            }
+            if conflict {
+                let err = store.write(set).unwrap_err();
+                prop_assert!(matches!(err, Error::Conflict { .. }), "{}", err);
+                let now: BTreeMap<String, Vec<u8>> =
+                    read_tree(root).into_iter().map(|(p, (c, _))| (p, c)).collect();
+                prop_assert_eq!(&now, &model);
+                continue;
             }
             let w = store.write(set).unwrap();
             for (p, b) in &step {
