@@ -339,6 +339,12 @@ impl VersionStore {
                 "{reason}; the interrupted change cannot be finished (restore the store from a backup, or remove the journal and check the tree with `status()`)"
             ),
         };
+        if bytes.first() == Some(&b'{') {
+            // Format 1 had no header line: written by an older build, not torn.
+            return Err(corrupt(
+                "a format-1 journal, written by an older ssot-version (this build reads format 2); finish it by opening the store with the build that wrote it".into(),
+            ));
+        }
         let Some(body) = journal_body(&bytes) else {
             // Torn: the crash came during the commit round (the journal is never
             // changed in place after it), so nothing was applied.
@@ -771,7 +777,7 @@ impl VersionStore {
         });
         if let Some(finish) = finish {
             finish(&journal.written(version.clone())).map_err(|source| Error::Finish {
-                journal: self.dirs.journal.clone(),
+                journal: Some(self.dirs.journal.clone()),
                 source,
             })?;
             fault::point("apply: finished");

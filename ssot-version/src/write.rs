@@ -273,7 +273,7 @@ impl VersionStore {
                     files: Vec::new(),
                 };
                 call_finish(&written).map_err(|source| Error::Finish {
-                    journal: self.dirs.journal.clone(),
+                    journal: None,
                     source,
                 })?;
                 return Ok(written);

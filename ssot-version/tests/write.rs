@@ -710,3 +710,36 @@ proptest! {
         }
     }
 }
+
+/// A journal written by an older build (format 1: JSON without the header line) is
+/// refused with a message, not mistaken for a torn one and dropped.
+#[test]
+fn a_format_1_journal_is_refused_not_dropped() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    VersionStore::open(root).unwrap();
+    std::fs::write(
+        journal(root),
+        br#"{"format":1,"version":"x","manifest":"","deletes":[],"puts":[]}"#,
+    )
+    .unwrap();
+    let err = VersionStore::open(root).unwrap_err();
+    assert!(matches!(err, Error::CorruptStore { .. }), "{err}");
+    assert!(err.to_string().contains("format-1"), "{err}");
+    assert!(journal(root).exists());
+}
+
+#[test]
+fn a_failed_finish_of_a_set_that_changes_nothing_says_nothing_is_left() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let store = VersionStore::open(dir.path()).unwrap();
+    let err = store
+        .write_with(WriteSet::new().note("n"), |_| {
+            Err(std::io::Error::other("boom"))
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Finish { journal: None, .. }), "{err}");
+    assert!(err.to_string().contains("nothing was written"), "{err}");
+}
