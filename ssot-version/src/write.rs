@@ -520,3 +520,48 @@ fn check_set_paths(set: &WriteSet) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_put_or_delete_of_a_path_replaces_the_earlier_one() {
+        let set = WriteSet::new()
+            .put("a", "1")
+            .delete("a")
+            .delete("b")
+            .put("b", "2")
+            .note("x")
+            .note("y")
+            .expect("c", None)
+            .expect("c", Some(ObjectHash::of(b"c")));
+        assert!(matches!(set.ops["a"], Op::Delete));
+        assert!(matches!(&set.ops["b"], Op::Put(b) if b == b"2"));
+        assert_eq!(set.note.as_deref(), Some(&b"y"[..]));
+        assert_eq!(set.expects["c"], Some(ObjectHash::of(b"c")));
+        assert!(!set.is_empty());
+        assert!(WriteSet::new().expect("a", None).note("n").is_empty());
+    }
+
+    #[test]
+    fn set_paths_are_checked_before_any_file_system_access() {
+        let ok = WriteSet::new()
+            .put("a", "")
+            .put("a-b", "")
+            .delete("a/b")
+            .put("ab/c", "");
+        assert!(check_set_paths(&ok).is_ok(), "deleting under a put is fine");
+        for bad in [
+            WriteSet::new().put("x", "").put("x/y/z", ""),
+            WriteSet::new().put("../x", ""),
+            WriteSet::new().expect(".ssot/lock", None),
+            WriteSet::new().delete("/abs"),
+        ] {
+            assert!(
+                matches!(check_set_paths(&bad), Err(Error::UnsafePath { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}
