@@ -220,14 +220,15 @@
 //!
 //! # Testing
 //!
-//! Property tests, SIGKILL crash tests at every crash point of a rollback and of its
-//! recovery, and mutation-testing results: see the crate's README (`Testing`).
+//! Property tests (including random writes against a model of the tree), SIGKILL
+//! crash tests at every crash point of a rollback or a write and of its recovery, and
+//! mutation-testing results: see the crate's README (`Testing`).
 //!
 //! # Fault injection (test only)
 //!
 //! The non-default `fault-injection` feature compiles in `set_fault_hook`, which the
-//! crate's crash test uses to stop a child process at each step of a rollback and
-//! kill it. Without the feature the crash points compile to nothing. The crate's own
+//! crate's crash test uses to stop a child process at each step of a rollback or a
+//! write and kill it. Without the feature the crash points compile to nothing. The crate's own
 //! tests enable it through a dev-dependency on itself.
 #![deny(missing_docs)]
 

@@ -384,7 +384,7 @@ impl VersionStore {
                 .cloned()
                 .chain(
                     puts.iter()
-                        .filter(|p| self.filter.tracks_file(&p.path))
+                        .filter(|p| self.filter.tracks_path(&p.path))
                         .map(|p| FileEntry::new(p.path.clone(), p.size, p.hash, p.executable)),
                 )
                 .collect();

@@ -146,6 +146,33 @@ fn record_version_records_the_newest_version_with_the_set_applied() {
     assert_eq!(std::fs::read(root.join("c.md")).unwrap(), b"c");
 }
 
+/// A file under an excluded directory is hidden from scans even if its own path
+/// matches no glob: `record_version` leaves it out too, so the tree stays clean.
+#[test]
+fn record_version_leaves_out_files_under_an_excluded_directory() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = VersionStore::builder(root).exclude("build").open().unwrap();
+    let w = store
+        .write(
+            WriteSet::new()
+                .put("build/out/x.bin", "artifact")
+                .put("src.md", "source")
+                .record_version("v"),
+        )
+        .unwrap();
+    let v = w.version.unwrap();
+    let paths: Vec<&str> = v.files().iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["src.md"]);
+    assert_eq!(
+        std::fs::read(root.join("build/out/x.bin")).unwrap(),
+        b"artifact"
+    );
+    assert!(store.status().unwrap().is_empty());
+    assert_eq!(store.snapshot("again").unwrap().id(), v.id());
+}
+
 #[test]
 fn record_version_of_an_unchanged_tree_returns_the_newest_version() {
     let _s = serial();
