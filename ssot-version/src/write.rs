@@ -241,7 +241,9 @@ impl VersionStore {
     /// directory holding files the set does not delete, a special file, or a file
     /// where a directory must go is in the way, or a deleted or expected path is a
     /// directory; [`Error::Conflict`] if an [`expect`](WriteSet::expect) fails; all of
-    /// these before anything is written. [`Error::Io`] if the file system fails,
+    /// these before anything is written. [`Error::Io`] if the file system fails: before
+    /// the commit nothing was written; after it the journal stays and the next lock
+    /// of the store finishes the write (and calls the recovery hook).
     /// [`Error::Finish`] if `finish` fails.
     pub fn write_with(
         &self,
