@@ -770,3 +770,38 @@ fn a_failed_finish_of_a_set_that_changes_nothing_says_nothing_is_left() {
     assert!(matches!(err, Error::Finish { journal: None, .. }), "{err}");
     assert!(err.to_string().contains("nothing was written"), "{err}");
 }
+
+/// `expect` is a compare-and-swap under the store's lock: threads incrementing one
+/// counter through two handles on the same root (each its own `File::lock`) lose no
+/// update: a lost race is a `Conflict`, and is retried.
+#[test]
+fn expectations_make_concurrent_increments_lose_no_update() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    std::fs::write(root.join("counter"), "0").unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            let store = VersionStore::open(&root).unwrap();
+            let root = &root;
+            scope.spawn(move || {
+                for _ in 0..15 {
+                    loop {
+                        let read = std::fs::read(root.join("counter")).unwrap();
+                        let n: u32 = std::str::from_utf8(&read).unwrap().parse().unwrap();
+                        let set = WriteSet::new()
+                            .put("counter", (n + 1).to_string())
+                            .expect("counter", Some(ObjectHash::of(&read)));
+                        match store.write(set) {
+                            Ok(_) => break,
+                            // Lost a race: read again and retry.
+                            Err(Error::Conflict { .. }) => {}
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(std::fs::read_to_string(root.join("counter")).unwrap(), "30");
+}
