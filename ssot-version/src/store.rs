@@ -96,6 +96,8 @@ impl VersionStoreBuilder {
     ///
     /// Give the same hook every time the store is opened, like the globs: a process
     /// that opens the store without it finishes a pending write without calling it.
+    /// The hook runs under the store's lock: it must not call this store (that would
+    /// deadlock); it may write its own files (an audit log).
     pub fn on_recover(
         mut self,
         f: impl Fn(&Written) -> io::Result<()> + Send + Sync + 'static,

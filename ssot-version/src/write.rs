@@ -233,6 +233,8 @@ impl VersionStore {
     /// calls the recovery hook ([`on_recover`](crate::VersionStoreBuilder::on_recover))
     /// with the same [`Written`]. A set that changes no file writes no journal:
     /// `finish` is called, and its failure is returned, with nothing to recover.
+    /// `finish` runs under the store's lock: it must not call this store (that would
+    /// deadlock).
     ///
     /// # Errors
     /// [`Error::UnsafePath`] for a path that is absolute, has an empty, `.` or `..`
