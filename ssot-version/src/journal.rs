@@ -35,9 +35,9 @@ pub(crate) const FORMAT: u32 = 2;
 /// How many staged files are written (and held open) before they are fsynced.
 const STAGE_BATCH: usize = 256;
 
-/// What wrote a journal: decides the crash-point names' meaning only in docs, whether
-/// the recovery hook runs without a note, and how a recorded version is rebuilt when
-/// edits made after a crash are recorded first.
+/// What wrote a journal. It decides the path rules (a write also stays out of
+/// `.ssot`), whether the recovery hook runs without a note, and how a recorded
+/// version is rebuilt when edits made after a crash are recorded first.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Kind {
