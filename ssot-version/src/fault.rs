@@ -1,8 +1,10 @@
 //! Crash points for the crate's own crash tests.
 //!
-//! The rollback and its recovery call [`point`] after every step whose interruption
-//! leaves a distinct state on disk (each staged file, the journal commit, each delete
-//! and rename, the directory fsyncs, the manifest, the head, the journal removal).
+//! The journal shared by rollback and write, and its recovery, call [`point`] after
+//! every step whose interruption leaves a distinct state on disk (each staged file,
+//! the journal commit, each delete and rename, the fsync round, the manifest, the
+//! head, the finish hook, the journal removal; in recovery, a dropped journal, a
+//! rebuilt pack, recorded edits, the rewritten journal).
 //! Without the `fault-injection` feature `point` is an empty inline function: there is
 //! no runtime knob in a production build. With it, a test installs a hook with
 //! [`set_fault_hook`]; the crash test's child process uses the hook to stop at step

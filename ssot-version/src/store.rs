@@ -5,7 +5,7 @@
 //! `VersionStore` can be shared between threads) and an exclusive `File::lock` on
 //! `.ssot/versions/lock` (so two processes, or two stores opened on one root, take
 //! turns). Under the lock each operation first empties `tmp/`, finishes an interrupted
-//! rollback if a journal is present, and refreshes the pack index from the `packs/`
+//! rollback or write if a journal is present, and refreshes the pack index from the `packs/`
 //! listing, so state written by another process is always seen.
 //!
 //! Manifests read once are cached in memory. A manifest never changes (its name is
@@ -22,8 +22,8 @@
 //!   tags.json         {"name": "id", ...}
 //!   versions/<id>.json  manifests (see the `manifest` module)
 //!   packs/<name>.pack   objects (see the `pack` module)
-//!   journal           present only while a rollback is being applied
-//!   staging/          restored files, written before the journal commits
+//!   journal           present only while a rollback or write is being applied
+//!   staging/          files a rollback or write puts, written before the journal commits
 //!   statcache         the stat cache (a hint, not fsynced)
 //!   clock             rewritten at each scan to read the file system's clock
 //!   tmp/              temporary files, renamed into place
@@ -46,8 +46,10 @@ use crate::stat;
 use crate::stat::{Stamp, StatKey};
 use crate::statcache::StatCache;
 use crate::walk::{self, Filter};
+use crate::write::Written;
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+pub(crate) type RecoverHook = Arc<dyn Fn(&Written) -> io::Result<()> + Send + Sync>;
 
 /// Options for opening a [`VersionStore`]; start with [`VersionStore::builder`].
 #[must_use = "a builder does nothing until `open` is called"]
@@ -56,6 +58,7 @@ pub struct VersionStoreBuilder {
     include: Vec<String>,
     exclude: Vec<String>,
     clock: Option<Clock>,
+    recover_hook: Option<RecoverHook>,
 }
 
 impl VersionStoreBuilder {
@@ -82,8 +85,29 @@ impl VersionStoreBuilder {
         self
     }
 
+    /// Called by recovery (whoever next locks the store after a crash: opening is
+    /// enough) once a pending [`write`](VersionStore::write) has been rolled forward,
+    /// with its [`Written`] (note included), after the files are in place and before
+    /// the journal is removed. It must be idempotent: if recovery itself is
+    /// interrupted, or `f` fails, it runs again at the next lock. If it fails, the
+    /// operation that locked the store (opening included) fails with
+    /// [`Error::Finish`] and the journal stays. Not called for a pending rollback
+    /// (which has no note).
+    ///
+    /// Give the same hook every time the store is opened, like the globs: a process
+    /// that opens the store without it finishes a pending write without calling it.
+    /// The hook runs under the store's lock: it must not call this store (that would
+    /// deadlock); it may write its own files (an audit log).
+    pub fn on_recover(
+        mut self,
+        f: impl Fn(&Written) -> io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.recover_hook = Some(Arc::new(f));
+        self
+    }
+
     /// Opens the store, creating `.ssot/versions` if needed, and finishes any rollback
-    /// a crash interrupted.
+    /// or write a crash interrupted.
     ///
     /// # Errors
     /// [`Error::Io`] if the root is not a directory or the store cannot be created,
@@ -156,6 +180,7 @@ impl VersionStoreBuilder {
             dirs,
             filter,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemTime::now)),
+            recover_hook: self.recover_hook,
             lock_file,
         };
         store.locked(|_| Ok(()))?;
@@ -255,6 +280,7 @@ pub struct VersionStore {
     pub(crate) dirs: Dirs,
     pub(crate) filter: Filter,
     pub(crate) clock: Clock,
+    pub(crate) recover_hook: Option<RecoverHook>,
     lock_file: File,
     inner: Mutex<Inner>,
 }
@@ -300,6 +326,7 @@ impl VersionStore {
             include: Vec::new(),
             exclude: Vec::new(),
             clock: None,
+            recover_hook: None,
         }
     }
 
