@@ -88,7 +88,7 @@ pub enum Operation {
     },
     /// A document was changed by a JSON Merge Patch ([`Store::patch`](super::Store::patch)).
     Patch,
-    /// The file was restored from a version (`Store::rollback`).
+    /// The file was restored from a version ([`Store::rollback`](super::Store::rollback)).
     Rollback {
         /// The version restored.
         version: String,
@@ -442,6 +442,9 @@ impl AuditLog {
         let result = (|| {
             self.refresh(&mut tail, true)?;
             if skip(self)? {
+                // The group is in the log; a crash may have come before the head
+                // was written: write it again.
+                self.write_head(tail.revision, &tail.hash);
                 return Ok(None);
             }
             let revision = tail.revision + 1;
