@@ -498,8 +498,8 @@ impl Store {
         // (appending its audit records), so the log and files read below are whole.
         let versions = self.versions()?;
         let head = versions.head()?;
-        let last = self.write.audit.last_after()?;
-        let first_revision = self.write.audit.revision()? == 0;
+        let (revision, last) = self.write.audit.state()?;
+        let first_revision = revision == 0;
         let now = jiff::Timestamp::now();
         let pending =
             |operation: Operation, path: &str, before: Option<String>, after: Option<String>| {
@@ -859,5 +859,43 @@ impl Store {
     /// sent here: use [`changes_since`](Self::changes_since) (or `watch`) for those.
     pub fn subscribe(&self) -> Receiver<Event> {
         self.write.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_compare_without_line_numbers() {
+        let at = |line, msg: &str| {
+            Problem::new(
+                Location::at("a.md", Some(line), None),
+                ProblemKind::DuplicateId,
+                msg,
+            )
+        };
+        let before = at(3, "task id `x` is also used at b.md:12; ids are unique");
+        let shifted = at(4, "task id `x` is also used at b.md:13; ids are unique");
+        let other = at(3, "task id `y` is also used at b.md:12; ids are unique");
+        assert_eq!(problem_key(&before), problem_key(&shifted));
+        assert_ne!(problem_key(&before), problem_key(&other));
+    }
+
+    #[test]
+    fn a_version_description_names_the_change_and_its_file() {
+        let op = Operation::SetStatus {
+            id: "build".into(),
+            status: "done".into(),
+        };
+        assert_eq!(describe(&op, "todo.md"), "set-status build done (todo.md)");
+        assert_eq!(describe(&Operation::Patch, "app.yaml"), "patch app.yaml");
+    }
+
+    #[test]
+    fn the_actor_defaults_to_user_or_ssot_and_can_be_given() {
+        let dir = Path::new("/nonexistent");
+        assert_eq!(WriteSide::new(dir, Some("ci".into())).actor, "ci");
+        assert!(!WriteSide::new(dir, None).actor.is_empty());
     }
 }
