@@ -139,7 +139,8 @@ impl Change<'_> {
 pub(crate) struct WriteSide {
     pub(crate) actor: String,
     pub(crate) state_dir: PathBuf,
-    locks: LockManager<String>,
+    /// The in-process locks, one key per file (for `health`'s statistics too).
+    pub(crate) locks: LockManager<String>,
     file_lock: Mutex<Option<FileLock>>,
     pub(crate) audit: AuditLog,
     subscribers: Mutex<Vec<Sender<Event>>>,
