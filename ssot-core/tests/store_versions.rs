@@ -191,3 +191,33 @@ fn another_handle_sees_rollback_and_drift_revisions() {
     );
     assert_eq!(a.set_status("build", Status::Done).unwrap().revision, 3);
 }
+
+#[test]
+fn drift_sees_a_same_size_rewrite_even_with_the_old_mtime() {
+    let (dir, store) = store_with(None);
+    store.record_drift().unwrap();
+    let path = dir.path().join("ci.tasks.yaml");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    // An old file: its fingerprint is trusted once hashed.
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    store.record_drift().unwrap();
+    assert!(store.drift().unwrap().is_empty());
+    // Same size, same mtime put back: the ctime still tells.
+    fs::write(&path, YAML.replace("Lint", "Tint")).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(store.drift().unwrap().modified, ["ci.tasks.yaml"]);
+    // A young file rewritten at once with the same size is re-read.
+    store.record_drift().unwrap();
+    fs::write(&path, YAML.replace("Lint", "Mint")).unwrap();
+    assert_eq!(store.drift().unwrap().modified, ["ci.tasks.yaml"]);
+}

@@ -145,7 +145,12 @@ pub(crate) struct WriteSide {
     pub(crate) audit: AuditLog,
     subscribers: Mutex<Vec<Sender<Event>>>,
     pub(crate) versions: OnceLock<VersionStore>,
+    /// Drift's stat cache: path -> (fingerprint, trusted, hash); see `file_hashes`.
+    pub(crate) hashes: Mutex<HashMap<String, (Fingerprint, bool, String)>>,
 }
+
+/// A file's size, mtime, ctime (seconds and nanoseconds), inode and device.
+pub(crate) type Fingerprint = (u64, i64, i64, i64, i64, u64, u64);
 
 impl std::fmt::Debug for WriteSide {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -181,6 +186,7 @@ impl WriteSide {
             file_lock: Mutex::new(None),
             subscribers: Mutex::new(Vec::new()),
             versions: OnceLock::new(),
+            hashes: Mutex::new(HashMap::new()),
         }
     }
 

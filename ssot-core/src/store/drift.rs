@@ -12,9 +12,11 @@
 //! files it touches first, as `External` records of its own revision, and
 //! `record_drift` records all of it.
 //!
-//! **Cost.** A walk of the store, and a read and hash of every file: O(bytes of the
-//! store). There is no `stat` fast path yet (the read cache's fingerprints belong to
-//! parses, not to the log's hashes).
+//! **Cost.** A walk of the store and a `stat` of every file; a file is read and hashed
+//! only when its fingerprint changed since this handle last hashed it, or when it
+//! was modified less than [`RACY_WINDOW`](super::RACY_WINDOW) before that (the read
+//! cache's racy-clean rule: a file changed twice within one timestamp tick is never
+//! taken for unchanged).
 
 use std::collections::BTreeSet;
 

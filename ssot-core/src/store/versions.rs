@@ -205,16 +205,60 @@ impl Store {
     }
 
     /// Every file of the store now, with the hash of its bytes, sorted by path.
+    ///
+    /// A file whose `stat` fingerprint (size, mtime, ctime, inode, device) is the one
+    /// recorded when it was last hashed, and whose mtime was then at least
+    /// [`RACY_WINDOW`](super::RACY_WINDOW) older than that hashing (the read cache's
+    /// racy-clean rule), is not read again.
     pub(crate) fn file_hashes(&self) -> Result<Vec<(String, String)>, Error> {
+        use std::os::unix::fs::MetadataExt as _;
+        let mut known = self
+            .write
+            .hashes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
         for file in self.files()? {
             let full: PathBuf = self.root.join(&file.path);
-            match std::fs::read(&full) {
-                Ok(bytes) => out.push((file.path, hash_hex(&bytes))),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            let meta = match std::fs::metadata(&full) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io(full, e)),
+            };
+            let print = (
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec(),
+                meta.ctime(),
+                meta.ctime_nsec(),
+                meta.ino(),
+                meta.dev(),
+            );
+            seen.insert(file.path.clone());
+            if let Some((p, trusted, hash)) = known.get(&file.path)
+                && *p == print
+                && *trusted
+            {
+                out.push((file.path, hash.clone()));
+                continue;
             }
+            let read_at = std::time::SystemTime::now();
+            let bytes = match std::fs::read(&full) {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(full, e)),
+            };
+            let hash = hash_hex(&bytes);
+            let trusted = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.checked_add(super::RACY_WINDOW))
+                .is_some_and(|limit| limit <= read_at);
+            known.insert(file.path.clone(), (print, trusted, hash.clone()));
+            out.push((file.path, hash));
         }
+        known.retain(|p, _| seen.contains(p));
         Ok(out)
     }
 
