@@ -315,6 +315,11 @@ impl AuditLog {
         }
     }
 
+    /// The log file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn damaged(&self, line: u64, reason: impl Into<String>) -> Error {
         Error::AuditDamaged {
             path: self.path.clone(),

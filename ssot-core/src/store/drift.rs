@@ -85,16 +85,22 @@ impl Store {
         gone.sort();
         for (path, logged) in gone {
             // Only files that are still part of the store by the manifest.
-            if scan::role_of(&self.manifest, path).is_some() {
+            if self.is_tracked(path) {
                 drift.removed.push(path.clone());
                 detail.push((path.clone(), Some(logged.clone()), None));
             }
         }
         for path in drift.added.iter().chain(&drift.modified) {
-            if let Some(Ok(role)) = scan::role_of(&self.manifest, path) {
-                let loaded = self.load(path, &ReadAs::Role(role));
-                drift.problems.extend(loaded.problems.iter().cloned());
-            }
+            let read_as = match scan::role_of(&self.manifest, path) {
+                Some(Ok(role)) => ReadAs::Role(role),
+                Some(Err(problem)) => {
+                    drift.problems.push(problem);
+                    continue;
+                }
+                None => ReadAs::Config,
+            };
+            let loaded = self.load(path, &read_as);
+            drift.problems.extend(loaded.problems.iter().cloned());
         }
         detail.sort();
         Ok((drift, detail))
