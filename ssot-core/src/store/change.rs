@@ -422,13 +422,13 @@ impl Store {
             // The task may be in a file that cannot be read or parsed: say which.
             let unreadable: Vec<Problem> = problems
                 .iter()
-                .cloned()
                 .filter(|p| {
                     matches!(
                         p.kind,
                         ProblemKind::Io | ProblemKind::Parse | ProblemKind::Encoding
                     )
                 })
+                .cloned()
                 .map(|mut p| {
                     p.message = format!(
                         "no readable task file holds task `{id}`, and this one cannot be read: {}",
