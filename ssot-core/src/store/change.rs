@@ -165,15 +165,18 @@ impl std::fmt::Debug for WriteSide {
 
 impl WriteSide {
     /// The write side of the store at `root`. Opens the version store (finishing a
-    /// write a crash interrupted) if `.ssot/versions` exists.
-    pub(crate) fn open(root: &Path, actor: Option<String>) -> Result<WriteSide, Error> {
-        let versions = OnceLock::new();
-        if root.join(STATE_DIR).join("versions").is_dir() {
-            let _ = versions.set(super::versions::open_versions(root)?);
+    /// write a crash interrupted) if `.ssot/versions` exists. If that fails (a
+    /// read-only directory, a damaged audit log the recovery cannot append to), the
+    /// store still opens for reading, and the first write tries again and reports
+    /// the error.
+    pub(crate) fn open(root: &Path, actor: Option<String>) -> WriteSide {
+        let side = WriteSide::new(root, actor);
+        if root.join(STATE_DIR).join("versions").is_dir()
+            && let Ok(versions) = super::versions::open_versions(root)
+        {
+            let _ = side.versions.set(versions);
         }
-        let mut side = WriteSide::new(root, actor);
-        side.versions = versions;
-        Ok(side)
+        side
     }
 
     fn new(root: &Path, actor: Option<String>) -> WriteSide {
