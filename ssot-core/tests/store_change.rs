@@ -590,3 +590,29 @@ fn every_change_kind_in_every_format_writes_the_editors_text_only() {
         }
     }
 }
+
+#[test]
+fn a_lock_held_too_long_is_a_timeout_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("todo.md"), MD).unwrap();
+    fs::write(
+        dir.path().join("ssot.yaml"),
+        "version: 1\nsettings:\n  lock_timeout: 50ms\n",
+    )
+    .unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.set_status("build", Status::InProgress).unwrap();
+    // Another process's commit, as far as this handle can tell.
+    let mut other = ssot_core::lock::FileLock::open(dir.path().join(".ssot/lock")).unwrap();
+    let held = other.lock(ssot_core::lock::LockKind::Exclusive).unwrap();
+    let err = store.set_status("build", Status::Done).unwrap_err();
+    let Error::LockTimeout { path, timeout } = &err else {
+        panic!("expected LockTimeout, got {err}")
+    };
+    assert_eq!(path, ".ssot/lock");
+    assert_eq!(*timeout, std::time::Duration::from_millis(50));
+    assert!(err.to_string().contains("lock_timeout"));
+    drop(held);
+    assert_eq!(store.set_status("build", Status::Done).unwrap().revision, 2);
+    assert!(read(dir.path(), "todo.md").contains("- [x] Build"));
+}
