@@ -45,6 +45,41 @@
 //! # }
 //! ```
 //!
+//! # Example: change, audit, roll back
+//!
+//! ```
+//! use ssot_core::store::{Operation, Store};
+//! use ssot_core::Status;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("todo.md"), "# Sprint\n- [ ] Build 🆔 build\n- [ ] Ship 🆔 ship ⛔ build\n")?;
+//! let store = Store::builder().actor("ana").init(dir.path())?;
+//! let before = store.snapshot("sprint start")?;
+//!
+//! // Validated, locked, written in place (the heading keeps its bytes), audited.
+//! let commit = store.set_status("build", Status::Done)?;
+//! assert_eq!(commit.revision, 1);
+//! assert_eq!(std::fs::read_to_string(dir.path().join("todo.md"))?,
+//!            "# Sprint\n- [x] Build 🆔 build\n- [ ] Ship 🆔 ship ⛔ build\n");
+//!
+//! // A change that would break the plan is refused; nothing is written.
+//! assert!(store.remove_task("build").is_err());
+//! assert_eq!(store.revision()?, 1);
+//!
+//! // The log: the first revision records the files as found, then the change.
+//! let log = store.audit_log()?;
+//! assert_eq!(log.last().map(|r| &r.operation),
+//!            Some(&Operation::SetStatus { id: "build".into(), status: "done".into() }));
+//! assert!(store.verify_audit()?.is_ok());
+//!
+//! // Rolling back is itself a revision.
+//! assert_eq!(store.rollback(before.id().as_str())?.revision, 2);
+//! assert_eq!(store.task_file("todo.md")?.tasks()[0].status(), Status::Pending);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Design
 //!
 //! - **The manifest decides.** Which files belong to the store, and as what, is
