@@ -47,6 +47,10 @@
 //! already has them, so each committed revision is in the log exactly once. A torn
 //! last line of the log is cut off at the next append (see `audit.rs`).
 //!
+//! An audit append that fails (a full disk) after the files are in place returns
+//! [`Error::Version`] (`Finish`: the files are in place, the journal stays); the next
+//! operation on the store, in any process, appends the records through the same hook.
+//!
 //! # Durability and its cost
 //!
 //! One code path for a single change and a transaction of any size: the version
