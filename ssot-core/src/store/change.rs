@@ -754,49 +754,41 @@ impl Store {
         parsed: &HashMap<String, Arc<TaskFile>>,
     ) -> Result<Vec<Problem>, Error> {
         let (files, _) = self.task_files()?;
-        let mut before: Vec<Arc<TaskFile>> = Vec::with_capacity(files.len() + 1);
-        let mut after: Vec<Arc<TaskFile>> = Vec::with_capacity(files.len() + 1);
-        let mut seen = BTreeSet::new();
-        for f in files {
-            if let Some(w) = work.get(f.path()) {
-                seen.insert(w.rel.clone());
-                if let Some(old) = w.before.as_ref() {
-                    let loaded =
-                        super::read::parse(&self.registry, &w.rel, old.clone(), &w.read_as);
-                    if let Some(Content::Tasks(t)) = &loaded.content {
-                        before.push(Arc::clone(t));
-                    }
+        let others: Vec<Arc<TaskFile>> = files
+            .into_iter()
+            .filter(|f| !work.contains_key(f.path()))
+            .collect();
+        let with = |touched: Vec<Arc<TaskFile>>| {
+            let mut all = others.clone();
+            all.extend(touched);
+            all.sort_by(|a, b| a.path().cmp(b.path()));
+            all
+        };
+        // The common case: the new state plans. Only when it does not are the old
+        // texts parsed, to leave out the problems the store already had.
+        let after = match Plan::build(&with(parsed.values().cloned().collect())) {
+            Ok(_) => return Ok(Vec::new()),
+            Err(report) => report,
+        };
+        let mut old_touched = Vec::new();
+        for w in work.values() {
+            if let Some(old) = w.before.as_ref() {
+                let loaded = super::read::parse(&self.registry, &w.rel, old.clone(), &w.read_as);
+                if let Some(Content::Tasks(t)) = &loaded.content {
+                    old_touched.push(Arc::clone(t));
                 }
-                if let Some(new) = parsed.get(&w.rel) {
-                    after.push(Arc::clone(new));
-                }
-            } else {
-                before.push(Arc::clone(&f));
-                after.push(f);
             }
         }
-        // Files the scan did not see yet (a task list created by this change).
-        for (rel, new) in parsed {
-            if !seen.contains(rel) {
-                after.push(Arc::clone(new));
-            }
-        }
-        before.sort_by(|a, b| a.path().cmp(b.path()));
-        after.sort_by(|a, b| a.path().cmp(b.path()));
-        let old: BTreeSet<_> = Plan::build(&before)
+        let old: BTreeSet<_> = Plan::build(&with(old_touched))
             .err()
             .map(|r| r.problems().iter().map(problem_key).collect())
             .unwrap_or_default();
-        Ok(Plan::build(&after)
-            .err()
-            .map(|r| {
-                r.problems()
-                    .iter()
-                    .filter(|p| !old.contains(&problem_key(p)))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(after
+            .problems()
+            .iter()
+            .filter(|p| !old.contains(&problem_key(p)))
+            .cloned()
+            .collect())
     }
 
     /// Moves task `id` to `status`, in place, as one revision.
