@@ -47,6 +47,12 @@
 //! already has them, so each committed revision is in the log exactly once. A torn
 //! last line of the log is cut off at the next append (see `audit.rs`).
 //!
+//! A write that fails after the version store's commit point (a directory that
+//! refuses the rename) returns its error after one more attempt to finish the
+//! journal (which, if it works, appends the records through the hook); if that
+//! fails too, the files stay a mix of old and new until an operation on the store
+//! can finish the journal (the version store rolls forward, never back).
+//!
 //! An audit append that fails (a full disk) after the files are in place returns
 //! [`Error::Version`] (`Finish`: the files are in place, the journal stays); the next
 //! operation on the store, in any process, appends the records through the same hook.
@@ -734,7 +740,23 @@ impl Store {
                 }
                 Err(e) => Err(std::io::Error::other(e.to_string())),
             }
-        })?;
+        });
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                // A write that failed after its commit point (a directory that
+                // refuses the rename, a full disk) left its journal: try to finish
+                // it now, so that the files are not left half new while this handle
+                // goes on. If that works, the hook has appended the records; if
+                // not, the next operation on the store tries again. Either way the
+                // caller gets the write's error.
+                let _ = versions.head();
+                for w in work.values() {
+                    self.reader.invalidate(&w.rel);
+                }
+                return Err(e.into());
+            }
+        };
         super::fault::point("commit:audited");
         for w in work.values() {
             self.reader.invalidate(&w.rel);
