@@ -11,8 +11,12 @@
 //!    unique across the store), a path through the manifest.
 //! 2. **Lock**: an in-process `Write` lock per file touched ([`ssot_lock::LockManager`],
 //!    in path order), then the store's lock file `.ssot/lock` (an exclusive
-//!    [`ssot_lock::FileLock`]) for the rest of the commit; each wait is bounded by the
+//!    [`ssot_lock::FileLock`]) for the rest of the commit; the waits are bounded by the
 //!    manifest's `lock_timeout` ([`Error::LockTimeout`] names what was waited for).
+//!    When another process holds `.ssot/lock`, the wait is a blocking `flock` on a
+//!    helper thread, not polling, so that a process committing in a loop cannot
+//!    starve the others (see `WaitedLock`). Threads of one handle also take turns on
+//!    the handle's lock-file handle, a wait bounded by the holder's own.
 //! 3. **Read** each file's current bytes (never the cache) and compare their hash with
 //!    the audit log's last `after` for the file. A difference is drift: it is
 //!    recorded first, as an `External` record of the same revision. On the store's
@@ -115,6 +119,78 @@ pub struct Commit {
     pub version: Option<ssot_version::VersionId>,
     /// Its audit records, all of revision [`revision`](Self::revision).
     pub records: Vec<AuditRecord>,
+}
+
+/// The store's lock file taken by a helper thread that waits for it blocking.
+///
+/// Why not [`FileLock::lock_timeout`]: std has no timed file lock, so it polls, with
+/// a backoff up to 10 ms; a process that commits in a loop releases and re-takes the
+/// lock within a millisecond, and a poller can miss every such window (measured:
+/// starved past a 5 s timeout with two processes making 200 changes each). A
+/// blocking `flock` waiter is woken by the kernel at the release. So a contended
+/// commit waits on a thread of its own (its own [`FileLock`] handle, so the lock
+/// belongs to that thread's open files) and the caller waits on a channel with the
+/// timeout. On a timeout the thread stays blocked until the lock is released, then
+/// takes it, finds no one waiting, and releases it at once.
+struct WaitedLock {
+    release: Option<Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WaitedLock {
+    /// Waits at most `wait` for the lock file `path`; `None` on a timeout.
+    fn acquire(path: PathBuf, wait: Duration) -> Result<Option<WaitedLock>, Error> {
+        let (got_tx, got_rx) = channel::<Result<(), ssot_lock::Error>>();
+        let (release_tx, release_rx) = channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("ssot-store-lock".into())
+            .spawn({
+                let path = path.clone();
+                move || {
+                    let mut lock = match FileLock::open(&path) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = got_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let held = match lock.lock(LockKind::Exclusive) {
+                        Ok(g) => g,
+                        Err(e) => {
+                            let _ = got_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    if got_tx.send(Ok(())).is_ok() {
+                        // Held until the commit drops its `WaitedLock`.
+                        let _ = release_rx.recv();
+                    }
+                    drop(held);
+                }
+            })
+            .map_err(|e| Error::io(&path, e))?;
+        match got_rx.recv_timeout(wait) {
+            Ok(Ok(())) => Ok(Some(WaitedLock {
+                release: Some(release_tx),
+                thread: Some(thread),
+            })),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(Error::Lock(e))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+impl Drop for WaitedLock {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(thread) = self.thread.take() {
+            // The thread only releases the lock and ends.
+            let _ = thread.join();
+        }
+    }
 }
 
 /// The task files as the cached reads give them, and the problems met.
@@ -507,42 +583,32 @@ impl Store {
         }
         let lock_path = self.write.state_dir.join("lock");
         let lock_name = format!("{STATE_DIR}/lock");
-        let mut slot = loop {
-            match self.write.file_lock.try_lock() {
-                Ok(slot) => break slot,
-                Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    if left().is_zero() {
-                        return Err(Error::LockTimeout {
-                            path: lock_name,
-                            timeout,
-                        });
-                    }
-                    std::thread::sleep(Duration::from_micros(200).min(left()));
-                }
-            }
-        };
+        // Threads of this handle take turns here (a blocking wait: the holder is
+        // itself bounded by the timeout below, and then by its commit).
+        let mut slot = self
+            .write
+            .file_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if slot.is_none() {
             fs::create_dir_all(&self.write.state_dir)
                 .map_err(|e| Error::io(&self.write.state_dir, e))?;
             *slot = Some(FileLock::open(&lock_path)?);
         }
-        let Some(file_lock) = slot.as_mut() else {
-            return Err(Error::LockTimeout {
+        if let Some(file_lock) = slot.as_mut() {
+            match file_lock.try_lock(LockKind::Exclusive) {
+                Ok(_held) => return f(),
+                Err(ssot_lock::Error::WouldBlock { .. }) => {}
+                Err(other) => return Err(Error::Lock(other)),
+            }
+        }
+        match WaitedLock::acquire(lock_path, left())? {
+            Some(_held) => f(),
+            None => Err(Error::LockTimeout {
                 path: lock_name,
                 timeout,
-            });
-        };
-        let _held = file_lock
-            .lock_timeout(LockKind::Exclusive, left())
-            .map_err(|e| match e {
-                ssot_lock::Error::Timeout { .. } => Error::LockTimeout {
-                    path: lock_name.clone(),
-                    timeout,
-                },
-                other => Error::Lock(other),
-            })?;
-        f()
+            }),
+        }
     }
 
     /// Commits `changes` as one revision (see the module docs).
