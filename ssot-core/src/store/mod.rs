@@ -71,6 +71,8 @@ mod plan;
 mod read;
 mod report;
 mod scan;
+#[cfg(feature = "watch")]
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,6 +89,8 @@ pub use self::plan::{Blocked, CriticalPath, Plan, PlannedTask};
 pub use self::read::{Document, RACY_WINDOW, ReadStats, TaskFile};
 pub use self::report::{Location, Problem, ProblemKind, Report};
 pub use self::scan::{Role, STATE_DIR, StoreFile};
+#[cfg(feature = "watch")]
+pub use self::watch::{DEFAULT_DEBOUNCE, Watcher};
 
 use self::config::Layer;
 use self::manifest::{MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT};
