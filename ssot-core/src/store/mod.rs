@@ -74,6 +74,7 @@
 mod audit;
 mod change;
 mod config;
+mod drift;
 mod fault;
 mod locate;
 pub mod manifest;
@@ -84,6 +85,7 @@ mod scan;
 #[cfg(feature = "watch")]
 mod watch;
 mod transaction;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,6 +97,7 @@ use crate::error::Error;
 pub use self::audit::{AuditCheck, AuditDamage, AuditRecord, Event, GENESIS, Operation};
 pub use self::change::Commit;
 pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
+pub use self::drift::Drift;
 #[cfg(feature = "fault-injection")]
 pub use self::fault::set_fault_hook;
 pub use self::manifest::{
@@ -195,7 +198,7 @@ impl StoreBuilder {
         register_user_schemas(&root, &manifest, &mut registry)?;
         let store = Store {
             reader: Reader::new(manifest.settings().cache_documents),
-            write: change::WriteSide::new(&root, self.actor),
+            write: change::WriteSide::open(&root, self.actor)?,
             root,
             manifest,
             registry,

@@ -280,6 +280,11 @@ impl Reader {
         self.cache.remove(rel);
     }
 
+    /// Forgets every file read (after a rollback).
+    pub(crate) fn clear(&self) {
+        self.cache.invalidate_all();
+    }
+
     /// Reads `rel` (at `full`) as `read_as`, through the cache.
     pub(crate) fn load(
         &self,
