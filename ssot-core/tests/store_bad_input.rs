@@ -8,7 +8,12 @@
 //! checks that the store reads it like any file, and skips the "unreadable" assertions
 //! (it says so on stderr).
 #![cfg(feature = "store")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::fs;
 use std::path::Path;
@@ -120,6 +125,9 @@ fn a_file_deleted_between_plan_and_change_is_an_error_not_a_panic() {
     let _ = store.set_status("build", Status::Done).unwrap();
     assert!(read(dir.path(), "todo.md").contains("- [x] Build"));
     assert_log_consistent(&store);
+    // The deleted file was never recorded, so it is no drift; the rest is recorded.
+    let drift = store.drift().unwrap();
+    assert!(drift.is_empty(), "{drift:?}");
 }
 
 #[test]

@@ -176,4 +176,6 @@ fn two_processes_making_200_changes_each_lose_nothing() {
     }
     assert_eq!(statuses, expected);
     assert!(store.validate().unwrap().problems().is_empty());
+    let drift = store.drift().unwrap();
+    assert!(drift.is_empty(), "{drift:?}");
 }

@@ -53,7 +53,9 @@ use notify_debouncer_full::{
     DebounceEventResult, DebouncedEvent, Debouncer, RecommendedCache, new_debouncer,
 };
 
-use super::scan::{STATE_DIR, relative};
+use super::Store;
+use super::manifest::MANIFEST_FILE;
+use super::scan::{STATE_DIR, relative, role_of};
 use crate::Error;
 
 /// How long a path must be quiet before its edits are handed over as one batch:
@@ -227,6 +229,54 @@ pub(crate) fn spawn(
     })
 }
 
+impl Store {
+    /// Starts watching the store's directory for outside edits, with the
+    /// [`DEFAULT_DEBOUNCE`]; see [`Store::watch_with`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::watch_with`].
+    pub fn watch(self: &Arc<Store>) -> Result<Watcher, Error> {
+        self.watch_with(DEFAULT_DEBOUNCE)
+    }
+
+    /// Starts watching the store's directory for outside edits: each debounced batch
+    /// of edits to store files (see the [module](super::watch) docs for what counts)
+    /// runs [`Store::record_drift`], so outside edits become `External` audit records
+    /// and events with `external: true` for every [`Store::subscribe`]r. One drift
+    /// check also runs at once, for edits made before the watch started.
+    ///
+    /// The watch runs on a background thread until the returned [`Watcher`] is
+    /// dropped; its errors (a drift check that failed, a watcher error) are kept for
+    /// [`Watcher::errors`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Watch`] when the file watcher cannot be started (on Linux, the
+    /// inotify instance or watch limit); [`Error::Io`] when its thread cannot.
+    pub fn watch_with(self: &Arc<Store>, debounce: Duration) -> Result<Watcher, Error> {
+        let filter = Arc::clone(self);
+        let store = Arc::clone(self);
+        spawn(
+            self.root(),
+            debounce,
+            move |rel, full| filter.is_watched(rel, full),
+            move |_batch| store.record_drift().map(drop),
+        )
+    }
+
+    /// Whether an event on `rel` (at `full`) may change what the store holds: a file
+    /// the manifest manages, the manifest or a schema file, or a path that is no
+    /// longer a regular file (removed, or a directory that may hold store files).
+    fn is_watched(&self, rel: &str, full: &Path) -> bool {
+        rel == MANIFEST_FILE
+            || role_of(self.manifest(), rel).is_some()
+            || self.manifest().schemas().iter().any(|(_, p)| p == rel)
+            || self.manifest().schema_paths().iter().any(|p| p == rel)
+            || !full.is_file()
+    }
+}
+
 /// Adds the store paths of `events` that `relevant` accepts to `batch`.
 fn collect(
     root: &Path,
@@ -330,7 +380,12 @@ mod tests {
                 rescan: true
             }
         );
-        assert!(watcher.batches() >= 1);
+        // The count moves once the handler has returned.
+        let deadline = Instant::now() + PATIENCE;
+        while watcher.batches() < 1 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert_eq!(watcher.batches(), 1);
         assert!(watcher.stop().is_empty());
     }
 
@@ -449,6 +504,95 @@ mod tests {
             rx.recv_timeout(PATIENCE),
             Err(mpsc::RecvTimeoutError::Disconnected)
         ));
+    }
+
+    /// Waits for an event on `path` with `external` as given.
+    fn wait_event(
+        events: &mpsc::Receiver<crate::store::Event>,
+        path: &str,
+        external: bool,
+    ) -> crate::store::Event {
+        let deadline = Instant::now() + PATIENCE;
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match events.recv_timeout(left) {
+                Ok(e) if e.path == path && e.external == external => return e,
+                Ok(e) => seen.push(e),
+                Err(_) => break,
+            }
+        }
+        panic!("no event on `{path}` (external: {external}) within {PATIENCE:?}; saw {seen:?}");
+    }
+
+    #[test]
+    fn an_outside_edit_becomes_an_audit_record_and_an_external_event() {
+        let (_dir, root) = canonical_tempdir();
+        std::fs::write(root.join("todo.md"), "- [ ] A 🆔 a\n").unwrap();
+        let store = Arc::new(Store::init(&root).unwrap());
+        let events = store.subscribe();
+        let watcher = store.watch_with(Duration::from_millis(50)).unwrap();
+        // The check at start records what was there before the first revision.
+        let baseline = wait_event(&events, "todo.md", true);
+        assert_eq!(baseline.revision, 1);
+
+        std::fs::write(root.join("todo.md"), "- [x] A 🆔 a\n").unwrap();
+        let event = wait_event(&events, "todo.md", true);
+        assert_eq!(event.revision, 2);
+        assert_eq!(event.operation, crate::store::Operation::External);
+        let log = store.audit_log().unwrap();
+        let last = log.last().unwrap();
+        assert_eq!((last.revision, last.path.as_str()), (2, "todo.md"));
+        assert_eq!(
+            last.after.as_deref(),
+            Some(
+                blake3::hash(b"- [x] A \xf0\x9f\x86\x94 a\n")
+                    .to_hex()
+                    .as_str()
+            )
+        );
+        assert!(store.drift().unwrap().modified.is_empty());
+        assert!(watcher.stop().is_empty());
+    }
+
+    #[test]
+    fn a_change_through_the_store_is_not_recorded_again_as_an_outside_edit() {
+        let (_dir, root) = canonical_tempdir();
+        std::fs::write(root.join("todo.md"), "- [ ] A 🆔 a\n").unwrap();
+        let store = Arc::new(Store::init(&root).unwrap());
+        let events = store.subscribe();
+        let watcher = store.watch_with(Duration::from_millis(50)).unwrap();
+        wait_event(&events, "todo.md", true);
+        let commit = store.set_status("a", crate::Status::Done).unwrap();
+        wait_event(&events, "todo.md", false);
+        // An outside edit after it: once it is recorded, the batch with the store's
+        // own write has been handled too (batches are handled in order).
+        std::fs::write(root.join("marker.md"), "- [ ] M 🆔 m\n").unwrap();
+        wait_event(&events, "marker.md", true);
+        let external_todo_after: Vec<_> = store
+            .audit_log()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.revision > commit.revision && r.path == "todo.md")
+            .collect();
+        assert!(external_todo_after.is_empty(), "{external_todo_after:?}");
+        assert!(watcher.errors().is_empty());
+    }
+
+    #[test]
+    fn the_watch_stops_with_the_watcher_and_later_edits_wait_for_the_next_change() {
+        let (_dir, root) = canonical_tempdir();
+        std::fs::write(root.join("todo.md"), "- [ ] A 🆔 a\n").unwrap();
+        let store = Arc::new(Store::init(&root).unwrap());
+        let events = store.subscribe();
+        let watcher = store.watch_with(Duration::from_millis(50)).unwrap();
+        wait_event(&events, "todo.md", true);
+        drop(watcher);
+        // The watcher's `Arc` of the store is released with its thread.
+        assert_eq!(Arc::strong_count(&store), 1);
+        std::fs::write(root.join("todo.md"), "- [/] A 🆔 a\n").unwrap();
+        // Nothing records it now: the drift stays until asked for.
+        assert_eq!(store.drift().unwrap().modified, ["todo.md"]);
+        assert_eq!(store.revision().unwrap(), 1);
     }
 
     #[test]
