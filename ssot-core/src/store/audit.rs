@@ -315,6 +315,11 @@ impl AuditLog {
         }
     }
 
+    /// The log file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn damaged(&self, line: u64, reason: impl Into<String>) -> Error {
         Error::AuditDamaged {
             path: self.path.clone(),
@@ -772,7 +777,10 @@ mod tests {
         assert!(matches!(log.revision(), Err(Error::AuditDamaged { .. })));
         fs::write(dir.path().join("audit.log"), "").unwrap();
         assert_eq!(log.revision().unwrap(), 0);
-        let c = log.append(&[pending("b.md")], None, |_| Ok(false)).unwrap().unwrap();
+        let c = log
+            .append(&[pending("b.md")], None, |_| Ok(false))
+            .unwrap()
+            .unwrap();
         assert_eq!(c.records[0].revision, 1);
         assert_eq!(c.records[0].prev, GENESIS);
     }
