@@ -81,16 +81,17 @@ mod change;
 mod config;
 mod drift;
 mod fault;
+mod health;
 mod locate;
 pub mod manifest;
 mod plan;
 mod read;
 mod report;
 mod scan;
-#[cfg(feature = "watch")]
-mod watch;
 mod transaction;
 mod versions;
+#[cfg(feature = "watch")]
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -105,6 +106,9 @@ pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
 pub use self::drift::Drift;
 #[cfg(feature = "fault-injection")]
 pub use self::fault::set_fault_hook;
+pub use self::health::{
+    AuditHealth, CacheHealth, DriftHealth, Health, LockHealth, SnapshotHealth, ValidationHealth,
+};
 pub use self::manifest::{
     AuditRetention, ConfigSet, FileKind, FileRule, Manifest, Settings, SnapshotPolicy,
 };
@@ -112,9 +116,9 @@ pub use self::plan::{Blocked, CriticalPath, Plan, PlannedTask};
 pub use self::read::{Document, RACY_WINDOW, ReadStats, TaskFile};
 pub use self::report::{Location, Problem, ProblemKind, Report};
 pub use self::scan::{Role, STATE_DIR, StoreFile};
+pub use self::transaction::Transaction;
 #[cfg(feature = "watch")]
 pub use self::watch::{DEFAULT_DEBOUNCE, Watcher};
-pub use self::transaction::Transaction;
 
 use self::config::Layer;
 use self::manifest::{MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT};

@@ -1,46 +1,6 @@
-//! Watching the store's directory for outside edits (feature `watch`).
-//!
-//! [`Store::watch`] starts a file watcher (the `notify` crate, debounced by
-//! `notify-debouncer-full`) on the root. Each debounced batch of edits to store files
-//! is handed to [`Store::record_drift`], so an edit made by an editor, `git checkout`
-//! or another program becomes External records in the audit log and [`Event`]s with
-//! `external: true` for every [`Store::subscribe`]r, like a change made through the
-//! store.
-//!
-//! # Design
-//!
-//! - **One drift check per batch, not per event.** An editor saving a file produces
-//!   a burst of events (a temporary file, a rename, an attribute change); the
-//!   debouncer waits until the path has been quiet for the debounce time (default
-//!   [`DEFAULT_DEBOUNCE`]) and hands over the whole burst, and the watcher thread also
-//!   merges the batches that queued while it was busy. The drift check compares the
-//!   files with the last revision, so the watcher never needs to know *what* changed,
-//!   only *that* something might have: a missed detail cannot lose an edit.
-//! - **Filtered to store files.** Events under `.ssot/` (the store's own audit log
-//!   and versions) and `.git/` are dropped, as are reads (access events), attribute
-//!   changes (`chmod`, `touch`: no byte changed) and files the manifest does not
-//!   manage. A path that is no longer a regular file (removed, or a directory that
-//!   was renamed or removed with store files in it) always counts. A back-end that
-//!   lost events (inotify queue overflow) asks for a rescan, which also triggers a
-//!   check.
-//! - **The store's own writes are seen too.** A change made through the store also
-//!   touches its files; the drift check that follows finds them equal to the last
-//!   revision and records nothing.
-//! - **Nothing is lost between start and the first event.** The watcher thread runs
-//!   one drift check right after the watch is in place, so edits made before
-//!   [`Store::watch`] returned are recorded as well.
-//! - **Errors are kept, not printed.** The background thread cannot return an error;
-//!   it queues each one (a failed drift check, a back-end error such as the inotify
-//!   watch limit) for [`Watcher::errors`] and keeps watching.
-//!
-//! # Costs
-//!
-//! The watch is recursive: on Linux one inotify watch per directory under the root,
-//! `.ssot/` included (its events are dropped, not avoided). Each batch that touches a
-//! store file costs one [`Store::record_drift`]: a walk of the store and a hash of
-//! each file whose `stat` changed, under the store's lock. Stopping (dropping the
-//! [`Watcher`]) waits for a running drift check and at most one debouncer tick
-//! (a quarter of the debounce time).
+//! Watching the store's directory for outside edits (feature `watch`): the file
+//! watcher, the batch filter and [`Store::watch`]. The design and costs are documented
+//! on [`Watcher`], where users see them.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -65,15 +25,56 @@ pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(200);
 /// The directories under the root whose events are dropped.
 const IGNORED_DIRS: [&str; 2] = [STATE_DIR, ".git"];
 
-/// A running watch of a store's directory; made by [`Store::watch`].
+/// A running watch of a store's directory; made by [`Store::watch`] (feature
+/// `watch`).
 ///
-/// Dropping it (or calling [`Watcher::stop`]) stops the file watcher and its
-/// background thread; a drift check that is running is finished first. Errors of the
-/// background thread are queued and read with [`Watcher::errors`]; the ones still
+/// [`Store::watch`] starts a file watcher (the `notify` crate, debounced by
+/// `notify-debouncer-full`) on the root. Each debounced batch of edits to store files
+/// is handed to [`Store::record_drift`], so an edit made by an editor, `git checkout`
+/// or another program becomes `External` records in the audit log and
+/// [`Event`](super::Event)s with `external: true` for every [`Store::subscribe`]r,
+/// like a change made through the store.
+///
+/// Dropping the `Watcher` (or calling [`Watcher::stop`]) stops the file watcher and
+/// its background thread; a drift check that is running is finished first. Errors of
+/// the background thread are queued and read with [`Watcher::errors`]; the ones still
 /// queued at [`Watcher::stop`] are returned by it. The watcher holds an `Arc` of the
-/// store, which lives at least as long as the watch.
+/// store, released when the watch stops.
 ///
-/// [`Store::watch`]: super::Store::watch
+/// # Design
+///
+/// - **One drift check per batch, not per event.** An editor saving a file produces
+///   a burst of events (a temporary file, a rename, an attribute change); the
+///   debouncer waits until the path has been quiet for the debounce time (default
+///   [`DEFAULT_DEBOUNCE`]) and hands over the whole burst, and the watcher thread also
+///   merges the batches that queued while it was busy. The drift check compares the
+///   files with the last revision, so the watcher never needs to know *what* changed,
+///   only *that* something might have: a missed detail cannot lose an edit.
+/// - **Filtered to store files.** Events under `.ssot/` (the store's own audit log
+///   and versions) and `.git/` are dropped, as are reads (access events), attribute
+///   changes (`chmod`, `touch`: no byte changed) and files the manifest does not
+///   manage. A path that is no longer a regular file (removed, or a directory that
+///   was renamed or removed with store files in it) always counts. A back-end that
+///   lost events (inotify queue overflow) asks for a rescan, which also triggers a
+///   check.
+/// - **The store's own writes are seen too.** A change made through the store also
+///   touches its files; the drift check that follows finds them equal to the last
+///   revision and records nothing.
+/// - **Nothing is lost between start and the first event.** The watcher thread runs
+///   one drift check right after the watch is in place, so edits made before
+///   [`Store::watch`] returned are recorded as well.
+/// - **Errors are kept, not printed.** The background thread cannot return an error;
+///   it queues each one (a failed drift check, a back-end error such as the inotify
+///   watch limit) for [`Watcher::errors`] and keeps watching.
+///
+/// # Costs
+///
+/// The watch is recursive: on Linux one inotify watch per directory under the root,
+/// `.ssot/` included (its events are dropped, not avoided). Each batch that touches a
+/// store file costs one [`Store::record_drift`]: a walk of the store and a hash of
+/// each file whose `stat` changed, under the store's lock. Stopping (dropping the
+/// [`Watcher`]) waits for a running drift check and at most one debouncer tick
+/// (a quarter of the debounce time).
 #[must_use = "the watch stops when the Watcher is dropped"]
 pub struct Watcher {
     root: PathBuf,
@@ -241,7 +242,7 @@ impl Store {
     }
 
     /// Starts watching the store's directory for outside edits: each debounced batch
-    /// of edits to store files (see the [module](super::watch) docs for what counts)
+    /// of edits to store files (see [`Watcher`] for what counts)
     /// runs [`Store::record_drift`], so outside edits become `External` audit records
     /// and events with `external: true` for every [`Store::subscribe`]r. One drift
     /// check also runs at once, for edits made before the watch started.
@@ -249,6 +250,24 @@ impl Store {
     /// The watch runs on a background thread until the returned [`Watcher`] is
     /// dropped; its errors (a drift check that failed, a watcher error) are kept for
     /// [`Watcher::errors`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use ssot_core::store::Store;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Arc::new(Store::init(dir.path())?);
+    /// let events = store.subscribe();
+    /// let watcher = store.watch_with(Duration::from_millis(50))?;
+    /// std::fs::write(dir.path().join("todo.md"), "- [ ] Written by hand 🆔 hand\n")?;
+    /// let event = events.recv_timeout(Duration::from_secs(30))?;
+    /// assert!(event.external);
+    /// assert_eq!(event.path, "todo.md");
+    /// assert!(watcher.stop().is_empty());
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
