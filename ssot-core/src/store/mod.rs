@@ -207,7 +207,7 @@ impl StoreBuilder {
         register_user_schemas(&root, &manifest, &mut registry)?;
         let store = Store {
             reader: Reader::new(manifest.settings().cache_documents),
-            write: change::WriteSide::open(&root, self.actor)?,
+            write: change::WriteSide::open(&root, self.actor),
             root,
             manifest,
             registry,
