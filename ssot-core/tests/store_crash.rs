@@ -31,7 +31,7 @@ use std::fs;
 use std::path::Path;
 
 use ssot_core::format::edit::Position;
-use ssot_core::store::{Operation, Store};
+use ssot_core::store::Store;
 use ssot_core::{Error, Status, Task, TaskId};
 
 const TODO: &str = "# Work\n\n- [ ] Build 🆔 build\n- [ ] Ship 🆔 ship ⛔ build\n";
@@ -129,6 +129,7 @@ fn assert_log_explains(root: &Path, store: &Store) {
 #[cfg(feature = "fault-injection")]
 mod killed {
     use super::*;
+    use ssot_core::store::Operation;
     use std::io::{BufRead, BufReader, Read, Write};
     use std::process::{Command, Stdio};
     use std::sync::atomic::{AtomicU64, Ordering};
