@@ -616,3 +616,30 @@ fn a_lock_held_too_long_is_a_timeout_naming_it() {
     assert_eq!(store.set_status("build", Status::Done).unwrap().revision, 2);
     assert!(read(dir.path(), "todo.md").contains("- [x] Build"));
 }
+
+#[test]
+fn a_problem_the_store_already_had_does_not_block_other_changes() {
+    let (dir, store) = store();
+    fs::write(
+        dir.path().join("broken.md"),
+        "- [ ] Waits 🆔 waits ⛔ nowhere\n",
+    )
+    .unwrap();
+    assert!(store.plan().is_err());
+    store
+        .update_task("lint", |t| t.title = "Lint all".into())
+        .unwrap();
+    store
+        .add_task(
+            "todo.md",
+            Task::new(TaskId::new("more").unwrap(), "More"),
+            Position::End,
+        )
+        .unwrap();
+    // A new problem of the same kind is still refused.
+    let r = store.update_task("more", |t| {
+        t.dependencies.push(TaskId::new("elsewhere").unwrap())
+    });
+    assert!(matches!(r, Err(Error::Invalid(_))), "{r:?}");
+    assert_eq!(store.revision().unwrap(), 2);
+}
