@@ -116,6 +116,7 @@ mod change;
 mod config;
 mod drift;
 mod fault;
+mod health;
 mod locate;
 pub mod manifest;
 mod plan;
@@ -124,6 +125,8 @@ mod report;
 mod scan;
 mod transaction;
 mod versions;
+#[cfg(feature = "watch")]
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -138,6 +141,9 @@ pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
 pub use self::drift::Drift;
 #[cfg(feature = "fault-injection")]
 pub use self::fault::set_fault_hook;
+pub use self::health::{
+    AuditHealth, CacheHealth, DriftHealth, Health, LockHealth, SnapshotHealth, ValidationHealth,
+};
 pub use self::manifest::{
     AuditRetention, ConfigSet, FileKind, FileRule, Manifest, Settings, SnapshotPolicy,
 };
@@ -146,6 +152,8 @@ pub use self::read::{Document, RACY_WINDOW, ReadStats, TaskFile};
 pub use self::report::{Location, Problem, ProblemKind, Report};
 pub use self::scan::{Role, STATE_DIR, StoreFile};
 pub use self::transaction::Transaction;
+#[cfg(feature = "watch")]
+pub use self::watch::{DEFAULT_DEBOUNCE, Watcher};
 
 use self::config::Layer;
 use self::manifest::{MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT};
