@@ -65,8 +65,15 @@ pub(crate) fn push_segment(pointer: &mut String, segment: &str) {
 // JSON
 // ---------------------------------------------------------------------------
 
-/// Finds every target in well-formed JSON `text`.
+/// Finds every target in well-formed JSON `text`; a target that cannot be followed
+/// to its end gets the position of its deepest value found on the way.
 pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position>> {
+    locate_json_as(text, targets, false)
+}
+
+/// As [`locate_json`]; with `exact`, a target that cannot be followed to its end is
+/// `None`.
+pub(crate) fn locate_json_as(text: &str, targets: &[Target], exact: bool) -> Vec<Option<Position>> {
     // Every prefix of a wanted pointer is a container to descend into.
     let mut prefixes = HashSet::new();
     for t in targets {
@@ -98,7 +105,12 @@ pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position
     let _ = walk.value(&mut root, 0);
     let offsets: Vec<Option<usize>> = targets
         .iter()
-        .map(|t| found.get(t).or_else(|| nearest_found(&found, t)).copied())
+        .map(|t| {
+            found
+                .get(t)
+                .or_else(|| if exact { None } else { nearest_found(&found, t) })
+                .copied()
+        })
         .collect();
     let known: Vec<usize> = offsets.iter().flatten().copied().collect();
     let mut at = LineIndex::new(text).line_columns(text, &known).into_iter();
@@ -339,6 +351,7 @@ pub(crate) fn locate_yaml(
         load_yaml(text, &detabbed).as_deref(),
         document,
         targets,
+        false,
     )
 }
 
@@ -392,12 +405,15 @@ pub(crate) fn load_yaml<'t>(
 }
 
 /// Finds every target in document `document` of `docs`, loaded from `text` by
-/// [`load_yaml`]: a stream is loaded once for all its documents.
+/// [`load_yaml`]: a stream is loaded once for all its documents. With `exact`, a
+/// target that cannot be followed to its end is `None`; else it gets the position
+/// of the deepest value on its way.
 pub(crate) fn locate_yaml_in(
     text: &Source<'_>,
     docs: Option<&[MarkedYaml<'_>]>,
     document: usize,
     targets: &[Target],
+    exact: bool,
 ) -> Vec<Option<Position>> {
     let Some(root) = docs.and_then(|d| d.get(document)) else {
         return vec![None; targets.len()];
@@ -405,6 +421,7 @@ pub(crate) fn locate_yaml_in(
     let mut walk = YamlWalk {
         text,
         indexes: HashMap::new(),
+        exact,
     };
     targets.iter().map(|t| walk.find(root, t)).collect()
 }
@@ -415,6 +432,8 @@ struct YamlWalk<'s, 't, 'a, 'i> {
     /// For each large mapping already searched (by address), its keys: a mapping of
     /// many keys with a violation under each would otherwise cost O(keys^2).
     indexes: HashMap<usize, KeyIndex<'a, 'i>>,
+    /// Whether a target that cannot be followed to its end is `None`.
+    exact: bool,
 }
 
 type KeyIndex<'a, 'i> = HashMap<String, (&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)>;
@@ -429,13 +448,15 @@ impl<'a, 'i> YamlWalk<'_, '_, 'a, 'i> {
             match self.child(node, &segment) {
                 Some((_, value)) => node = untag(value),
                 // Not found: the deepest value on the way encloses the offending one.
-                None => return Some(start_of(node)),
+                None => return (!self.exact).then(|| start_of(node)),
             }
         }
-        if let Some(key) = &target.key
-            && let Some((k, _)) = self.child(node, key)
-        {
-            return Some(start_of(k));
+        if let Some(key) = &target.key {
+            match self.child(node, key) {
+                Some((k, _)) => return Some(start_of(k)),
+                None if self.exact => return None,
+                None => {}
+            }
         }
         Some(start_of(node))
     }
