@@ -65,7 +65,6 @@
 //! | [`Store::plan`] | a walk, a read of each task file, then O(V + E) to build the graph and O(V log V + E) for waves and the critical path |
 
 mod config;
-mod locate;
 pub mod manifest;
 mod plan;
 mod read;
@@ -244,7 +243,7 @@ fn register_user_schemas(
                 continue;
             }
         };
-        let syntax = manifest::syntax_of(path).unwrap_or(locate::Syntax::Yaml);
+        let syntax = manifest::syntax_of(path).unwrap_or(ssot_schema::position::Syntax::Yaml);
         let (value, errors) = read::schema_problems(registry, path, &text, ANY_SCHEMA, syntax);
         match value {
             Some(v) if errors.is_empty() => values.push((name.as_str(), v)),

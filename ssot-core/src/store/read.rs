@@ -10,7 +10,8 @@ use serde_json::Value;
 use ssot_cache::MemoryCache;
 use ssot_schema::SchemaRegistry;
 
-use super::locate::{self, Syntax};
+use ssot_schema::position::{self, Position, Syntax, Target};
+
 use super::manifest::syntax_of;
 use super::report::{Location, Problem, ProblemKind};
 use super::scan::Role;
@@ -388,12 +389,12 @@ fn parse_tasks(
                 Syntax::Yaml
             };
             let counts: Vec<usize> = list.tasks.iter().map(|t| t.dependencies.len()).collect();
-            let p = locate::task_positions(syntax, &text, list.document.is_some(), &counts);
-            let lines = p.tasks.iter().map(|a| a.map(|a| a.0)).collect();
+            let p = task_positions(syntax, &text, list.document.is_some(), &counts);
+            let lines = p.tasks.iter().map(|a| a.map(|a| a.line)).collect();
             let deps = p
                 .dependencies
                 .iter()
-                .map(|d| d.iter().map(|a| a.map(|a| a.0)).collect())
+                .map(|d| d.iter().map(|a| a.map(|a| a.line)).collect())
                 .collect();
             (list, lines, Some(deps))
         }),
@@ -453,6 +454,43 @@ fn parse_tasks(
             dependency_lines,
         }))),
     }
+}
+
+/// Where each task of a JSON or YAML task list starts, and each entry of its
+/// `dependencies`.
+struct TaskPositions {
+    /// Per task, in document order.
+    tasks: Vec<Option<Position>>,
+    /// Per task, per dependency in the order written.
+    dependencies: Vec<Vec<Option<Position>>>,
+}
+
+/// Finds the tasks of a JSON or YAML task list, `wrapped` when they are under a
+/// top-level `tasks` key (else the document is the list); `counts` gives, per task,
+/// its number of dependencies. One read of the text for all of them
+/// ([`position::positions`]).
+fn task_positions(syntax: Syntax, text: &str, wrapped: bool, counts: &[usize]) -> TaskPositions {
+    let prefix = if wrapped { "/tasks/" } else { "/" };
+    let mut pointers = Vec::with_capacity(counts.len() + counts.iter().sum::<usize>());
+    for (i, &deps) in counts.iter().enumerate() {
+        let task = format!("{prefix}{i}");
+        for d in 0..deps {
+            pointers.push(format!("{task}/dependencies/{d}"));
+        }
+        pointers.push(task);
+    }
+    let targets: Vec<Target<'_>> = pointers.iter().map(|p| Target::Value(p)).collect();
+    let mut found = position::positions(syntax, text, &targets).into_iter();
+    let mut out = TaskPositions {
+        tasks: Vec::with_capacity(counts.len()),
+        dependencies: Vec::with_capacity(counts.len()),
+    };
+    for &deps in counts {
+        out.dependencies
+            .push(found.by_ref().take(deps).collect());
+        out.tasks.push(found.next().flatten());
+    }
+    out
 }
 
 /// The line of each CSV record after the header, as the `csv` crate counts them
