@@ -372,6 +372,9 @@ impl Store {
     /// does not make it a task list, [`Error::Invalid`] when it cannot be read
     /// or parsed, or breaks the schema the manifest gives it.
     pub fn task_file(&self, path: &str) -> Result<Arc<TaskFile>, Error> {
+        if let Some(hit) = self.reader.fresh_tasks(path) {
+            return Ok(hit);
+        }
         let (rel, _) = scan::resolve(&self.root, path)?;
         let role = match scan::role_of(&self.manifest, &rel) {
             Some(Ok(role @ Role::Tasks { .. })) => role,
@@ -403,6 +406,9 @@ impl Store {
     /// does not make it a document, [`Error::Invalid`] when it cannot be read
     /// or breaks its schema.
     pub fn document(&self, path: &str) -> Result<Arc<Document>, Error> {
+        if let Some(hit) = self.reader.fresh_document(path) {
+            return Ok(hit);
+        }
         let (rel, _) = scan::resolve(&self.root, path)?;
         let role = match scan::role_of(&self.manifest, &rel) {
             Some(Ok(role @ Role::Document { .. })) => role,

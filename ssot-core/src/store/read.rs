@@ -1,7 +1,7 @@
 //! Cached reads; the freshness rules are documented on [`ReadStats`].
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -169,6 +169,8 @@ impl Fingerprint {
 
 #[derive(Debug)]
 struct Cached {
+    /// Where the file was read, so that a fresh read needs no path resolution.
+    full: PathBuf,
     fingerprint: Fingerprint,
     read_at: SystemTime,
     hash: blake3::Hash,
@@ -275,6 +277,51 @@ impl Reader {
         self.cache.stats()
     }
 
+    /// The cached read of `path` when it is a path the store already resolved
+    /// (its relative form, a cache key), read as what `accept` wants, and its file
+    /// unchanged and out of the racy window: one `stat`, no path resolution. `None`
+    /// sends the caller down the full path (resolution, containment check, `load`).
+    ///
+    /// Skipping the containment check is sound because the fingerprint includes the
+    /// device and inode: the entry was made from a file proven inside the root, and
+    /// a path that now leads elsewhere (a directory swapped for a link out of the
+    /// root) reaches another inode, so its fingerprint differs and the full path is
+    /// taken.
+    fn fresh(&self, path: &str, accept: impl Fn(&ReadAs) -> bool) -> Option<Arc<Loaded>> {
+        if path.contains('\\') {
+            // Resolution turns `\` into `/`: leave such paths to it.
+            return None;
+        }
+        let cached = self.cache.get(path)?;
+        if !accept(&cached.read_as) || !cached.fingerprint_trusted() {
+            return None;
+        }
+        let meta = fs::metadata(&cached.full).ok()?;
+        if Fingerprint::of(&meta) != cached.fingerprint {
+            return None;
+        }
+        self.counters.fresh_hits.fetch_add(1, Ordering::Relaxed);
+        Some(Arc::clone(&cached.loaded))
+    }
+
+    /// [`Reader::fresh`] for a valid task list.
+    pub(crate) fn fresh_tasks(&self, path: &str) -> Option<Arc<TaskFile>> {
+        let loaded = self.fresh(path, |r| matches!(r, ReadAs::Role(Role::Tasks { .. })))?;
+        match (&loaded.content, loaded.problems.is_empty()) {
+            (Some(Content::Tasks(t)), true) => Some(Arc::clone(t)),
+            _ => None,
+        }
+    }
+
+    /// [`Reader::fresh`] for a valid document.
+    pub(crate) fn fresh_document(&self, path: &str) -> Option<Arc<Document>> {
+        let loaded = self.fresh(path, |r| matches!(r, ReadAs::Role(Role::Document { .. })))?;
+        match (&loaded.content, loaded.problems.is_empty()) {
+            (Some(Content::Document(d)), true) => Some(Arc::clone(d)),
+            _ => None,
+        }
+    }
+
     /// Reads `rel` (at `full`) as `read_as`, through the cache.
     pub(crate) fn load(
         &self,
@@ -323,6 +370,7 @@ impl Reader {
         self.cache.insert(
             rel.to_owned(),
             Arc::new(Cached {
+                full: full.to_path_buf(),
                 fingerprint,
                 read_at,
                 hash,
