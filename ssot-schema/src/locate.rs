@@ -108,7 +108,13 @@ pub(crate) fn locate_json_as(text: &str, targets: &[Target], exact: bool) -> Vec
         .map(|t| {
             found
                 .get(t)
-                .or_else(|| if exact { None } else { nearest_found(&found, t) })
+                .or_else(|| {
+                    if exact {
+                        None
+                    } else {
+                        nearest_found(&found, t)
+                    }
+                })
                 .copied()
         })
         .collect();

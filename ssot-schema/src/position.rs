@@ -144,16 +144,7 @@ pub fn positions(syntax: Syntax, text: &str, targets: &[Target<'_>]) -> Vec<Opti
     }
     let found = match syntax {
         Syntax::Json => locate::locate_json_as(text, &inner, true),
-        Syntax::Yaml => {
-            let detabbed = OnceCell::new();
-            locate::locate_yaml_in(
-                &Source::new(text),
-                locate::load_yaml(text, &detabbed).as_deref(),
-                0,
-                &inner,
-                true,
-            )
-        }
+        Syntax::Yaml => yaml_by_events(text, &inner).unwrap_or_else(|| yaml_by_tree(text, &inner)),
     };
     plan.into_iter()
         .map(|(first, element)| {
@@ -165,6 +156,199 @@ pub fn positions(syntax: Syntax, text: &str, targets: &[Target<'_>]) -> Vec<Opti
             at.map(|(line, column)| Position { line, column })
         })
         .collect()
+}
+
+/// Finds `targets` in the first document of YAML `text` through saphyr's
+/// span-carrying tree, which follows aliases.
+fn yaml_by_tree(text: &str, targets: &[locate::Target]) -> Vec<Option<(usize, usize)>> {
+    let detabbed = OnceCell::new();
+    locate::locate_yaml_in(
+        &Source::new(text),
+        locate::load_yaml(text, &detabbed).as_deref(),
+        0,
+        targets,
+        true,
+    )
+}
+
+// ---------------------------------------------------------------------------
+// YAML by events
+// ---------------------------------------------------------------------------
+
+/// Finds `targets` in the first document of YAML `text` from saphyr-parser's events,
+/// without building a tree: containers off the way to every target are skipped.
+/// `None` when the text cannot be read this way (a scan error even without tabs, or
+/// an alias on the way to a target, which only the tree resolves): the caller then
+/// uses the tree.
+fn yaml_by_events(text: &str, targets: &[locate::Target]) -> Option<Vec<Option<(usize, usize)>>> {
+    match yaml_events_in(text, targets) {
+        Some(found) => Some(found),
+        None if text.contains('\t') => {
+            // As the tree reader does: saphyr refuses some tabs libyaml accepts; a tab
+            // and a space are one byte and one character each, so positions hold.
+            yaml_events_in(&text.replace('\t', " "), targets)
+        }
+        None => None,
+    }
+}
+
+/// One open container on the way down.
+enum Frame {
+    /// A mapping at `len` bytes of the pointer; `key` is the key just read, whose
+    /// value comes next, or `None` when the next node is a key.
+    Map { len: usize, key: Option<String> },
+    /// A sequence at `len` bytes of the pointer; the next item's index.
+    Seq { len: usize, next: usize },
+}
+
+fn yaml_events_in(text: &str, targets: &[locate::Target]) -> Option<Vec<Option<(usize, usize)>>> {
+    use saphyr_parser::{Event, Parser};
+    use std::collections::{HashMap, HashSet};
+
+    let mut values: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut keys: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    let mut prefixes: HashSet<&str> = HashSet::new();
+    for (i, t) in targets.iter().enumerate() {
+        let p = t.pointer.as_str();
+        match &t.key {
+            None => values.entry(p).or_default().push(i),
+            Some(k) => keys.entry((p, k.as_str())).or_default().push(i),
+        }
+        // Every container on the way, the target's own included (for its keys).
+        let mut end = p.len();
+        loop {
+            prefixes.insert(&p[..end]);
+            match p[..end].rfind('/') {
+                Some(cut) => end = cut,
+                None => break,
+            }
+        }
+    }
+    let mut found: Vec<Option<(usize, usize)>> = vec![None; targets.len()];
+    let mut pointer = String::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    // Depth of a skipped container's inside; 0 when not skipping.
+    let mut skipping = 0usize;
+    // Whether the container being skipped is a mapping's key (not a value).
+    let mut skipping_key = false;
+    let mut started = false;
+    let mut parser = Parser::new_from_str(text);
+    let at = |span: &saphyr_parser::Span| (span.start.line().max(1), span.start.col() + 1);
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.ok()?;
+        if skipping > 0 {
+            match event {
+                Event::SequenceStart(..) | Event::MappingStart(..) => skipping += 1,
+                Event::SequenceEnd | Event::MappingEnd => skipping -= 1,
+                _ => {}
+            }
+            if skipping == 0 {
+                // After a skipped value its mapping wants a key; after a skipped key,
+                // the key's value (under a name no pointer holds).
+                if let Some(Frame::Map { key, .. }) = stack.last_mut() {
+                    *key = skipping_key.then(|| String::from("\u{0}"));
+                }
+                skipping_key = false;
+            }
+            continue;
+        }
+        let is_node = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::SequenceStart(..)
+                | Event::MappingStart(..)
+                | Event::Alias(..)
+        );
+        match &event {
+            Event::DocumentStart(..) if started => break,
+            Event::DocumentStart(..) => started = true,
+            Event::DocumentEnd | Event::StreamEnd => break,
+            Event::SequenceEnd | Event::MappingEnd => {
+                stack.pop();
+                if let Some(top) = stack.last_mut() {
+                    pointer.truncate(match top {
+                        Frame::Map { len, .. } | Frame::Seq { len, .. } => *len,
+                    });
+                    if let Frame::Map { key, .. } = top {
+                        *key = None;
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if !is_node {
+            continue;
+        }
+        // Is this node a key of the mapping on top?
+        if let Some(Frame::Map { len, key }) = stack.last_mut()
+            && key.is_none()
+        {
+            match &event {
+                Event::Scalar(k, ..) => {
+                    if let Some(slots) = keys.get(&(&pointer[..*len], k.as_ref())) {
+                        for &s in slots {
+                            found[s].get_or_insert(at(&span));
+                        }
+                    }
+                    *key = Some(k.to_string());
+                }
+                // A key that is not a scalar: yaml_serde refuses it; skip it and
+                // the value that follows under an unmatchable name.
+                Event::SequenceStart(..) | Event::MappingStart(..) => {
+                    skipping = 1;
+                    skipping_key = true;
+                }
+                _ => *key = Some(String::from("\u{0}")),
+            }
+            continue;
+        }
+        // A value: its pointer.
+        match stack.last_mut() {
+            Some(Frame::Map { len, key }) => {
+                pointer.truncate(*len);
+                let k = key.take().unwrap_or_default();
+                // `key` is `None` again: after this value, the mapping wants a key
+                // (a container value's own frame is on top until it ends).
+                locate::push_segment(&mut pointer, &k);
+            }
+            Some(Frame::Seq { len, next }) => {
+                pointer.truncate(*len);
+                let index = next.to_string();
+                // An element's "key" is the element itself, as in the tree.
+                if let Some(slots) = keys.get(&(pointer.as_str(), index.as_str())) {
+                    for &s in slots {
+                        found[s].get_or_insert(at(&span));
+                    }
+                }
+                pointer.push('/');
+                pointer.push_str(&index);
+                *next += 1;
+            }
+            None => pointer.clear(),
+        }
+        if let Some(slots) = values.get(pointer.as_str()) {
+            for &s in slots {
+                found[s].get_or_insert(at(&span));
+            }
+        }
+        let wanted_below = prefixes.contains(pointer.as_str());
+        match event {
+            Event::MappingStart(..) if wanted_below => stack.push(Frame::Map {
+                len: pointer.len(),
+                key: None,
+            }),
+            Event::SequenceStart(..) if wanted_below => stack.push(Frame::Seq {
+                len: pointer.len(),
+                next: 0,
+            }),
+            Event::MappingStart(..) | Event::SequenceStart(..) => skipping = 1,
+            // An alias on the way to a target: only the tree can follow it.
+            Event::Alias(..) if wanted_below => return None,
+            _ => {}
+        }
+    }
+    Some(found)
 }
 
 /// Whether a pointer segment can name an array element.
@@ -214,7 +398,8 @@ mod tests {
 
     #[test]
     fn yaml_values_keys_and_array_elements_are_found() {
-        let text = "# c\ntasks:\n  - id: a\n    title: A\n  - id: b\n    dependencies:\n      - a\n";
+        let text =
+            "# c\ntasks:\n  - id: a\n    title: A\n  - id: b\n    dependencies:\n      - a\n";
         let got = positions(
             Syntax::Yaml,
             text,
@@ -254,6 +439,92 @@ mod tests {
         assert_eq!(value_position(Syntax::Json, "{\"a\": ", "/a"), at(1, 7));
         assert_eq!(value_position(Syntax::Json, "{\"a\": [1,", "/b"), None);
         assert_eq!(value_position(Syntax::Json, "", "/a"), None);
+    }
+
+    fn all_targets(value: &serde_json::Value, pointer: &str, out: &mut Vec<locate::Target>) {
+        out.push(locate::Target {
+            pointer: pointer.to_owned(),
+            key: None,
+        });
+        let children: Vec<(String, &serde_json::Value)> = match value {
+            serde_json::Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (k, v) in children {
+            out.push(locate::Target {
+                pointer: pointer.to_owned(),
+                key: Some(k.clone()),
+            });
+            let mut p = pointer.to_owned();
+            push_segment(&mut p, &k);
+            all_targets(v, &p, out);
+        }
+    }
+
+    #[test]
+    fn yaml_events_agree_with_the_tree_on_awkward_documents() {
+        let texts = [
+            "a: &x {b: 1, c: [2, 3]}\nd: *x\ne: !!str 5\n? [k]\n: v\nf: g\n",
+            "- &a 1\n- *a\n- {? x : y, z: [1, {q: r}]}\n- |\n  block\n  text\n- 'q'\n",
+            "top:\n  - id: a\n    deps: [b, \"c\"]\n  - id: b\n---\ntop: 2\n",
+            "a:\t1\nb:\t[x,\ty]\n",
+            "",
+            "# only a comment\n",
+        ];
+        for text in texts {
+            let value: serde_json::Value = saphyr_free_value(text);
+            let mut targets = Vec::new();
+            all_targets(&value, "", &mut targets);
+            targets.push(locate::Target {
+                pointer: "/nope/deeper".into(),
+                key: None,
+            });
+            let by_tree = yaml_by_tree(text, &targets);
+            if let Some(by_events) = yaml_by_events(text, &targets) {
+                assert_eq!(by_events, by_tree, "{text:?}");
+            }
+        }
+    }
+
+    /// The document's value as the crate's YAML reader gives it, or `null`.
+    fn saphyr_free_value(text: &str) -> serde_json::Value {
+        let first = text.split("\n---\n").next().unwrap_or(text);
+        serde_yaml::from_str(first).unwrap_or(serde_json::Value::Null)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn yaml_events_agree_with_the_tree(doc in document()) {
+            for text in [serde_yaml::to_string(&doc).unwrap_or_default(), serde_json::to_string_pretty(&doc).unwrap_or_default()] {
+                let mut targets = Vec::new();
+                all_targets(&doc, "", &mut targets);
+                let by_events = yaml_by_events(&text, &targets);
+                proptest::prop_assert_eq!(by_events, Some(yaml_by_tree(&text, &targets)), "{}", text);
+            }
+        }
+    }
+
+    fn document() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[a-z\u{e9} ~/0-9:#-]{0,8}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map("[a-z~/0-9][a-z0-9 ]{0,4}", inner, 0..5)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 
     #[test]

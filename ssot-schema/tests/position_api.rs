@@ -109,10 +109,16 @@ fn check_json(text: &str, doc: &Value) {
     assert_eq!(json_at(text, found[0].expect("the root")), *doc);
     let mut found = found.into_iter().skip(1);
     for (p, value, is_key) in &all {
-        let at = found.next().flatten().unwrap_or_else(|| panic!("{p} not found"));
+        let at = found
+            .next()
+            .flatten()
+            .unwrap_or_else(|| panic!("{p} not found"));
         assert_eq!(json_at(text, at), **value, "value at {p} ({at})");
         if *is_key {
-            let at = found.next().flatten().unwrap_or_else(|| panic!("key {p} not found"));
+            let at = found
+                .next()
+                .flatten()
+                .unwrap_or_else(|| panic!("key {p} not found"));
             let key = position::segments(p).last().unwrap();
             assert_eq!(json_at(text, at), Value::String(key), "key of {p} ({at})");
         }
@@ -155,7 +161,10 @@ fn check_yaml(text: &str, doc: &Value) {
             }
             Value::Array(items) if !items.is_empty() => {
                 let first = position::value_position(Syntax::Yaml, text, &format!("{p}/0"));
-                assert!(Some(at) <= first, "sequence {p} starts before its first item");
+                assert!(
+                    Some(at) <= first,
+                    "sequence {p} starts before its first item"
+                );
             }
             scalar => {
                 let line = rest_of_line(text, at);

@@ -402,7 +402,11 @@ impl ConfigView {
                     let doc = &self.layers[i].document;
                     let at = position::key_position(doc.syntax(), doc.text(), &pointer);
                     origins.push(Origin {
-                        location: Location::at(doc.path(), at.map(|a| a.line), at.map(|a| a.column)),
+                        location: Location::at(
+                            doc.path(),
+                            at.map(|a| a.line),
+                            at.map(|a| a.column),
+                        ),
                         value: show(v),
                     });
                 }

@@ -534,8 +534,7 @@ fn task_positions(syntax: Syntax, text: &str, wrapped: bool, counts: &[usize]) -
         dependencies: Vec::with_capacity(counts.len()),
     };
     for &deps in counts {
-        out.dependencies
-            .push(found.by_ref().take(deps).collect());
+        out.dependencies.push(found.by_ref().take(deps).collect());
         out.tasks.push(found.next().flatten());
     }
     out
