@@ -15,13 +15,19 @@
 //!   issue's goal: under 100 ms.
 //! - `store_open_plan/cold_open_validate_plan`: the same with `validate()` between.
 //! - `store_open_plan/warm_validate_plan`: `validate()` + `plan()` on one open store
-//!   whose cache holds every file: a directory walk, a `stat` per file, the graph.
+//!   whose cache holds every file: two directory walks, a `stat` per file, the plan
+//!   built twice (validation builds it to find cycles and unknown dependencies).
+//! - `store_open_plan/warm_plan`: `plan()` alone on that store.
 //! - `store_read/cached`: `Store::task_file` of one unchanged 100-task Markdown file
 //!   already in the cache: the goal: under 1 µs.
 //! - `store_read/cold_{markdown,yaml,json,csv}`: the same read on a store just
 //!   opened (open not timed): `stat`, read, hash, parse, locate each task's line.
 //! - `durable_status/*`: one durable status change, and a transaction of 100
 //!   status changes, on a 10,000-task data set:
+//!   - `ssot_*`: `Store::set_status` (pending <-> in progress) on the generated
+//!     store, cycling over one task in each file; `Store::transaction()` of 100
+//!     `set_status` (10 tasks in each of 10 files) and `commit()`. Each is validated,
+//!     locked, written in place, made durable, audited and given a revision;
 //!   - `sqlite_*`: `rusqlite` (bundled SQLite), WAL, `synchronous=FULL`, a
 //!     10,000-row table with a primary key; `UPDATE tasks SET status = ?1 WHERE id = ?2`
 //!     in autocommit (single) or in one `BEGIN IMMEDIATE` transaction (100 rows);
@@ -111,54 +117,76 @@ fn age(path: &Path, when: SystemTime) {
         .expect("set mtime");
 }
 
-fn open_plan(c: &mut Criterion) {
-    let dir = generate_store();
-    {
-        let store = Store::open(dir.path()).expect("opens");
-        let plan = store.plan().expect("plans");
-        assert_eq!(plan.len(), TASKS);
-        assert!(store.validate().expect("validates").problems().is_empty());
+/// A value built the first time a benchmark that needs it runs: criterion skips the
+/// closures of filtered-out benchmarks, so their setup is never paid.
+struct Lazy<T>(std::cell::OnceCell<T>, fn() -> T);
+
+impl<T> Lazy<T> {
+    fn new(make: fn() -> T) -> Lazy<T> {
+        Lazy(std::cell::OnceCell::new(), make)
     }
+    fn get(&self) -> &T {
+        self.0.get_or_init(self.1)
+    }
+}
+
+/// The generated store, checked once: 10,000 tasks, a valid plan, no problem.
+fn checked_store() -> TempDir {
+    let dir = generate_store();
+    let store = Store::open(dir.path()).expect("opens");
+    assert_eq!(store.plan().expect("plans").len(), TASKS);
+    assert!(store.validate().expect("validates").problems().is_empty());
+    dir
+}
+
+fn open_plan(c: &mut Criterion) {
+    let dir = Lazy::new(checked_store);
     let mut g = c.benchmark_group("store_open_plan");
     g.throughput(Throughput::Elements(TASKS as u64));
     g.sample_size(10);
     g.bench_function("cold_open_plan", |b| {
+        let dir = dir.get().path();
         b.iter(|| {
-            let store = Store::open(dir.path()).expect("opens");
+            let store = Store::open(dir).expect("opens");
             black_box(store.plan().expect("plans"))
         });
     });
     g.bench_function("cold_open_validate_plan", |b| {
+        let dir = dir.get().path();
         b.iter(|| {
-            let store = Store::open(dir.path()).expect("opens");
+            let store = Store::open(dir).expect("opens");
             let report = store.validate().expect("validates");
             assert!(report.problems().is_empty());
             black_box(store.plan().expect("plans"))
         });
     });
-    let store = Store::open(dir.path()).expect("opens");
-    store.plan().expect("plans");
     g.bench_function("warm_validate_plan", |b| {
+        let store = Store::open(dir.get().path()).expect("opens");
+        store.plan().expect("plans");
         b.iter(|| {
             let report = store.validate().expect("validates");
             assert!(report.problems().is_empty());
             black_box(store.plan().expect("plans"))
         });
+    });
+    g.bench_function("warm_plan", |b| {
+        let store = Store::open(dir.get().path()).expect("opens");
+        store.plan().expect("plans");
+        b.iter(|| black_box(store.plan().expect("plans")));
     });
     g.finish();
 }
 
 fn read(c: &mut Criterion) {
-    let dir = generate_store();
+    let dir = Lazy::new(generate_store);
     let mut g = c.benchmark_group("store_read");
-    let store = Store::open(dir.path()).expect("opens");
-    let md = file_name(0);
-    assert_eq!(store.task_file(&md).expect("reads").tasks().len(), PER_FILE);
     g.bench_function("cached", |b| {
+        let store = Store::open(dir.get().path()).expect("opens");
+        let md = file_name(0);
+        assert_eq!(store.task_file(&md).expect("reads").tasks().len(), PER_FILE);
         b.iter(|| black_box(store.task_file(black_box(&md)).expect("reads")));
+        assert_eq!(store.read_stats().parses, 1, "the cached read parsed again");
     });
-    let before = store.read_stats();
-    assert_eq!(before.parses, 1, "the cached read parsed again");
     for (f, (_, name)) in FORMATS.iter().enumerate() {
         let path = file_name(f);
         let name = name.rsplit('.').next().unwrap_or(name);
@@ -167,8 +195,9 @@ fn read(c: &mut Criterion) {
             other => other,
         };
         g.bench_function(format!("cold_{label}"), |b| {
+            let dir = dir.get().path();
             b.iter_batched(
-                || Store::open(dir.path()).expect("opens"),
+                || Store::open(dir).expect("opens"),
                 |store| {
                     black_box(store.task_file(&path).expect("reads"));
                     store
@@ -180,11 +209,84 @@ fn read(c: &mut Criterion) {
     g.finish();
 }
 
-/// The statuses a durable change alternates between, so every change writes.
-const FLIP: [&str; 2] = ["done", "pending"];
+/// The tasks a single change cycles through: pending ones (index 40 and up in
+/// their file), spread over every file.
+fn single_ids() -> Vec<String> {
+    (0..FILES)
+        .map(|f| format!("t{}", f * PER_FILE + 40 + (f * 37) % 60))
+        .collect()
+}
 
-fn sqlite_db(dir: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(dir.join("tasks.sqlite")).expect("open");
+/// The 100 tasks of a transaction: 10 pending tasks in each of 10 files.
+fn transaction_ids() -> Vec<String> {
+    (0..10)
+        .flat_map(|f| (0..10).map(move |i| format!("t{}", (f * 10) * PER_FILE + 50 + i)))
+        .collect()
+}
+
+/// The generated store, opened, with one change made (the first revision also
+/// records a baseline of every file).
+fn changing_store() -> (TempDir, Store) {
+    let dir = checked_store();
+    let store = Store::open(dir.path()).expect("opens");
+    let first = single_ids().pop().expect("ids");
+    store
+        .set_status(&first, Status::InProgress)
+        .expect("first change");
+    store.set_status(&first, Status::Pending).expect("back");
+    (dir, store)
+}
+
+fn durable_ssot(c: &mut Criterion) {
+    let store = Lazy::new(changing_store);
+    let mut g = c.benchmark_group("durable_status");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("ssot_single", |b| {
+        let (_, store) = store.get();
+        let ids = single_ids();
+        let mut j = 0usize;
+        b.iter(|| {
+            // Each task goes pending -> in progress on even passes over the list,
+            // and back on odd ones: every change writes.
+            let to = if (j / ids.len()) % 2 == 0 {
+                Status::InProgress
+            } else {
+                Status::Pending
+            };
+            let commit = store.set_status(&ids[j % ids.len()], to).expect("change");
+            j += 1;
+            black_box(commit)
+        });
+    });
+    g.throughput(Throughput::Elements(100));
+    g.bench_function("ssot_transaction_100", |b| {
+        let (_, store) = store.get();
+        let ids = transaction_ids();
+        let mut round = 0usize;
+        b.iter(|| {
+            let to = if round % 2 == 0 {
+                Status::InProgress
+            } else {
+                Status::Pending
+            };
+            round += 1;
+            let mut tx = store.transaction();
+            for id in &ids {
+                tx = tx.set_status(id, to);
+            }
+            black_box(tx.commit().expect("commit"))
+        });
+    });
+    g.finish();
+}
+
+/// The statuses a durable SQLite change alternates between.
+const FLIP: [&str; 2] = ["in_progress", "pending"];
+
+fn sqlite_db() -> (TempDir, rusqlite::Connection) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let conn = rusqlite::Connection::open(dir.path().join("tasks.sqlite")).expect("open");
     conn.pragma_update(None, "journal_mode", "WAL")
         .expect("WAL");
     conn.pragma_update(None, "synchronous", "FULL")
@@ -215,20 +317,20 @@ fn sqlite_db(dir: &Path) -> rusqlite::Connection {
         .pragma_query_value(None, "synchronous", |r| r.get(0))
         .expect("synchronous");
     assert_eq!(synchronous, 2, "synchronous=FULL");
-    conn
+    (dir, conn)
 }
 
 fn durable_sqlite(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let conn = sqlite_db(dir.path());
+    let db = Lazy::new(sqlite_db);
     let mut g = c.benchmark_group("durable_status");
     g.sample_size(20);
-    let mut i = 0usize;
     g.throughput(Throughput::Elements(1));
     g.bench_function("sqlite_single", |b| {
+        let (_, conn) = db.get();
         let mut update = conn
             .prepare("UPDATE tasks SET status = ?1 WHERE id = ?2")
             .expect("prepare");
+        let mut i = 0usize;
         b.iter(|| {
             i += 1;
             let n = update
@@ -238,8 +340,9 @@ fn durable_sqlite(c: &mut Criterion) {
         });
     });
     g.throughput(Throughput::Elements(100));
-    let mut round = 0usize;
     g.bench_function("sqlite_transaction_100", |b| {
+        let (_, conn) = db.get();
+        let mut round = 0usize;
         b.iter(|| {
             round += 1;
             conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
@@ -260,7 +363,14 @@ fn durable_sqlite(c: &mut Criterion) {
     g.finish();
 }
 
-fn durable_taskchampion(c: &mut Criterion) {
+type Champion = (
+    tokio::runtime::Runtime,
+    TempDir,
+    std::cell::RefCell<taskchampion::Replica<taskchampion::SqliteStorage>>,
+    Vec<taskchampion::Uuid>,
+);
+
+fn taskchampion_replica() -> Champion {
     use taskchampion::storage::AccessMode;
     use taskchampion::{Operations, Replica, SqliteStorage, Uuid};
 
@@ -268,7 +378,7 @@ fn durable_taskchampion(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temporary directory");
-    let (mut replica, uuids) = rt.block_on(async {
+    let (replica, uuids) = rt.block_on(async {
         let storage = SqliteStorage::new(dir.path(), AccessMode::ReadWrite, true)
             .await
             .expect("storage");
@@ -288,18 +398,28 @@ fn durable_taskchampion(c: &mut Criterion) {
         assert_eq!(replica.all_task_uuids().await.expect("uuids").len(), TASKS);
         (replica, uuids)
     });
-    let flip = |s: taskchampion::Status| {
-        if s == taskchampion::Status::Pending {
-            taskchampion::Status::Completed
-        } else {
-            taskchampion::Status::Pending
-        }
-    };
+    (rt, dir, std::cell::RefCell::new(replica), uuids)
+}
+
+fn flip(s: taskchampion::Status) -> taskchampion::Status {
+    if s == taskchampion::Status::Pending {
+        taskchampion::Status::Completed
+    } else {
+        taskchampion::Status::Pending
+    }
+}
+
+fn durable_taskchampion(c: &mut Criterion) {
+    use taskchampion::Operations;
+
+    let champion = Lazy::new(taskchampion_replica);
     let mut g = c.benchmark_group("durable_status");
     g.sample_size(20);
     g.throughput(Throughput::Elements(1));
-    let mut i = 0usize;
     g.bench_function("taskchampion_single", |b| {
+        let (rt, _, replica, uuids) = champion.get();
+        let mut replica = replica.borrow_mut();
+        let mut i = 0usize;
         b.iter(|| {
             i += 1;
             rt.block_on(async {
@@ -313,8 +433,10 @@ fn durable_taskchampion(c: &mut Criterion) {
         });
     });
     g.throughput(Throughput::Elements(100));
-    let mut round = 0usize;
     g.bench_function("taskchampion_transaction_100", |b| {
+        let (rt, _, replica, uuids) = champion.get();
+        let mut replica = replica.borrow_mut();
+        let mut round = 0usize;
         b.iter(|| {
             round += 1;
             rt.block_on(async {
@@ -337,6 +459,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = open_plan, read, durable_sqlite, durable_taskchampion
+    targets = open_plan, read, durable_ssot, durable_sqlite, durable_taskchampion
 }
 criterion_main!(benches);

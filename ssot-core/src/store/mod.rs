@@ -112,7 +112,7 @@ pub use self::scan::{Role, STATE_DIR, StoreFile};
 pub use self::transaction::Transaction;
 
 use self::config::Layer;
-use self::manifest::{MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT};
+use self::manifest::MANIFEST_FILE;
 use self::read::{ANY_SCHEMA, Content, Loaded, ReadAs, Reader};
 
 /// A store: a directory of task lists, documents and configuration files, described
@@ -120,7 +120,7 @@ use self::read::{ANY_SCHEMA, Content, Loaded, ReadAs, Reader};
 pub struct Store {
     root: PathBuf,
     manifest: Manifest,
-    registry: SchemaRegistry,
+    registry: Arc<SchemaRegistry>,
     reader: Reader,
     env: Arc<dyn Env>,
     write: change::WriteSide,
@@ -176,10 +176,7 @@ impl StoreBuilder {
         if !root.is_dir() {
             return Err(Error::NotADirectory { path: root });
         }
-        let mut registry = SchemaRegistry::new();
-        registry.register_builtins()?;
-        registry.register_json(MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT)?;
-        registry.register(ANY_SCHEMA, serde_json::json!({}))?;
+        let base = read::base_registry()?;
         let manifest_path = root.join(MANIFEST_FILE);
         let manifest = match std::fs::read(&manifest_path) {
             Ok(bytes) => {
@@ -190,12 +187,18 @@ impl StoreBuilder {
                         "not UTF-8 text; save it as UTF-8",
                     )])))
                 })?;
-                Manifest::parse(&text, &registry).map_err(|r| Error::Manifest(Box::new(r)))?
+                Manifest::parse(&text, &base).map_err(|r| Error::Manifest(Box::new(r)))?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
             Err(e) => return Err(Error::io(manifest_path, e)),
         };
-        register_user_schemas(&root, &manifest, &mut registry)?;
+        let registry = if manifest.schemas().is_empty() && manifest.schema_paths().is_empty() {
+            base
+        } else {
+            let mut registry = read::new_registry()?;
+            register_user_schemas(&root, &manifest, &mut registry)?;
+            Arc::new(registry)
+        };
         let store = Store {
             reader: Reader::new(manifest.settings().cache_documents),
             write: change::WriteSide::open(&root, self.actor),
@@ -502,7 +505,7 @@ impl Store {
                 task_files.push(Arc::clone(t));
             }
         }
-        if let Err(report) = Plan::build(&task_files) {
+        if let Err(report) = Plan::check(&task_files) {
             problems.extend(report.problems().iter().cloned());
         }
         for set in self.manifest.configs() {

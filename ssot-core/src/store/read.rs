@@ -26,6 +26,32 @@ pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// to read configuration files through `ssot-schema`'s strict reader.
 pub(crate) const ANY_SCHEMA: &str = "ssot-store/any";
 
+/// A registry with what every store needs: the built-in schemas, the manifest's
+/// schema and [`ANY_SCHEMA`].
+pub(crate) fn new_registry() -> Result<SchemaRegistry, crate::Error> {
+    let mut registry = SchemaRegistry::new();
+    registry.register_builtins()?;
+    registry.register_json(
+        super::manifest::MANIFEST_SCHEMA,
+        super::manifest::MANIFEST_SCHEMA_TEXT,
+    )?;
+    registry.register(ANY_SCHEMA, serde_json::json!({}))?;
+    Ok(registry)
+}
+
+/// [`new_registry`], compiled once per process and shared by every store whose
+/// manifest names no user schema: compiling the built-in schemas (about 50 kB) took
+/// a good part of `Store::open`. A store with user schemas compiles its own.
+pub(crate) fn base_registry() -> Result<Arc<SchemaRegistry>, crate::Error> {
+    static BASE: std::sync::OnceLock<Arc<SchemaRegistry>> = std::sync::OnceLock::new();
+    if let Some(base) = BASE.get() {
+        return Ok(Arc::clone(base));
+    }
+    // Two threads may both compile it the first time; one result is kept.
+    let made = Arc::new(new_registry()?);
+    Ok(Arc::clone(BASE.get_or_init(|| made)))
+}
+
 /// A task list file of the store, parsed, with where each task is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskFile {
