@@ -230,10 +230,11 @@ fn changing_store() -> (TempDir, Store) {
     let dir = checked_store();
     let store = Store::open(dir.path()).expect("opens");
     let first = single_ids().pop().expect("ids");
-    store
+    let one = store
         .set_status(&first, Status::InProgress)
         .expect("first change");
-    store.set_status(&first, Status::Pending).expect("back");
+    let two = store.set_status(&first, Status::Pending).expect("back");
+    assert_eq!(two.revision, one.revision + 1);
     (dir, store)
 }
 

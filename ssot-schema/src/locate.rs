@@ -24,8 +24,10 @@
 //! differently from yaml_serde) is given the position of the deepest value on its
 //! way, which still encloses the offending value.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
@@ -85,7 +87,15 @@ pub(crate) fn locate_json_as(text: &str, targets: &[Target], exact: bool) -> Vec
         }
     }
     let mut found: HashMap<Target, usize> = HashMap::new();
-    let wanted: HashSet<&Target> = targets.iter().collect();
+    let values: HashSet<&str> = targets
+        .iter()
+        .filter(|t| t.key.is_none())
+        .map(|t| t.pointer.as_str())
+        .collect();
+    let keys: HashSet<(&str, &str)> = targets
+        .iter()
+        .filter_map(|t| Some((t.pointer.as_str(), t.key.as_deref()?)))
+        .collect();
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut scanner = Scanner {
         text,
@@ -96,7 +106,9 @@ pub(crate) fn locate_json_as(text: &str, targets: &[Target], exact: bool) -> Vec
     let mut walk = JsonWalk {
         scanner,
         prefixes: &prefixes,
-        wanted: &wanted,
+        values: &values,
+        keys: &keys,
+        every_value: !exact,
         found: &mut found,
     };
     let mut root = String::new();
@@ -147,7 +159,7 @@ struct Scanner<'t> {
     at: usize,
 }
 
-impl Scanner<'_> {
+impl<'t> Scanner<'t> {
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
             self.at += 1;
@@ -163,15 +175,18 @@ impl Scanner<'_> {
         (self.peek()? == b).then(|| self.at += 1)
     }
 
-    /// Reads a string starting at its opening quote; returns its decoded text.
-    fn string(&mut self) -> Option<String> {
+    /// Reads a string starting at its opening quote; returns its decoded text,
+    /// borrowed from the text when it has no escape.
+    fn string(&mut self) -> Option<Cow<'t, str>> {
         let start = self.at;
         let end = self.string_end()?;
         let raw = self.text.get(start + 1..end - 1)?;
         if raw.contains('\\') {
-            serde_json::from_str(self.text.get(start..end)?).ok()
+            serde_json::from_str::<String>(self.text.get(start..end)?)
+                .ok()
+                .map(Cow::Owned)
         } else {
-            Some(raw.to_owned())
+            Some(Cow::Borrowed(raw))
         }
     }
 
@@ -241,7 +256,12 @@ fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
 struct JsonWalk<'s, 't> {
     scanner: Scanner<'t>,
     prefixes: &'s HashSet<String>,
-    wanted: &'s HashSet<&'s Target>,
+    /// The pointers of the values wanted, and the keys wanted (object pointer, key).
+    values: &'s HashSet<&'s str>,
+    keys: &'s HashSet<(&'s str, &'s str)>,
+    /// Whether every value on the way is recorded (for the nearest-value fallback),
+    /// or only the wanted ones.
+    every_value: bool,
     found: &'s mut HashMap<Target, usize>,
 }
 
@@ -250,13 +270,15 @@ impl JsonWalk<'_, '_> {
     fn value(&mut self, pointer: &mut String, depth: usize) -> Option<()> {
         self.scanner.ws();
         let start = self.scanner.at;
-        self.found.insert(
-            Target {
-                pointer: pointer.clone(),
-                key: None,
-            },
-            start,
-        );
+        if self.every_value || self.values.contains(pointer.as_str()) {
+            self.found.insert(
+                Target {
+                    pointer: pointer.clone(),
+                    key: None,
+                },
+                start,
+            );
+        }
         // serde_json refuses nesting deeper than 128, so this is never reached for
         // text it read; it guards the recursion all the same.
         if depth > 256 {
@@ -274,14 +296,15 @@ impl JsonWalk<'_, '_> {
                     self.scanner.ws();
                     let key_at = self.scanner.at;
                     let key = self.scanner.string()?;
-                    let as_key = Target {
-                        pointer: pointer.clone(),
-                        key: Some(key),
-                    };
-                    if self.wanted.contains(&as_key) {
-                        self.found.insert(as_key.clone(), key_at);
+                    if self.keys.contains(&(pointer.as_str(), key.as_ref())) {
+                        self.found.insert(
+                            Target {
+                                pointer: pointer.clone(),
+                                key: Some(key.clone().into_owned()),
+                            },
+                            key_at,
+                        );
                     }
-                    let key = as_key.key.unwrap_or_default();
                     self.scanner.eat(b':')?;
                     let len = pointer.len();
                     push_segment(pointer, &key);
@@ -312,8 +335,8 @@ impl JsonWalk<'_, '_> {
                 let mut index = 0usize;
                 loop {
                     let len = pointer.len();
-                    pointer.push('/');
-                    pointer.push_str(itoa(index).as_str());
+                    // Writing to a `String` cannot fail.
+                    let _ = write!(pointer, "/{index}");
                     if self.prefixes.contains(pointer.as_str()) {
                         self.value(pointer, depth + 1)?;
                     } else {
@@ -335,10 +358,6 @@ impl JsonWalk<'_, '_> {
             _ => self.scanner.skip(),
         }
     }
-}
-
-fn itoa(n: usize) -> String {
-    n.to_string()
 }
 
 // ---------------------------------------------------------------------------

@@ -65,7 +65,7 @@
 //! [JSON pointers]: https://www.rfc-editor.org/rfc/rfc6901
 
 use std::cell::OnceCell;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use crate::locate::{self, Source};
 
@@ -193,10 +193,13 @@ fn yaml_by_events(text: &str, targets: &[locate::Target]) -> Option<Vec<Option<(
 }
 
 /// One open container on the way down.
-enum Frame {
+enum Frame<'t> {
     /// A mapping at `len` bytes of the pointer; `key` is the key just read, whose
     /// value comes next, or `None` when the next node is a key.
-    Map { len: usize, key: Option<String> },
+    Map {
+        len: usize,
+        key: Option<std::borrow::Cow<'t, str>>,
+    },
     /// A sequence at `len` bytes of the pointer; the next item's index.
     Seq { len: usize, next: usize },
 }
@@ -226,7 +229,7 @@ fn yaml_events_in(text: &str, targets: &[locate::Target]) -> Option<Vec<Option<(
     }
     let mut found: Vec<Option<(usize, usize)>> = vec![None; targets.len()];
     let mut pointer = String::new();
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack: Vec<Frame<'_>> = Vec::new();
     // Depth of a skipped container's inside; 0 when not skipping.
     let mut skipping = 0usize;
     // Whether the container being skipped is a mapping's key (not a value).
@@ -246,7 +249,7 @@ fn yaml_events_in(text: &str, targets: &[locate::Target]) -> Option<Vec<Option<(
                 // After a skipped value its mapping wants a key; after a skipped key,
                 // the key's value (under a name no pointer holds).
                 if let Some(Frame::Map { key, .. }) = stack.last_mut() {
-                    *key = skipping_key.then(|| String::from("\u{0}"));
+                    *key = skipping_key.then_some(std::borrow::Cow::Borrowed("\u{0}"));
                 }
                 skipping_key = false;
             }
@@ -291,7 +294,7 @@ fn yaml_events_in(text: &str, targets: &[locate::Target]) -> Option<Vec<Option<(
                             found[s].get_or_insert(at(&span));
                         }
                     }
-                    *key = Some(k.to_string());
+                    *key = Some(k.clone());
                 }
                 // A key that is not a scalar: yaml_serde refuses it; skip it and
                 // the value that follows under an unmatchable name.
@@ -299,7 +302,7 @@ fn yaml_events_in(text: &str, targets: &[locate::Target]) -> Option<Vec<Option<(
                     skipping = 1;
                     skipping_key = true;
                 }
-                _ => *key = Some(String::from("\u{0}")),
+                _ => *key = Some(std::borrow::Cow::Borrowed("\u{0}")),
             }
             continue;
         }
@@ -314,15 +317,16 @@ fn yaml_events_in(text: &str, targets: &[locate::Target]) -> Option<Vec<Option<(
             }
             Some(Frame::Seq { len, next }) => {
                 pointer.truncate(*len);
-                let index = next.to_string();
+                // Writing to a `String` cannot fail.
+                let _ = write!(pointer, "/{next}");
                 // An element's "key" is the element itself, as in the tree.
-                if let Some(slots) = keys.get(&(pointer.as_str(), index.as_str())) {
+                if !keys.is_empty()
+                    && let Some(slots) = keys.get(&(&pointer[..*len], &pointer[*len + 1..]))
+                {
                     for &s in slots {
                         found[s].get_or_insert(at(&span));
                     }
                 }
-                pointer.push('/');
-                pointer.push_str(&index);
                 *next += 1;
             }
             None => pointer.clear(),

@@ -65,10 +65,10 @@
 //!
 //! | call | cost |
 //! |---|---|
-//! | [`Store::open`] | read and check the manifest, register the schemas it names, walk the directory once |
+//! | [`Store::open`] | read and check the manifest, register the schemas it names (the built-in ones are compiled once per process and shared), walk the directory once |
 //! | [`Store::files`] | one directory walk: one `readdir` per directory, one glob-set match per file |
-//! | a read of an unchanged file | one `stat` and a cache hit (a file modified in the last 2 s is also re-read and hashed) |
-//! | a read of a changed file | read, hash, parse, validate; for JSON and YAML task lists, one more read of the text to find each task's line |
+//! | a read of an unchanged file | a cache lookup by the path as given and one `stat`, when the path is one the store already resolved (its relative form): no canonicalization, no glob match. A file modified in the last 2 s is also re-read and hashed; another spelling of the path (absolute, `./x`) takes the full path: resolution, a `canonicalize` for the containment check, the manifest's globs |
+//! | a read of a changed file | read, hash, parse, validate; for JSON and YAML task lists, one more pass over the text to find each task's line ([`ssot_schema::position`]: a byte scan for JSON, saphyr's events for YAML) |
 //! | [`Store::plan`] | a walk, a read of each task file, then O(V + E) to build the graph and O(V log V + E) for waves and the critical path |
 //! | a change ([`Store::set_status`], ...) or a [`Transaction`] | find the task through the cached reads (a walk and a `stat` per task file), two lock files and the version store's lock, a read and parse of each file touched, the edit, a parse of the new text (and, for changes that can alter ids or dependencies, a plan of the store); then 5 fsync rounds (the version store's 4, the audit log's 1) whatever the number of files; see `change.rs` |
 //! | [`Store::revision`] | two `stat`s, and a read of the records other handles appended since |
