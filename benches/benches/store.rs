@@ -20,6 +20,8 @@
 //! - `store_open_plan/warm_plan`: `plan()` alone on that store.
 //! - `store_read/cached`: `Store::task_file` of one unchanged 100-task Markdown file
 //!   already in the cache: the goal: under 1 µs.
+//! - `store_read/stat_floor`: `std::fs::metadata` of that file alone, the one system
+//!   call such a read makes (its freshness check): the floor under `cached`.
 //! - `store_read/cold_{markdown,yaml,json,csv}`: the same read on a store just
 //!   opened (open not timed): `stat`, read, hash, parse, locate each task's line.
 //! - `durable_status/*`: one durable status change, and a transaction of 100
@@ -186,6 +188,12 @@ fn read(c: &mut Criterion) {
         assert_eq!(store.task_file(&md).expect("reads").tasks().len(), PER_FILE);
         b.iter(|| black_box(store.task_file(black_box(&md)).expect("reads")));
         assert_eq!(store.read_stats().parses, 1, "the cached read parsed again");
+    });
+    g.bench_function("stat_floor", |b| {
+        // The one system call a read that is never stale must make: the floor
+        // under `cached`.
+        let path = dir.get().path().join(file_name(0));
+        b.iter(|| black_box(fs::metadata(black_box(&path)).expect("stat")));
     });
     for (f, (_, name)) in FORMATS.iter().enumerate() {
         let path = file_name(f);

@@ -23,7 +23,7 @@
 //!     json,
 //!     &[Target::Key("/db/url"), Target::Value("/db/url"), Target::Value("/nope")],
 //! );
-//! assert_eq!(found, [Some(Position { line: 2, column: 11 }), Some(Position { line: 2, column: 18 }), None]);
+//! assert_eq!(found, [Some(Position { line: 2, column: 10 }), Some(Position { line: 2, column: 17 }), None]);
 //! ```
 //!
 //! # What a position is
