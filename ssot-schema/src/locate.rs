@@ -26,7 +26,11 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
-use std::collections::{HashMap, HashSet};
+/// foldhash: these tables hold pointers and keys of one document, hashed once per
+/// value walked; SipHash's DoS resistance buys nothing here and cost a third of a
+/// JSON walk.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use std::fmt::Write as _;
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
@@ -77,7 +81,7 @@ pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position
 /// `None`.
 pub(crate) fn locate_json_as(text: &str, targets: &[Target], exact: bool) -> Vec<Option<Position>> {
     // Every prefix of a wanted pointer is a container to descend into.
-    let mut prefixes = HashSet::new();
+    let mut prefixes = HashSet::default();
     for t in targets {
         let mut p = String::new();
         prefixes.insert(p.clone());
@@ -86,7 +90,7 @@ pub(crate) fn locate_json_as(text: &str, targets: &[Target], exact: bool) -> Vec
             prefixes.insert(p.clone());
         }
     }
-    let mut found: HashMap<Target, usize> = HashMap::new();
+    let mut found: HashMap<Target, usize> = HashMap::default();
     let values: HashSet<&str> = targets
         .iter()
         .filter(|t| t.key.is_none())
@@ -445,7 +449,7 @@ pub(crate) fn locate_yaml_in(
     };
     let mut walk = YamlWalk {
         text,
-        indexes: HashMap::new(),
+        indexes: HashMap::default(),
         exact,
     };
     targets.iter().map(|t| walk.find(root, t)).collect()
@@ -499,7 +503,8 @@ impl<'a, 'i> YamlWalk<'_, '_, 'a, 'i> {
                     .indexes
                     .entry(std::ptr::from_ref(node) as usize)
                     .or_insert_with(|| {
-                        let mut index = HashMap::with_capacity(map.len());
+                        let mut index =
+                            HashMap::with_capacity_and_hasher(map.len(), Default::default());
                         for (k, v) in map {
                             if let Some(name) = key_text(text, k) {
                                 index.entry(name.to_owned()).or_insert((k, v));

@@ -206,11 +206,12 @@ enum Frame<'t> {
 
 fn yaml_events_in(text: &str, targets: &[locate::Target]) -> Option<Vec<Option<(usize, usize)>>> {
     use saphyr_parser::{Event, Parser};
-    use std::collections::{HashMap, HashSet};
+    type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+    type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
-    let mut values: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut keys: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    let mut prefixes: HashSet<&str> = HashSet::new();
+    let mut values: HashMap<&str, Vec<usize>> = HashMap::default();
+    let mut keys: HashMap<(&str, &str), Vec<usize>> = HashMap::default();
+    let mut prefixes: HashSet<&str> = HashSet::default();
     for (i, t) in targets.iter().enumerate() {
         let p = t.pointer.as_str();
         match &t.key {
