@@ -258,7 +258,7 @@ fn durable_ssot(c: &mut Criterion) {
         b.iter(|| {
             // Each task goes pending -> in progress on even passes over the list,
             // and back on odd ones: every change writes.
-            let to = if (j / ids.len()) % 2 == 0 {
+            let to = if (j / ids.len()).is_multiple_of(2) {
                 Status::InProgress
             } else {
                 Status::Pending
@@ -274,7 +274,7 @@ fn durable_ssot(c: &mut Criterion) {
         let ids = transaction_ids();
         let mut round = 0usize;
         b.iter(|| {
-            let to = if round % 2 == 0 {
+            let to = if round.is_multiple_of(2) {
                 Status::InProgress
             } else {
                 Status::Pending
