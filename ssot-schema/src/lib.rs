@@ -174,6 +174,12 @@
 //! others; [`validate_yaml_stream`](SchemaRegistry::validate_yaml_stream) validates
 //! each document and returns one report per document.
 //!
+//! ## Positions of any value
+//!
+//! The [`position`] module gives the line and column of any JSON pointer's value,
+//! or of the key that names it, in JSON or YAML text, by the same readers and rules
+//! as the positions of violations.
+//!
 //! ## Drafts, `$ref` and `format`
 //!
 //! Schemas without `$schema` are read as draft 2020-12 (or the registry's
@@ -265,6 +271,7 @@ mod explain;
 pub mod lines;
 mod locate;
 pub mod parse;
+pub mod position;
 mod registry;
 mod report;
 

@@ -24,8 +24,14 @@
 //! differently from yaml_serde) is given the position of the deepest value on its
 //! way, which still encloses the offending value.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
-use std::collections::{HashMap, HashSet};
+/// foldhash: these tables hold pointers and keys of one document, hashed once per
+/// value walked; SipHash's DoS resistance buys nothing here and cost a third of a
+/// JSON walk.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+use std::fmt::Write as _;
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
@@ -65,10 +71,17 @@ pub(crate) fn push_segment(pointer: &mut String, segment: &str) {
 // JSON
 // ---------------------------------------------------------------------------
 
-/// Finds every target in well-formed JSON `text`.
+/// Finds every target in well-formed JSON `text`; a target that cannot be followed
+/// to its end gets the position of its deepest value found on the way.
 pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position>> {
+    locate_json_as(text, targets, false)
+}
+
+/// As [`locate_json`]; with `exact`, a target that cannot be followed to its end is
+/// `None`.
+pub(crate) fn locate_json_as(text: &str, targets: &[Target], exact: bool) -> Vec<Option<Position>> {
     // Every prefix of a wanted pointer is a container to descend into.
-    let mut prefixes = HashSet::new();
+    let mut prefixes = HashSet::default();
     for t in targets {
         let mut p = String::new();
         prefixes.insert(p.clone());
@@ -77,8 +90,16 @@ pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position
             prefixes.insert(p.clone());
         }
     }
-    let mut found: HashMap<Target, usize> = HashMap::new();
-    let wanted: HashSet<&Target> = targets.iter().collect();
+    let mut found: HashMap<Target, usize> = HashMap::default();
+    let values: HashSet<&str> = targets
+        .iter()
+        .filter(|t| t.key.is_none())
+        .map(|t| t.pointer.as_str())
+        .collect();
+    let keys: HashSet<(&str, &str)> = targets
+        .iter()
+        .filter_map(|t| Some((t.pointer.as_str(), t.key.as_deref()?)))
+        .collect();
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut scanner = Scanner {
         text,
@@ -89,7 +110,9 @@ pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position
     let mut walk = JsonWalk {
         scanner,
         prefixes: &prefixes,
-        wanted: &wanted,
+        values: &values,
+        keys: &keys,
+        every_value: !exact,
         found: &mut found,
     };
     let mut root = String::new();
@@ -98,7 +121,18 @@ pub(crate) fn locate_json(text: &str, targets: &[Target]) -> Vec<Option<Position
     let _ = walk.value(&mut root, 0);
     let offsets: Vec<Option<usize>> = targets
         .iter()
-        .map(|t| found.get(t).or_else(|| nearest_found(&found, t)).copied())
+        .map(|t| {
+            found
+                .get(t)
+                .or_else(|| {
+                    if exact {
+                        None
+                    } else {
+                        nearest_found(&found, t)
+                    }
+                })
+                .copied()
+        })
         .collect();
     let known: Vec<usize> = offsets.iter().flatten().copied().collect();
     let mut at = LineIndex::new(text).line_columns(text, &known).into_iter();
@@ -129,7 +163,7 @@ struct Scanner<'t> {
     at: usize,
 }
 
-impl Scanner<'_> {
+impl<'t> Scanner<'t> {
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
             self.at += 1;
@@ -145,15 +179,18 @@ impl Scanner<'_> {
         (self.peek()? == b).then(|| self.at += 1)
     }
 
-    /// Reads a string starting at its opening quote; returns its decoded text.
-    fn string(&mut self) -> Option<String> {
+    /// Reads a string starting at its opening quote; returns its decoded text,
+    /// borrowed from the text when it has no escape.
+    fn string(&mut self) -> Option<Cow<'t, str>> {
         let start = self.at;
         let end = self.string_end()?;
         let raw = self.text.get(start + 1..end - 1)?;
         if raw.contains('\\') {
-            serde_json::from_str(self.text.get(start..end)?).ok()
+            serde_json::from_str::<String>(self.text.get(start..end)?)
+                .ok()
+                .map(Cow::Owned)
         } else {
-            Some(raw.to_owned())
+            Some(Cow::Borrowed(raw))
         }
     }
 
@@ -223,7 +260,12 @@ fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
 struct JsonWalk<'s, 't> {
     scanner: Scanner<'t>,
     prefixes: &'s HashSet<String>,
-    wanted: &'s HashSet<&'s Target>,
+    /// The pointers of the values wanted, and the keys wanted (object pointer, key).
+    values: &'s HashSet<&'s str>,
+    keys: &'s HashSet<(&'s str, &'s str)>,
+    /// Whether every value on the way is recorded (for the nearest-value fallback),
+    /// or only the wanted ones.
+    every_value: bool,
     found: &'s mut HashMap<Target, usize>,
 }
 
@@ -232,13 +274,15 @@ impl JsonWalk<'_, '_> {
     fn value(&mut self, pointer: &mut String, depth: usize) -> Option<()> {
         self.scanner.ws();
         let start = self.scanner.at;
-        self.found.insert(
-            Target {
-                pointer: pointer.clone(),
-                key: None,
-            },
-            start,
-        );
+        if self.every_value || self.values.contains(pointer.as_str()) {
+            self.found.insert(
+                Target {
+                    pointer: pointer.clone(),
+                    key: None,
+                },
+                start,
+            );
+        }
         // serde_json refuses nesting deeper than 128, so this is never reached for
         // text it read; it guards the recursion all the same.
         if depth > 256 {
@@ -256,14 +300,15 @@ impl JsonWalk<'_, '_> {
                     self.scanner.ws();
                     let key_at = self.scanner.at;
                     let key = self.scanner.string()?;
-                    let as_key = Target {
-                        pointer: pointer.clone(),
-                        key: Some(key),
-                    };
-                    if self.wanted.contains(&as_key) {
-                        self.found.insert(as_key.clone(), key_at);
+                    if self.keys.contains(&(pointer.as_str(), key.as_ref())) {
+                        self.found.insert(
+                            Target {
+                                pointer: pointer.clone(),
+                                key: Some(key.clone().into_owned()),
+                            },
+                            key_at,
+                        );
                     }
-                    let key = as_key.key.unwrap_or_default();
                     self.scanner.eat(b':')?;
                     let len = pointer.len();
                     push_segment(pointer, &key);
@@ -294,8 +339,8 @@ impl JsonWalk<'_, '_> {
                 let mut index = 0usize;
                 loop {
                     let len = pointer.len();
-                    pointer.push('/');
-                    pointer.push_str(itoa(index).as_str());
+                    // Writing to a `String` cannot fail.
+                    let _ = write!(pointer, "/{index}");
                     if self.prefixes.contains(pointer.as_str()) {
                         self.value(pointer, depth + 1)?;
                     } else {
@@ -319,10 +364,6 @@ impl JsonWalk<'_, '_> {
     }
 }
 
-fn itoa(n: usize) -> String {
-    n.to_string()
-}
-
 // ---------------------------------------------------------------------------
 // YAML
 // ---------------------------------------------------------------------------
@@ -339,6 +380,7 @@ pub(crate) fn locate_yaml(
         load_yaml(text, &detabbed).as_deref(),
         document,
         targets,
+        false,
     )
 }
 
@@ -392,19 +434,23 @@ pub(crate) fn load_yaml<'t>(
 }
 
 /// Finds every target in document `document` of `docs`, loaded from `text` by
-/// [`load_yaml`]: a stream is loaded once for all its documents.
+/// [`load_yaml`]: a stream is loaded once for all its documents. With `exact`, a
+/// target that cannot be followed to its end is `None`; else it gets the position
+/// of the deepest value on its way.
 pub(crate) fn locate_yaml_in(
     text: &Source<'_>,
     docs: Option<&[MarkedYaml<'_>]>,
     document: usize,
     targets: &[Target],
+    exact: bool,
 ) -> Vec<Option<Position>> {
     let Some(root) = docs.and_then(|d| d.get(document)) else {
         return vec![None; targets.len()];
     };
     let mut walk = YamlWalk {
         text,
-        indexes: HashMap::new(),
+        indexes: HashMap::default(),
+        exact,
     };
     targets.iter().map(|t| walk.find(root, t)).collect()
 }
@@ -415,6 +461,8 @@ struct YamlWalk<'s, 't, 'a, 'i> {
     /// For each large mapping already searched (by address), its keys: a mapping of
     /// many keys with a violation under each would otherwise cost O(keys^2).
     indexes: HashMap<usize, KeyIndex<'a, 'i>>,
+    /// Whether a target that cannot be followed to its end is `None`.
+    exact: bool,
 }
 
 type KeyIndex<'a, 'i> = HashMap<String, (&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)>;
@@ -429,13 +477,15 @@ impl<'a, 'i> YamlWalk<'_, '_, 'a, 'i> {
             match self.child(node, &segment) {
                 Some((_, value)) => node = untag(value),
                 // Not found: the deepest value on the way encloses the offending one.
-                None => return Some(start_of(node)),
+                None => return (!self.exact).then(|| start_of(node)),
             }
         }
-        if let Some(key) = &target.key
-            && let Some((k, _)) = self.child(node, key)
-        {
-            return Some(start_of(k));
+        if let Some(key) = &target.key {
+            match self.child(node, key) {
+                Some((k, _)) => return Some(start_of(k)),
+                None if self.exact => return None,
+                None => {}
+            }
         }
         Some(start_of(node))
     }
@@ -453,7 +503,8 @@ impl<'a, 'i> YamlWalk<'_, '_, 'a, 'i> {
                     .indexes
                     .entry(std::ptr::from_ref(node) as usize)
                     .or_insert_with(|| {
-                        let mut index = HashMap::with_capacity(map.len());
+                        let mut index =
+                            HashMap::with_capacity_and_hasher(map.len(), Default::default());
                         for (k, v) in map {
                             if let Some(name) = key_text(text, k) {
                                 index.entry(name.to_owned()).or_insert((k, v));

@@ -512,7 +512,7 @@ impl SchemaRegistry {
             .map(|(i, value)| {
                 let mut report = self.text_report(entry, value, |targets| {
                     let docs = marked.get_or_init(|| locate::load_yaml(text, &detabbed));
-                    locate::locate_yaml_in(&source, docs.as_deref(), i, targets)
+                    locate::locate_yaml_in(&source, docs.as_deref(), i, targets, false)
                 });
                 report.document = Some(i);
                 report

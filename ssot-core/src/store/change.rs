@@ -419,8 +419,8 @@ fn task_format(read_as: &ReadAs) -> Option<Format> {
 
 fn document_format(rel: &str) -> Option<Format> {
     match super::manifest::syntax_of(rel)? {
-        super::locate::Syntax::Json => Some(Format::Json),
-        super::locate::Syntax::Yaml => Some(Format::Yaml),
+        ssot_schema::position::Syntax::Json => Some(Format::Json),
+        ssot_schema::position::Syntax::Yaml => Some(Format::Yaml),
     }
 }
 

@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use ssot_schema::SchemaRegistry;
 
-use super::locate::{self, escape, segments};
+use ssot_schema::position::{self, segments};
+
+use super::manifest::escape;
 use super::read::Document;
 use super::report::{Location, Problem, ProblemKind, Report};
 use crate::Error;
@@ -304,7 +306,7 @@ impl ConfigView {
     /// value, `Some(None)` a removal (`null`, or a non-object above the key), `None`
     /// nothing.
     fn writes(&self, pointer: &str) -> Vec<Option<Option<&Value>>> {
-        let path = segments(pointer);
+        let path: Vec<String> = segments(pointer).collect();
         self.layers
             .iter()
             .map(|layer| {
@@ -335,8 +337,8 @@ impl ConfigView {
                 .rposition(|w| matches!(w, Some(Some(_))))
             {
                 let doc = &self.layers[i].document;
-                let at = locate::key_position(doc.syntax(), doc.text(), &p);
-                return Location::at(doc.path(), at.map(|a| a.0), at.map(|a| a.1));
+                let at = position::key_position(doc.syntax(), doc.text(), &p);
+                return Location::at(doc.path(), at.map(|a| a.line), at.map(|a| a.column));
             }
             match p.rfind('/') {
                 Some(i) => p.truncate(i),
@@ -398,9 +400,13 @@ impl ConfigView {
             match w {
                 Some(Some(v)) => {
                     let doc = &self.layers[i].document;
-                    let at = locate::key_position(doc.syntax(), doc.text(), &pointer);
+                    let at = position::key_position(doc.syntax(), doc.text(), &pointer);
                     origins.push(Origin {
-                        location: Location::at(doc.path(), at.map(|a| a.0), at.map(|a| a.1)),
+                        location: Location::at(
+                            doc.path(),
+                            at.map(|a| a.line),
+                            at.map(|a| a.column),
+                        ),
                         value: show(v),
                     });
                 }

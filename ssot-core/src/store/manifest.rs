@@ -56,7 +56,8 @@ use jiff::fmt::friendly::SpanParser;
 use serde_json::Value;
 use ssot_schema::SchemaRegistry;
 
-use super::locate::{self, Syntax, escape};
+use ssot_schema::position::{self, Syntax};
+
 use super::report::{Location, Problem, ProblemKind, Report};
 use crate::format::Format;
 
@@ -277,19 +278,19 @@ struct Problems<'t> {
 impl Problems<'_> {
     /// A problem at the key `pointer` ends with.
     fn at_key(&mut self, pointer: &str, message: String) {
-        let at = locate::key_position(Syntax::Yaml, self.text, pointer);
+        let at = position::key_position(Syntax::Yaml, self.text, pointer);
         self.push(at, message);
     }
 
     /// A problem at the value at `pointer`.
     fn at_value(&mut self, pointer: &str, message: String) {
-        let at = locate::value_position(Syntax::Yaml, self.text, pointer);
+        let at = position::value_position(Syntax::Yaml, self.text, pointer);
         self.push(at, message);
     }
 
-    fn push(&mut self, at: Option<(usize, usize)>, message: String) {
+    fn push(&mut self, at: Option<position::Position>, message: String) {
         self.problems.push(Problem::new(
-            Location::at(MANIFEST_FILE, at.map(|a| a.0), at.map(|a| a.1)),
+            Location::at(MANIFEST_FILE, at.map(|a| a.line), at.map(|a| a.column)),
             ProblemKind::Manifest,
             message,
         ));
@@ -637,6 +638,13 @@ fn read_kind(kind: &Value) -> FileKind {
             schema: None,
         },
     }
+}
+
+/// Escapes one segment for a JSON pointer (`~` as `~0`, `/` as `~1`).
+pub(crate) fn escape(segment: &str) -> String {
+    let mut pointer = String::new();
+    position::push_segment(&mut pointer, segment);
+    pointer.split_off(1)
 }
 
 /// The syntax of a document or schema file, from its extension.

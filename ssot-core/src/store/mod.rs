@@ -100,10 +100,10 @@
 //!
 //! | call | cost |
 //! |---|---|
-//! | [`Store::open`] | read and check the manifest, register the schemas it names, walk the directory once |
+//! | [`Store::open`] | read and check the manifest, register the schemas it names (the built-in ones are compiled once per process and shared), walk the directory once |
 //! | [`Store::files`] | one directory walk: one `readdir` per directory, one glob-set match per file |
-//! | a read of an unchanged file | one `stat` and a cache hit (a file modified in the last 2 s is also re-read and hashed) |
-//! | a read of a changed file | read, hash, parse, validate; for JSON and YAML task lists, one more read of the text to find each task's line |
+//! | a read of an unchanged file | a cache lookup by the path as given and one `stat`, when the path is one the store already resolved (its relative form): no canonicalization, no glob match. A file modified in the last 2 s is also re-read and hashed; another spelling of the path (absolute, `./x`) takes the full path: resolution, a `canonicalize` for the containment check, the manifest's globs |
+//! | a read of a changed file | read, hash, parse, validate; for JSON and YAML task lists, one more pass over the text to find each task's line ([`ssot_schema::position`]: a byte scan for JSON, saphyr's events for YAML) |
 //! | [`Store::plan`] | a walk, a read of each task file, then O(V + E) to build the graph and O(V log V + E) for waves and the critical path |
 //! | a change ([`Store::set_status`], ...) or a [`Transaction`] | find the task through the cached reads (a walk and a `stat` per task file), two lock files and the version store's lock, a read and parse of each file touched, the edit, a parse of the new text (and, for changes that can alter ids or dependencies, a plan of the store); then 4 fsync rounds (the version store's 3, the audit log's 1) whatever the number of files; see `change.rs` |
 //! | [`Store::revision`] | two `stat`s, and a read of the records other handles appended since |
@@ -117,7 +117,6 @@ mod config;
 mod drift;
 mod fault;
 mod health;
-mod locate;
 pub mod manifest;
 mod plan;
 mod read;
@@ -156,7 +155,7 @@ pub use self::transaction::Transaction;
 pub use self::watch::{DEFAULT_DEBOUNCE, Watcher};
 
 use self::config::Layer;
-use self::manifest::{MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT};
+use self::manifest::MANIFEST_FILE;
 use self::read::{ANY_SCHEMA, Content, Loaded, ReadAs, Reader};
 
 /// A store: a directory of task lists, documents and configuration files, described
@@ -164,7 +163,7 @@ use self::read::{ANY_SCHEMA, Content, Loaded, ReadAs, Reader};
 pub struct Store {
     root: PathBuf,
     manifest: Manifest,
-    registry: SchemaRegistry,
+    registry: Arc<SchemaRegistry>,
     reader: Reader,
     env: Arc<dyn Env>,
     write: change::WriteSide,
@@ -220,10 +219,7 @@ impl StoreBuilder {
         if !root.is_dir() {
             return Err(Error::NotADirectory { path: root });
         }
-        let mut registry = SchemaRegistry::new();
-        registry.register_builtins()?;
-        registry.register_json(MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT)?;
-        registry.register(ANY_SCHEMA, serde_json::json!({}))?;
+        let base = read::base_registry()?;
         let manifest_path = root.join(MANIFEST_FILE);
         let manifest = match std::fs::read(&manifest_path) {
             Ok(bytes) => {
@@ -234,12 +230,18 @@ impl StoreBuilder {
                         "not UTF-8 text; save it as UTF-8",
                     )])))
                 })?;
-                Manifest::parse(&text, &registry).map_err(|r| Error::Manifest(Box::new(r)))?
+                Manifest::parse(&text, &base).map_err(|r| Error::Manifest(Box::new(r)))?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
             Err(e) => return Err(Error::io(manifest_path, e)),
         };
-        register_user_schemas(&root, &manifest, &mut registry)?;
+        let registry = if manifest.schemas().is_empty() && manifest.schema_paths().is_empty() {
+            base
+        } else {
+            let mut registry = read::new_registry()?;
+            register_user_schemas(&root, &manifest, &mut registry)?;
+            Arc::new(registry)
+        };
         let store = Store {
             reader: Reader::new(manifest.settings().cache_documents),
             write: change::WriteSide::open(&root, self.actor),
@@ -321,7 +323,7 @@ fn register_user_schemas(
                 continue;
             }
         };
-        let syntax = manifest::syntax_of(path).unwrap_or(locate::Syntax::Yaml);
+        let syntax = manifest::syntax_of(path).unwrap_or(ssot_schema::position::Syntax::Yaml);
         let (value, errors) = read::schema_problems(registry, path, &text, ANY_SCHEMA, syntax);
         match value {
             Some(v) if errors.is_empty() => values.push((name.as_str(), v)),
@@ -451,6 +453,9 @@ impl Store {
     /// does not make it a task list, [`Error::Invalid`] when it cannot be read
     /// or parsed, or breaks the schema the manifest gives it.
     pub fn task_file(&self, path: &str) -> Result<Arc<TaskFile>, Error> {
+        if let Some(hit) = self.reader.fresh_tasks(path) {
+            return Ok(hit);
+        }
         let (rel, _) = scan::resolve(&self.root, path)?;
         let role = match scan::role_of(&self.manifest, &rel) {
             Some(Ok(role @ Role::Tasks { .. })) => role,
@@ -482,6 +487,9 @@ impl Store {
     /// does not make it a document, [`Error::Invalid`] when it cannot be read
     /// or breaks its schema.
     pub fn document(&self, path: &str) -> Result<Arc<Document>, Error> {
+        if let Some(hit) = self.reader.fresh_document(path) {
+            return Ok(hit);
+        }
         let (rel, _) = scan::resolve(&self.root, path)?;
         let role = match scan::role_of(&self.manifest, &rel) {
             Some(Ok(role @ Role::Document { .. })) => role,
@@ -540,7 +548,7 @@ impl Store {
                 task_files.push(Arc::clone(t));
             }
         }
-        if let Err(report) = Plan::build(&task_files) {
+        if let Err(report) = Plan::check(&task_files) {
             problems.extend(report.problems().iter().cloned());
         }
         for set in self.manifest.configs() {

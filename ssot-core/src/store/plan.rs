@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use ssot_graph::{DepGraph, State};
+use ssot_graph::{DepGraph, DepGraphBuilder, State};
 
 use super::read::TaskFile;
 use super::report::{Location, Problem, ProblemKind, Report};
@@ -90,9 +90,18 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Builds the plan from every task file (sorted by path), or reports every
-    /// duplicate id, unknown dependency and cycle.
-    pub(crate) fn build(files: &[Arc<TaskFile>]) -> Result<Plan, Report> {
+    /// Checks what [`Plan::build`] checks (every duplicate id, unknown dependency
+    /// and cycle) without making the plan: what validation needs.
+    pub(crate) fn check(files: &[Arc<TaskFile>]) -> Result<(), Report> {
+        Plan::checked_graph(files).map(drop)
+    }
+
+    /// The dependency graph's builder over every task and the file and index of each
+    /// id, or every duplicate id, unknown dependency and cycle.
+    #[allow(clippy::type_complexity)]
+    fn checked_graph(
+        files: &[Arc<TaskFile>],
+    ) -> Result<(DepGraphBuilder<TaskId>, HashMap<&TaskId, (usize, usize)>), Report> {
         let mut problems = Vec::new();
         // id -> (file index, task index)
         let mut first: HashMap<&TaskId, (usize, usize)> = HashMap::new();
@@ -176,6 +185,13 @@ impl Plan {
         if !problems.is_empty() {
             return Err(Report::new(problems));
         }
+        Ok((builder, first))
+    }
+
+    /// Builds the plan from every task file (sorted by path), or reports every
+    /// duplicate id, unknown dependency and cycle.
+    pub(crate) fn build(files: &[Arc<TaskFile>]) -> Result<Plan, Report> {
+        let (builder, first) = Plan::checked_graph(files)?;
         // Every cycle was reported above, so `build` cannot fail here; were it to,
         // its error is passed on rather than turned into a panic.
         let mut graph = builder.build().map_err(|e| {

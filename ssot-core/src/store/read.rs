@@ -1,7 +1,7 @@
 //! Cached reads; the freshness rules are documented on [`ReadStats`].
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -10,7 +10,8 @@ use serde_json::Value;
 use ssot_cache::MemoryCache;
 use ssot_schema::SchemaRegistry;
 
-use super::locate::{self, Syntax};
+use ssot_schema::position::{self, Position, Syntax, Target};
+
 use super::manifest::syntax_of;
 use super::report::{Location, Problem, ProblemKind};
 use super::scan::Role;
@@ -24,6 +25,32 @@ pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// The schema registered in every store's registry that accepts any document, used
 /// to read configuration files through `ssot-schema`'s strict reader.
 pub(crate) const ANY_SCHEMA: &str = "ssot-store/any";
+
+/// A registry with what every store needs: the built-in schemas, the manifest's
+/// schema and [`ANY_SCHEMA`].
+pub(crate) fn new_registry() -> Result<SchemaRegistry, crate::Error> {
+    let mut registry = SchemaRegistry::new();
+    registry.register_builtins()?;
+    registry.register_json(
+        super::manifest::MANIFEST_SCHEMA,
+        super::manifest::MANIFEST_SCHEMA_TEXT,
+    )?;
+    registry.register(ANY_SCHEMA, serde_json::json!({}))?;
+    Ok(registry)
+}
+
+/// [`new_registry`], compiled once per process and shared by every store whose
+/// manifest names no user schema: compiling the built-in schemas (about 50 kB) took
+/// a good part of `Store::open`. A store with user schemas compiles its own.
+pub(crate) fn base_registry() -> Result<Arc<SchemaRegistry>, crate::Error> {
+    static BASE: std::sync::OnceLock<Arc<SchemaRegistry>> = std::sync::OnceLock::new();
+    if let Some(base) = BASE.get() {
+        return Ok(Arc::clone(base));
+    }
+    // Two threads may both compile it the first time; one result is kept.
+    let made = Arc::new(new_registry()?);
+    Ok(Arc::clone(BASE.get_or_init(|| made)))
+}
 
 /// A task list file of the store, parsed, with where each task is.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +195,8 @@ impl Fingerprint {
 
 #[derive(Debug)]
 struct Cached {
+    /// Where the file was read, so that a fresh read needs no path resolution.
+    full: PathBuf,
     fingerprint: Fingerprint,
     read_at: SystemTime,
     hash: blake3::Hash,
@@ -274,6 +303,51 @@ impl Reader {
         self.cache.stats()
     }
 
+    /// The cached read of `path` when it is a path the store already resolved
+    /// (its relative form, a cache key), read as what `accept` wants, and its file
+    /// unchanged and out of the racy window: one `stat`, no path resolution. `None`
+    /// sends the caller down the full path (resolution, containment check, `load`).
+    ///
+    /// Skipping the containment check is sound because the fingerprint includes the
+    /// device and inode: the entry was made from a file proven inside the root, and
+    /// a path that now leads elsewhere (a directory swapped for a link out of the
+    /// root) reaches another inode, so its fingerprint differs and the full path is
+    /// taken.
+    fn fresh(&self, path: &str, accept: impl Fn(&ReadAs) -> bool) -> Option<Arc<Loaded>> {
+        if path.contains('\\') {
+            // Resolution turns `\` into `/`: leave such paths to it.
+            return None;
+        }
+        let cached = self.cache.get(path)?;
+        if !accept(&cached.read_as) || !cached.fingerprint_trusted() {
+            return None;
+        }
+        let meta = fs::metadata(&cached.full).ok()?;
+        if Fingerprint::of(&meta) != cached.fingerprint {
+            return None;
+        }
+        self.counters.fresh_hits.fetch_add(1, Ordering::Relaxed);
+        Some(Arc::clone(&cached.loaded))
+    }
+
+    /// [`Reader::fresh`] for a valid task list.
+    pub(crate) fn fresh_tasks(&self, path: &str) -> Option<Arc<TaskFile>> {
+        let loaded = self.fresh(path, |r| matches!(r, ReadAs::Role(Role::Tasks { .. })))?;
+        match (&loaded.content, loaded.problems.is_empty()) {
+            (Some(Content::Tasks(t)), true) => Some(Arc::clone(t)),
+            _ => None,
+        }
+    }
+
+    /// [`Reader::fresh`] for a valid document.
+    pub(crate) fn fresh_document(&self, path: &str) -> Option<Arc<Document>> {
+        let loaded = self.fresh(path, |r| matches!(r, ReadAs::Role(Role::Document { .. })))?;
+        match (&loaded.content, loaded.problems.is_empty()) {
+            (Some(Content::Document(d)), true) => Some(Arc::clone(d)),
+            _ => None,
+        }
+    }
+
     /// Forgets what was read of `rel` (the write side calls it after changing the
     /// file), so that the next read parses the new bytes.
     pub(crate) fn invalidate(&self, rel: &str) {
@@ -333,6 +407,7 @@ impl Reader {
         self.cache.insert(
             rel.to_owned(),
             Arc::new(Cached {
+                full: full.to_path_buf(),
                 fingerprint,
                 read_at,
                 hash,
@@ -404,12 +479,12 @@ fn parse_tasks(
                 Syntax::Yaml
             };
             let counts: Vec<usize> = list.tasks.iter().map(|t| t.dependencies.len()).collect();
-            let p = locate::task_positions(syntax, &text, list.document.is_some(), &counts);
-            let lines = p.tasks.iter().map(|a| a.map(|a| a.0)).collect();
+            let p = task_positions(syntax, &text, list.document.is_some(), &counts);
+            let lines = p.tasks.iter().map(|a| a.map(|a| a.line)).collect();
             let deps = p
                 .dependencies
                 .iter()
-                .map(|d| d.iter().map(|a| a.map(|a| a.0)).collect())
+                .map(|d| d.iter().map(|a| a.map(|a| a.line)).collect())
                 .collect();
             (list, lines, Some(deps))
         }),
@@ -469,6 +544,42 @@ fn parse_tasks(
             dependency_lines,
         }))),
     }
+}
+
+/// Where each task of a JSON or YAML task list starts, and each entry of its
+/// `dependencies`.
+struct TaskPositions {
+    /// Per task, in document order.
+    tasks: Vec<Option<Position>>,
+    /// Per task, per dependency in the order written.
+    dependencies: Vec<Vec<Option<Position>>>,
+}
+
+/// Finds the tasks of a JSON or YAML task list, `wrapped` when they are under a
+/// top-level `tasks` key (else the document is the list); `counts` gives, per task,
+/// its number of dependencies. One read of the text for all of them
+/// ([`position::positions`]).
+fn task_positions(syntax: Syntax, text: &str, wrapped: bool, counts: &[usize]) -> TaskPositions {
+    let prefix = if wrapped { "/tasks/" } else { "/" };
+    let mut pointers = Vec::with_capacity(counts.len() + counts.iter().sum::<usize>());
+    for (i, &deps) in counts.iter().enumerate() {
+        let task = format!("{prefix}{i}");
+        for d in 0..deps {
+            pointers.push(format!("{task}/dependencies/{d}"));
+        }
+        pointers.push(task);
+    }
+    let targets: Vec<Target<'_>> = pointers.iter().map(|p| Target::Value(p)).collect();
+    let mut found = position::positions(syntax, text, &targets).into_iter();
+    let mut out = TaskPositions {
+        tasks: Vec::with_capacity(counts.len()),
+        dependencies: Vec::with_capacity(counts.len()),
+    };
+    for &deps in counts {
+        out.dependencies.push(found.by_ref().take(deps).collect());
+        out.tasks.push(found.next().flatten());
+    }
+    out
 }
 
 /// The line of each CSV record after the header, as the `csv` crate counts them
