@@ -68,6 +68,7 @@ mod journal;
 mod plan;
 mod record;
 mod retry;
+mod settings;
 
 #[cfg(unix)]
 pub use self::command::{CommandJob, CommandOutput, process_gone};
@@ -79,3 +80,4 @@ pub use self::record::{
     Attempt, AttemptOutcome, Event, EventKind, RunRecord, TaskOutcome, TaskRecord,
 };
 pub use self::retry::RetryPolicy;
+pub use self::settings::{AutomationRegistry, DEFAULT_RETRIES, WORKFLOW_GROUP, Workflow};
