@@ -541,8 +541,8 @@ impl Executor {
         };
         {
             let mut st = ctx.lock();
-            for i in 0..n {
-                if in_run[i] && st.unmet[i] == 0 {
+            for (i, _) in in_run.iter().enumerate().filter(|(_, r)| **r) {
+                if st.unmet[i] == 0 {
                     ctx.push_ready(&mut st, i);
                 }
             }
