@@ -254,7 +254,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path(), "r").unwrap();
         let lines: Vec<u64> = (0..10)
-            .map(|i| j.write(&format!("n{i}"), "succeeded", Some(1), None).unwrap())
+            .map(|i| {
+                j.write(&format!("n{i}"), "succeeded", Some(1), None)
+                    .unwrap()
+            })
             .collect();
         assert_eq!(lines, (1..=10).collect::<Vec<u64>>());
         j.sync_through(10).unwrap();
