@@ -300,3 +300,18 @@ fn unknown_workflows_and_repeated_steps_are_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn settings_written_in_markdown_and_yaml_task_lists_are_read() {
+    let md = "- [ ] Deploy [id:: deploy] [timeout:: 30s] [retries:: 2]\n";
+    let list = ssot_core::format::markdown::parse(md).unwrap();
+    let o = TaskOptions::from_task_fields(&list.tasks[0], RetryPolicy::None).unwrap();
+    assert_eq!(o.timeout, Some(Duration::from_secs(30)));
+    assert_eq!(o.retry.map(|r| r.max_retries()), Some(2));
+    let yaml = "tasks:\n  - id: deploy\n    title: Deploy\n    timeout: 90\n    retry_policy: exponential_backoff\n    concurrency_group: db\n";
+    let list = ssot_core::format::parse(ssot_core::Format::Yaml, yaml).unwrap();
+    let o = TaskOptions::from_task_fields(&list.tasks[0], RetryPolicy::None).unwrap();
+    assert_eq!(o.timeout, Some(Duration::from_secs(90)));
+    assert!(matches!(o.retry, Some(RetryPolicy::Exponential { .. })));
+    assert_eq!(o.group.as_deref(), Some("db"));
+}

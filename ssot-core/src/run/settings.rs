@@ -192,12 +192,26 @@ fn kind_of(v: &Value) -> Result<Kind, String> {
 }
 
 impl TaskOptions {
-    /// The settings a task's own fields give (see the module docs of `run` and the
-    /// table there): `timeout`, `retries` / `max_retries`, `retry_policy`,
-    /// `retry_delay`, `retry_max_delay`, `concurrency_group` / `group`. Retry
-    /// fields are resolved over `default_retry` (the executor's default policy);
-    /// fields that are absent stay `None` (the executor's defaults apply).
-    /// `inputs` is left `None`.
+    /// The settings a task's own fields give (its [`extra`](Task::extra) fields, as
+    /// any format keeps them: `timeout: 30s` in YAML, a `timeout` column in CSV,
+    /// `[timeout:: 30s]` in Markdown). Fields that are absent stay `None` (the
+    /// executor's defaults apply); `inputs` is left `None`.
+    ///
+    /// | field | value | meaning |
+    /// |---|---|---|
+    /// | `timeout` | a duration (`30s`, `1h30m`) or a number of seconds | time limit of each attempt |
+    /// | `retries` (or `max_retries`) | a whole number | attempts after the first |
+    /// | `retry_policy` | `none`, `fixed`, `linear`, `exponential` (or `exponential_backoff`) | how retries wait |
+    /// | `retry_delay` | a duration or seconds | the fixed wait, the linear step, or the first exponential wait |
+    /// | `retry_max_delay` | a duration or seconds | the exponential cap |
+    /// | `concurrency_group` (or `group`) | a name | the executor's concurrency group |
+    ///
+    /// Retry fields combine with `default_retry` (the executor's default policy)
+    /// field by field: `retries: 3` alone keeps the
+    /// default's kind and waits and changes its count (with no default policy it means
+    /// fixed waits of `retry_delay`, 1 s unless given); `retry_policy: linear` alone keeps
+    /// the default's count ([`DEFAULT_RETRIES`] when the default has none). Waits not
+    /// given anywhere are 1 s (first wait, step) and 60 s (cap).
     ///
     /// ```
     /// use std::time::Duration;
@@ -290,6 +304,17 @@ impl Workflow {
 }
 
 /// The workflows of an automation registry and its execution policy.
+///
+/// [`AutomationRegistry::parse`] reads an automation registry (YAML or JSON):
+/// `automation.workflows.<category>.<name>` with `steps`, `timeout` (seconds or a
+/// duration), `retry_policy` and `max_retries`, and the defaults of
+/// `automation.policies.execution` (`timeout_default`, `max_retries`,
+/// `max_concurrent`). [`AutomationRegistry::plan`] turns workflows into one plan in
+/// which each workflow is a chain: step `n` depends on step `n - 1`. Every step gets
+/// its workflow's timeout and retry policy (falling back to the registry's
+/// defaults); with `max_concurrent`, every step is in the concurrency group
+/// [`WORKFLOW_GROUP`] of that limit, which [`AutomationRegistry::configure`] adds to
+/// an executor builder. Node ids are `<category>.<name>/<step>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct AutomationRegistry {
@@ -300,8 +325,8 @@ pub struct AutomationRegistry {
 }
 
 impl AutomationRegistry {
-    /// Reads an automation registry (YAML, or JSON, which is YAML too): see the
-    /// module docs for the keys read. Other keys (triggers, schedules, ...) are
+    /// Reads an automation registry (YAML, or JSON, which is YAML too): see
+    /// [`AutomationRegistry`] for the keys read. Other keys (triggers, schedules, ...) are
     /// ignored.
     ///
     /// # Errors
