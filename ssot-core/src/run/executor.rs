@@ -3,15 +3,16 @@
 //! # Design
 //!
 //! `workers` threads (the calling thread is one of them) share one mutex-guarded
-//! state: min-heaps of ready nodes by rank (one per concurrency group, one for nodes
-//! without a group), a heap of retries waiting for their due time, and per node the
-//! count of dependencies not yet done. A worker pops the best-ranked ready node whose
+//! state: sets of ready nodes by rank (one per concurrency group, one for nodes
+//! without a group; hierarchical bitsets over the plan's dense ranks, O(log64 V) per
+//! insert, remove or minimum), a heap of retries waiting for their due time, and per
+//! node the count of dependencies not yet done. A worker pops the best-ranked ready node whose
 //! group has room, runs its attempt without the lock, then books the result itself:
 //! a success decrements its dependents' counts and pushes those that reach zero, so
 //! a freed worker takes the next ready node at once (no waves, no coordinator round
 //! trip). A worker sleeps on a condition variable only when nothing can start, and
 //! is woken when something can (or every 20 ms, to look at the cancel token and due
-//! retries). Per attempt: two lock acquisitions, O(log V) heap work, O(degree) on
+//! retries). Per attempt: two lock acquisitions, O(log64 V) set work, O(degree) on
 //! success, O(transitive dependents) on failure. Every event is sent under the lock,
 //! so the event stream is in the order the state changed.
 //!
@@ -306,7 +307,7 @@ impl Executor {
     /// starts, running attempts see the token, and nodes not finished end
     /// [`Cancelled`](TaskOutcome::Cancelled). Blocks until the run ends.
     ///
-    /// Cost per node: O(log V) for the heaps, O(degree) on success, O(transitive
+    /// Cost per node: O(log64 V) for the ready sets, O(degree) on success, O(transitive
     /// dependents) on failure, two lock acquisitions; plus O(V + E) to set up the
     /// run and O(V log V) to build the record.
     ///

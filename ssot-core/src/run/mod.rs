@@ -10,11 +10,11 @@
 //! their nodes run at once. Every attempt is in the [`RunRecord`]; every state change is
 //! an [`Event`] on a standard channel.
 //!
-//! Overhead: on the shared, loaded 2-core development machine, 1 to 4 µs per no-op
+//! Overhead: on the shared, loaded 2-core development machine, 1 to 2.5 µs per no-op
 //! task including setting up the run and building its record (`BENCHMARKS.md`),
 //! against well under 1 µs for rayon running the same DAG wave by wave: right for
 //! commands and I/O, not for tasks of a few microseconds (use rayon for those).
-//! Workers take ready nodes from one shared heap and queue dependents themselves,
+//! Workers take ready nodes from one shared ready set and queue dependents themselves,
 //! so there is no coordinator round trip per task. A node with inputs gets a
 //! `Started` event before the worker finds it up to date (then `UpToDate`, with no
 //! attempt recorded).
