@@ -2,7 +2,10 @@
 //! and succeeds on its retry (the first run only), `slow` times out on each of its two attempts (so `report`,
 //! which needs it, is skipped), and `build` declares its inputs, so the second run
 //! skips it as up to date. Progress is printed from the event channel as it happens,
-//! then the run record. Unix only (commands run in their own process group).
+//! then the run record. Last, the `release.production` workflow of the shipped
+//! automation registry (`data/registries/automation.yaml`) runs as a chain of steps
+//! (each an `echo`) with the registry's timeout, retry policy and concurrency limit.
+//! Unix only (commands run in their own process group).
 //!
 //! Run from the repository root: `cargo run --example run`.
 
@@ -14,7 +17,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use ssot_core::run::{
-    CancelToken, CommandJob, EventKind, Executor, Inputs, Plan, RetryPolicy, RunRecord, TaskOptions,
+    AutomationRegistry, CancelToken, CommandJob, EventKind, Executor, Inputs, Job, Plan,
+    RetryPolicy, RunContext, RunRecord, TaskOptions,
 };
 use ssot_graph::DepGraph;
 
@@ -126,7 +130,7 @@ fn run_once(
         let result = executor.run_with(
             &plan,
             &|id: &String, ctx: &ssot_core::run::RunContext| match commands.get(id) {
-                Some(job) => ssot_core::run::Job::run(job, id, ctx),
+                Some(job) => Job::run(job, id, ctx),
                 None => Err(ssot_core::run::JobError::new(format!(
                     "no command for `{id}`"
                 ))),
@@ -176,5 +180,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!();
     }
     std::fs::remove_dir_all(&scratch)?;
+
+    println!("== the registry workflow release.production ==");
+    let registry_path = data.join("../registries/automation.yaml");
+    let registry = AutomationRegistry::parse(&std::fs::read_to_string(&registry_path)?)?;
+    let workflow = registry
+        .workflow("release.production")
+        .ok_or("the shipped registry has release.production")?;
+    println!(
+        "  steps {:?}, timeout {:?}, retry {:?}, max_concurrent {:?}",
+        workflow.steps, workflow.timeout, workflow.retry, registry.max_concurrent
+    );
+    let plan = registry.plan(&["release.production"])?;
+    let executor = registry.configure(Executor::builder().workers(2)).build();
+    let record = executor.run(&plan, &|id: &String, ctx: &RunContext| {
+        CommandJob::new("echo").arg(id).run(id, ctx)
+    })?;
+    print_record(&record);
     Ok(())
 }

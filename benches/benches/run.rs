@@ -10,7 +10,8 @@
 //!   wave, the DAG computed beforehand), and, for 1 worker, a plain loop over the
 //!   topological order.
 //! - `run/journal`: 1,000 independent no-op tasks with and without the run journal
-//!   (each success is fdatasync'ed), to read the journal's cost per task.
+//!   (successes are group-committed: one fdatasync per batch of lines written while
+//!   the previous sync ran), to read the journal's cost per task.
 //!
 //! - `run/commands`: 1,000 `true` commands as a random DAG at 2 workers:
 //!   `CommandJob` against GNU `make -j2` and `ninja -j2` on a generated Makefile and

@@ -368,6 +368,28 @@ pub enum Error {
         #[source]
         source: notify::Error,
     },
+
+    // run
+    /// A task field read as a per-task run setting does not parse.
+    #[error("task `{id}`, field `{field}`: {message}")]
+    TaskField {
+        /// The task.
+        id: String,
+        /// The field (`timeout`, `retries`, `retry_policy`, ...).
+        field: String,
+        /// What is wrong and how to write it.
+        message: String,
+    },
+
+    // run
+    /// An automation registry (or one of its workflows) cannot be read as a plan.
+    #[error("automation registry, at `{key}`: {message}")]
+    Workflow {
+        /// The key, dotted from the root (`automation.workflows.release.production.timeout`).
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
 }
 
 impl Error {

@@ -12,18 +12,27 @@
 //! waits for the group to empty nor for the pipes to close, which is the part that
 //! matters here, so std's `CommandExt::process_group` plus one `kill` call was smaller.
 //!
-//! "The group is gone" is read from `/proc` on Linux (a member that is a zombie no
+//! The waiting thread is the worker itself: one `poll` on both output pipes and, on
+//! Linux, a pidfd of the child (readable when it exits), so a command costs no reader
+//! threads and no sleep-polling while its child runs. Without a pidfd, or while only
+//! a detached grandchild is left, it polls from 50 µs doubling to 5 ms. A waiting
+//! command sees a cancel or its deadline within 20 ms.
+//!
+//! "The group is gone" is first `kill(-pgid, 0)` failing (no process in the group:
+//! the usual case once the child is reaped, and no `/proc` scan); when that finds a
+//! member, it is read from `/proc` on Linux (a member that is a zombie no
 //! longer runs and counts as gone: orphans are reaped by init, which may be slow or,
 //! in a container, absent); elsewhere it is `kill(-pgid, 0)` failing.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::process::{Pid, Signal, kill_process_group};
 
 use crate::run::context::{Job, JobError, RunContext, Tail};
@@ -191,41 +200,45 @@ impl CommandJob {
         })?;
         let pgid = Pid::from_child(&child);
         ctx.journal_process_group(pgid.as_raw_pid(), false);
-        let stdout = reader(child.stdout.take(), self.output_limit);
-        let stderr = reader(child.stderr.take(), self.output_limit);
+        let mut stdout = Capture::new(child.stdout.take(), self.output_limit);
+        let mut stderr = Capture::new(child.stderr.take(), self.output_limit);
+        let pidfd = open_pidfd(pgid);
 
         let mut deadline = ctx.deadline();
         if let Some(t) = self.timeout {
             let own = Instant::now() + t;
             deadline = Some(deadline.map_or(own, |d| d.min(own)));
         }
-        let stop_requested = |timed: &mut bool, cancelled: &mut bool| {
-            if ctx.cancel_token().is_cancelled() {
-                *cancelled = true;
-            } else if deadline.is_some_and(|d| Instant::now() >= d) {
-                *timed = true;
-            }
-            *timed || *cancelled
-        };
         let (mut timed_out, mut cancelled) = (false, false);
         let mut status: Option<ExitStatus> = None;
         let mut term_sent: Option<Instant> = None;
         let mut killed = false;
-        // Poll from 50 µs, doubling to 5 ms: short commands are seen at once, long ones
-        // cost little.
+        // Without a pidfd (or once only a detached grandchild is left) nothing wakes
+        // us when a process exits: poll from 50 µs, doubling to 5 ms.
         let mut nap = Duration::from_micros(50);
-        // Wait for the direct child, then for the rest of its group.
-        loop {
+        // Wait for the direct child, both pipes' ends, then the rest of its group.
+        let status = loop {
             if status.is_none() {
                 status = child.try_wait().ok().flatten();
             }
-            if status.is_some() && !group_alive(pgid) {
-                break;
+            if let Some(s) = status
+                && stdout.is_closed()
+                && stderr.is_closed()
+                && !group_alive(pgid)
+            {
+                break s;
             }
-            if term_sent.is_none() && stop_requested(&mut timed_out, &mut cancelled) {
-                // ESRCH: the group is already gone, which is what we want.
-                let _ = kill_process_group(pgid, Signal::TERM);
-                term_sent = Some(Instant::now());
+            if term_sent.is_none() {
+                if ctx.cancel_token().is_cancelled() {
+                    cancelled = true;
+                } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                    timed_out = true;
+                }
+                if timed_out || cancelled {
+                    // ESRCH: the group is already gone, which is what we want.
+                    let _ = kill_process_group(pgid, Signal::TERM);
+                    term_sent = Some(Instant::now());
+                }
             }
             if let Some(t) = term_sent
                 && !killed
@@ -234,16 +247,37 @@ impl CommandJob {
                 let _ = kill_process_group(pgid, Signal::KILL);
                 killed = true;
             }
-            thread::sleep(nap);
-            nap = (nap * 2).min(Duration::from_millis(5));
-        }
-        let status = match status {
-            Some(s) => s,
-            None => wait_child(&mut child)?,
+            // Something wakes the wait below: the child's exit (pidfd) or its output.
+            let woken = (status.is_none() && pidfd.is_some())
+                || (status.is_some() && !(stdout.is_closed() && stderr.is_closed()));
+            let mut wait = if woken {
+                WAKE_CHECK
+            } else {
+                let n = nap;
+                nap = (nap * 2).min(Duration::from_millis(5));
+                n
+            };
+            let now = Instant::now();
+            if term_sent.is_none()
+                && let Some(d) = deadline
+            {
+                wait = wait.min(d.saturating_duration_since(now));
+            }
+            if let Some(t) = term_sent
+                && !killed
+            {
+                wait = wait.min((t + self.grace).saturating_duration_since(now));
+            }
+            let pidfd = if status.is_none() {
+                pidfd.as_ref()
+            } else {
+                None
+            };
+            wait_for_io(&mut stdout, &mut stderr, pidfd, wait);
         };
         ctx.journal_process_group(pgid.as_raw_pid(), true);
-        let stdout_tail = stdout.finish();
-        let stderr_tail = stderr.finish();
+        let stdout_tail = stdout.into_string();
+        let stderr_tail = stderr.into_string();
         ctx.log(&stdout_tail);
         ctx.log(&stderr_tail);
         Ok(CommandOutput {
@@ -254,12 +288,6 @@ impl CommandJob {
             cancelled,
         })
     }
-}
-
-fn wait_child(child: &mut Child) -> Result<ExitStatus, JobError> {
-    child
-        .wait()
-        .map_err(|e| JobError::new(format!("cannot wait for the command: {e}")))
 }
 
 impl<N: ?Sized> Job<N> for CommandJob {
@@ -300,55 +328,132 @@ fn last_line(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A thread reading a pipe to its end (every writer, grandchildren included, closed
-/// it), keeping the tail.
-struct PipeReader {
-    handle: Option<thread::JoinHandle<()>>,
-    tail: Arc<Mutex<Vec<u8>>>,
+/// How often a waiting command looks at the cancel token and its deadline when
+/// something else (the child's exit, its output) would wake it anyway.
+const WAKE_CHECK: Duration = Duration::from_millis(20);
+
+/// One output pipe of a command, read on the waiting thread, keeping the tail.
+struct Capture<R> {
+    /// `None` once every writer (grandchildren included) closed it.
+    pipe: Option<R>,
+    tail: Vec<u8>,
+    limit: usize,
 }
 
-fn reader(pipe: Option<impl Read + Send + 'static>, limit: usize) -> PipeReader {
-    let tail = Arc::new(Mutex::new(Vec::new()));
-    let handle = pipe.map(|mut pipe| {
-        let tail = Arc::clone(&tail);
-        thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut t = tail.lock().unwrap_or_else(PoisonError::into_inner);
-                t.extend_from_slice(&buf[..n]);
-                if t.len() > limit {
-                    let cut = t.len() - limit;
-                    t.drain(..cut);
+impl<R: Read + AsFd> Capture<R> {
+    fn new(pipe: Option<R>, limit: usize) -> Capture<R> {
+        Capture {
+            pipe,
+            tail: Vec::new(),
+            limit,
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.pipe.is_none()
+    }
+
+    /// One read (the pipe was reported readable or hung up, so it does not block).
+    fn read_once(&mut self) {
+        let Some(pipe) = &mut self.pipe else { return };
+        let mut buf = [0u8; 8192];
+        match pipe.read(&mut buf) {
+            Ok(0) => self.pipe = None,
+            Ok(n) => {
+                self.tail.extend_from_slice(&buf[..n]);
+                if self.tail.len() > self.limit {
+                    let cut = self.tail.len() - self.limit;
+                    self.tail.drain(..cut);
                 }
             }
-        })
-    });
-    PipeReader { handle, tail }
-}
-
-impl PipeReader {
-    fn finish(mut self) -> String {
-        if let Some(h) = self.handle.take() {
-            // A panic in the reader loses only output; the bytes read so far remain.
-            let _ = h.join();
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // A pipe that cannot be read loses only output; stop waiting for it.
+            Err(_) => self.pipe = None,
         }
-        let bytes = std::mem::take(&mut *self.tail.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    fn into_string(self) -> String {
         let mut s = Tail::new(usize::MAX);
-        s.push(&String::from_utf8_lossy(&bytes));
+        s.push(&String::from_utf8_lossy(&self.tail));
         s.into_string()
     }
 }
 
+/// Waits up to `wait` for output on either pipe or the child's exit (its pidfd),
+/// and reads what came. One `poll` call: no reader threads.
+fn wait_for_io<A: Read + AsFd, B: Read + AsFd>(
+    a: &mut Capture<A>,
+    b: &mut Capture<B>,
+    pidfd: Option<&OwnedFd>,
+    wait: Duration,
+) {
+    let flags = PollFlags::IN;
+    let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(3);
+    let mut which = [None; 3];
+    if let Some(p) = &a.pipe {
+        which[fds.len()] = Some(0);
+        fds.push(PollFd::new(p, flags));
+    }
+    if let Some(p) = &b.pipe {
+        which[fds.len()] = Some(1);
+        fds.push(PollFd::new(p, flags));
+    }
+    if let Some(p) = pidfd {
+        fds.push(PollFd::new(p, flags));
+    }
+    if fds.is_empty() {
+        thread::sleep(wait);
+        return;
+    }
+    let timeout = Timespec::try_from(wait).unwrap_or(Timespec {
+        tv_sec: 1,
+        tv_nsec: 0,
+    });
+    // EINTR and the like: the caller's loop comes back here.
+    if rustix::event::poll(&mut fds, Some(&timeout)).is_err() {
+        return;
+    }
+    let ready: Vec<usize> = fds
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.revents().is_empty())
+        .filter_map(|(k, _)| which[k])
+        .collect();
+    drop(fds);
+    for w in ready {
+        if w == 0 {
+            a.read_once();
+        } else {
+            b.read_once();
+        }
+    }
+}
+
+/// A pidfd for the child (Linux 5.3 and later): readable when it exits, so the
+/// wait needs no polling. `None` elsewhere or when the kernel refuses.
+#[cfg(target_os = "linux")]
+fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
+    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_pidfd(_pid: Pid) -> Option<OwnedFd> {
+    None
+}
+
 /// Whether any process of the group still runs (zombies do not count).
+/// `kill(-pgid, 0)` first: when it fails the group is gone (the usual case once the
+/// direct child is reaped), and `/proc` is not read. When it succeeds a member may be
+/// a zombie, so on Linux `/proc` decides.
 fn group_alive(pgid: Pid) -> bool {
+    if rustix::process::test_kill_process_group(pgid).is_err() {
+        return false;
+    }
     #[cfg(target_os = "linux")]
     if let Some(alive) = proc_group_alive(pgid.as_raw_pid()) {
         return alive;
     }
-    rustix::process::test_kill_process_group(pgid).is_ok()
+    true
 }
 
 /// Scans `/proc/*/stat` for a process of group `pgid` that is not a zombie. `None`

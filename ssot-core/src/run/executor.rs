@@ -2,26 +2,39 @@
 //!
 //! # Design
 //!
-//! The calling thread is the coordinator; `workers` scoped threads take attempts from
-//! one channel and send results back on another. The coordinator sends an attempt only
-//! when a worker is free (it counts attempts in flight), so an attempt never waits in
-//! the channel behind a slow one, and a freed worker gets the next ready node at once:
-//! there are no waves.
+//! `workers` threads (the calling thread is one of them) share one mutex-guarded
+//! state: sets of ready nodes by rank (one per concurrency group, one for nodes
+//! without a group; hierarchical bitsets over the plan's dense ranks, O(log64 V) per
+//! insert, remove or minimum), a heap of retries waiting for their due time, and per
+//! node the count of dependencies not yet done. A worker pops the best-ranked ready node whose
+//! group has room, runs its attempt without the lock, then books the result itself:
+//! a success decrements its dependents' counts and pushes those that reach zero, so
+//! a freed worker takes the next ready node at once (no waves, no coordinator round
+//! trip). A worker sleeps on a condition variable only when nothing can start, and
+//! is woken when something can (or every 20 ms, to look at the cancel token and due
+//! retries). Per attempt: two lock acquisitions, O(log64 V) set work, O(degree) on
+//! success, O(transitive dependents) on failure. Every event is sent under the lock,
+//! so the event stream is in the order the state changed.
 //!
-//! Readiness comes from [`ssot_graph::DepGraph`]: a node is marked `Running` when it
-//! starts and `Done` when it succeeds; after a success the coordinator asks the graph
-//! which direct dependents became [`is_ready`](ssot_graph::DepGraph::is_ready), and a
-//! failure's transitive [`dependents`](ssot_graph::DepGraph::dependents) are skipped.
-//! The coordinator keeps its own min-heaps of ready nodes by rank (one per concurrency
-//! group, one for nodes without a group) so that the next node is found in O(log n)
-//! and a node whose group is full does not hold back a node of another group.
+//! The counts are read once from the plan's [`ssot_graph::DepGraph`] (its
+//! dependencies and node states: a `Done` node satisfies its dependents, any state
+//! other than `Pending` and `Done` holds them) into index arrays, so that a step of
+//! the run costs no id hashing.
 //!
-//! Retries wait in a heap of due times instead of on a worker, so a backing-off node
-//! does not occupy one. `fail_fast` stops new starts and lets running attempts finish
-//! (as `make` does); cancellation also tells running attempts to stop through their
-//! [`CancelToken`].
+//! Retries wait in the heap of due times instead of on a worker, so a backing-off
+//! node does not occupy one. `fail_fast` stops new starts and lets running attempts
+//! finish (as `make` does); cancellation also tells running attempts to stop through
+//! their [`CancelToken`].
+//!
+//! With a journal, a success is released (event sent, dependents queued) only once
+//! its journal line is on disk. The worker writes the line and goes on; a syncer
+//! thread syncs every line written since its last sync with one `fdatasync` (group
+//! commit) and then releases that batch. So a journaled run pays about one
+//! `fdatasync` per batch, not per node, and a node's `Succeeded` event may come
+//! after its worker has started another node (the event's `running` counts jobs
+//! running, so it can be lower than the `Started` events not yet followed by an
+//! ending event).
 
-use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -31,8 +44,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Mutex, PoisonError};
+use std::sync::mpsc::Sender;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -222,38 +235,11 @@ fn kill_group(_pgid: i32) -> bool {
     false
 }
 
-/// One attempt handed to a worker.
-struct Work {
-    slot: usize,
-    attempt: u32,
-    timeout: Option<Duration>,
-    /// No dependency ran in this run: the node may be up to date.
-    may_skip: bool,
-}
-
-/// A worker's answer.
-struct Done {
-    slot: usize,
-    /// `None`: skipped as up to date.
-    attempt: Option<Attempt>,
-}
-
 static RUN_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn new_run_id(now: Timestamp) -> String {
     let n = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{}-{}-{n}", now.as_millisecond(), std::process::id())
-}
-
-/// Per-node scheduling state.
-struct NodeRun {
-    group: Option<usize>,
-    retry: RetryPolicy,
-    timeout: Option<Duration>,
-    rank: usize,
-    salt: u64,
-    outcome: Option<TaskOutcome<usize>>,
-    attempts: Vec<Attempt>,
 }
 
 impl Executor {
@@ -277,13 +263,18 @@ impl Executor {
     }
 
     /// Runs tasks by their dependencies, in [`TaskQueue`](crate::TaskQueue) order
-    /// among ready ones, calling `job` with each task; `options` gives per-task
-    /// overrides. Tasks not to do (done, cancelled, ...) are not run; see
+    /// among ready ones, calling `job` with each task. Each task's settings come,
+    /// field by field, from `options` (what it sets), else from the task's own
+    /// fields (`timeout`, `retries`, `retry_policy`, `concurrency_group`, ...: see
+    /// [`TaskOptions::from_task_fields`]), else from the executor's defaults.
+    /// Tasks not to do (done, cancelled, ...) are not run; see
     /// [`Plan::from_tasks`].
     ///
     /// # Errors
     ///
-    /// As [`Plan::from_tasks`] and [`run_with`](Self::run_with).
+    /// As [`Plan::from_tasks`] and [`run_with`](Self::run_with);
+    /// [`Error::TaskField`] when a task's setting field does not parse (nothing
+    /// runs then).
     pub fn run_tasks<J>(
         &self,
         tasks: &[Task],
@@ -298,7 +289,8 @@ impl Executor {
         let mut plan = Plan::from_tasks(tasks)?;
         let mut by_id: HashMap<&TaskId, &Task> = HashMap::with_capacity(tasks.len());
         for t in tasks {
-            plan.set_options(t.id.clone(), options(t))?;
+            let fields = TaskOptions::from_task_fields(t, self.cfg.retry)?;
+            plan.set_options(t.id.clone(), options(t).or(fields))?;
             by_id.insert(&t.id, t);
         }
         let by_id = &by_id;
@@ -315,14 +307,18 @@ impl Executor {
     /// starts, running attempts see the token, and nodes not finished end
     /// [`Cancelled`](TaskOutcome::Cancelled). Blocks until the run ends.
     ///
-    /// Cost per node: O(log V) for the heaps plus the graph's updates (O(degree) on
-    /// success, O(dependents) on failure) and two channel messages.
+    /// Cost per node: O(log64 V) for the ready sets, O(degree) on success, O(transitive
+    /// dependents) on failure, two lock acquisitions; plus O(V + E) to set up the
+    /// run and O(V log V) to build the record.
     ///
     /// # Errors
     ///
     /// [`Error::UnknownGroup`] when a node's group is not defined on the builder;
-    /// [`Error::Spawn`] when a worker thread cannot be started. Job failures are
-    /// not errors: they are in the record.
+    /// [`Error::Spawn`] when a worker thread cannot be started;
+    /// [`Error::Journal`] when the run journal cannot be opened, written or synced
+    /// (the run then starts nothing new, lets running attempts finish, and returns
+    /// this error instead of the record). Job failures are not errors: they are in
+    /// the record.
     pub fn run_with<Id, J>(
         &self,
         plan: &Plan<Id>,
@@ -458,15 +454,16 @@ impl Executor {
             Some(dir) => Some(Arc::new(Journal::open(dir, &run_id)?)),
             None => None,
         };
-        let journal_err: RefCell<Option<Error>> = RefCell::new(None);
         let group_names: Vec<&String> = self.cfg.groups.keys().collect();
         let limits: Vec<usize> = self.cfg.groups.values().copied().collect();
 
-        let mut graph = plan.graph.clone();
+        let graph = &plan.graph;
         let ids: Vec<Id> = graph.nodes().cloned().collect();
-        let slot_of: HashMap<&Id, usize> = ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
+        let n = ids.len();
+        let slot_of: foldhash::HashMap<&Id, usize> =
+            ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
         let default_opts = TaskOptions::default();
-        let mut nodes: Vec<NodeRun> = Vec::with_capacity(ids.len());
+        let mut cfgs: Vec<NodeCfg> = Vec::with_capacity(n);
         for id in &ids {
             let o = plan.options.get(id).unwrap_or(&default_opts);
             let group = match &o.group {
@@ -478,484 +475,797 @@ impl Executor {
                     }
                 })?),
             };
-            let mut h = DefaultHasher::new();
-            id.hash(&mut h);
-            nodes.push(NodeRun {
+            cfgs.push(NodeCfg {
                 group,
                 retry: o.retry.unwrap_or(self.cfg.retry),
                 timeout: o.timeout.or(self.cfg.timeout),
                 rank: plan.rank.get(id).copied().unwrap_or(usize::MAX),
-                salt: h.finish(),
-                outcome: None,
-                attempts: Vec::new(),
             });
         }
-        let inputs: Vec<Option<Inputs>> = ids
-            .iter()
-            .map(|id| plan.options.get(id).and_then(|o| o.inputs.clone()))
-            .collect();
-        let store = self.cfg.state_dir.clone().map(HashStore::new);
-        let mut ran = vec![false; ids.len()];
-        // Nodes that are not pending are not part of the run.
-        let in_run: Vec<bool> = ids
-            .iter()
-            .map(|id| graph.state(id) == Some(State::Pending))
-            .collect();
-
-        let send = |e: Event<Id>| {
-            if let Some(j) = &journal {
-                let (name, attempt, durable) = match &e.kind {
-                    EventKind::Queued => ("queued", None, false),
-                    EventKind::Started { attempt } => ("started", Some(*attempt), false),
-                    EventKind::Succeeded { attempt } => ("succeeded", Some(*attempt), true),
-                    EventKind::Failed { attempt, .. } => ("failed", Some(*attempt), false),
-                    EventKind::Retrying { attempt, .. } => ("retrying", Some(*attempt), false),
-                    EventKind::Skipped { .. } => ("skipped", None, false),
-                    EventKind::Cancelled => ("cancelled", None, false),
-                    EventKind::UpToDate => ("up_to_date", None, true),
-                };
-                if let Err(err) = j.append(&e.node.to_string(), name, attempt, None, durable) {
-                    journal_err.borrow_mut().get_or_insert(err);
-                }
-            }
-            if let Some(tx) = events {
-                // A caller that dropped its receiver no longer wants events.
-                let _ = tx.send(e);
-            }
+        let slot_at = dense_ranks(&mut cfgs, &ids);
+        let inputs: Vec<Option<Inputs>> = if plan.options.values().any(|o| o.inputs.is_some()) {
+            ids.iter()
+                .map(|id| plan.options.get(id).and_then(|o| o.inputs.clone()))
+                .collect()
+        } else {
+            Vec::new()
         };
+        let store = self.cfg.state_dir.clone().map(HashStore::new);
+        // Nodes that are not pending are not part of the run; done ones satisfy
+        // their dependents, the others hold them.
+        let states: Vec<Option<State>> = ids.iter().map(|id| graph.state(id)).collect();
+        let in_run: Vec<bool> = states.iter().map(|s| *s == Some(State::Pending)).collect();
+        let topo = Topo::new(graph, &ids, &slot_of);
+        let mut unmet = vec![0u32; n];
+        for (i, u) in unmet.iter_mut().enumerate() {
+            *u = topo
+                .deps(i)
+                .iter()
+                .filter(|&&d| states[d as usize] != Some(State::Done))
+                .count() as u32;
+        }
 
-        let (work_tx, work_rx) = mpsc::channel::<Work>();
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
-        let work_rx = Mutex::new(work_rx);
-        let workers = self.cfg.workers.min(ids.len().max(1));
-        let output_limit = self.cfg.output_limit;
-
-        thread::scope(|scope| -> Result<RunRecord<Id>, Error> {
-            for w in 0..workers {
-                let work_rx = &work_rx;
-                let done_tx = done_tx.clone();
-                let ids = &ids;
-                let journal = journal.clone();
-                let (inputs, store) = (&inputs, store.as_ref());
-                thread::Builder::new()
-                    .name(format!("ssot-run-{w}"))
-                    .spawn_scoped(scope, move || {
-                        let shared = Shared {
-                            ids,
-                            job,
-                            cancel,
-                            output_limit,
-                            journal: journal.as_ref(),
-                            inputs,
-                            store,
-                        };
-                        worker(work_rx, &done_tx, &shared);
-                    })
-                    .map_err(Error::Spawn)?;
-            }
-            drop(done_tx);
-
-            let mut sched = Sched {
-                ready: vec![BinaryHeap::new(); limits.len() + 1],
+        let workers = self.cfg.workers.min(n.max(1));
+        let ctx = Shared {
+            ids: &ids,
+            cfgs: &cfgs,
+            slot_at: &slot_at,
+            topo: &topo,
+            in_run: &in_run,
+            job,
+            cancel,
+            events,
+            output_limit: self.cfg.output_limit,
+            journal: journal.as_ref(),
+            inputs: &inputs,
+            store: store.as_ref(),
+            fail_fast: self.cfg.failure == FailurePolicy::FailFast,
+            state: Mutex::new(RunState {
+                ready: (0..=limits.len()).map(|_| RankSet::new(n)).collect(),
                 running_in: vec![0; limits.len()],
                 limits,
                 delayed: BinaryHeap::new(),
                 in_flight: 0,
-                workers,
-            };
-            for (i, id) in ids.iter().enumerate() {
-                if in_run[i] && graph.is_ready(id) {
-                    sched.push_ready(&nodes[i], i);
-                    send(Event {
-                        node: id.clone(),
-                        kind: EventKind::Queued,
-                        running: 0,
-                    });
+                unmet,
+                outcome: vec![None; n],
+                attempts: (0..n).map(|_| Vec::new()).collect(),
+                ran: vec![false; n],
+                stopping: false,
+                cancelled: false,
+                unsynced: Vec::new(),
+                syncing: 0,
+                idle: 0,
+                syncer_idle: false,
+                finished: false,
+                journal_err: None,
+            }),
+            wake: Condvar::new(),
+            wake_syncer: Condvar::new(),
+        };
+        {
+            let mut st = ctx.lock();
+            for (i, _) in in_run.iter().enumerate().filter(|(_, r)| **r) {
+                if st.unmet[i] == 0 {
+                    ctx.push_ready(&mut st, i);
                 }
             }
-            let mut stopping = false;
-            let mut cancelled = false;
-            loop {
-                // A journal that cannot be written makes resume unsafe: stop.
-                if journal_err.borrow().is_some() {
-                    stopping = true;
-                }
-                if !cancelled && cancel.is_cancelled() {
-                    cancelled = true;
-                    stopping = true;
-                }
-                // Due retries rejoin the ready heaps.
-                let now = Instant::now();
-                while let Some(&Reverse((due, i, _))) = sched.delayed.peek() {
-                    if due > now && !stopping {
-                        break;
-                    }
-                    sched.delayed.pop();
-                    if stopping {
-                        nodes[i].outcome = Some(TaskOutcome::Cancelled);
-                        let _ = graph.set_state(&ids[i], State::Cancelled);
-                        send(Event {
-                            node: ids[i].clone(),
-                            kind: EventKind::Cancelled,
-                            running: sched.in_flight,
-                        });
-                    } else {
-                        sched.push_ready(&nodes[i], i);
-                    }
-                }
-                while !stopping && sched.in_flight < sched.workers {
-                    let Some(i) = sched.pop_next() else { break };
-                    let attempt = nodes[i].attempts.len() as u32 + 1;
-                    // The node is in the graph (ids came from it).
-                    let _ = graph.set_state(&ids[i], State::Running);
-                    sched.start(&nodes[i]);
+            ctx.check_finished(&mut st);
+        }
+
+        thread::scope(|scope| -> Result<(), Error> {
+            let ctx = &ctx;
+            let stop = |e: std::io::Error| {
+                // The threads already started finish what they hold and stop.
+                let mut st = ctx.lock();
+                st.stopping = true;
+                ctx.check_finished(&mut st);
+                ctx.wake.notify_all();
+                ctx.wake_syncer.notify_all();
+                Error::Spawn(e)
+            };
+            if journal.is_some() {
+                thread::Builder::new()
+                    .name("ssot-run-sync".into())
+                    .spawn_scoped(scope, move || ctx.syncer())
+                    .map_err(stop)?;
+            }
+            // The calling thread is one of the workers.
+            for w in 1..workers {
+                thread::Builder::new()
+                    .name(format!("ssot-run-{w}"))
+                    .spawn_scoped(scope, move || ctx.worker())
+                    .map_err(stop)?;
+            }
+            ctx.worker();
+            Ok(())
+        })?;
+
+        let Shared { state, .. } = ctx;
+        let st = state.into_inner().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = st.journal_err {
+            return Err(e);
+        }
+        let RunState {
+            outcome,
+            attempts,
+            stopping,
+            cancelled,
+            ..
+        } = st;
+        // Whatever did not end: cancelled by the run, or held by a node that was not
+        // part of the run (failed, on hold, ... before it started).
+        let done = |d: usize| {
+            states[d] == Some(State::Done)
+                || matches!(outcome[d], Some(Outcome::Succeeded | Outcome::UpToDate))
+        };
+        let send = |e: Event<Id>| {
+            if let Some(tx) = events {
+                let _ = tx.send(e);
+            }
+        };
+        let mut tasks = BTreeMap::new();
+        for (i, (out, attempts)) in outcome.iter().zip(attempts).enumerate() {
+            if !in_run[i] {
+                continue;
+            }
+            let outcome = match *out {
+                Some(Outcome::Skipped(because)) => TaskOutcome::Skipped {
+                    because: ids[because].clone(),
+                },
+                Some(Outcome::Succeeded) => TaskOutcome::Succeeded,
+                Some(Outcome::Failed) => TaskOutcome::Failed,
+                Some(Outcome::UpToDate) => TaskOutcome::UpToDate,
+                Some(Outcome::Cancelled) => TaskOutcome::Cancelled,
+                None if stopping => {
                     send(Event {
                         node: ids[i].clone(),
-                        kind: EventKind::Started { attempt },
-                        running: sched.in_flight,
+                        kind: EventKind::Cancelled,
+                        running: 0,
                     });
-                    let may_skip = store.is_some()
-                        && inputs[i].is_some()
-                        && graph
-                            .direct_dependencies(&ids[i])
-                            .is_ok_and(|deps| deps.iter().all(|d| !ran[slot_of[*d]]));
-                    if work_tx
-                        .send(Work {
-                            slot: i,
-                            attempt,
-                            timeout: nodes[i].timeout,
-                            may_skip,
-                        })
-                        .is_err()
-                    {
-                        // Every worker is gone: only if one panicked outside a job,
-                        // which `worker` prevents; stop rather than wait forever.
-                        stopping = true;
-                    }
+                    TaskOutcome::Cancelled
                 }
-                if sched.in_flight == 0
-                    && (stopping || (sched.delayed.is_empty() && sched.ready_empty()))
-                {
-                    break;
-                }
-                // Wake for a result, a due retry, or to look at the cancel token.
-                let mut wait = Duration::from_millis(20);
-                if let Some(&Reverse((due, _, _))) = sched.delayed.peek() {
-                    wait = wait.min(due.saturating_duration_since(Instant::now()));
-                }
-                let done = match done_rx.recv_timeout(wait) {
-                    Ok(d) => d,
-                    Err(RecvTimeoutError::Timeout) => continue,
-                    Err(RecvTimeoutError::Disconnected) => break,
-                };
-                let i = done.slot;
-                sched.finish(&nodes[i]);
-                let Some(attempt) = done.attempt else {
-                    nodes[i].outcome = Some(TaskOutcome::UpToDate);
-                    let id = &ids[i];
-                    let _ = graph.mark_done(id);
-                    send(Event {
-                        node: id.clone(),
-                        kind: EventKind::UpToDate,
-                        running: sched.in_flight,
-                    });
-                    let next: Vec<Id> = graph
-                        .direct_dependents(id)
-                        .map(|v| v.into_iter().cloned().collect())
-                        .unwrap_or_default();
-                    for d in next {
-                        let j = slot_of[&d];
-                        if in_run[j] && nodes[j].outcome.is_none() && graph.is_ready(&d) {
-                            sched.push_ready(&nodes[j], j);
+                None => {
+                    // The first direct dependency (by id) that is not done holds it.
+                    let because = topo
+                        .deps(i)
+                        .iter()
+                        .map(|&d| d as usize)
+                        .filter(|&d| !done(d))
+                        .min_by(|&a, &b| ids[a].cmp(&ids[b]));
+                    match because {
+                        Some(b) => {
                             send(Event {
-                                node: d,
-                                kind: EventKind::Queued,
-                                running: sched.in_flight,
-                            });
-                        }
-                    }
-                    continue;
-                };
-                let done_attempt = attempt;
-                let outcome = done_attempt.outcome;
-                let error = done_attempt.error.clone().unwrap_or_default();
-                let number = done_attempt.number;
-                nodes[i].attempts.push(done_attempt);
-                let id = &ids[i];
-                match outcome {
-                    AttemptOutcome::Succeeded => {
-                        nodes[i].outcome = Some(TaskOutcome::Succeeded);
-                        ran[i] = true;
-                        let _ = graph.mark_done(id);
-                        send(Event {
-                            node: id.clone(),
-                            kind: EventKind::Succeeded { attempt: number },
-                            running: sched.in_flight,
-                        });
-                        let next: Vec<Id> = graph
-                            .direct_dependents(id)
-                            .map(|v| v.into_iter().cloned().collect())
-                            .unwrap_or_default();
-                        for d in next {
-                            let j = slot_of[&d];
-                            if in_run[j] && nodes[j].outcome.is_none() && graph.is_ready(&d) {
-                                sched.push_ready(&nodes[j], j);
-                                send(Event {
-                                    node: d,
-                                    kind: EventKind::Queued,
-                                    running: sched.in_flight,
-                                });
-                            }
-                        }
-                    }
-                    AttemptOutcome::Cancelled => {
-                        nodes[i].outcome = Some(TaskOutcome::Cancelled);
-                        let _ = graph.set_state(id, State::Cancelled);
-                        send(Event {
-                            node: id.clone(),
-                            kind: EventKind::Cancelled,
-                            running: sched.in_flight,
-                        });
-                    }
-                    AttemptOutcome::Failed | AttemptOutcome::TimedOut => {
-                        let policy = nodes[i].retry;
-                        if number <= policy.max_retries() && !stopping && !cancel.is_cancelled() {
-                            let delay = policy.delay(number, nodes[i].salt);
-                            send(Event {
-                                node: id.clone(),
-                                kind: EventKind::Retrying {
-                                    attempt: number,
-                                    error,
-                                    delay,
+                                node: ids[i].clone(),
+                                kind: EventKind::Skipped {
+                                    because: ids[b].clone(),
                                 },
-                                running: sched.in_flight,
+                                running: 0,
                             });
-                            sched
-                                .delayed
-                                .push(Reverse((Instant::now() + delay, i, number)));
-                            continue;
-                        }
-                        nodes[i].outcome = Some(TaskOutcome::Failed);
-                        let _ = graph.set_state(id, State::Failed);
-                        send(Event {
-                            node: id.clone(),
-                            kind: EventKind::Failed {
-                                attempt: number,
-                                error,
-                            },
-                            running: sched.in_flight,
-                        });
-                        let below: Vec<Id> = graph
-                            .dependents(id)
-                            .map(|v| v.into_iter().cloned().collect())
-                            .unwrap_or_default();
-                        for d in below {
-                            let j = slot_of[&d];
-                            if in_run[j] && nodes[j].outcome.is_none() {
-                                nodes[j].outcome = Some(TaskOutcome::Skipped { because: i });
-                                let _ = graph.set_state(&d, State::Cancelled);
-                                send(Event {
-                                    node: d,
-                                    kind: EventKind::Skipped {
-                                        because: id.clone(),
-                                    },
-                                    running: sched.in_flight,
-                                });
+                            TaskOutcome::Skipped {
+                                because: ids[b].clone(),
                             }
                         }
-                        if self.cfg.failure == FailurePolicy::FailFast {
-                            stopping = true;
-                        }
+                        None => TaskOutcome::Cancelled,
                     }
                 }
-            }
-            drop(work_tx);
-
-            // Whatever did not end: cancelled by the run, or held by a node that was
-            // not part of the run (failed, on hold, ... before it started).
-            let mut tasks = BTreeMap::new();
-            for (i, node) in nodes.into_iter().enumerate() {
-                if !in_run[i] {
-                    continue;
-                }
-                let outcome = match node.outcome {
-                    Some(TaskOutcome::Skipped { because }) => TaskOutcome::Skipped {
-                        because: ids[because].clone(),
-                    },
-                    Some(TaskOutcome::Succeeded) => TaskOutcome::Succeeded,
-                    Some(TaskOutcome::Failed) => TaskOutcome::Failed,
-                    Some(TaskOutcome::UpToDate) => TaskOutcome::UpToDate,
-                    Some(_) => TaskOutcome::Cancelled,
-                    None if stopping => {
-                        send(Event {
-                            node: ids[i].clone(),
-                            kind: EventKind::Cancelled,
-                            running: 0,
-                        });
-                        TaskOutcome::Cancelled
-                    }
-                    None => {
-                        let because = graph
-                            .blockers(&ids[i])
-                            .ok()
-                            .and_then(|b| b.first().map(|x| (*x).clone()));
-                        match because {
-                            Some(because) => {
-                                send(Event {
-                                    node: ids[i].clone(),
-                                    kind: EventKind::Skipped {
-                                        because: because.clone(),
-                                    },
-                                    running: 0,
-                                });
-                                TaskOutcome::Skipped { because }
-                            }
-                            None => TaskOutcome::Cancelled,
-                        }
-                    }
-                };
-                tasks.insert(
-                    ids[i].clone(),
-                    TaskRecord {
-                        outcome,
-                        attempts: node.attempts,
-                    },
-                );
-            }
-            Ok(RunRecord {
-                run_id,
-                started,
-                ended: Timestamp::now(),
-                cancelled,
-                tasks,
-            })
+            };
+            tasks.insert(ids[i].clone(), TaskRecord { outcome, attempts });
+        }
+        Ok(RunRecord {
+            run_id,
+            started,
+            ended: Timestamp::now(),
+            cancelled,
+            tasks,
         })
     }
 }
 
-/// The ready heaps, the retry heap and the counts the limits apply to.
-struct Sched {
-    /// One heap per group, the last for nodes without one; min-heaps of (rank, slot).
-    ready: Vec<BinaryHeap<Reverse<(usize, usize)>>>,
-    running_in: Vec<usize>,
-    limits: Vec<usize>,
-    delayed: BinaryHeap<Reverse<(Instant, usize, u32)>>,
-    in_flight: usize,
-    workers: usize,
+/// The dependency structure by slot, read once from the plan's graph: readiness is
+/// a count of unmet dependencies per node, decremented as they succeed (the same
+/// bookkeeping as `DepGraph::mark_done`, without an id lookup per step).
+struct Topo {
+    /// Dependents of slot `i`: `down[down_at[i]..down_at[i + 1]]`.
+    down_at: Vec<u32>,
+    down: Vec<u32>,
+    /// Dependencies of slot `i`: `up[up_at[i]..up_at[i + 1]]`.
+    up_at: Vec<u32>,
+    up: Vec<u32>,
 }
 
-impl Sched {
-    fn heap_of(&self, node: &NodeRun) -> usize {
-        node.group.unwrap_or(self.limits.len())
+impl Topo {
+    fn new<Id>(
+        graph: &ssot_graph::DepGraph<Id>,
+        ids: &[Id],
+        slot_of: &foldhash::HashMap<&Id, usize>,
+    ) -> Topo
+    where
+        Id: Clone + Eq + Hash + Ord + fmt::Display,
+    {
+        let n = ids.len();
+        let mut up_at = Vec::with_capacity(n + 1);
+        let mut up = Vec::new();
+        let mut fan_out = vec![0u32; n + 1];
+        up_at.push(0);
+        for id in ids {
+            // `id` came from the graph, and so do its dependencies.
+            for d in graph.direct_dependencies(id).unwrap_or_default() {
+                if let Some(&s) = slot_of.get(d) {
+                    up.push(s as u32);
+                    fan_out[s] += 1;
+                }
+            }
+            up_at.push(up.len() as u32);
+        }
+        let mut down_at = Vec::with_capacity(n + 1);
+        let mut acc = 0u32;
+        for &f in &fan_out {
+            down_at.push(acc);
+            acc += f;
+        }
+        down_at.truncate(n + 1);
+        let mut fill = down_at.clone();
+        let mut down = vec![0u32; up.len()];
+        for i in 0..n {
+            for &d in &up[up_at[i] as usize..up_at[i + 1] as usize] {
+                down[fill[d as usize] as usize] = i as u32;
+                fill[d as usize] += 1;
+            }
+        }
+        Topo {
+            down_at,
+            down,
+            up_at,
+            up,
+        }
     }
 
-    fn push_ready(&mut self, node: &NodeRun, slot: usize) {
-        let h = self.heap_of(node);
-        self.ready[h].push(Reverse((node.rank, slot)));
+    fn deps(&self, i: usize) -> &[u32] {
+        &self.up[self.up_at[i] as usize..self.up_at[i + 1] as usize]
     }
 
+    fn dependents(&self, i: usize) -> &[u32] {
+        &self.down[self.down_at[i] as usize..self.down_at[i + 1] as usize]
+    }
+}
+
+/// Makes the nodes' ranks dense (a permutation of `0..n`, lower first, ties by
+/// slot) and returns the slot of each rank. O(n) when the plan's ranks already are
+/// one (as `Plan` builds them), else O(n log n).
+fn dense_ranks<Id: Ord>(cfgs: &mut [NodeCfg], ids: &[Id]) -> Vec<usize> {
+    let n = cfgs.len();
+    let mut slot_at = vec![usize::MAX; n];
+    let mut dense = true;
+    for (i, c) in cfgs.iter().enumerate() {
+        match slot_at.get_mut(c.rank) {
+            Some(s) if *s == usize::MAX => *s = i,
+            _ => {
+                dense = false;
+                break;
+            }
+        }
+    }
+    if !dense {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by(|&a, &b| (cfgs[a].rank, &ids[a]).cmp(&(cfgs[b].rank, &ids[b])));
+        for (r, &i) in order.iter().enumerate() {
+            cfgs[i].rank = r;
+        }
+        slot_at = order;
+    }
+    slot_at
+}
+
+/// A set of ranks in `0..n` with insert, remove and minimum in O(log64 n): a bitmap
+/// per level, each bit of a level saying whether a word of the level below is not
+/// zero. Faster than a binary heap of 100,000 ready nodes (a few word reads per
+/// operation instead of a sift through 17 levels of scattered entries).
+#[derive(Debug, Clone)]
+struct RankSet {
+    /// `levels[0]` holds one bit per rank; the last level is one word.
+    levels: Vec<Vec<u64>>,
+}
+
+impl RankSet {
+    fn new(n: usize) -> RankSet {
+        let mut levels = Vec::new();
+        let mut words = n.div_ceil(64).max(1);
+        loop {
+            levels.push(vec![0u64; words]);
+            if words == 1 {
+                break;
+            }
+            words = words.div_ceil(64);
+        }
+        RankSet { levels }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.levels.last().is_none_or(|top| top[0] == 0)
+    }
+
+    fn insert(&mut self, rank: usize) {
+        let mut i = rank;
+        for level in &mut self.levels {
+            let was = level[i / 64];
+            level[i / 64] = was | 1 << (i % 64);
+            if was != 0 {
+                // The levels above already mark this word.
+                return;
+            }
+            i /= 64;
+        }
+    }
+
+    fn remove(&mut self, rank: usize) {
+        let mut i = rank;
+        for level in &mut self.levels {
+            level[i / 64] &= !(1 << (i % 64));
+            if level[i / 64] != 0 {
+                return;
+            }
+            i /= 64;
+        }
+    }
+
+    fn min(&self) -> Option<usize> {
+        let mut i = 0usize;
+        for level in self.levels.iter().rev() {
+            let w = level[i];
+            if w == 0 {
+                return None;
+            }
+            i = i * 64 + w.trailing_zeros() as usize;
+        }
+        Some(i)
+    }
+}
+
+/// Per-node settings, fixed for the run.
+struct NodeCfg {
+    group: Option<usize>,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    rank: usize,
+}
+
+/// How a node ended, by slot.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Succeeded,
+    Failed,
+    Skipped(usize),
+    Cancelled,
+    UpToDate,
+}
+
+/// Everything the workers change, behind one mutex.
+struct RunState {
+    /// Ready nodes by rank: one set per group, the last for nodes without one.
+    ready: Vec<RankSet>,
+    running_in: Vec<usize>,
+    limits: Vec<usize>,
+    /// Retries waiting for their due time: (due, slot).
+    delayed: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Attempts running now.
+    in_flight: usize,
+    /// Dependencies of each node not yet done.
+    unmet: Vec<u32>,
+    outcome: Vec<Option<Outcome>>,
+    attempts: Vec<Vec<Attempt>>,
+    /// Nodes whose job ran (and succeeded) in this run: their dependents are not up
+    /// to date.
+    ran: Vec<bool>,
+    stopping: bool,
+    cancelled: bool,
+    /// Successes written to the journal, waiting for its sync before they are
+    /// released: (slot, attempt (`None`: up to date), journal line).
+    unsynced: Vec<(usize, Option<Attempt>, u64)>,
+    /// Successes in the sync running now.
+    syncing: usize,
+    /// Workers waiting for work.
+    idle: usize,
+    syncer_idle: bool,
+    finished: bool,
+    journal_err: Option<Error>,
+}
+
+impl RunState {
     fn ready_empty(&self) -> bool {
-        self.ready.iter().all(BinaryHeap::is_empty)
+        self.ready.iter().all(RankSet::is_empty)
     }
 
-    /// The best-ranked ready node whose group has room. O(groups + log n).
+    /// The rank of the best-ranked ready node whose group has room.
+    /// O(groups * log64 n).
     fn pop_next(&mut self) -> Option<usize> {
-        let mut best: Option<((usize, usize), usize)> = None;
-        for (h, heap) in self.ready.iter().enumerate() {
+        let mut best: Option<(usize, usize)> = None;
+        for (h, set) in self.ready.iter().enumerate() {
             if h < self.limits.len() && self.running_in[h] >= self.limits[h] {
                 continue;
             }
-            if let Some(&Reverse(key)) = heap.peek()
-                && best.is_none_or(|(b, _)| key < b)
+            if let Some(r) = set.min()
+                && best.is_none_or(|(b, _)| r < b)
             {
-                best = Some((key, h));
+                best = Some((r, h));
             }
         }
-        let (_, h) = best?;
-        self.ready[h].pop().map(|Reverse((_, slot))| slot)
+        let (r, h) = best?;
+        self.ready[h].remove(r);
+        Some(r)
     }
 
-    fn start(&mut self, node: &NodeRun) {
-        self.in_flight += 1;
-        if let Some(g) = node.group {
-            self.running_in[g] += 1;
-        }
-    }
-
-    fn finish(&mut self, node: &NodeRun) {
-        self.in_flight -= 1;
-        if let Some(g) = node.group {
-            self.running_in[g] -= 1;
-        }
+    /// Whether a node could start now (one is ready and its group has room).
+    fn has_startable(&self) -> bool {
+        self.ready.iter().enumerate().any(|(h, set)| {
+            !set.is_empty() && (h >= self.limits.len() || self.running_in[h] < self.limits[h])
+        })
     }
 }
 
-/// What every worker shares for one run.
+/// What the workers of one run share.
 struct Shared<'a, Id, J: ?Sized> {
     ids: &'a [Id],
+    cfgs: &'a [NodeCfg],
+    /// The slot of each rank.
+    slot_at: &'a [usize],
+    topo: &'a Topo,
+    in_run: &'a [bool],
     job: &'a J,
     cancel: &'a CancelToken,
+    events: Option<&'a Sender<Event<Id>>>,
     output_limit: usize,
     journal: Option<&'a Arc<Journal>>,
+    /// Empty when no node declares inputs.
     inputs: &'a [Option<Inputs>],
     store: Option<&'a HashStore>,
+    fail_fast: bool,
+    state: Mutex<RunState>,
+    /// Workers wait here for work (or the end).
+    wake: Condvar,
+    /// The syncer waits here for successes to sync (or the end).
+    wake_syncer: Condvar,
 }
 
-fn worker<Id, J>(work: &Mutex<Receiver<Work>>, done: &Sender<Done>, sh: &Shared<'_, Id, J>)
+/// Longest a waiting worker sleeps before it looks at the cancel token again.
+const POLL: Duration = Duration::from_millis(20);
+
+impl<Id, J> Shared<'_, Id, J>
 where
-    Id: fmt::Display,
+    Id: Clone + Eq + Hash + Ord + fmt::Display + Send + Sync,
     J: Job<Id> + ?Sized,
 {
-    let Shared {
-        ids,
-        job,
-        cancel,
-        output_limit,
-        journal,
-        inputs,
-        store,
-    } = *sh;
-    loop {
-        let next = work.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(Work {
-            slot,
-            attempt,
-            timeout,
-            may_skip,
-        }) = next
-        else {
+    fn lock(&self) -> MutexGuard<'_, RunState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends an event (and journals it, unless it is a success: those are journaled
+    /// by the worker before the syncer releases them).
+    fn send(&self, st: &mut RunState, i: usize, kind: EventKind<Id>) {
+        if let Some(j) = self.journal {
+            let line = match &kind {
+                EventKind::Queued => Some(("queued", None)),
+                EventKind::Started { attempt } => Some(("started", Some(*attempt))),
+                EventKind::Failed { attempt, .. } => Some(("failed", Some(*attempt))),
+                EventKind::Retrying { attempt, .. } => Some(("retrying", Some(*attempt))),
+                EventKind::Skipped { .. } => Some(("skipped", None)),
+                EventKind::Cancelled => Some(("cancelled", None)),
+                EventKind::Succeeded { .. } | EventKind::UpToDate => None,
+            };
+            if let Some((name, attempt)) = line
+                && let Err(err) = j.write(&self.ids[i].to_string(), name, attempt, None)
+            {
+                st.journal_err.get_or_insert(err);
+            }
+        }
+        if let Some(tx) = self.events {
+            // A caller that dropped its receiver no longer wants events.
+            let _ = tx.send(Event {
+                node: self.ids[i].clone(),
+                kind,
+                running: st.in_flight,
+            });
+        }
+    }
+
+    fn push_ready(&self, st: &mut RunState, i: usize) {
+        let h = self.cfgs[i].group.unwrap_or(st.limits.len());
+        st.ready[h].insert(self.cfgs[i].rank);
+        self.send(st, i, EventKind::Queued);
+    }
+
+    /// Wakes one waiting worker if there is something for it to do.
+    fn wake_one(&self, st: &RunState) {
+        if st.idle > 0 && (st.finished || st.has_startable()) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Marks the run finished when nothing runs, waits or can start.
+    fn check_finished(&self, st: &mut RunState) {
+        if !st.finished
+            && st.in_flight == 0
+            && st.unsynced.is_empty()
+            && st.syncing == 0
+            && (st.stopping || (st.delayed.is_empty() && st.ready_empty()))
+        {
+            st.finished = true;
+            self.wake.notify_all();
+            self.wake_syncer.notify_all();
+        }
+    }
+
+    /// Cancel token, journal errors and due retries.
+    fn poll(&self, st: &mut RunState) {
+        // A journal that cannot be written makes resume unsafe: stop.
+        if st.journal_err.is_some() {
+            st.stopping = true;
+        }
+        if !st.cancelled && self.cancel.is_cancelled() {
+            st.cancelled = true;
+            st.stopping = true;
+        }
+        if st.delayed.is_empty() {
             return;
+        }
+        let now = Instant::now();
+        while let Some(&Reverse((due, i))) = st.delayed.peek() {
+            if due > now && !st.stopping {
+                break;
+            }
+            st.delayed.pop();
+            if st.stopping {
+                st.outcome[i] = Some(Outcome::Cancelled);
+                self.send(st, i, EventKind::Cancelled);
+            } else {
+                let h = self.cfgs[i].group.unwrap_or(st.limits.len());
+                st.ready[h].insert(self.cfgs[i].rank);
+            }
+        }
+    }
+
+    /// A worker: takes the best ready node, runs one attempt without the lock, and
+    /// books the result; waits when nothing can start.
+    fn worker(&self) {
+        let mut st = self.lock();
+        loop {
+            if st.finished {
+                return;
+            }
+            self.poll(&mut st);
+            let next = if st.stopping {
+                None
+            } else {
+                st.pop_next().map(|r| self.slot_at[r])
+            };
+            if let Some(i) = next {
+                let cfg = &self.cfgs[i];
+                st.in_flight += 1;
+                if let Some(g) = cfg.group {
+                    st.running_in[g] += 1;
+                }
+                let attempt = st.attempts[i].len() as u32 + 1;
+                self.send(&mut st, i, EventKind::Started { attempt });
+                let may_skip = self.store.is_some()
+                    && self.inputs.get(i).is_some_and(Option::is_some)
+                    && self.topo.deps(i).iter().all(|&d| !st.ran[d as usize]);
+                self.wake_one(&st);
+                drop(st);
+                let result = self.attempt(i, attempt, may_skip);
+                st = self.lock();
+                st.in_flight -= 1;
+                if let Some(g) = cfg.group {
+                    st.running_in[g] -= 1;
+                }
+                self.book(&mut st, i, result);
+                self.check_finished(&mut st);
+                self.wake_one(&st);
+                continue;
+            }
+            self.check_finished(&mut st);
+            if st.finished {
+                return;
+            }
+            let mut wait = POLL;
+            if let Some(&Reverse((due, _))) = st.delayed.peek() {
+                wait = wait.min(due.saturating_duration_since(Instant::now()));
+            }
+            st.idle += 1;
+            st = self
+                .wake
+                .wait_timeout(st, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            st.idle -= 1;
+        }
+    }
+
+    /// Books a finished attempt. A success of a journaled run waits for the sync.
+    fn book(&self, st: &mut RunState, i: usize, result: Finished) {
+        match result {
+            Finished::Unsynced(attempt, line) => {
+                st.unsynced.push((i, attempt, line));
+                if st.syncer_idle {
+                    self.wake_syncer.notify_one();
+                }
+            }
+            Finished::JournalFailed(attempt, e) => {
+                st.journal_err.get_or_insert(e);
+                self.release_success(st, i, attempt);
+            }
+            Finished::Done(None) => self.release_success(st, i, None),
+            Finished::Done(Some(attempt)) => self.book_attempt(st, i, attempt),
+        }
+    }
+
+    fn book_attempt(&self, st: &mut RunState, i: usize, attempt: Attempt) {
+        let outcome = attempt.outcome;
+        let number = attempt.number;
+        if outcome == AttemptOutcome::Succeeded {
+            self.release_success(st, i, Some(attempt));
+            return;
+        }
+        let error = attempt.error.clone().unwrap_or_default();
+        st.attempts[i].push(attempt);
+        match outcome {
+            AttemptOutcome::Cancelled => {
+                st.outcome[i] = Some(Outcome::Cancelled);
+                self.send(st, i, EventKind::Cancelled);
+            }
+            _ => {
+                let policy = self.cfgs[i].retry;
+                if number <= policy.max_retries() && !st.stopping && !self.cancel.is_cancelled() {
+                    let delay = policy.delay(number, salt(&self.ids[i]));
+                    self.send(
+                        st,
+                        i,
+                        EventKind::Retrying {
+                            attempt: number,
+                            error,
+                            delay,
+                        },
+                    );
+                    st.delayed.push(Reverse((Instant::now() + delay, i)));
+                    if st.idle > 0 {
+                        // A waiting worker recomputes its wake-up time.
+                        self.wake.notify_one();
+                    }
+                    return;
+                }
+                st.outcome[i] = Some(Outcome::Failed);
+                self.send(
+                    st,
+                    i,
+                    EventKind::Failed {
+                        attempt: number,
+                        error,
+                    },
+                );
+                self.skip_dependents(st, i);
+                if self.fail_fast {
+                    st.stopping = true;
+                }
+            }
+        }
+    }
+
+    /// A success (or up to date, `attempt` = `None`), durable if journaled: record
+    /// it and queue the dependents it was the last unmet dependency of.
+    fn release_success(&self, st: &mut RunState, i: usize, attempt: Option<Attempt>) {
+        let kind = match attempt {
+            Some(a) => {
+                let number = a.number;
+                st.attempts[i].push(a);
+                st.outcome[i] = Some(Outcome::Succeeded);
+                st.ran[i] = true;
+                EventKind::Succeeded { attempt: number }
+            }
+            None => {
+                st.outcome[i] = Some(Outcome::UpToDate);
+                EventKind::UpToDate
+            }
         };
-        let name = ids[slot].to_string();
+        self.send(st, i, kind);
+        for &d in self.topo.dependents(i) {
+            let d = d as usize;
+            st.unmet[d] -= 1;
+            if st.unmet[d] == 0 && self.in_run[d] && st.outcome[d].is_none() {
+                self.push_ready(st, d);
+            }
+        }
+    }
+
+    /// Skips every transitive dependent of failed node `i` not ended yet.
+    fn skip_dependents(&self, st: &mut RunState, i: usize) {
+        let mut seen = vec![false; self.ids.len()];
+        let mut stack: Vec<usize> = self
+            .topo
+            .dependents(i)
+            .iter()
+            .map(|&d| d as usize)
+            .collect();
+        while let Some(d) = stack.pop() {
+            if std::mem::replace(&mut seen[d], true) {
+                continue;
+            }
+            if self.in_run[d] && st.outcome[d].is_none() {
+                st.outcome[d] = Some(Outcome::Skipped(i));
+                self.send(
+                    st,
+                    d,
+                    EventKind::Skipped {
+                        because: self.ids[i].clone(),
+                    },
+                );
+            }
+            stack.extend(self.topo.dependents(d).iter().map(|&x| x as usize));
+        }
+    }
+
+    /// The journal's syncer: takes the successes written since the last sync, syncs
+    /// once for all of them (group commit), then releases them.
+    fn syncer(&self) {
+        let Some(journal) = self.journal else { return };
+        let mut st = self.lock();
+        loop {
+            while st.unsynced.is_empty() && !st.finished {
+                st.syncer_idle = true;
+                st = self
+                    .wake_syncer
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner);
+                st.syncer_idle = false;
+            }
+            if st.unsynced.is_empty() {
+                return;
+            }
+            let batch = std::mem::take(&mut st.unsynced);
+            st.syncing = batch.len();
+            drop(st);
+            let last = batch.iter().map(|(_, _, line)| *line).max().unwrap_or(0);
+            let synced = journal.sync_through(last);
+            st = self.lock();
+            st.syncing = 0;
+            if let Err(e) = synced {
+                st.journal_err.get_or_insert(e);
+            }
+            for (i, attempt, _) in batch {
+                self.release_success(&mut st, i, attempt);
+            }
+            self.poll(&mut st);
+            self.check_finished(&mut st);
+            let ready = usize::from(st.has_startable());
+            if st.idle > 0 && ready > 0 {
+                self.wake.notify_all();
+            }
+        }
+    }
+
+    /// Runs one attempt of node `i` (no lock held): the up-to-date check, the job,
+    /// the input hash bookkeeping and, for a journaled success, its journal line.
+    fn attempt(&self, i: usize, attempt: u32, may_skip: bool) -> Finished {
+        let id = &self.ids[i];
+        let inputs = self.inputs.get(i).and_then(Option::as_ref);
         // The fingerprint before the job runs: what a success is recorded against.
-        let fingerprint = match (store, &inputs[slot]) {
+        let fingerprint = match (self.store, inputs) {
             (Some(_), Some(inp)) => Some(inp.fingerprint()),
             _ => None,
         };
-        if let (Some(store), Some(Ok(hash)), Some(inp)) = (store, &fingerprint, &inputs[slot])
+        if let (Some(store), Some(Ok(hash)), Some(inp)) = (self.store, &fingerprint, inputs)
             && may_skip
             && attempt == 1
             && inp.outputs_exist()
-            && store.get(&name) == Some(*hash)
+            && store.get(&id.to_string()) == Some(*hash)
         {
-            if done
-                .send(Done {
-                    slot,
-                    attempt: None,
-                })
-                .is_err()
-            {
-                return;
-            }
-            continue;
+            return self.journal_success(i, None);
         }
-        let ctx = RunContext::new(attempt, cancel.clone(), timeout, output_limit)
-            .with_journal(journal.map(|j| (Arc::clone(j), ids[slot].to_string())));
+        let timeout = self.cfgs[i].timeout;
+        let ctx = RunContext::new(attempt, self.cancel.clone(), timeout, self.output_limit)
+            .with_journal(self.journal.map(|j| (Arc::clone(j), id.to_string())));
         let started = Timestamp::now();
         let result = match &fingerprint {
             Some(Err(e)) => Err(e.clone()),
-            _ => catch_unwind(AssertUnwindSafe(|| job.run(&ids[slot], &ctx)))
-                .unwrap_or_else(|_| Err(JobError::new(format!("the job for `{name}` panicked")))),
+            _ => catch_unwind(AssertUnwindSafe(|| self.job.run(id, &ctx)))
+                .unwrap_or_else(|_| Err(JobError::new(format!("the job for `{id}` panicked")))),
         };
         let ended = Timestamp::now();
         let (outcome, error) = if ctx.timed_out() {
@@ -969,11 +1279,14 @@ where
         } else {
             match result {
                 Ok(()) => (AttemptOutcome::Succeeded, None),
-                Err(e) if cancel.is_cancelled() => (AttemptOutcome::Cancelled, Some(e.to_string())),
+                Err(e) if self.cancel.is_cancelled() => {
+                    (AttemptOutcome::Cancelled, Some(e.to_string()))
+                }
                 Err(e) => (AttemptOutcome::Failed, Some(e.to_string())),
             }
         };
-        if let (Some(store), Some(Ok(hash))) = (store, &fingerprint) {
+        if let (Some(store), Some(Ok(hash))) = (self.store, &fingerprint) {
+            let name = id.to_string();
             if outcome == AttemptOutcome::Succeeded {
                 if let Err(e) = store.record_success(&name, *hash) {
                     ctx.log(&format!("{e}\n"));
@@ -990,14 +1303,94 @@ where
             error,
             output_tail: ctx.into_output(),
         };
-        if done
-            .send(Done {
-                slot,
-                attempt: Some(attempt),
-            })
-            .is_err()
-        {
-            return;
+        if outcome == AttemptOutcome::Succeeded {
+            self.journal_success(i, Some(attempt))
+        } else {
+            Finished::Done(Some(attempt))
         }
+    }
+
+    /// Writes a success's journal line (not synced yet: the syncer does that).
+    fn journal_success(&self, i: usize, attempt: Option<Attempt>) -> Finished {
+        let Some(journal) = self.journal else {
+            return Finished::Done(attempt);
+        };
+        let (event, number) = match &attempt {
+            Some(a) => ("succeeded", Some(a.number)),
+            None => ("up_to_date", None),
+        };
+        match journal.write(&self.ids[i].to_string(), event, number, None) {
+            Ok(line) => Finished::Unsynced(attempt, line),
+            Err(e) => Finished::JournalFailed(attempt, e),
+        }
+    }
+}
+
+/// What a worker brings back from an attempt.
+enum Finished {
+    /// Not a success, or a success of a run without a journal; `None`: up to date.
+    Done(Option<Attempt>),
+    /// A success whose journal line (number) is written but not yet synced.
+    Unsynced(Option<Attempt>, u64),
+    /// A success whose journal line could not be written.
+    JournalFailed(Option<Attempt>, Error),
+}
+
+/// The jitter salt of a node: a hash of its id (computed only when it retries).
+fn salt<Id: Hash>(id: &Id) -> u64 {
+    let mut h = DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn rank_set_agrees_with_a_btree_set(
+            n in 1usize..300_000,
+            ops in proptest::collection::vec((any::<bool>(), any::<usize>()), 0..300),
+        ) {
+            let mut set = RankSet::new(n);
+            let mut model = std::collections::BTreeSet::new();
+            for (insert, r) in ops {
+                let r = r % n;
+                if insert {
+                    set.insert(r);
+                    model.insert(r);
+                } else if let Some(m) = set.min() {
+                    // Remove the minimum (what the executor does) or `r` if present.
+                    let victim = if model.contains(&r) { r } else { m };
+                    set.remove(victim);
+                    model.remove(&victim);
+                }
+                prop_assert_eq!(set.min(), model.first().copied());
+                prop_assert_eq!(set.is_empty(), model.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn ranks_are_made_dense_keeping_their_order() {
+        let cfg = |rank| NodeCfg {
+            group: None,
+            retry: RetryPolicy::None,
+            timeout: None,
+            rank,
+        };
+        let mut cfgs = vec![cfg(7), cfg(usize::MAX), cfg(3), cfg(7)];
+        let slot_at = dense_ranks(&mut cfgs, &["a", "b", "c", "d"]);
+        assert_eq!(slot_at, [2, 0, 3, 1]);
+        assert_eq!(
+            cfgs.iter().map(|c| c.rank).collect::<Vec<_>>(),
+            [1, 3, 0, 2]
+        );
+        let mut cfgs = vec![cfg(1), cfg(0)];
+        assert_eq!(dense_ranks(&mut cfgs, &["a", "b"]), [1, 0]);
     }
 }

@@ -10,10 +10,18 @@
 //! their nodes run at once. Every attempt is in the [`RunRecord`]; every state change is
 //! an [`Event`] on a standard channel.
 //!
-//! Overhead: about 14 µs per task on a loaded 2-core machine (`BENCHMARKS.md`), one
-//! coordinator-worker round trip each; right for commands and I/O, not for tasks of a
-//! few microseconds (use rayon for those). A node with inputs gets a `Started` event
-//! before the worker finds it up to date (then `UpToDate`, with no attempt recorded).
+//! Overhead: on the shared, loaded 2-core development machine, 1 to 2.5 µs per no-op
+//! task including setting up the run and building its record (`BENCHMARKS.md`),
+//! against well under 1 µs for rayon running the same DAG wave by wave: right for
+//! commands and I/O, not for tasks of a few microseconds (use rayon for those).
+//! Workers take ready nodes from one shared ready set and queue dependents themselves,
+//! so there is no coordinator round trip per task. A node with inputs gets a
+//! `Started` event before the worker finds it up to date (then `UpToDate`, with no
+//! attempt recorded).
+//!
+//! A task's own fields can set its timeout, retries, retry policy and concurrency
+//! group ([`TaskOptions::from_task_fields`], used by [`Executor::run_tasks`]); an
+//! automation registry's workflows run as chains of steps ([`AutomationRegistry`]).
 //!
 //! Threads only, no async runtime. Timeouts of closure jobs are cooperative (see
 //! [`RunContext`]).
@@ -68,6 +76,7 @@ mod journal;
 mod plan;
 mod record;
 mod retry;
+mod settings;
 
 #[cfg(unix)]
 pub use self::command::{CommandJob, CommandOutput, process_gone};
@@ -79,3 +88,4 @@ pub use self::record::{
     Attempt, AttemptOutcome, Event, EventKind, RunRecord, TaskOutcome, TaskRecord,
 };
 pub use self::retry::RetryPolicy;
+pub use self::settings::{AutomationRegistry, DEFAULT_RETRIES, WORKFLOW_GROUP, Workflow};
