@@ -1,0 +1,161 @@
+//! `ssot`: the command line of an ssot store, built only on `ssot-core`'s public API.
+//!
+//! Install it with `cargo install ssot-core --features cli`, or run it from the
+//! repository with `cargo run -p ssot-core --features cli --bin ssot -- plan`.
+//! `ssot --help` lists the subcommands; `ssot SUBCOMMAND --help` explains one.
+//!
+//! # Output
+//!
+//! - Results go to standard output; problems, errors and notes to standard error, so
+//!   a pipe receives only the result.
+//! - Problems are printed as `file:line:col: message`, one per line (the form
+//!   compilers use, which editors jump to), paths relative to the current directory.
+//! - `--json` prints one JSON document on standard output instead of text, for every
+//!   subcommand; a refused change or an error still goes to standard error as text,
+//!   and the exit code tells which happened. `validate --json` prints the report
+//!   (`{"valid", "problems"}`) on standard output in both cases.
+//! - Colour only when the stream is a terminal and `NO_COLOR` is unset or empty;
+//!   `--color always|never` overrides.
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | the answer is no: problems found (`validate`, `plan`, `health`), a change refused (invalid, illegal status change, unknown task, key or version), drift found (`status`), nothing ready (`next`) |
+//! | 2 | usage error: unknown option, malformed argument (clap's code) |
+//! | 3 | I/O or store failure: a file or the store's own state cannot be read or written, the store's lock cannot be taken |
+//!
+//! Code 1 means the store answered and the answer is "no"; code 3 means it could not
+//! answer. A script may retry on 3 and must not on 1.
+//!
+//! # Design
+//!
+//! Each subcommand is a short function over [`ssot_core::store::Store`]: the command
+//! holds no logic the library lacks, so what the command does, a program can do.
+//! The store is opened afresh by each run (`Store::open` costs one walk of the
+//! directory); there is no daemon.
+
+mod args;
+mod out;
+mod read;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ssot_core::Error;
+
+use crate::args::{Cli, Command};
+use crate::out::Output;
+
+/// How a subcommand that ran ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Success: exit 0.
+    Done,
+    /// The answer is no (problems, drift, nothing ready): exit 1.
+    No,
+}
+
+/// The result of a subcommand: an outcome, or an error to print and map to 1 or 3.
+pub(crate) type Run = Result<Outcome, Error>;
+
+/// Exit code 1: the answer is no.
+const EXIT_NO: u8 = 1;
+/// Exit code 3: I/O or store failure.
+const EXIT_FAILURE: u8 = 3;
+
+fn main() -> ExitCode {
+    // Exits 2 on a usage error, 0 after --help and --version.
+    let cli = Cli::parse();
+    let mut out = Output::new(&cli.global);
+    let result = run(&cli, &mut out).and_then(|outcome| {
+        out.flush().map_err(stdout_error)?;
+        Ok(outcome)
+    });
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::No) => ExitCode::from(EXIT_NO),
+        // The reader of a pipe left (`ssot plan | head`): not an error of ours.
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let code = exit_code(&e);
+            report(&mut out, &e);
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: &Cli, out: &mut Output) -> Run {
+    let dir = &cli.global.dir;
+    match &cli.command {
+        Command::Init => read::init(dir, out),
+        Command::Validate => read::validate(dir, out),
+        Command::Plan(a) => read::plan(dir, a, out),
+        Command::Next(a) => read::next(dir, a, out),
+        Command::Explain(a) => read::explain(dir, a, out),
+    }
+}
+
+/// An error writing standard output, as a store error.
+pub(crate) fn stdout_error(source: io::Error) -> Error {
+    Error::Io {
+        path: "<standard output>".into(),
+        source,
+    }
+}
+
+/// Whether an error is the store's "no" (exit 1) or a failure to answer (exit 3).
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Invalid(_)
+        | Error::Manifest(_)
+        | Error::Parse(_)
+        | Error::IllegalTransition { .. }
+        | Error::InvalidId { .. }
+        | Error::InvalidTag { .. }
+        | Error::Unrepresentable { .. }
+        | Error::InvalidDocument { .. }
+        | Error::UnknownName { .. }
+        | Error::IdConflict { .. }
+        | Error::NotInPlace { .. }
+        | Error::TaskNotFound { .. }
+        | Error::AlreadyInitialized { .. }
+        | Error::SymlinkEscape { .. }
+        | Error::OutsideRoot { .. }
+        | Error::NotManaged { .. }
+        | Error::UnknownConfig { .. }
+        | Error::UnknownKey { .. } => EXIT_NO,
+        _ => EXIT_FAILURE,
+    }
+}
+
+/// Prints an error on standard error: a report's problems one per line, anything
+/// else as `error: message` followed by its causes.
+fn report(out: &mut Output, e: &Error) {
+    match e {
+        Error::Invalid(report) => {
+            let _ = out.problems(report, false);
+        }
+        Error::Manifest(report) => {
+            let _ = out.problems(report, false);
+            out.error("the manifest ssot.yaml is invalid; fix the problems above");
+        }
+        _ => {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                let text = s.to_string();
+                if !message.contains(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+                source = s.source();
+            }
+            out.error(&message);
+        }
+    }
+}

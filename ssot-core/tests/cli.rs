@@ -1,0 +1,350 @@
+//! The `ssot` command end to end: the built binary run on temporary directories and
+//! on a copy of the shipped example store (`examples/data/store`), checking its
+//! output, its streams and its exit codes.
+#![cfg(feature = "cli")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs `ssot -C dir args...` with a clean colour environment.
+fn ssot(dir: &Path, args: &[&str]) -> Output {
+    ssot_env(dir, args, &[])
+}
+
+fn ssot_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssot"));
+    cmd.arg("-C").arg(dir).args(args);
+    cmd.env_remove("NO_COLOR");
+    cmd.env("USER", "tester");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the ssot binary runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("UTF-8 output")
+}
+
+/// A copy of the shipped example store in a fresh temporary directory.
+fn example_store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/store");
+    copy_dir(&from, dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create dir");
+    for entry in fs::read_dir(from).expect("read shipped data") {
+        let entry = entry.expect("dir entry");
+        let target: PathBuf = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// A small store: two task files, one cross-file dependency.
+fn small_store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("todo.md"),
+        "# Work\n\n- [ ] Build 🆔 build ⏱ 2h ⏫\n- [ ] Ship 🆔 ship ⛔ build,test\n",
+    )
+    .expect("write");
+    fs::write(
+        dir.path().join("ci.tasks.yaml"),
+        "# CI\n- id: test   # the suite\n  title: Test\n  dependencies: [build]\n",
+    )
+    .expect("write");
+    dir
+}
+
+#[test]
+fn help_documents_every_subcommand_and_the_exit_codes() {
+    let o = Command::new(env!("CARGO_BIN_EXE_ssot"))
+        .arg("--help")
+        .output()
+        .expect("runs");
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    for sub in ["init", "validate", "plan", "next", "explain"] {
+        assert!(text.contains(sub), "--help lists `{sub}`:\n{text}");
+    }
+    assert!(text.contains("Exit codes:"), "{text}");
+    assert!(text.contains("3  I/O or store failure"), "{text}");
+}
+
+#[test]
+fn a_usage_error_exits_2() {
+    let dir = small_store();
+    let o = ssot(dir.path(), &["frobnicate"]);
+    assert_eq!(code(&o), 2);
+    assert!(stdout(&o).is_empty());
+    assert!(stderr(&o).contains("frobnicate"));
+}
+
+#[test]
+fn a_missing_directory_is_an_io_failure_exit_3() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = ssot(&dir.path().join("nowhere"), &["plan"]);
+    assert_eq!(code(&o), 3);
+    assert!(stdout(&o).is_empty());
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nowhere"), "{}", stderr(&o));
+}
+
+#[test]
+fn init_writes_a_manifest_once_and_refuses_a_second_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = ssot(dir.path(), &["init"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(dir.path().join("ssot.yaml").is_file());
+    assert!(stdout(&o).contains("initialized a store"));
+
+    let manifest = fs::read(dir.path().join("ssot.yaml")).expect("read");
+    let again = ssot(dir.path(), &["init"]);
+    assert_eq!(code(&again), 1);
+    assert!(
+        stderr(&again).contains("already a store"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        fs::read(dir.path().join("ssot.yaml")).expect("read"),
+        manifest
+    );
+}
+
+#[test]
+fn validate_prints_each_problem_as_file_line_col_and_exits_1() {
+    let dir = example_store();
+    let o = ssot_env(dir.path(), &["validate"], &[("DB_HOST", "db")]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let text = stdout(&o);
+    let prefix = dir.path().join("services/web.yaml:3:7: ");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&*prefix.to_string_lossy()))
+        .unwrap_or_else(|| panic!("a problem at services/web.yaml:3:7 in:\n{text}"));
+    assert!(
+        line.contains("80800 is greater than the maximum of 65535"),
+        "{line}"
+    );
+    assert!(text.ends_with("1 problem\n"), "{text}");
+    assert!(!text.contains('\x1b'), "no colour in a pipe: {text:?}");
+}
+
+#[test]
+fn validate_json_is_the_report_on_stdout() {
+    let dir = example_store();
+    let o = ssot_env(dir.path(), &["--json", "validate"], &[("DB_HOST", "db")]);
+    assert_eq!(code(&o), 1);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(report["valid"], false);
+    let problems = report["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0]["file"], "services/web.yaml");
+    assert_eq!(problems[0]["line"], 3);
+    assert_eq!(problems[0]["column"], 7);
+    assert_eq!(problems[0]["kind"], "schema");
+}
+
+#[test]
+fn validate_of_a_valid_store_exits_0() {
+    let dir = small_store();
+    let o = ssot(dir.path(), &["validate"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(stdout(&o), "no problems in 2 files\n");
+    let json = ssot(dir.path(), &["validate", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(report, serde_json::json!({"valid": true, "problems": []}));
+}
+
+#[test]
+fn plan_shows_ready_and_blocked_tasks_across_files() {
+    let dir = example_store();
+    let o = ssot(dir.path(), &["plan"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("6 tasks: 3 ready, 2 blocked"), "{text}");
+    let test = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("test "))
+        .unwrap_or_else(|| panic!("a row for `test`:\n{text}"));
+    assert!(test.contains("ci.tasks.yaml:3"), "{test}");
+    assert!(test.contains("waits on build"), "{test}");
+    assert!(
+        text.contains("critical path (13h): design -> build -> test -> ship"),
+        "{text}"
+    );
+}
+
+#[test]
+fn plan_json_and_dot_are_machine_readable() {
+    let dir = example_store();
+    let o = ssot(dir.path(), &["plan", "--json"]);
+    assert_eq!(code(&o), 0);
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let ready: Vec<&str> = plan["ready"]
+        .as_array()
+        .expect("ready")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ready, ["build", "docs", "lint"]);
+    assert_eq!(plan["tasks"], 6);
+
+    let dot = ssot(dir.path(), &["plan", "--dot"]);
+    assert_eq!(code(&dot), 0);
+    let text = stdout(&dot);
+    assert!(text.starts_with("digraph"), "{text}");
+    assert!(text.trim_end().ends_with('}'), "{text}");
+
+    let both = ssot(dir.path(), &["plan", "--dot", "--json"]);
+    assert_eq!(code(&both), 2, "--dot and --json conflict");
+}
+
+#[test]
+fn plan_of_a_store_with_a_cycle_reports_it_on_stderr_and_exits_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("todo.md"),
+        "- [ ] A 🆔 a ⛔ b\n- [ ] B 🆔 b ⛔ a\n",
+    )
+    .expect("write");
+    let o = ssot(dir.path(), &["plan"]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).is_empty(), "nothing on stdout: {}", stdout(&o));
+    let err = stderr(&o);
+    let at = format!("{}:", dir.path().join("todo.md").display());
+    assert!(
+        err.lines().next().is_some_and(|l| l.starts_with(&at)),
+        "{err}"
+    );
+    assert!(err.contains("dependency cycle"), "{err}");
+}
+
+#[test]
+fn next_names_the_first_ready_task_and_its_place() {
+    let dir = small_store();
+    let o = ssot(dir.path(), &["next"]);
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    assert!(text.starts_with("build  Build  "), "{text}");
+    assert!(text.contains("todo.md:3"), "{text}");
+
+    let id = ssot(dir.path(), &["next", "--id"]);
+    assert_eq!(stdout(&id), "build\n");
+
+    let json = ssot(dir.path(), &["next", "--json"]);
+    let task: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(task["id"], "build");
+    assert_eq!(task["priority"], "high");
+    assert_eq!(task["file"], "todo.md");
+    assert_eq!(task["line"], 3);
+}
+
+#[test]
+fn next_exits_1_when_nothing_is_ready() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(dir.path().join("todo.md"), "- [x] Done 🆔 a\n").expect("write");
+    let o = ssot(dir.path(), &["next", "--id"]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).is_empty());
+    assert!(stderr(&o).contains("nothing is ready"));
+    let json = ssot(dir.path(), &["next", "--json"]);
+    assert_eq!(code(&json), 1);
+    assert_eq!(stdout(&json).trim(), "null");
+}
+
+#[test]
+fn explain_names_the_file_and_line_that_set_a_value_and_what_it_overrode() {
+    let dir = example_store();
+    let o = ssot_env(
+        dir.path(),
+        &["explain", "app", "database.pool"],
+        &[("DB_HOST", "db")],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("database.pool = 20\n"), "{text}");
+    assert!(text.contains("config/production.yaml:4:3"), "{text}");
+    assert!(text.contains("overrides"), "{text}");
+    assert!(text.contains("config/base.yaml:5:3 (5)"), "{text}");
+
+    let json = ssot_env(
+        dir.path(),
+        &["explain", "app", "database.password", "--json"],
+        &[("DB_HOST", "db"), ("DB_PASSWORD", "hunter2")],
+    );
+    assert_eq!(code(&json), 0);
+    assert!(!stdout(&json).contains("hunter2"), "secrets stay masked");
+    let e: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(e["secret"], true);
+    assert_eq!(e["set_by"]["file"], "config/base.yaml");
+}
+
+#[test]
+fn explain_of_an_unknown_key_or_configuration_exits_1() {
+    let dir = example_store();
+    let key = ssot_env(
+        dir.path(),
+        &["explain", "app", "nope"],
+        &[("DB_HOST", "db")],
+    );
+    assert_eq!(code(&key), 1);
+    assert!(stderr(&key).contains("no key `nope`"), "{}", stderr(&key));
+    let config = ssot(dir.path(), &["explain", "nope", "x"]);
+    assert_eq!(code(&config), 1);
+    assert!(
+        stderr(&config).contains("declared: app"),
+        "{}",
+        stderr(&config)
+    );
+}
+
+#[test]
+fn colour_only_when_asked_for_or_on_a_terminal() {
+    let dir = small_store();
+    let piped = ssot(dir.path(), &["plan"]);
+    assert!(!stdout(&piped).contains('\x1b'));
+    let always = ssot(dir.path(), &["plan", "--color", "always"]);
+    assert!(
+        stdout(&always).contains("\x1b[32m"),
+        "{:?}",
+        stdout(&always)
+    );
+    let never = ssot(dir.path(), &["plan", "--color", "never"]);
+    assert_eq!(stdout(&never), stdout(&piped));
+}
+
+#[test]
+fn the_shipped_example_store_plans_from_the_current_directory() {
+    // No -C: paths are printed as they are reached from the current directory.
+    let dir = example_store();
+    let o = Command::new(env!("CARGO_BIN_EXE_ssot"))
+        .current_dir(dir.path())
+        .args(["plan", "--color", "never"])
+        .output()
+        .expect("runs");
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("  build   Build the artifacts  todo.md:6\n"),
+        "{}",
+        stdout(&o)
+    );
+}
