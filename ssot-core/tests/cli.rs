@@ -348,3 +348,163 @@ fn the_shipped_example_store_plans_from_the_current_directory() {
         stdout(&o)
     );
 }
+
+// ---- changes --------------------------------------------------------------------
+
+#[test]
+fn done_marks_a_task_done_in_place_and_the_log_names_the_actor() {
+    let dir = small_store();
+    let before = fs::read_to_string(dir.path().join("todo.md")).unwrap();
+    let o = ssot(dir.path(), &["done", "build"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("set build to done"), "{}", stdout(&o));
+    let after = fs::read_to_string(dir.path().join("todo.md")).unwrap();
+    assert_eq!(
+        after,
+        before.replace("- [ ] Build 🆔 build", "- [x] Build 🆔 build"),
+        "only the task's checkbox changed"
+    );
+
+    let log = ssot(dir.path(), &["log", "--json"]);
+    assert_eq!(code(&log), 0, "{}", stderr(&log));
+    let records: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let last = records.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["op"].as_str().or(last["operation"]["op"].as_str()), Some("set-status"));
+    assert_eq!(last["actor"], "tester");
+    assert_eq!(last["path"], "todo.md");
+
+    let next = ssot(dir.path(), &["--actor", "alice", "set", "test", "in-progress"]);
+    assert_eq!(code(&next), 0, "{}", stderr(&next));
+    let text = stdout(&ssot(dir.path(), &["log", "-n", "1"]));
+    assert!(text.contains("alice"), "{text}");
+    assert!(text.contains("set test to in_progress") || text.contains("set test to in-progress"), "{text}");
+}
+
+#[test]
+fn a_change_of_an_unknown_task_exits_1_and_writes_nothing() {
+    let dir = small_store();
+    let o = ssot(dir.path(), &["done", "nope"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    assert!(!dir.path().join(".ssot/audit.log").exists() || {
+        let log = ssot(dir.path(), &["log", "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&log.stdout).unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["operation"]["op"] != "set-status" && r["op"] != "set-status")
+    });
+}
+
+#[test]
+fn an_illegal_status_change_is_refused_with_exit_1() {
+    let dir = small_store();
+    assert_eq!(code(&ssot(dir.path(), &["done", "build"])), 0);
+    let o = ssot(dir.path(), &["set", "build", "in-progress"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("cannot change status from done to in_progress"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_malformed_status_json_or_id_is_a_usage_error() {
+    let dir = small_store();
+    let status = ssot(dir.path(), &["set", "build", "finished"]);
+    assert_eq!(code(&status), 2);
+    assert!(stderr(&status).contains("unknown status `finished`"), "{}", stderr(&status));
+    let json = ssot(dir.path(), &["patch", "ci.tasks.yaml", "{not json"]);
+    assert_eq!(code(&json), 2);
+    let id = ssot(dir.path(), &["done", "a b"]);
+    assert_eq!(code(&id), 2);
+}
+
+#[test]
+fn add_writes_a_task_in_the_files_style_and_keeps_its_comments() {
+    let dir = small_store();
+    let o = ssot(
+        dir.path(),
+        &["add", "ci.tasks.yaml", "Deploy it", "-d", "test", "-e", "1h", "-p", "high"],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("added deploy-it"), "{}", stdout(&o));
+    let text = fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap();
+    assert!(text.starts_with("# CI\n- id: test   # the suite\n"), "{text}");
+    assert!(text.contains("- id: deploy-it"), "{text}");
+
+    let plan: serde_json::Value =
+        serde_json::from_slice(&ssot(dir.path(), &["plan", "--json"]).stdout).unwrap();
+    let blocked = plan["blocked"].as_array().unwrap();
+    let deploy = blocked.iter().find(|b| b["id"] == "deploy-it").unwrap();
+    assert_eq!(deploy["waiting_on"], serde_json::json!(["test"]));
+    assert_eq!(deploy["file"], "ci.tasks.yaml");
+}
+
+#[test]
+fn add_with_an_unknown_dependency_is_refused_and_the_file_is_untouched() {
+    let dir = small_store();
+    let before = fs::read(dir.path().join("todo.md")).unwrap();
+    let o = ssot(dir.path(), &["add", "todo.md", "Docs", "-d", "nowhere"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("nowhere"), "{err}");
+    assert!(err.contains("todo.md:"), "problems are located: {err}");
+    assert_eq!(fs::read(dir.path().join("todo.md")).unwrap(), before);
+}
+
+#[test]
+fn patch_changes_a_configuration_in_place_and_prints_the_changed_lines() {
+    let dir = example_store();
+    let o = ssot(
+        dir.path(),
+        &["patch", "config/production.yaml", r#"{"database": {"pool": 40}}"#],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("patched"), "{text}");
+    assert!(text.contains("-   pool: 20\n"), "{text}");
+    assert!(text.contains("+   pool: 40\n"), "{text}");
+    let file = fs::read_to_string(dir.path().join("config/production.yaml")).unwrap();
+    assert!(file.starts_with("# Production overrides.\n"), "{file}");
+    assert!(file.contains("  pool: 40\n"), "{file}");
+}
+
+#[test]
+fn a_patch_that_breaks_the_schema_is_refused_and_the_file_is_untouched() {
+    let dir = example_store();
+    let before = fs::read(dir.path().join("services/api.yaml")).unwrap();
+    let o = ssot(dir.path(), &["patch", "services/api.yaml", r#"{"port": 0}"#]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let err = stderr(&o);
+    let at = format!("{}:", dir.path().join("services/api.yaml").display());
+    assert!(err.lines().any(|l| l.starts_with(&at)), "{err}");
+    assert_eq!(fs::read(dir.path().join("services/api.yaml")).unwrap(), before);
+}
+
+#[test]
+fn a_change_prints_its_commit_as_json() {
+    let dir = small_store();
+    let o = ssot(dir.path(), &["done", "build", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let commit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let revision = commit["revision"].as_u64().unwrap();
+    assert!(revision >= 1);
+    let records = commit["records"].as_array().unwrap();
+    assert!(records.iter().all(|r| r["revision"] == revision));
+    assert!(records.iter().any(|r| r["path"] == "todo.md"));
+}
+
+#[test]
+fn log_verify_detects_a_rewritten_audit_log() {
+    let dir = small_store();
+    assert_eq!(code(&ssot(dir.path(), &["done", "build"])), 0);
+    let ok = ssot(dir.path(), &["log", "--verify"]);
+    assert_eq!(code(&ok), 0, "{}", stdout(&ok));
+    assert!(stdout(&ok).starts_with("audit log intact"), "{}", stdout(&ok));
+
+    let path = dir.path().join(".ssot/audit.log");
+    let log = fs::read_to_string(&path).unwrap();
+    fs::write(&path, log.replace("tester", "mallory")).unwrap();
+    let bad = ssot(dir.path(), &["log", "--verify"]);
+    assert_eq!(code(&bad), 1, "{}", stdout(&bad));
+    assert!(stdout(&bad).contains(".ssot/audit.log:1:"), "{}", stdout(&bad));
+}

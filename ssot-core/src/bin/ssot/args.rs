@@ -4,12 +4,21 @@
 //! is opened.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ssot_core::{Priority, Status, Tag, TaskId};
 
-/// The exit codes, shown at the end of `--help`; the module docs of `main.rs` say
-/// the same.
-const EXIT_CODES: &str = "\
+/// Examples and the exit codes, shown at the end of `--help`; the module docs of
+/// `main.rs` give the same exit codes.
+const AFTER_HELP: &str = "\
+Examples:
+  ssot validate                         check every file; exit 1 on a problem
+  ssot plan --dot | dot -Tsvg > plan.svg
+  ssot done \"$(ssot next --id)\"         finish the task to do next
+  ssot patch config/base.yaml '{\"database\": {\"pool\": 10}}'
+  ssot -C path/to/store log -n 5
+
 Exit codes:
   0  success
   1  the answer is no: problems found (validate, plan, health), a change refused
@@ -25,7 +34,7 @@ Exit codes:
 /// by its ssot.yaml (or the default manifest when there is none). Problems are printed
 /// as `file:line:col: message`, one per line, on standard error.
 #[derive(Debug, Parser)]
-#[command(name = "ssot", version, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "ssot", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub(crate) struct Cli {
     /// Options every subcommand takes.
     #[command(flatten)]
@@ -53,6 +62,9 @@ pub(crate) struct Global {
     /// When to colour the output; `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
     pub(crate) color: ColorChoice,
+    /// Who is recorded in the audit log as making the changes (default: $USER, else `ssot`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) actor: Option<String>,
 }
 
 /// When to colour.
@@ -77,8 +89,100 @@ pub(crate) enum Command {
     Plan(PlanArgs),
     /// Show the task to work on next (exit 1 when none is ready).
     Next(NextArgs),
+    /// Mark a task done.
+    Done {
+        /// The task's id.
+        #[arg(value_parser = task_id)]
+        id: TaskId,
+    },
+    /// Change a task's status (pending, in-progress, done, blocked, cancelled).
+    Set(SetArgs),
+    /// Add a task to a task list, in the file's format and style.
+    Add(AddArgs),
+    /// Change a JSON or YAML document with an RFC 7396 merge patch; comments survive.
+    Patch(PatchArgs),
+    /// Show the audit log: every change, who made it, when, to which file.
+    Log(LogArgs),
     /// Explain where a configuration value comes from.
     Explain(ExplainArgs),
+}
+
+/// `ssot set`.
+#[derive(Debug, Args)]
+pub(crate) struct SetArgs {
+    /// The task's id.
+    #[arg(value_parser = task_id)]
+    pub(crate) id: TaskId,
+    /// The new status.
+    #[arg(value_parser = status)]
+    pub(crate) status: Status,
+}
+
+/// `ssot add`.
+#[derive(Debug, Args)]
+pub(crate) struct AddArgs {
+    /// The task list, relative to the store's root (created when it is a new
+    /// Markdown or CSV file).
+    pub(crate) file: String,
+    /// The task's title.
+    pub(crate) title: String,
+    /// The task's id (default: the title in lowercase, words joined by `-`).
+    #[arg(long, value_parser = task_id)]
+    pub(crate) id: Option<TaskId>,
+    /// Its priority (critical, high, medium, normal, low, lowest).
+    #[arg(short, long, value_parser = priority)]
+    pub(crate) priority: Option<Priority>,
+    /// Its status.
+    #[arg(long, value_parser = status, default_value = "pending")]
+    pub(crate) status: Status,
+    /// A task it depends on (repeat, or separate with commas).
+    #[arg(short = 'd', long = "depends-on", value_name = "ID", value_parser = task_id, value_delimiter = ',')]
+    pub(crate) depends_on: Vec<TaskId>,
+    /// A tag (repeat, or separate with commas).
+    #[arg(short = 't', long = "tag", value_name = "TAG", value_parser = tag, value_delimiter = ',')]
+    pub(crate) tags: Vec<Tag>,
+    /// The estimated time: `90m`, `1h30m`, `2h`.
+    #[arg(short, long, value_parser = duration)]
+    pub(crate) estimate: Option<Duration>,
+    /// Its category.
+    #[arg(long)]
+    pub(crate) category: Option<String>,
+    /// Its description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// Insert right after this task (default: after the last task).
+    #[arg(long, value_name = "ID", value_parser = task_id, group = "position")]
+    pub(crate) after: Option<TaskId>,
+    /// Markdown: insert as the last subtask of this task.
+    #[arg(long, value_name = "ID", value_parser = task_id, group = "position")]
+    pub(crate) under: Option<TaskId>,
+    /// Markdown: insert at the end of the section under this heading.
+    #[arg(long, value_name = "TEXT", group = "position")]
+    pub(crate) heading: Option<String>,
+}
+
+/// `ssot patch`.
+#[derive(Debug, Args)]
+pub(crate) struct PatchArgs {
+    /// The JSON or YAML file, relative to the store's root.
+    pub(crate) file: String,
+    /// The merge patch, as JSON: `'{"database": {"pool": 10}}'`; `null` removes a key.
+    #[arg(value_parser = json)]
+    pub(crate) patch: serde_json::Value,
+}
+
+/// `ssot log`.
+#[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    /// Only the revisions after this one.
+    #[arg(long, value_name = "REVISION", default_value_t = 0)]
+    pub(crate) since: u64,
+    /// Only the last N revisions.
+    #[arg(short = 'n', long = "limit", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) limit: Option<u64>,
+    /// Check the log's hash chain instead (exit 1 when it was rewritten or truncated).
+    #[arg(long)]
+    pub(crate) verify: bool,
 }
 
 /// `ssot plan`.
@@ -104,6 +208,41 @@ pub(crate) struct ExplainArgs {
     pub(crate) config: String,
     /// The key, dotted (`database.pool`) or a JSON pointer (`/database/pool`).
     pub(crate) key: String,
+}
+
+/// Parses a status name (`in-progress`, `done`, ...).
+pub(crate) fn status(s: &str) -> Result<Status, String> {
+    s.parse::<Status>().map_err(|e| e.to_string())
+}
+
+/// Parses a task id.
+pub(crate) fn task_id(s: &str) -> Result<TaskId, String> {
+    TaskId::new(s).map_err(|e| e.to_string())
+}
+
+/// Parses a priority name.
+pub(crate) fn priority(s: &str) -> Result<Priority, String> {
+    s.parse::<Priority>().map_err(|e| e.to_string())
+}
+
+/// Parses a tag, with or without its `#`.
+pub(crate) fn tag(s: &str) -> Result<Tag, String> {
+    Tag::new(s.strip_prefix('#').unwrap_or(s)).map_err(|e| e.to_string())
+}
+
+/// Parses a human duration: `90m`, `1h30m`, `2h`.
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
+    static PARSER: jiff::fmt::friendly::SpanParser = jiff::fmt::friendly::SpanParser::new();
+    PARSER
+        .parse_unsigned_duration(s.trim())
+        .map_err(|e| format!("invalid duration `{s}` ({e}); write it like `90m`, `1h30m` or `2h`"))
+}
+
+/// Parses a JSON document.
+pub(crate) fn json(s: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(s).map_err(|e| {
+        format!("not JSON ({e}); quote it for the shell, like '{{\"database\": {{\"pool\": 10}}}}'")
+    })
 }
 
 #[cfg(test)]

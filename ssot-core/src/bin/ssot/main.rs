@@ -37,16 +37,19 @@
 //! directory); there is no daemon.
 
 mod args;
+mod history;
 mod out;
 mod read;
+mod write;
 
 use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
 use ssot_core::Error;
+use ssot_core::store::Store;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, Global};
 use crate::out::Output;
 
 /// How a subcommand that ran ended.
@@ -90,14 +93,29 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli, out: &mut Output) -> Run {
-    let dir = &cli.global.dir;
+    let g = &cli.global;
     match &cli.command {
-        Command::Init => read::init(dir, out),
-        Command::Validate => read::validate(dir, out),
-        Command::Plan(a) => read::plan(dir, a, out),
-        Command::Next(a) => read::next(dir, a, out),
-        Command::Explain(a) => read::explain(dir, a, out),
+        Command::Init => read::init(g, out),
+        Command::Validate => read::validate(g, out),
+        Command::Plan(a) => read::plan(g, a, out),
+        Command::Next(a) => read::next(g, a, out),
+        Command::Done { id } => write::done(g, id, out),
+        Command::Set(a) => write::set(g, a, out),
+        Command::Add(a) => write::add(g, a, out),
+        Command::Patch(a) => write::patch(g, a, out),
+        Command::Log(a) => history::log(g, a, out),
+        Command::Explain(a) => read::explain(g, a, out),
     }
+}
+
+/// Opens the store of `-C DIR`, with `--actor` when given.
+pub(crate) fn open(global: &Global) -> Result<Store, Error> {
+    let builder = Store::builder();
+    let builder = match &global.actor {
+        Some(actor) => builder.actor(actor.clone()),
+        None => builder,
+    };
+    builder.open(&global.dir)
 }
 
 /// An error writing standard output, as a store error.

@@ -1,20 +1,19 @@
 //! The subcommands that read the store: `init` (which only writes the manifest),
 //! `validate`, `plan`, `next` and `explain`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use ssot_core::store::{Plan, PlannedTask, Store};
 use ssot_core::{Status, TaskId};
 
-use crate::args::{ExplainArgs, NextArgs, PlanArgs};
+use crate::args::{ExplainArgs, Global, NextArgs, PlanArgs};
 use crate::out::Output;
-use crate::{Outcome, Run, stdout_error};
+use crate::{Outcome, Run, open, stdout_error};
 
 /// `ssot init`: writes the default ssot.yaml.
-pub(crate) fn init(dir: &Path, out: &mut Output) -> Run {
-    let store = Store::init(dir)?;
+pub(crate) fn init(global: &Global, out: &mut Output) -> Run {
+    let store = Store::init(&global.dir)?;
     let manifest = store.root().join("ssot.yaml");
     if out.json {
         out.json_value(&json!({
@@ -35,8 +34,8 @@ pub(crate) fn init(dir: &Path, out: &mut Output) -> Run {
 }
 
 /// `ssot validate`: every problem on standard output; exit 1 when there is one.
-pub(crate) fn validate(dir: &Path, out: &mut Output) -> Run {
-    let store = Store::open(dir)?;
+pub(crate) fn validate(global: &Global, out: &mut Output) -> Run {
+    let store = open(global)?;
     let report = store.validate()?;
     if out.json {
         out.json_value(&report).map_err(stdout_error)?;
@@ -56,8 +55,8 @@ pub(crate) fn validate(dir: &Path, out: &mut Output) -> Run {
 }
 
 /// `ssot plan`: text, `--json` or `--dot`.
-pub(crate) fn plan(dir: &Path, args: &PlanArgs, out: &mut Output) -> Run {
-    let plan = Store::open(dir)?.plan()?;
+pub(crate) fn plan(global: &Global, args: &PlanArgs, out: &mut Output) -> Run {
+    let plan = open(global)?.plan()?;
     if args.dot {
         out.raw(&plan.to_dot())
     } else if out.json {
@@ -169,8 +168,8 @@ fn plan_text(plan: &Plan, out: &Output) -> String {
 }
 
 /// `ssot next`: the task to work on next; exit 1 when nothing is ready.
-pub(crate) fn next(dir: &Path, args: &NextArgs, out: &mut Output) -> Run {
-    let next = Store::open(dir)?.next_task()?;
+pub(crate) fn next(global: &Global, args: &NextArgs, out: &mut Output) -> Run {
+    let next = open(global)?.next_task()?;
     let Some(task) = next else {
         if out.json {
             out.json_value(&Value::Null).map_err(stdout_error)?;
@@ -199,8 +198,8 @@ pub(crate) fn next(dir: &Path, args: &NextArgs, out: &mut Output) -> Run {
 }
 
 /// `ssot explain CONFIG KEY`: which file and line set a value, what it overrode.
-pub(crate) fn explain(dir: &Path, args: &ExplainArgs, out: &mut Output) -> Run {
-    let explanation = Store::open(dir)?.explain(&args.config, &args.key)?;
+pub(crate) fn explain(global: &Global, args: &ExplainArgs, out: &mut Output) -> Run {
+    let explanation = open(global)?.explain(&args.config, &args.key)?;
     if out.json {
         out.json_value(&explanation)
     } else {
