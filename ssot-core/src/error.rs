@@ -254,6 +254,53 @@ pub enum Error {
         removed: String,
     },
 
+    /// A change waited longer than the manifest's `lock_timeout` for a lock.
+    #[cfg(feature = "store")]
+    #[error(
+        "{path}: timed out after {timeout:?} waiting for the lock (another thread or process is changing the store); \
+         retry, or raise `settings: lock_timeout` in ssot.yaml"
+    )]
+    LockTimeout {
+        /// The file (relative to the root) or lock file waited for.
+        path: String,
+        /// The timeout that passed.
+        timeout: std::time::Duration,
+    },
+
+    /// A lock could not be taken for another reason than a timeout (a deadlock
+    /// between threads, a lock file that cannot be opened).
+    #[cfg(feature = "store")]
+    #[error(transparent)]
+    Lock(#[from] ssot_lock::Error),
+
+    /// The audit log (`.ssot/audit.log`) or its head is damaged: a record was edited,
+    /// removed, reordered or cut off.
+    #[cfg(feature = "store")]
+    #[error(
+        "{path}:{line}: audit log damaged: {reason}; Store::verify_audit reports the first damage \
+         (restore the log from a backup, or move it away to start a new one)",
+        path = path.display()
+    )]
+    AuditDamaged {
+        /// The log file.
+        path: PathBuf,
+        /// The 1-based line of the first damage found.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The version store (`.ssot/versions`) failed.
+    #[cfg(feature = "store")]
+    #[error(transparent)]
+    Version(#[from] ssot_version::Error),
+
+    /// [`Transaction::commit`](crate::store::Transaction::commit) of a transaction
+    /// without a change.
+    #[cfg(feature = "store")]
+    #[error("the transaction has no change to commit; add changes before commit, or drop it")]
+    EmptyTransaction,
+
     /// A schema could not be registered (a built-in one: a bug).
     #[error(transparent)]
     Schema(#[from] ssot_schema::Error),

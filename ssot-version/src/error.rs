@@ -142,6 +142,38 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// A [`WriteSet::expect`](crate::WriteSet::expect) precondition did not hold: the
+    /// file changed since the caller read it. Nothing was written.
+    #[error(
+        "write refused, nothing was written: `{path}` was expected {} but {}; read it again and rebuild the write",
+        Expected(expected),
+        Found(found)
+    )]
+    Conflict {
+        /// The path whose precondition failed.
+        path: String,
+        /// The content hash the write expected (`None`: no file).
+        expected: Option<ObjectHash>,
+        /// The content hash found (`None`: no file).
+        found: Option<ObjectHash>,
+    },
+
+    /// The `finish` step of [`write_with`](crate::VersionStore::write_with), or the
+    /// store's recovery hook ([`on_recover`](crate::VersionStoreBuilder::on_recover)),
+    /// failed. The files are in place; the journal stays, so the next lock of the
+    /// store (the next operation on it, or opening it) calls the recovery hook again.
+    #[error(
+        "the write's files are in place but its finish step failed: {source}; the journal `{}` stays and the next operation on the store runs the recovery hook",
+        journal.display()
+    )]
+    Finish {
+        /// The journal left in place.
+        journal: PathBuf,
+        /// The hook's error.
+        #[source]
+        source: io::Error,
+    },
+
     /// A path given to `snapshot_paths` that is not under the root.
     #[error("path `{}` is not under the store's root `{}`", path.display(), root.display())]
     OutsideRoot {
@@ -175,6 +207,28 @@ pub(crate) fn to_json<T: serde::Serialize + ?Sized>(
     what: &'static str,
 ) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|source| Error::Encode { what, source })
+}
+
+struct Expected<'a>(&'a Option<ObjectHash>);
+
+impl fmt::Display for Expected<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(h) => write!(f, "to hold content {h}"),
+            None => f.write_str("not to exist"),
+        }
+    }
+}
+
+struct Found<'a>(&'a Option<ObjectHash>);
+
+impl fmt::Display for Found<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(h) => write!(f, "it holds {h}"),
+            None => f.write_str("it does not exist"),
+        }
+    }
 }
 
 struct Candidates<'a>(&'a [VersionId]);

@@ -1,5 +1,12 @@
-//! Snapshots of a directory of files, with history, diff, drift status and a rollback
-//! that a crash cannot leave half done.
+//! Snapshots of a directory of files, with history, diff, drift status, and a rollback
+//! and a multi-file write that a crash cannot leave half done.
+//!
+//! Contents: [examples](#example-snapshot-change-roll-back) (snapshot and rollback;
+//! tracking and tags; pruning; [an all-or-nothing write](#example-an-all-or-nothing-write)),
+//! [semantics and costs](#semantics), [crash safety](#crash-safety),
+//! [concurrency](#concurrency), [the stat cache](#the-stat-cache-and-racily-clean-files),
+//! [security](#security), [platforms](#platforms), [testing](#testing),
+//! [fault injection](#fault-injection-test-only).
 //!
 //! A [`VersionStore`] keeps versions of the files under one root directory in
 //! `<root>/.ssot/versions`. Each file's bytes are stored once, under their BLAKE3
@@ -8,6 +15,9 @@
 //! file. A stat cache means a snapshot of an unchanged tree reads no file contents.
 //! [`rollback`](VersionStore::rollback) is journaled: after a crash, opening the
 //! store finishes it, so the tree always equals exactly one version.
+//! [`write`](VersionStore::write) exposes the same journal as a general
+//! all-or-nothing write of many files ([`WriteSet`]), with preconditions, an opaque
+//! note for the caller's own records and, optionally, a new version.
 //!
 //! # Example: snapshot, change, roll back
 //!
@@ -80,18 +90,53 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Example: an all-or-nothing write
+//!
+//! ```
+//! use ssot_version::{Error, VersionStore, WriteSet};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let root = dir.path();
+//! std::fs::write(root.join("tasks.md"), "- [ ] ship\n")?;
+//! let store = VersionStore::builder(root)
+//!     // After a crash, whoever next opens the store finishes the write and calls this.
+//!     .on_recover(|written| { let _audit_record = &written.note; Ok(()) })
+//!     .open()?;
+//! let read = VersionStore::hash_bytes(b"- [ ] ship\n");
+//! let written = store.write_with(
+//!     WriteSet::new()
+//!         .put("tasks.md", "- [x] ship\n")
+//!         .put("archive/2026.md", "- [x] plan\n")
+//!         .delete("draft.md") // absent: fine
+//!         .expect("tasks.md", Some(read)) // nobody changed it since we read it
+//!         .note("moved 1 task")
+//!         .record_version("ship"),
+//!     // Runs with the files in place, before the journal is removed.
+//!     |written| { assert_eq!(written.note, b"moved 1 task"); Ok(()) },
+//! )?;
+//! assert_eq!(written.files.len(), 3);
+//! assert_eq!(store.head()?.map(|v| v.description().to_owned()).as_deref(), Some("ship"));
+//!
+//! // The same expectation now fails, and nothing is written.
+//! let stale = store.write(WriteSet::new().put("tasks.md", "x").expect("tasks.md", Some(read)));
+//! assert!(matches!(stale, Err(Error::Conflict { .. })));
+//! # Ok(()) }
+//! ```
+//!
 //! # Semantics
 //!
 //! | Operation | What it does | Cost |
 //! |---|---|---|
-//! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback | O(1); after a crash mid-rollback, a read of each file it touches (to find edits made since) and its remaining work |
+//! | [`open`](VersionStore::open) | creates the store if needed, finishes an interrupted rollback or write | O(1); after a crash mid-rollback, a read of each file it touches (to find edits made since) and its remaining work |
 //! | [`snapshot`](VersionStore::snapshot) | records every tracked file as a new version, which becomes `HEAD`; returns `HEAD` unchanged if the tree equals it | one `lstat` per tracked file (spread over the CPUs), reads only files whose stat changed; writes one pack (if any content is new), one manifest (O(files)) and `HEAD`; three rounds of fsyncs (four with new content) whatever the number of files; nothing written or fsynced for an unchanged tree |
 //! | [`snapshot_paths`](VersionStore::snapshot_paths) | `HEAD` with only the listed files or directories re-read | as `snapshot`, for those paths |
 //! | [`status`](VersionStore::status) | how the tree differs from `HEAD` | as `snapshot`'s scan, no writes but the stat cache |
 //! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached: one `lstat` per version, so versions another process pruned are never listed) |
 //! | [`get`](VersionStore::get), [`resolve`](VersionStore::resolve) | a version by tag, id or unique id prefix | one directory listing for a prefix |
 //! | [`diff`](VersionStore::diff) | added, removed, modified paths between two versions | O(files) merge |
-//! | [`rollback`](VersionStore::rollback) | tracked files become the version's; recorded as a new version | a scan, then reads, writes, fsyncs (concurrently, in batches of 256) and renames each changed file; about six rounds of fsyncs more |
+//! | [`rollback`](VersionStore::rollback) | tracked files become the version's; recorded as a new version | a scan, then reads, writes, fsyncs (concurrently, in batches of 256) and renames each changed file; 4 rounds of fsyncs (one more per 256 files beyond 256) |
+//! | [`write`](VersionStore::write), [`write_with`](VersionStore::write_with) | puts and deletes a [`WriteSet`] all or nothing, after checking its expectations; optionally records the newest version with the set applied | a read and hash of each file it replaces; writes and renames each file; 4 rounds of fsyncs for 1 file or N (one more per 256 files beyond 256), with or without a version (see the `write` module) |
 //! | [`verify`](VersionStore::verify) | re-hashes every object, checks manifests, `HEAD`, tags | reads the whole store |
 //! | [`prune`](VersionStore::prune) | removes versions a [`PrunePolicy`] does not keep, frees dead objects | reads every manifest; rewrites the live objects of partly dead packs |
 //! | [`tag`](VersionStore::tag) | names a version; tagged versions survive pruning | one durable write |
@@ -122,7 +167,9 @@
 //! after it is finished by the next process that opens (or locks) the store. A file
 //! the rollback restores or deletes that was edited between the crash and that open
 //! is not lost: recovery records the tree as a version first, which becomes the
-//! parent of the rollback's version (see the `rollback` module). The
+//! parent of the rollback's version (see the `rollback` module). A
+//! [`write`](VersionStore::write) runs through the same journal, with the same
+//! guarantees (see the `write` module). The
 //! rollback checks everything that could fail (unsafe paths, symbolic links,
 //! untracked files in the way, corrupt or missing objects) before the commit.
 //!
@@ -193,6 +240,7 @@ mod durable;
 mod error;
 mod fault;
 mod id;
+mod journal;
 mod manifest;
 mod pack;
 mod parallel;
@@ -203,6 +251,7 @@ mod statcache;
 mod store;
 mod verify;
 mod walk;
+mod write;
 
 pub use diff::Diff;
 pub use error::{Error, Result};
@@ -213,3 +262,4 @@ pub use manifest::{FileEntry, Version};
 pub use prune::{PrunePolicy, PruneReport};
 pub use store::{VersionStore, VersionStoreBuilder};
 pub use verify::{Problem, VerifyReport};
+pub use write::{WriteSet, Written};

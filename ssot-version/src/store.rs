@@ -46,8 +46,10 @@ use crate::stat;
 use crate::stat::{Stamp, StatKey};
 use crate::statcache::StatCache;
 use crate::walk::{self, Filter};
+use crate::write::Written;
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+pub(crate) type RecoverHook = Arc<dyn Fn(&Written) -> io::Result<()> + Send + Sync>;
 
 /// Options for opening a [`VersionStore`]; start with [`VersionStore::builder`].
 #[must_use = "a builder does nothing until `open` is called"]
@@ -56,6 +58,7 @@ pub struct VersionStoreBuilder {
     include: Vec<String>,
     exclude: Vec<String>,
     clock: Option<Clock>,
+    recover_hook: Option<RecoverHook>,
 }
 
 impl VersionStoreBuilder {
@@ -82,8 +85,27 @@ impl VersionStoreBuilder {
         self
     }
 
+    /// Called by recovery (whoever next locks the store after a crash: opening is
+    /// enough) once a pending [`write`](VersionStore::write) has been rolled forward,
+    /// with its [`Written`] (note included), after the files are in place and before
+    /// the journal is removed. It must be idempotent: if recovery itself is
+    /// interrupted, or `f` fails, it runs again at the next lock. If it fails, the
+    /// operation that locked the store (opening included) fails with
+    /// [`Error::Finish`] and the journal stays. Not called for a pending rollback
+    /// (which has no note).
+    ///
+    /// Give the same hook every time the store is opened, like the globs: a process
+    /// that opens the store without it finishes a pending write without calling it.
+    pub fn on_recover(
+        mut self,
+        f: impl Fn(&Written) -> io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.recover_hook = Some(Arc::new(f));
+        self
+    }
+
     /// Opens the store, creating `.ssot/versions` if needed, and finishes any rollback
-    /// a crash interrupted.
+    /// or write a crash interrupted.
     ///
     /// # Errors
     /// [`Error::Io`] if the root is not a directory or the store cannot be created,
@@ -156,6 +178,7 @@ impl VersionStoreBuilder {
             dirs,
             filter,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemTime::now)),
+            recover_hook: self.recover_hook,
             lock_file,
         };
         store.locked(|_| Ok(()))?;
@@ -255,6 +278,7 @@ pub struct VersionStore {
     pub(crate) dirs: Dirs,
     pub(crate) filter: Filter,
     pub(crate) clock: Clock,
+    pub(crate) recover_hook: Option<RecoverHook>,
     lock_file: File,
     inner: Mutex<Inner>,
 }
@@ -300,6 +324,7 @@ impl VersionStore {
             include: Vec::new(),
             exclude: Vec::new(),
             clock: None,
+            recover_hook: None,
         }
     }
 

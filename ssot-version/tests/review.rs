@@ -23,13 +23,13 @@ static SERIAL: Mutex<()> = Mutex::new(());
 static CRASH_AT_JOURNAL: AtomicBool = AtomicBool::new(false);
 
 fn crash_after_first_restore(name: &'static str) {
-    if name == "rollback: restored a file" {
+    if name == "apply: put a file" {
         panic!("simulated crash at {name}");
     }
 }
 
 fn crash_after_commit(name: &'static str) {
-    if CRASH_AT_JOURNAL.load(Ordering::SeqCst) && name == "rollback: journal committed" {
+    if CRASH_AT_JOURNAL.load(Ordering::SeqCst) && name == "journal: committed" {
         panic!("simulated crash at {name}");
     }
 }

@@ -2,12 +2,19 @@
 //! described by a manifest, validated as a whole, planned across files, and read
 //! through a cache that is never stale.
 //!
-//! This module holds the read side of the store: [`Store::init`] and
-//! [`Store::open`], the [`manifest`], [`Store::validate`], [`Store::plan`]
-//! and [`Store::next_task`], cached reads ([`Store::task_file`],
-//! [`Store::document`]) and configuration views ([`Store::config`]). Changes,
-//! transactions, the audit log, revisions, versions, drift, watching and health come
-//! with the write side, which builds on the in-place editors.
+//! The read side: [`Store::init`] and [`Store::open`], the [`manifest`],
+//! [`Store::validate`], [`Store::plan`] and [`Store::next_task`], cached reads
+//! ([`Store::task_file`], [`Store::document`]) and configuration views
+//! ([`Store::config`]).
+//!
+//! The write side: changes ([`Store::set_status`], [`Store::update_task`],
+//! [`Store::add_task`], [`Store::remove_task`], [`Store::patch`]) and
+//! [`Transaction`]s, each validated before anything is written, made under locks,
+//! written in place by the [in-place editors](crate::format::edit), durably, and
+//! recorded as one revision in the hash-chained audit log ([`Store::audit_log`],
+//! [`Store::verify_audit`], [`Store::changes_since`], [`Store::subscribe`]). The
+//! commit protocol, its locks and its fsyncs are described on [`Commit`]'s module
+//! (`change.rs`), the log's format and crash rules on [`AuditRecord`]'s (`audit.rs`).
 //!
 //! # Example: a store in a directory
 //!
@@ -64,13 +71,19 @@
 //! | a read of a changed file | read, hash, parse, validate; for JSON and YAML task lists, one more read of the text to find each task's line |
 //! | [`Store::plan`] | a walk, a read of each task file, then O(V + E) to build the graph and O(V log V + E) for waves and the critical path |
 
+mod audit;
+mod change;
 mod config;
+mod drift;
+mod fault;
 mod locate;
 pub mod manifest;
 mod plan;
 mod read;
 mod report;
 mod scan;
+mod transaction;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,7 +92,12 @@ use ssot_schema::SchemaRegistry;
 
 use crate::error::Error;
 
+pub use self::audit::{AuditCheck, AuditDamage, AuditRecord, Event, GENESIS, Operation};
+pub use self::change::Commit;
 pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
+pub use self::drift::Drift;
+#[cfg(feature = "fault-injection")]
+pub use self::fault::set_fault_hook;
 pub use self::manifest::{
     AuditRetention, ConfigSet, FileKind, FileRule, Manifest, Settings, SnapshotPolicy,
 };
@@ -87,6 +105,7 @@ pub use self::plan::{Blocked, CriticalPath, Plan, PlannedTask};
 pub use self::read::{Document, RACY_WINDOW, ReadStats, TaskFile};
 pub use self::report::{Location, Problem, ProblemKind, Report};
 pub use self::scan::{Role, STATE_DIR, StoreFile};
+pub use self::transaction::Transaction;
 
 use self::config::Layer;
 use self::manifest::{MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT};
@@ -100,6 +119,7 @@ pub struct Store {
     registry: SchemaRegistry,
     reader: Reader,
     env: Arc<dyn Env>,
+    write: change::WriteSide,
 }
 
 impl std::fmt::Debug for Store {
@@ -116,6 +136,7 @@ impl std::fmt::Debug for Store {
 #[must_use]
 pub struct StoreBuilder {
     env: Arc<dyn Env>,
+    actor: Option<String>,
 }
 
 impl std::fmt::Debug for StoreBuilder {
@@ -130,6 +151,13 @@ impl StoreBuilder {
     /// serves in tests.
     pub fn env(mut self, env: impl Env + 'static) -> StoreBuilder {
         self.env = Arc::new(env);
+        self
+    }
+
+    /// Who is recorded as the actor of the changes made through this handle; default:
+    /// `$USER`, else `ssot`.
+    pub fn actor(mut self, name: impl Into<String>) -> StoreBuilder {
+        self.actor = Some(name.into());
         self
     }
 
@@ -166,6 +194,7 @@ impl StoreBuilder {
         register_user_schemas(&root, &manifest, &mut registry)?;
         let store = Store {
             reader: Reader::new(manifest.settings().cache_documents),
+            write: change::WriteSide::open(&root, self.actor)?,
             root,
             manifest,
             registry,
@@ -281,6 +310,7 @@ impl Store {
     pub fn builder() -> StoreBuilder {
         StoreBuilder {
             env: Arc::new(ProcessEnv),
+            actor: None,
         }
     }
 

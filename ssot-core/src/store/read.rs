@@ -274,6 +274,17 @@ impl Reader {
         self.cache.stats()
     }
 
+    /// Forgets what was read of `rel` (the write side calls it after changing the
+    /// file), so that the next read parses the new bytes.
+    pub(crate) fn invalidate(&self, rel: &str) {
+        self.cache.remove(rel);
+    }
+
+    /// Forgets every file read (after a rollback).
+    pub(crate) fn clear(&self) {
+        self.cache.invalidate_all();
+    }
+
     /// Reads `rel` (at `full`) as `read_as`, through the cache.
     pub(crate) fn load(
         &self,
@@ -340,7 +351,12 @@ fn failed(rel: &str, kind: ProblemKind, message: String) -> Loaded {
     }
 }
 
-fn parse(registry: &SchemaRegistry, rel: &str, bytes: Vec<u8>, read_as: &ReadAs) -> Loaded {
+pub(crate) fn parse(
+    registry: &SchemaRegistry,
+    rel: &str,
+    bytes: Vec<u8>,
+    read_as: &ReadAs,
+) -> Loaded {
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

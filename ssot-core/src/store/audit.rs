@@ -1,0 +1,716 @@
+//! The audit log, `.ssot/audit.log`: one JSON line per [`AuditRecord`], append-only,
+//! hash-chained.
+//!
+//! # Format and chain
+//!
+//! Each line is the JSON of a record. A record's `hash` is the BLAKE3 (hex) of the
+//! record's own line *without* its `hash` member: the line is written as that JSON
+//! with `,"hash":"<64 hex>"` inserted before the closing `}`, so checking a line is
+//! stripping that suffix and hashing the bytes, with no re-serialization that could
+//! differ. Each record's `prev` is the `hash` of the record before it (64 zeros for
+//! the first). So an edited record breaks its own hash, and a deleted, inserted or
+//! reordered one breaks the next record's `prev`.
+//!
+//! A log cut short after a whole record still chains. So the store also keeps
+//! `.ssot/audit.head`: the last revision and hash, replaced (temporary file, rename)
+//! after every append. [`Store::verify_audit`](super::Store::verify_audit) reports a
+//! log whose last record is older than the head as truncated. The head is an anchor,
+//! not data: it is renamed into place without an fsync, after the log's fdatasync, so
+//! it is never ahead of a durable log; after a crash it may be one append behind
+//! (accepted: it must then match an earlier record of the log) and, on a file system
+//! that does not order a rename after the data it names, empty or missing (reported
+//! by `verify_audit`; the next change writes it again).
+//!
+//! # Appending
+//!
+//! A group of records (one revision) is appended with one `write` of all its lines
+//! and one `fdatasync`, under an exclusive `flock` on the log file itself (so the
+//! version store's crash-recovery hook, which may run in a process that does not hold
+//! the store's lock, appends safely too). The revision is assigned there: the last
+//! revision in the log, plus one.
+//!
+//! Each store handle keeps the log's length, last revision, last hash and the last
+//! `after` hash of every path in memory; before using them it `stat`s the log and
+//! reads only what other handles or processes appended since. A log that became
+//! shorter than what was read is an error ([`Error::AuditDamaged`]).
+//!
+//! # A torn last line
+//!
+//! A crash during an append can leave a last line without its newline. That record's
+//! `fdatasync` never returned, so its change was never acknowledged: readers ignore
+//! a last line without a newline, and the next append (which holds the log's lock)
+//! cuts it off (`ftruncate` + `fdatasync`) before writing. Files a torn group had
+//! already changed are then explained by the next change's drift check
+//! (`External` records), or by the version store's recovery hook, which appends the
+//! group again from its journal.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The hash a first record names as its `prev`.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a record did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Operation {
+    /// A task's status changed ([`Store::set_status`](super::Store::set_status)).
+    SetStatus {
+        /// The task.
+        id: String,
+        /// The new status, as written in files (`done`, `in-progress`, ...).
+        status: String,
+    },
+    /// A task was edited ([`Store::update_task`](super::Store::update_task)).
+    UpdateTask {
+        /// The task (its id before the edit).
+        id: String,
+    },
+    /// A task was added ([`Store::add_task`](super::Store::add_task)).
+    AddTask {
+        /// The new task.
+        id: String,
+    },
+    /// A task was removed ([`Store::remove_task`](super::Store::remove_task)).
+    RemoveTask {
+        /// The removed task.
+        id: String,
+    },
+    /// A document was changed by a JSON Merge Patch ([`Store::patch`](super::Store::patch)).
+    Patch,
+    /// The file was restored from a version ([`Store::rollback`](super::Store::rollback)).
+    Rollback {
+        /// The version restored.
+        version: String,
+    },
+    /// The file was changed outside the store (drift), recorded as found.
+    External,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuditRecord {
+    /// The revision; the records of one commit share it.
+    pub revision: u64,
+    /// When the change was made.
+    pub time: jiff::Timestamp,
+    /// Who made it ([`StoreBuilder::actor`](super::StoreBuilder::actor)).
+    pub actor: String,
+    /// What was done.
+    pub operation: Operation,
+    /// The file, relative to the root.
+    pub path: String,
+    /// BLAKE3 (hex) of the file's bytes before; `None`: there was no file (or, for an
+    /// `External` record, the log had never seen it).
+    pub before: Option<String>,
+    /// BLAKE3 (hex) of the file's bytes after; `None`: deleted.
+    pub after: Option<String>,
+    /// The `ssot-version` id recorded with this revision, if any.
+    pub version: Option<String>,
+    /// `hash` of the previous record ([`GENESIS`] for the first).
+    pub prev: String,
+    /// BLAKE3 (hex) of this record's line without `hash` (see the module docs).
+    pub hash: String,
+}
+
+/// The record as hashed: every field but `hash`, in the order of [`AuditRecord`].
+#[derive(Serialize)]
+struct Unhashed<'a> {
+    revision: u64,
+    time: jiff::Timestamp,
+    actor: &'a str,
+    operation: &'a Operation,
+    path: &'a str,
+    before: &'a Option<String>,
+    after: &'a Option<String>,
+    version: &'a Option<String>,
+    prev: &'a str,
+}
+
+/// A record before the log gives it its revision and chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Pending {
+    pub(crate) time: jiff::Timestamp,
+    pub(crate) actor: String,
+    pub(crate) operation: Operation,
+    pub(crate) path: String,
+    pub(crate) before: Option<String>,
+    pub(crate) after: Option<String>,
+}
+
+/// One event per committed record: what changed, where, at which revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Event {
+    /// The revision.
+    pub revision: u64,
+    /// What was done.
+    pub operation: Operation,
+    /// The file, relative to the root.
+    pub path: String,
+    /// The version recorded with the revision, if any.
+    pub version: Option<String>,
+    /// Whether the change was made outside the store (drift).
+    pub external: bool,
+}
+
+impl From<&AuditRecord> for Event {
+    fn from(r: &AuditRecord) -> Event {
+        Event {
+            revision: r.revision,
+            operation: r.operation.clone(),
+            path: r.path.clone(),
+            version: r.version.clone(),
+            external: r.operation == Operation::External,
+        }
+    }
+}
+
+/// The result of [`Store::verify_audit`](super::Store::verify_audit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AuditCheck {
+    /// How many records were read (up to the first bad one).
+    pub records: u64,
+    /// The first damage found, if any.
+    pub first_bad: Option<AuditDamage>,
+}
+
+impl AuditCheck {
+    /// Whether the log is intact.
+    #[must_use]
+    pub fn is_ok(&self) -> bool {
+        self.first_bad.is_none()
+    }
+}
+
+/// Where and how the audit log is damaged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AuditDamage {
+    /// The 1-based line of `.ssot/audit.log`; for a damaged or missing
+    /// `.ssot/audit.head`, the line after the last record.
+    pub line: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for AuditDamage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, ".ssot/audit.log:{}: {}", self.line, self.reason)
+    }
+}
+
+/// `,"hash":"` + 64 hex + `"}`.
+const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
+
+/// The line of a record (with its newline) and its hash.
+fn line_of(
+    revision: u64,
+    p: &Pending,
+    version: &Option<String>,
+    prev: &str,
+) -> Result<(String, String), Error> {
+    let body = serde_json::to_string(&Unhashed {
+        revision,
+        time: p.time,
+        actor: &p.actor,
+        operation: &p.operation,
+        path: &p.path,
+        before: &p.before,
+        after: &p.after,
+        version,
+        prev,
+    })
+    .map_err(|e| Error::io(".ssot/audit.log", io::Error::other(e)))?;
+    let hash = blake3::hash(body.as_bytes()).to_hex().to_string();
+    let mut line = String::with_capacity(body.len() + HASH_SUFFIX_LEN + 1);
+    line.push_str(&body[..body.len() - 1]);
+    line.push_str(",\"hash\":\"");
+    line.push_str(&hash);
+    line.push_str("\"}\n");
+    Ok((line, hash))
+}
+
+/// Checks one line (without its newline): the record, or why it is bad.
+fn check_line(line: &str) -> Result<AuditRecord, String> {
+    let record: AuditRecord =
+        serde_json::from_str(line).map_err(|e| format!("not an audit record: {e}"))?;
+    let expected_suffix = format!(",\"hash\":\"{}\"}}", record.hash);
+    if record.hash.len() != 64 || !line.ends_with(&expected_suffix) {
+        return Err("the record's `hash` is not its last member; the line was rewritten".into());
+    }
+    let mut body = String::with_capacity(line.len());
+    body.push_str(&line[..line.len() - HASH_SUFFIX_LEN]);
+    body.push('}');
+    let hash = blake3::hash(body.as_bytes()).to_hex();
+    if hash.as_str() != record.hash {
+        return Err(format!(
+            "record of revision {} does not match its hash: it was edited after it was written",
+            record.revision
+        ));
+    }
+    Ok(record)
+}
+
+/// `.ssot/audit.head`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Head {
+    revision: u64,
+    hash: String,
+}
+
+/// What a handle knows of the log.
+#[derive(Debug)]
+struct Tail {
+    file: Option<File>,
+    /// Bytes of whole lines read.
+    offset: u64,
+    lines: u64,
+    revision: u64,
+    hash: String,
+    /// The last `after` of every path the log names.
+    last: HashMap<String, Option<String>>,
+}
+
+/// The audit log of one store handle.
+#[derive(Debug)]
+pub(crate) struct AuditLog {
+    path: PathBuf,
+    head_path: PathBuf,
+    tail: Mutex<Tail>,
+}
+
+/// What an append did.
+#[derive(Debug)]
+pub(crate) struct Appended {
+    pub(crate) records: Vec<AuditRecord>,
+}
+
+impl AuditLog {
+    /// The log of the store whose state directory is `state_dir` (`<root>/.ssot`).
+    pub(crate) fn new(state_dir: &Path) -> AuditLog {
+        AuditLog {
+            path: state_dir.join("audit.log"),
+            head_path: state_dir.join("audit.head"),
+            tail: Mutex::new(Tail {
+                file: None,
+                offset: 0,
+                lines: 0,
+                revision: 0,
+                hash: GENESIS.to_owned(),
+                last: HashMap::new(),
+            }),
+        }
+    }
+
+    fn damaged(&self, line: u64, reason: impl Into<String>) -> Error {
+        Error::AuditDamaged {
+            path: self.path.clone(),
+            line,
+            reason: reason.into(),
+        }
+    }
+
+    fn lock_tail(&self) -> std::sync::MutexGuard<'_, Tail> {
+        // A panic while holding the lock cannot leave the tail half updated in a
+        // way that matters: `refresh` re-derives it from the file.
+        self.tail.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads what was appended since this handle last looked. With `repair` (the
+    /// caller holds the log's `flock`), a torn last line is cut off.
+    fn refresh(&self, tail: &mut Tail, repair: bool) -> Result<(), Error> {
+        if tail.file.is_none() {
+            match OpenOptions::new().read(true).append(true).open(&self.path) {
+                Ok(f) => tail.file = Some(f),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(Error::io(&self.path, e)),
+            }
+        }
+        let Some(file) = tail.file.as_ref() else {
+            return Ok(());
+        };
+        let len = file.metadata().map_err(|e| Error::io(&self.path, e))?.len();
+        if len < tail.offset {
+            return Err(self.damaged(
+                tail.lines,
+                format!(
+                    "the log shrank from {} to {len} bytes after this store read it: records were removed",
+                    tail.offset
+                ),
+            ));
+        }
+        if len == tail.offset {
+            return Ok(());
+        }
+        let size = usize::try_from(len - tail.offset)
+            .map_err(|_| self.damaged(tail.lines, "the log is too large to read"))?;
+        let mut buf = vec![0; size];
+        file.read_exact_at(&mut buf, tail.offset)
+            .map_err(|e| Error::io(&self.path, e))?;
+        let whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        for raw in buf[..whole].split(|&b| b == b'\n') {
+            if raw.is_empty() {
+                continue;
+            }
+            let line_no = tail.lines + 1;
+            let text =
+                std::str::from_utf8(raw).map_err(|_| self.damaged(line_no, "not UTF-8 text"))?;
+            let record = check_line(text).map_err(|r| self.damaged(line_no, r))?;
+            if record.prev != tail.hash {
+                return Err(self.damaged(
+                    line_no,
+                    "the record does not chain to the one before it (a record was removed, inserted or reordered); run verify_audit",
+                ));
+            }
+            tail.lines = line_no;
+            tail.revision = record.revision;
+            tail.hash = record.hash;
+            tail.last.insert(record.path, record.after);
+        }
+        tail.offset += whole as u64;
+        if whole < buf.len() && repair {
+            file.set_len(tail.offset)
+                .and_then(|()| file.sync_data())
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// The last revision in the log (0 when there is none).
+    pub(crate) fn revision(&self) -> Result<u64, Error> {
+        let mut tail = self.lock_tail();
+        self.refresh(&mut tail, false)?;
+        Ok(tail.revision)
+    }
+
+    /// The last `after` the log records for `path`: `None` if the log never named
+    /// it, `Some(None)` if its last record deleted it.
+    pub(crate) fn last_after(&self) -> Result<HashMap<String, Option<String>>, Error> {
+        let mut tail = self.lock_tail();
+        self.refresh(&mut tail, false)?;
+        Ok(tail.last.clone())
+    }
+
+    /// Appends `records` as one revision (the log's last, plus one): one write, one
+    /// fdatasync, under the log's `flock`. `skip` is asked, under that lock and with
+    /// the log read to its end, whether the group is already in the log (the crash
+    /// recovery hook's exactly-once check); if so nothing is written and `None` is
+    /// returned. `skip` must not call [`revision`](Self::revision) or
+    /// [`last_after`](Self::last_after) (this handle's tail is locked meanwhile);
+    /// [`read_all`](Self::read_all) is fine.
+    ///
+    /// The `flock` is taken on a duplicate of this handle's descriptor, which shares
+    /// its lock with the handle: threads of one handle are kept apart by the tail's
+    /// mutex, held throughout.
+    pub(crate) fn append(
+        &self,
+        records: &[Pending],
+        version: Option<String>,
+        skip: impl FnOnce(&AuditLog) -> Result<bool, Error>,
+    ) -> Result<Option<Appended>, Error> {
+        let mut tail = self.lock_tail();
+        if tail.file.is_none() {
+            if let Some(dir) = self.path.parent() {
+                fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+            let file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(&self.path)
+                .map_err(|e| Error::io(&self.path, e))?;
+            tail.file = Some(file);
+        }
+        let Some(lock_file) = tail.file.as_ref().map(File::try_clone) else {
+            return Err(self.damaged(0, "the log file is not open"));
+        };
+        let lock_file = lock_file.map_err(|e| Error::io(&self.path, e))?;
+        lock_file.lock().map_err(|e| Error::io(&self.path, e))?;
+        let result = (|| {
+            self.refresh(&mut tail, true)?;
+            if skip(self)? {
+                // The group is in the log; a crash may have come before the head
+                // was written: write it again.
+                self.write_head(tail.revision, &tail.hash);
+                return Ok(None);
+            }
+            let revision = tail.revision + 1;
+            let mut prev = tail.hash.clone();
+            let mut text = String::new();
+            let mut out = Vec::with_capacity(records.len());
+            for p in records {
+                let (line, hash) = line_of(revision, p, &version, &prev)?;
+                text.push_str(&line);
+                out.push(AuditRecord {
+                    revision,
+                    time: p.time,
+                    actor: p.actor.clone(),
+                    operation: p.operation.clone(),
+                    path: p.path.clone(),
+                    before: p.before.clone(),
+                    after: p.after.clone(),
+                    version: version.clone(),
+                    prev: std::mem::replace(&mut prev, hash.clone()),
+                    hash,
+                });
+            }
+            let Some(file) = tail.file.as_mut() else {
+                return Err(self.damaged(tail.lines, "the log file is not open"));
+            };
+            crate::store::fault::point("audit:before-write");
+            file.write_all(text.as_bytes())
+                .map_err(|e| Error::io(&self.path, e))?;
+            crate::store::fault::point("audit:before-sync");
+            file.sync_data().map_err(|e| Error::io(&self.path, e))?;
+            crate::store::fault::point("audit:after-sync");
+            tail.offset += text.len() as u64;
+            tail.lines += out.len() as u64;
+            tail.revision = revision;
+            tail.hash.clone_from(&prev);
+            for r in &out {
+                tail.last.insert(r.path.clone(), r.after.clone());
+            }
+            self.write_head(revision, &prev);
+            Ok(Some(Appended { records: out }))
+        })();
+        let unlocked = lock_file.unlock().map_err(|e| Error::io(&self.path, e));
+        let appended = result?;
+        unlocked?;
+        Ok(appended)
+    }
+
+    /// Replaces `audit.head` (temporary file, rename; no fsync: see the module docs).
+    /// A failure is not an error of the change, which is durable already; the next
+    /// append writes the head again, and `verify_audit` reports a stale one.
+    fn write_head(&self, revision: u64, hash: &str) {
+        let tmp = self
+            .head_path
+            .with_extension(format!("head.tmp{}", std::process::id()));
+        let Ok(text) = serde_json::to_string(&Head {
+            revision,
+            hash: hash.to_owned(),
+        }) else {
+            return;
+        };
+        if fs::write(&tmp, text + "\n").is_ok() && fs::rename(&tmp, &self.head_path).is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+    }
+
+    /// Every record, oldest first, checked (hash and chain).
+    pub(crate) fn read_all(&self) -> Result<Vec<AuditRecord>, Error> {
+        let (records, damage) = self.scan()?;
+        match damage {
+            Some(d) => Err(self.damaged(d.line, d.reason)),
+            None => Ok(records),
+        }
+    }
+
+    /// Every record up to the first damage, and that damage.
+    fn scan(&self) -> Result<(Vec<AuditRecord>, Option<AuditDamage>), Error> {
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let mut records: Vec<AuditRecord> = Vec::new();
+        let mut prev = GENESIS.to_owned();
+        let mut last_revision = 0;
+        if whole == 0 {
+            return Ok((records, None));
+        }
+        for (i, raw) in bytes[..whole - 1].split(|&b| b == b'\n').enumerate() {
+            let line = i as u64 + 1;
+            let bad = |reason: String| AuditDamage { line, reason };
+            let Ok(text) = std::str::from_utf8(raw) else {
+                return Ok((records, Some(bad("not UTF-8 text".into()))));
+            };
+            let record = match check_line(text) {
+                Ok(r) => r,
+                Err(reason) => return Ok((records, Some(bad(reason)))),
+            };
+            if record.prev != prev {
+                return Ok((
+                    records,
+                    Some(bad(format!(
+                        "revision {} does not chain to the record before it: a record was removed, inserted or reordered here",
+                        record.revision
+                    ))),
+                ));
+            }
+            let fits = if records.is_empty() {
+                record.revision == 1
+            } else {
+                record.revision == last_revision || record.revision == last_revision + 1
+            };
+            if !fits {
+                return Ok((
+                    records,
+                    Some(bad(format!(
+                        "revision {} follows revision {last_revision}: revisions must go up by one",
+                        record.revision
+                    ))),
+                ));
+            }
+            last_revision = record.revision;
+            prev.clone_from(&record.hash);
+            records.push(record);
+        }
+        Ok((records, None))
+    }
+
+    /// Checks the whole log and the head (see the module docs).
+    pub(crate) fn verify(&self) -> Result<AuditCheck, Error> {
+        let (records, damage) = self.scan()?;
+        let count = records.len() as u64;
+        if damage.is_some() {
+            return Ok(AuditCheck {
+                records: count,
+                first_bad: damage,
+            });
+        }
+        let after_last = count + 1;
+        let head = match fs::read_to_string(&self.head_path) {
+            Ok(text) => match serde_json::from_str::<Head>(&text) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    return Ok(AuditCheck {
+                        records: count,
+                        first_bad: Some(AuditDamage {
+                            line: after_last,
+                            reason: format!(
+                                ".ssot/audit.head cannot be read ({e}); the next change rewrites it"
+                            ),
+                        }),
+                    });
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&self.head_path, e)),
+        };
+        let first_bad = match (head, records.last()) {
+            (None, None) => None,
+            (None, Some(_)) => Some(AuditDamage {
+                line: after_last,
+                reason: ".ssot/audit.head is missing, so a truncated log cannot be told from a whole one; the next change rewrites it".into(),
+            }),
+            (Some(h), last) => {
+                let last_revision = last.map_or(0, |r| r.revision);
+                if h.revision > last_revision {
+                    Some(AuditDamage {
+                        line: after_last,
+                        reason: format!(
+                            "the log ends at revision {last_revision}, but .ssot/audit.head says revision {} was written: records were cut off the end",
+                            h.revision
+                        ),
+                    })
+                } else if records
+                    .iter()
+                    .rev()
+                    .find(|r| r.revision == h.revision)
+                    .is_none_or(|r| r.hash != h.hash)
+                {
+                    Some(AuditDamage {
+                        line: after_last,
+                        reason: format!(
+                            "the last record of revision {} is not the one .ssot/audit.head names: the log was rewritten",
+                            h.revision
+                        ),
+                    })
+                } else {
+                    None
+                }
+            }
+        };
+        Ok(AuditCheck {
+            records: count,
+            first_bad,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(path: &str) -> Pending {
+        Pending {
+            time: jiff::Timestamp::UNIX_EPOCH,
+            actor: "tester".into(),
+            operation: Operation::SetStatus {
+                id: "a".into(),
+                status: "done".into(),
+            },
+            path: path.into(),
+            before: None,
+            after: Some("ab".repeat(32)),
+        }
+    }
+
+    #[test]
+    fn a_line_checks_and_an_edited_line_does_not() {
+        let (line, hash) = line_of(1, &pending("a.md"), &None, GENESIS).unwrap();
+        let record = check_line(line.trim_end()).unwrap();
+        assert_eq!(record.hash, hash);
+        assert_eq!(record.revision, 1);
+        let edited = line.trim_end().replace("tester", "mallory");
+        assert!(check_line(&edited).unwrap_err().contains("edited"));
+    }
+
+    #[test]
+    fn appends_share_a_revision_and_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path());
+        let a = log
+            .append(&[pending("a.md"), pending("b.md")], None, |_| Ok(false))
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.records[0].revision, 1);
+        assert_eq!(a.records[1].revision, 1);
+        assert_eq!(a.records[1].prev, a.records[0].hash);
+        let b = log
+            .append(&[pending("a.md")], None, |_| Ok(false))
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.records[0].revision, 2);
+        assert_eq!(log.revision().unwrap(), 2);
+        assert_eq!(log.read_all().unwrap().len(), 3);
+        assert!(log.verify().unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_then_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path());
+        log.append(&[pending("a.md")], None, |_| Ok(false)).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("audit.log"))
+            .unwrap();
+        f.write_all(b"{\"revision\":2,\"ti").unwrap();
+        let other = AuditLog::new(dir.path());
+        assert_eq!(other.revision().unwrap(), 1);
+        assert_eq!(other.read_all().unwrap().len(), 1);
+        let c = other
+            .append(&[pending("a.md")], None, |_| Ok(false))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.records[0].revision, 2);
+        assert!(other.verify().unwrap().is_ok());
+        assert_eq!(log.revision().unwrap(), 2);
+    }
+}

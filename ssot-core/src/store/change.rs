@@ -1,0 +1,863 @@
+//! The write side: changes, validated before anything is written, made under locks,
+//! written atomically and durably, and audited.
+//!
+//! # One commit path
+//!
+//! Every change ([`Store::set_status`], [`Store::update_task`], [`Store::add_task`],
+//! [`Store::remove_task`], [`Store::patch`]), every [`Transaction`](super::Transaction),
+//! [`Store::record_drift`] and [`Store::rollback`] goes through one function:
+//!
+//! 1. **Find** each change's file: a task id through the cached reads (ids are
+//!    unique across the store), a path through the manifest.
+//! 2. **Lock**: an in-process `Write` lock per file touched ([`ssot_lock::LockManager`],
+//!    in path order), then the store's lock file `.ssot/lock` (an exclusive
+//!    [`ssot_lock::FileLock`]) for the rest of the commit; each wait is bounded by the
+//!    manifest's `lock_timeout` ([`Error::LockTimeout`] names what was waited for).
+//! 3. **Read** each file's current bytes (never the cache) and compare their hash with
+//!    the audit log's last `after` for the file. A difference is drift: it is
+//!    recorded first, as an `External` record of the same revision. On the store's
+//!    first revision (an empty log) every file of the store is recorded so: that is
+//!    the baseline [`Store::drift`] compares with.
+//! 4. **Edit** with the in-place editors ([`format::edit::Document`],
+//!    [`ConfigDocument::merge_patch`]); several changes to one file compose.
+//! 5. **Validate** each new text as the read side reads it (parse, the file's schema)
+//!    and, when a change can alter ids or dependencies (add, remove, update, a patch
+//!    of a task file), the plan across files: a change that adds a duplicate id, an
+//!    unknown dependency or a cycle is refused. Problems the store already had are not
+//!    held against a change (they are compared without line numbers, which an edit
+//!    may shift). A refused change is [`Error::Invalid`] with the report; nothing is
+//!    written.
+//! 6. **Write** every changed file, all or nothing, as one
+//!    [`ssot_version::WriteSet`] (with an `expect` of each file's hash as read, so
+//!    a file changed behind the lock fails the commit with a conflict instead of
+//!    being overwritten), through [`VersionStore::write_with`]; its note carries the
+//!    commit's audit records. Once the files are in place, and before the version
+//!    store's journal is removed, the records are **appended** to the audit log as
+//!    one revision. Then the read cache's entries of the files are invalidated and
+//!    one [`Event`] per record is published to [`Store::subscribe`]rs. With
+//!    `snapshot: every-change` in the manifest the same write also records a version
+//!    (its id is in every record of the revision and in [`Commit::version`]).
+//!
+//! # Crashes
+//!
+//! A crash before the version store's commit point leaves every file as it was and
+//! no record. A crash after it is finished by whoever next locks the version store
+//! (opening the store is enough): the files are rolled forward, and the recovery
+//! hook (registered by every [`Store`]) appends the note's records unless the log
+//! already has them, so each committed revision is in the log exactly once. A torn
+//! last line of the log is cut off at the next append (see `audit.rs`).
+//!
+//! # Durability and its cost
+//!
+//! One code path for a single change and a transaction of any size: the version
+//! store's four fsync rounds (stage: the staged files and the journal, which holds
+//! contents up to 64 KiB inline; commit: the store directory; sync: each touched
+//! directory; remove: the store directory), plus one fdatasync of the audit log:
+//! **5 fsync rounds per commit**, whatever the number of files (the fsyncs of a round
+//! run concurrently). Plus a `flock` of `.ssot/lock`, of `.ssot/versions/lock` (twice:
+//! the recovery check and the write) and of the audit log. Validation costs a parse
+//! of each changed file and, for changes that can alter ids or dependencies, a plan
+//! of the whole store from the cached reads (O(tasks)).
+//!
+//! The limit the issue sets (one fsync per change, the audit log as the write-ahead
+//! log) is not reached: it needs the new bytes in the log and a repair of files
+//! from it, which is a different design of both the log and the version store.
+//!
+//! [`VersionStore::write_with`]: ssot_version::VersionStore::write_with
+//! [`format::edit::Document`]: crate::format::edit::Document
+//! [`ConfigDocument::merge_patch`]: crate::format::edit::ConfigDocument::merge_patch
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use ssot_lock::{FileLock, LockKind, LockManager};
+use ssot_version::{ObjectHash, VersionStore, WriteSet};
+
+use super::audit::{AuditLog, AuditRecord, Event, Operation};
+use super::manifest::SnapshotPolicy;
+use super::read::{Content, ReadAs, TaskFile};
+use super::report::{Location, Problem, ProblemKind, Report};
+use super::scan::{self, Role, STATE_DIR};
+use super::versions::Note;
+use super::{Plan, Store};
+use crate::error::Error;
+use crate::format::Format;
+use crate::format::edit::{ConfigDocument, Document as EditDocument, Position};
+use crate::task::{Status, Task};
+
+/// What one commit did: its revision, the version recorded with it, and its audit
+/// records (drift found first, then the changes, in order).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+#[must_use]
+pub struct Commit {
+    /// The revision of the commit.
+    pub revision: u64,
+    /// The version recorded with it (with `snapshot: every-change`, or a rollback's).
+    pub version: Option<ssot_version::VersionId>,
+    /// Its audit records, all of revision [`revision`](Self::revision).
+    pub records: Vec<AuditRecord>,
+}
+
+/// One change, before it is applied.
+pub(crate) enum Change<'a> {
+    SetStatus {
+        id: String,
+        status: Status,
+    },
+    Update {
+        id: String,
+        f: Box<dyn FnOnce(&mut Task) + 'a>,
+    },
+    Add {
+        path: String,
+        task: Box<Task>,
+        at: Position,
+    },
+    Remove {
+        id: String,
+    },
+    Patch {
+        path: String,
+        patch: Value,
+    },
+}
+
+impl Change<'_> {
+    /// Whether the change can alter ids or dependencies (so the plan is checked).
+    fn touches_plan(&self) -> bool {
+        !matches!(self, Change::SetStatus { .. })
+    }
+}
+
+/// The state of the write side of one store handle.
+pub(crate) struct WriteSide {
+    pub(crate) actor: String,
+    pub(crate) state_dir: PathBuf,
+    locks: LockManager<String>,
+    file_lock: Mutex<Option<FileLock>>,
+    pub(crate) audit: AuditLog,
+    subscribers: Mutex<Vec<Sender<Event>>>,
+    pub(crate) versions: OnceLock<VersionStore>,
+}
+
+impl std::fmt::Debug for WriteSide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteSide")
+            .field("actor", &self.actor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WriteSide {
+    /// The write side of the store at `root`. Opens the version store (finishing a
+    /// write a crash interrupted) if `.ssot/versions` exists.
+    pub(crate) fn open(root: &Path, actor: Option<String>) -> Result<WriteSide, Error> {
+        let versions = OnceLock::new();
+        if root.join(STATE_DIR).join("versions").is_dir() {
+            let _ = versions.set(super::versions::open_versions(root)?);
+        }
+        let mut side = WriteSide::new(root, actor);
+        side.versions = versions;
+        Ok(side)
+    }
+
+    fn new(root: &Path, actor: Option<String>) -> WriteSide {
+        let actor = actor
+            .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| "ssot".to_owned());
+        let state_dir = root.join(STATE_DIR);
+        WriteSide {
+            actor,
+            audit: AuditLog::new(&state_dir),
+            state_dir,
+            locks: LockManager::new(),
+            file_lock: Mutex::new(None),
+            subscribers: Mutex::new(Vec::new()),
+            versions: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn subscribe(&self) -> Receiver<Event> {
+        let (tx, rx) = channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(tx);
+        rx
+    }
+
+    pub(crate) fn publish(&self, records: &[AuditRecord]) {
+        let mut subs = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for r in records {
+            let event = Event::from(r);
+            subs.retain(|s| s.send(event.clone()).is_ok());
+        }
+    }
+}
+
+/// A file being changed by a commit.
+struct Work {
+    rel: String,
+    read_as: ReadAs,
+    before: Option<Vec<u8>>,
+    before_hash: Option<String>,
+    text: Working,
+    hash: Option<String>,
+}
+
+/// A file's text, as the last editor left it.
+enum Working {
+    Text(String),
+    Tasks(EditDocument),
+    Config(ConfigDocument),
+}
+
+impl Working {
+    fn take_text(&mut self) -> String {
+        match std::mem::replace(self, Working::Text(String::new())) {
+            Working::Text(t) => t,
+            Working::Tasks(d) => d.into_string(),
+            Working::Config(d) => d.into_string(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Working::Text(t) => t,
+            Working::Tasks(d) => d.as_str(),
+            Working::Config(d) => d.as_str(),
+        }
+    }
+
+    fn tasks(&mut self, rel: &str, format: Format) -> Result<&mut EditDocument, Error> {
+        if !matches!(self, Working::Tasks(_)) {
+            let text = self.take_text();
+            match EditDocument::parse(format, text.clone()) {
+                Ok(d) => *self = Working::Tasks(d),
+                Err(e) => {
+                    *self = Working::Text(text);
+                    return Err(located(rel, e));
+                }
+            }
+        }
+        match self {
+            Working::Tasks(d) => Ok(d),
+            // Set just above.
+            _ => Err(Error::Invalid(Box::new(Report::new(Vec::new())))),
+        }
+    }
+
+    fn config(&mut self, rel: &str, format: Format) -> Result<&mut ConfigDocument, Error> {
+        if !matches!(self, Working::Config(_)) {
+            let text = self.take_text();
+            match ConfigDocument::parse(format, text.clone()) {
+                Ok(d) => *self = Working::Config(d),
+                Err(e) => {
+                    *self = Working::Text(text);
+                    return Err(located(rel, e));
+                }
+            }
+        }
+        match self {
+            Working::Config(d) => Ok(d),
+            // Set just above.
+            _ => Err(Error::Invalid(Box::new(Report::new(Vec::new())))),
+        }
+    }
+}
+
+/// A parse error of a file's current text, as a report naming the file.
+fn located(rel: &str, e: Error) -> Error {
+    match e {
+        Error::Parse(p) => Error::Invalid(Box::new(Report::new(vec![Problem::new(
+            Location::at(rel, (p.line > 0).then_some(p.line), p.column),
+            ProblemKind::Parse,
+            format!(
+                "cannot change the file, it does not parse as {}: {}",
+                p.format, p.message
+            ),
+        )]))),
+        other => other,
+    }
+}
+
+/// A version's description of one change: `set-status build (todo.md)`.
+fn describe(operation: &Operation, path: &str) -> String {
+    match operation {
+        Operation::SetStatus { id, status } => format!("set-status {id} {status} ({path})"),
+        Operation::UpdateTask { id } => format!("update-task {id} ({path})"),
+        Operation::AddTask { id } => format!("add-task {id} ({path})"),
+        Operation::RemoveTask { id } => format!("remove-task {id} ({path})"),
+        Operation::Patch => format!("patch {path}"),
+        Operation::Rollback { version } => format!("rollback to {version}"),
+        Operation::External => format!("external change of {path}"),
+    }
+}
+
+pub(crate) fn hash_hex(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// The format a task list or a JSON/YAML document is edited as.
+fn task_format(read_as: &ReadAs) -> Option<Format> {
+    match read_as {
+        ReadAs::Role(Role::Tasks { format, .. }) => Some(*format),
+        _ => None,
+    }
+}
+
+fn document_format(rel: &str) -> Option<Format> {
+    match super::manifest::syntax_of(rel)? {
+        super::locate::Syntax::Json => Some(Format::Json),
+        super::locate::Syntax::Yaml => Some(Format::Yaml),
+    }
+}
+
+/// Problems compared without line and column numbers (an edit shifts lines).
+fn problem_key(p: &Problem) -> (ProblemKind, String, String) {
+    let mut out = String::with_capacity(p.message.len());
+    let mut chars = p.message.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == ':' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+        }
+    }
+    (p.kind, p.location.file.clone(), out)
+}
+
+impl Store {
+    /// Where a change applies: its file (relative) and how that file is read.
+    fn target(&self, change: &Change<'_>) -> Result<(String, ReadAs), Error> {
+        match change {
+            Change::SetStatus { id, .. } | Change::Update { id, .. } | Change::Remove { id } => {
+                self.locate(id)
+            }
+            Change::Add { path, .. } => {
+                let (rel, _) = scan::resolve(&self.root, path)?;
+                match scan::role_of(&self.manifest, &rel) {
+                    Some(Ok(role @ Role::Tasks { .. })) => Ok((rel, ReadAs::Role(role))),
+                    Some(Err(problem)) => Err(Error::Invalid(Box::new(Report::new(vec![problem])))),
+                    _ => Err(Error::NotManaged {
+                        path: rel,
+                        wanted: "task list",
+                    }),
+                }
+            }
+            Change::Patch { path, .. } => {
+                let (rel, _) = scan::resolve(&self.root, path)?;
+                match scan::role_of(&self.manifest, &rel) {
+                    Some(Ok(role @ Role::Document { .. })) => Ok((rel, ReadAs::Role(role))),
+                    Some(Ok(
+                        role @ Role::Tasks {
+                            format: Format::Json | Format::Yaml,
+                            ..
+                        },
+                    )) => Ok((rel, ReadAs::Role(role))),
+                    Some(Err(problem)) => Err(Error::Invalid(Box::new(Report::new(vec![problem])))),
+                    _ if self
+                        .manifest
+                        .configs()
+                        .iter()
+                        .any(|c| c.files.iter().any(|f| f == &rel)) =>
+                    {
+                        Ok((rel, ReadAs::Config))
+                    }
+                    _ => Err(Error::NotManaged {
+                        path: rel,
+                        wanted: "document",
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The task file holding task `id`, through the cached reads.
+    fn locate(&self, id: &str) -> Result<(String, ReadAs), Error> {
+        let (files, _) = self.task_files()?;
+        let mut hits = files
+            .iter()
+            .filter(|f| f.tasks().iter().any(|t| t.id.as_str() == id));
+        let Some(first) = hits.next() else {
+            return Err(Error::TaskNotFound {
+                id: crate::TaskId::new(id)?,
+            });
+        };
+        if let Some(second) = hits.next() {
+            return Err(Error::Invalid(Box::new(Report::new(vec![Problem::new(
+                Location::file(second.path()),
+                ProblemKind::DuplicateId,
+                format!(
+                    "task id `{id}` is in both {} and {}; ids are unique across the store: give one of them another id before changing it",
+                    first.path(),
+                    second.path()
+                ),
+            )]))));
+        }
+        let rel = first.path().to_owned();
+        match scan::role_of(&self.manifest, &rel) {
+            Some(Ok(role)) => Ok((rel, ReadAs::Role(role))),
+            _ => Err(Error::NotManaged {
+                path: rel,
+                wanted: "task list",
+            }),
+        }
+    }
+
+    /// Runs `f` holding the in-process locks of `paths` and the store's lock file.
+    pub(crate) fn locked<R>(
+        &self,
+        paths: &BTreeSet<String>,
+        f: impl FnOnce() -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let timeout = self.settings().lock_timeout;
+        let deadline = Instant::now() + timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let mut guards = Vec::with_capacity(paths.len());
+        for path in paths {
+            let guard = self
+                .write
+                .locks
+                .lock_timeout(path.as_str(), LockKind::Write, left())
+                .map_err(|e| match e {
+                    ssot_lock::Error::Timeout { .. } => Error::LockTimeout {
+                        path: path.clone(),
+                        timeout,
+                    },
+                    other => Error::Lock(other),
+                })?;
+            guards.push(guard);
+        }
+        let lock_path = self.write.state_dir.join("lock");
+        let lock_name = format!("{STATE_DIR}/lock");
+        let mut slot = loop {
+            match self.write.file_lock.try_lock() {
+                Ok(slot) => break slot,
+                Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if left().is_zero() {
+                        return Err(Error::LockTimeout {
+                            path: lock_name,
+                            timeout,
+                        });
+                    }
+                    std::thread::sleep(Duration::from_micros(200).min(left()));
+                }
+            }
+        };
+        if slot.is_none() {
+            fs::create_dir_all(&self.write.state_dir)
+                .map_err(|e| Error::io(&self.write.state_dir, e))?;
+            *slot = Some(FileLock::open(&lock_path)?);
+        }
+        let Some(file_lock) = slot.as_mut() else {
+            return Err(Error::LockTimeout {
+                path: lock_name,
+                timeout,
+            });
+        };
+        let _held = file_lock
+            .lock_timeout(LockKind::Exclusive, left())
+            .map_err(|e| match e {
+                ssot_lock::Error::Timeout { .. } => Error::LockTimeout {
+                    path: lock_name.clone(),
+                    timeout,
+                },
+                other => Error::Lock(other),
+            })?;
+        f()
+    }
+
+    /// Commits `changes` as one revision (see the module docs).
+    pub(crate) fn commit_changes(&self, changes: Vec<Change<'_>>) -> Result<Commit, Error> {
+        if changes.is_empty() {
+            return Err(Error::EmptyTransaction);
+        }
+        let mut targeted = Vec::with_capacity(changes.len());
+        for change in changes {
+            let (rel, read_as) = self.target(&change)?;
+            targeted.push((rel, read_as, change));
+        }
+        let paths: BTreeSet<String> = targeted.iter().map(|(r, _, _)| r.clone()).collect();
+        self.locked(&paths, || self.commit_locked(targeted))
+    }
+
+    fn commit_locked(&self, targeted: Vec<(String, ReadAs, Change<'_>)>) -> Result<Commit, Error> {
+        // Any version store operation first finishes a write a crash interrupted
+        // (appending its audit records), so the log and files read below are whole.
+        let versions = self.versions()?;
+        let head = versions.head()?;
+        let last = self.write.audit.last_after()?;
+        let first_revision = self.write.audit.revision()? == 0;
+        let now = jiff::Timestamp::now();
+        let pending =
+            |operation: Operation, path: &str, before: Option<String>, after: Option<String>| {
+                self.pending(now, operation, path, before, after)
+            };
+
+        // Read every file touched, now, under the lock.
+        let mut work: BTreeMap<String, Work> = BTreeMap::new();
+        for (rel, read_as, _) in &targeted {
+            if work.contains_key(rel) {
+                continue;
+            }
+            let full = self.root.join(rel);
+            let before = match fs::read(&full) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io(full, e)),
+            };
+            let before_hash = before.as_deref().map(hash_hex);
+            let text = match &before {
+                None => String::new(),
+                Some(b) => String::from_utf8(b.clone()).map_err(|e| {
+                    let at = e.utf8_error().valid_up_to();
+                    Error::Invalid(Box::new(Report::new(vec![Problem::new(
+                        Location::file(rel.clone()),
+                        ProblemKind::Encoding,
+                        format!(
+                            "not UTF-8 text (invalid byte at offset {at}); save the file as UTF-8"
+                        ),
+                    )])))
+                })?,
+            };
+            work.insert(
+                rel.clone(),
+                Work {
+                    rel: rel.clone(),
+                    read_as: read_as.clone(),
+                    hash: before_hash.clone(),
+                    before,
+                    before_hash,
+                    text: Working::Text(text),
+                },
+            );
+        }
+
+        // Drift of the files touched (every file on the first revision) comes first.
+        let mut records = Vec::new();
+        let mut drift_paths: Vec<(String, Option<String>)> = work
+            .values()
+            .map(|w| (w.rel.clone(), w.before_hash.clone()))
+            .collect();
+        if first_revision {
+            for file in self.files()? {
+                if !work.contains_key(&file.path) {
+                    let full = self.root.join(&file.path);
+                    let bytes = fs::read(&full).map_err(|e| Error::io(full, e))?;
+                    drift_paths.push((file.path, Some(hash_hex(&bytes))));
+                }
+            }
+            drift_paths.sort();
+        }
+        for (rel, now_hash) in drift_paths {
+            let logged = last.get(&rel).cloned().flatten();
+            if logged != now_hash {
+                records.push(pending(Operation::External, &rel, logged, now_hash));
+            }
+        }
+
+        // Apply the changes in order; several to one file compose.
+        let plan_check = targeted.iter().any(|(_, _, c)| c.touches_plan());
+        for (rel, read_as, change) in targeted {
+            let Some(w) = work.get_mut(&rel) else {
+                continue;
+            };
+            let operation = match change {
+                Change::SetStatus { id, status } => {
+                    let format = task_format(&read_as).unwrap_or(Format::Markdown);
+                    w.text.tasks(&rel, format)?.set_status(&id, status)?;
+                    Operation::SetStatus {
+                        id,
+                        status: status.as_str().to_owned(),
+                    }
+                }
+                Change::Update { id, f } => {
+                    let format = task_format(&read_as).unwrap_or(Format::Markdown);
+                    w.text.tasks(&rel, format)?.update(&id, f)?;
+                    Operation::UpdateTask { id }
+                }
+                Change::Add { task, at, .. } => {
+                    let format = task_format(&read_as).unwrap_or(Format::Markdown);
+                    let id = task.id.as_str().to_owned();
+                    w.text.tasks(&rel, format)?.insert(*task, at)?;
+                    Operation::AddTask { id }
+                }
+                Change::Remove { id } => {
+                    let format = task_format(&read_as).unwrap_or(Format::Markdown);
+                    w.text.tasks(&rel, format)?.remove(&id)?;
+                    Operation::RemoveTask { id }
+                }
+                Change::Patch { patch, .. } => {
+                    let format = task_format(&read_as)
+                        .or_else(|| document_format(&rel))
+                        .unwrap_or(Format::Yaml);
+                    w.text.config(&rel, format)?.merge_patch(&patch)?;
+                    Operation::Patch
+                }
+            };
+            let before = w.hash.clone();
+            w.hash = Some(hash_hex(w.text.as_str().as_bytes()));
+            records.push(pending(operation, &rel, before, w.hash.clone()));
+        }
+
+        // Validate every new text as the read side reads it, then the plan.
+        let mut problems = Vec::new();
+        let mut parsed: HashMap<String, Arc<TaskFile>> = HashMap::new();
+        for w in work.values() {
+            let loaded = super::read::parse(
+                &self.registry,
+                &w.rel,
+                w.text.as_str().as_bytes().to_vec(),
+                &w.read_as,
+            );
+            problems.extend(loaded.problems.iter().cloned());
+            if let Some(Content::Tasks(t)) = &loaded.content {
+                parsed.insert(w.rel.clone(), Arc::clone(t));
+            }
+        }
+        if problems.is_empty() && plan_check {
+            problems = self.new_plan_problems(&work, &parsed)?;
+        }
+        Report::new(problems).into_result()?;
+
+        // Write all files, all or nothing, and append the audit records before the
+        // version store's journal is removed.
+        let mut set = WriteSet::new();
+        let mut description = Vec::new();
+        for w in work.values() {
+            set = set.expect(w.rel.clone(), w.before.as_deref().map(ObjectHash::of));
+            let new = w.text.as_str().as_bytes();
+            if w.before.as_deref() != Some(new) {
+                set = set.put(w.rel.clone(), new.to_vec());
+            }
+        }
+        for r in records
+            .iter()
+            .filter(|r| r.operation != Operation::External)
+        {
+            description.push(describe(&r.operation, &r.path));
+        }
+        let note = serde_json::to_vec(&Note {
+            records: records.clone(),
+        })
+        .map_err(|e| Error::io(&self.write.state_dir, std::io::Error::other(e)))?;
+        set = set.note(note);
+        if self.settings().snapshot == SnapshotPolicy::EveryChange {
+            if head.is_none() {
+                versions.snapshot("the store before its first recorded change")?;
+            }
+            set = set.record_version(description.join("; "));
+        }
+        let mut appended = Vec::new();
+        let written = versions.write_with(set, |written| {
+            super::fault::point("commit:files-written");
+            let version = written.version.as_ref().map(|v| v.id().as_str().to_owned());
+            match self.write.audit.append(&records, version, |_| Ok(false)) {
+                Ok(a) => {
+                    appended = a.map(|a| a.records).unwrap_or_default();
+                    Ok(())
+                }
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            }
+        })?;
+        super::fault::point("commit:audited");
+        for w in work.values() {
+            self.reader.invalidate(&w.rel);
+        }
+        self.write.publish(&appended);
+        Ok(Commit {
+            revision: appended.first().map_or(0, |r| r.revision),
+            version: written.version.map(|v| v.id().clone()),
+            records: appended,
+        })
+    }
+
+    /// The plan problems the new texts bring that the current ones do not have.
+    fn new_plan_problems(
+        &self,
+        work: &BTreeMap<String, Work>,
+        parsed: &HashMap<String, Arc<TaskFile>>,
+    ) -> Result<Vec<Problem>, Error> {
+        let (files, _) = self.task_files()?;
+        let mut before: Vec<Arc<TaskFile>> = Vec::with_capacity(files.len() + 1);
+        let mut after: Vec<Arc<TaskFile>> = Vec::with_capacity(files.len() + 1);
+        let mut seen = BTreeSet::new();
+        for f in files {
+            if let Some(w) = work.get(f.path()) {
+                seen.insert(w.rel.clone());
+                if let Some(old) = w.before.as_ref() {
+                    let loaded =
+                        super::read::parse(&self.registry, &w.rel, old.clone(), &w.read_as);
+                    if let Some(Content::Tasks(t)) = &loaded.content {
+                        before.push(Arc::clone(t));
+                    }
+                }
+                if let Some(new) = parsed.get(&w.rel) {
+                    after.push(Arc::clone(new));
+                }
+            } else {
+                before.push(Arc::clone(&f));
+                after.push(f);
+            }
+        }
+        // Files the scan did not see yet (a task list created by this change).
+        for (rel, new) in parsed {
+            if !seen.contains(rel) {
+                after.push(Arc::clone(new));
+            }
+        }
+        before.sort_by(|a, b| a.path().cmp(b.path()));
+        after.sort_by(|a, b| a.path().cmp(b.path()));
+        let old: BTreeSet<_> = Plan::build(&before)
+            .err()
+            .map(|r| r.problems().iter().map(problem_key).collect())
+            .unwrap_or_default();
+        Ok(Plan::build(&after)
+            .err()
+            .map(|r| {
+                r.problems()
+                    .iter()
+                    .filter(|p| !old.contains(&problem_key(p)))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Moves task `id` to `status`, in place, as one revision.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskNotFound`]; [`Error::IllegalTransition`] (the state machine of
+    /// [`Status`]); [`Error::Invalid`] when the file does not parse or the result
+    /// would be invalid (nothing is written); [`Error::LockTimeout`]; [`Error::Io`].
+    pub fn set_status(&self, id: &str, status: Status) -> Result<Commit, Error> {
+        self.commit_changes(vec![Change::SetStatus {
+            id: id.to_owned(),
+            status,
+        }])
+    }
+
+    /// Applies `f` to task `id` and writes what changed, in place, as one revision.
+    /// The result is checked against the plan (a new id must stay unique, new
+    /// dependencies must exist and close no cycle).
+    ///
+    /// # Errors
+    ///
+    /// As [`set_status`](Self::set_status), and [`Error::IdConflict`].
+    pub fn update_task(&self, id: &str, f: impl FnOnce(&mut Task)) -> Result<Commit, Error> {
+        self.commit_changes(vec![Change::Update {
+            id: id.to_owned(),
+            f: Box::new(f),
+        }])
+    }
+
+    /// Adds `task` to the task list at `path` (relative to the root) at `at`, in the
+    /// file's style, as one revision. A task list that does not exist yet is created
+    /// (in Markdown and CSV; an empty JSON or YAML text is not a task list).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotManaged`] when the manifest does not make `path` a task list;
+    /// [`Error::Invalid`] for a duplicate id or an unknown dependency; as
+    /// [`set_status`](Self::set_status).
+    pub fn add_task(&self, path: &str, task: Task, at: Position) -> Result<Commit, Error> {
+        self.commit_changes(vec![Change::Add {
+            path: path.to_owned(),
+            task: Box::new(task),
+            at,
+        }])
+    }
+
+    /// Removes task `id` from its file, as one revision. Refused
+    /// ([`Error::Invalid`]) while another task depends on it.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_status`](Self::set_status).
+    pub fn remove_task(&self, id: &str) -> Result<Commit, Error> {
+        self.commit_changes(vec![Change::Remove { id: id.to_owned() }])
+    }
+
+    /// Applies the RFC 7396 merge `patch` to the JSON or YAML file at `path` (a
+    /// document, a configuration overlay file, or a JSON/YAML task list), in place,
+    /// as one revision. The result is checked against the file's schema (and, for a
+    /// task list, the plan).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotManaged`]; [`Error::NotInPlace`] when the patch cannot be applied
+    /// in place; [`Error::Invalid`] when the result breaks the schema; as
+    /// [`set_status`](Self::set_status).
+    pub fn patch(&self, path: &str, patch: &Value) -> Result<Commit, Error> {
+        self.commit_changes(vec![Change::Patch {
+            path: path.to_owned(),
+            patch: patch.clone(),
+        }])
+    }
+
+    /// The store's revision: that of the last commit in the audit log (0 when there
+    /// is none). Costs one `stat` of the log, and a read of what others appended.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`]; [`Error::AuditDamaged`].
+    pub fn revision(&self) -> Result<u64, Error> {
+        self.write.audit.revision()
+    }
+
+    /// Every audit record, oldest first. Reads the whole log.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`]; [`Error::AuditDamaged`] at the first record that does not
+    /// check (see [`verify_audit`](Self::verify_audit)).
+    pub fn audit_log(&self) -> Result<Vec<AuditRecord>, Error> {
+        self.write.audit.read_all()
+    }
+
+    /// Checks the whole audit log: every record's hash, the chain, revisions going up
+    /// by one, and that the log ends where `.ssot/audit.head` says (a truncated log).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the log cannot be read; damage is in the result.
+    pub fn verify_audit(&self) -> Result<super::AuditCheck, Error> {
+        self.write.audit.verify()
+    }
+
+    /// The events of every revision after `revision`, replayed from the audit log,
+    /// oldest first: a subscriber that was away misses nothing. Reads the whole log.
+    ///
+    /// # Errors
+    ///
+    /// As [`audit_log`](Self::audit_log).
+    pub fn changes_since(&self, revision: u64) -> Result<Vec<Event>, Error> {
+        Ok(self
+            .audit_log()?
+            .iter()
+            .filter(|r| r.revision > revision)
+            .map(Event::from)
+            .collect())
+    }
+
+    /// A channel that receives one [`Event`] per audit record committed through this
+    /// handle from now on (drift records included). A receiver that is dropped is
+    /// forgotten at the next commit. Commits of other handles and processes are not
+    /// sent here: use [`changes_since`](Self::changes_since) (or `watch`) for those.
+    pub fn subscribe(&self) -> Receiver<Event> {
+        self.write.subscribe()
+    }
+}

@@ -1,0 +1,238 @@
+//! Versions of the store's directory: [`Store::snapshot`], [`Store::history`],
+//! [`Store::diff`], [`Store::rollback`], on an `ssot-version` store at
+//! `<root>/.ssot/versions`.
+//!
+//! The version store tracks every regular file under the root except `.ssot/` and
+//! `.git/` (the manifest included), whatever the manifest says, so that a rollback
+//! restores the directory as it was. It is also the store's one mechanism for
+//! all-or-nothing writes: every commit is a [`ssot_version::WriteSet`] (see
+//! `change.rs`), whose note carries the commit's audit records, so that crash
+//! recovery (run by whoever next locks the version store; opening the store is
+//! enough) appends them to the audit log exactly once.
+//!
+//! The version store is opened when the store is opened if `.ssot/versions` exists
+//! (which finishes a write a crash interrupted), else at the first write.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use ssot_version::{Diff, Version, VersionStore, Written};
+
+use super::Store;
+use super::audit::{AuditLog, Operation, Pending};
+use super::change::{Commit, hash_hex};
+use super::scan::STATE_DIR;
+use crate::error::Error;
+
+/// What a commit's [`WriteSet`](ssot_version::WriteSet) note holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct Note {
+    pub(crate) records: Vec<Pending>,
+}
+
+/// Opens the version store of `root` with the audit log's recovery hook.
+pub(crate) fn open_versions(root: &Path) -> Result<VersionStore, Error> {
+    let state_dir = root.join(STATE_DIR);
+    Ok(VersionStore::builder(root)
+        .exclude(STATE_DIR)
+        .exclude(".git")
+        .exclude("**/.git")
+        .on_recover(move |written| recover(&state_dir, written))
+        .open()?)
+}
+
+/// The recovery hook: appends the records of a write a crash interrupted, unless
+/// the log already has them (the crash came after the append, before the journal
+/// was removed). The check compares the group's first record (time, actor,
+/// operation, path, hashes) with the log's records: times are in nanoseconds, so a
+/// match is that group.
+fn recover(state_dir: &Path, written: &Written) -> io::Result<()> {
+    if written.note.is_empty() {
+        return Ok(());
+    }
+    let note: Note = serde_json::from_slice(&written.note).map_err(io::Error::other)?;
+    let Some(first) = note.records.first().cloned() else {
+        return Ok(());
+    };
+    let log = AuditLog::new(state_dir);
+    let version = written.version.as_ref().map(|v| v.id().as_str().to_owned());
+    log.append(&note.records, version, |log| {
+        Ok(log.read_all()?.iter().rev().any(|r| {
+            r.time == first.time
+                && r.actor == first.actor
+                && r.path == first.path
+                && r.operation == first.operation
+                && r.before == first.before
+                && r.after == first.after
+        }))
+    })
+    .map(drop)
+    .map_err(io::Error::other)
+}
+
+impl Store {
+    /// The version store, opened (and recovered) on first use.
+    pub(crate) fn versions(&self) -> Result<&VersionStore, Error> {
+        if let Some(v) = self.write.versions.get() {
+            return Ok(v);
+        }
+        let opened = open_versions(&self.root)?;
+        Ok(self.write.versions.get_or_init(|| opened))
+    }
+
+    /// Records the directory as a new version (unless it equals the newest, which
+    /// is then returned). Not a revision: the audit log is not written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Version`] when the version store fails.
+    pub fn snapshot(&self, description: &str) -> Result<Version, Error> {
+        Ok(self.versions()?.snapshot(description)?)
+    }
+
+    /// Every version, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Version`].
+    pub fn history(&self) -> Result<Vec<Version>, Error> {
+        Ok(self.versions()?.history()?)
+    }
+
+    /// The paths added, removed and modified from version `from` to version `to`
+    /// (ids, unique id prefixes or tags).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Version`] for an unknown or ambiguous version.
+    pub fn diff(&self, from: &str, to: &str) -> Result<Diff, Error> {
+        Ok(self.versions()?.diff(from, to)?)
+    }
+
+    /// Makes the directory that of `version` (see `ssot-version`'s rollback: the
+    /// current state is recorded as a version first, so a rollback can be undone),
+    /// as one revision: drift found first (`External` records), then one `Rollback`
+    /// record per store file the rollback changed. The read cache is refreshed.
+    ///
+    /// The rollback is all-or-nothing on disk (`ssot-version`'s journal); its audit
+    /// records are appended after it. A crash between the two leaves the files
+    /// rolled back and not yet in the log: the next change records them as
+    /// `External` (drift), so the log still explains every byte.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Version`] (unknown version, untracked files in the way, a damaged
+    /// version store); [`Error::LockTimeout`]; [`Error::Io`].
+    pub fn rollback(&self, version: &str) -> Result<Commit, Error> {
+        self.locked(&BTreeSet::new(), || {
+            let versions = self.versions()?;
+            let target = versions.get(version)?;
+            let before = self.file_hashes()?;
+            let last = self.write.audit.last_after()?;
+            let now = jiff::Timestamp::now();
+            let mut records = Vec::new();
+            for (path, hash) in &before {
+                let logged = last.get(path).cloned().flatten();
+                if logged.as_ref() != Some(hash) {
+                    records.push(self.pending(
+                        now,
+                        Operation::External,
+                        path,
+                        logged,
+                        Some(hash.clone()),
+                    ));
+                }
+            }
+            for (path, after) in &last {
+                if after.is_some() && !before.iter().any(|(p, _)| p == path) {
+                    records.push(self.pending(now, Operation::External, path, after.clone(), None));
+                }
+            }
+            let restored = versions.rollback(target.id().as_str())?;
+            let after = self.file_hashes()?;
+            let paths: BTreeSet<&String> = before
+                .iter()
+                .map(|(p, _)| p)
+                .chain(after.iter().map(|(p, _)| p))
+                .collect();
+            let find = |list: &[(String, String)], p: &str| {
+                list.iter().find(|(q, _)| q == p).map(|(_, h)| h.clone())
+            };
+            for path in paths {
+                let (b, a) = (find(&before, path), find(&after, path));
+                if b != a {
+                    records.push(self.pending(
+                        now,
+                        Operation::Rollback {
+                            version: target.id().as_str().to_owned(),
+                        },
+                        path,
+                        b,
+                        a,
+                    ));
+                }
+            }
+            if records.is_empty() {
+                // Nothing changed: a revision still records that the rollback ran.
+                records.push(self.pending(
+                    now,
+                    Operation::Rollback {
+                        version: target.id().as_str().to_owned(),
+                    },
+                    ".",
+                    None,
+                    None,
+                ));
+            }
+            let version_id = restored.id().clone();
+            let appended = self
+                .write
+                .audit
+                .append(&records, Some(version_id.as_str().to_owned()), |_| {
+                    Ok(false)
+                })?
+                .map(|a| a.records)
+                .unwrap_or_default();
+            self.reader.clear();
+            self.write.publish(&appended);
+            Ok(Commit {
+                revision: appended.first().map_or(0, |r| r.revision),
+                version: Some(version_id),
+                records: appended,
+            })
+        })
+    }
+
+    /// Every file of the store now, with the hash of its bytes, sorted by path.
+    pub(crate) fn file_hashes(&self) -> Result<Vec<(String, String)>, Error> {
+        let mut out = Vec::new();
+        for file in self.files()? {
+            let full: PathBuf = self.root.join(&file.path);
+            match std::fs::read(&full) {
+                Ok(bytes) => out.push((file.path, hash_hex(&bytes))),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(full, e)),
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn pending(
+        &self,
+        time: jiff::Timestamp,
+        operation: Operation,
+        path: &str,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> Pending {
+        Pending {
+            time,
+            actor: self.write.actor.clone(),
+            operation,
+            path: path.to_owned(),
+            before,
+            after,
+        }
+    }
+}

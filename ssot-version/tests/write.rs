@@ -1,0 +1,603 @@
+//! `VersionStore::write`: puts, deletes, expectations, notes, recorded versions,
+//! refused paths, the empty set, the finish step and its recovery, and a property
+//! test against a model of the tree. Crashes (SIGKILL at every crash point) are in
+//! `crash.rs`.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::{read_tree, tree, write_tree};
+use proptest::prelude::*;
+use ssot_version::{Error, ObjectHash, VersionStore, WriteSet, set_fault_hook};
+
+/// The fault hook is process-wide: tests that install one, and tests that must not
+/// meet one, take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn journal(root: &Path) -> std::path::PathBuf {
+    root.join(".ssot/versions/journal")
+}
+
+fn contents(root: &Path) -> BTreeMap<String, String> {
+    read_tree(root)
+        .into_iter()
+        .map(|(p, (c, _))| (p, String::from_utf8(c).unwrap()))
+        .collect()
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(p, c)| ((*p).to_owned(), (*c).to_owned()))
+        .collect()
+}
+
+#[test]
+fn puts_and_deletes_are_applied_and_reported() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(
+        root,
+        &tree(&[("a", "old a"), ("d/gone", "bye"), ("keep", "k")]),
+    );
+    let store = VersionStore::open(root).unwrap();
+    let written = store
+        .write(
+            WriteSet::new()
+                .put("a", "new a")
+                .put("x/y/z.md", "deep new")
+                .delete("d/gone")
+                .delete("never-existed"),
+        )
+        .unwrap();
+    assert_eq!(
+        contents(root),
+        map(&[("a", "new a"), ("keep", "k"), ("x/y/z.md", "deep new")])
+    );
+    assert!(
+        !root.join("d").exists(),
+        "a directory left empty is removed"
+    );
+    assert_eq!(
+        written.files,
+        vec![
+            ("a".to_owned(), Some(ObjectHash::of(b"new a"))),
+            ("d/gone".to_owned(), None),
+            ("never-existed".to_owned(), None),
+            ("x/y/z.md".to_owned(), Some(ObjectHash::of(b"deep new"))),
+        ]
+    );
+    assert!(written.version.is_none());
+    assert!(written.note.is_empty());
+    assert!(!journal(root).exists());
+    assert!(
+        store.history().unwrap().is_empty(),
+        "no version was recorded"
+    );
+}
+
+#[test]
+fn a_replaced_file_keeps_its_executable_bit() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut t = tree(&[("run.sh", "echo 1")]);
+    t.get_mut("run.sh").unwrap().1 = true;
+    write_tree(root, &t);
+    let store = VersionStore::open(root).unwrap();
+    store
+        .write(WriteSet::new().put("run.sh", "echo 2").put("new.sh", "x"))
+        .unwrap();
+    let now = read_tree(root);
+    assert_eq!(now["run.sh"], (b"echo 2".to_vec(), true));
+    assert_eq!(now["new.sh"], (b"x".to_vec(), false));
+}
+
+#[test]
+fn record_version_records_the_newest_version_with_the_set_applied() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a.md", "a"), ("b.md", "b")]));
+    let store = VersionStore::builder(root).exclude("*.log").open().unwrap();
+    let first = store.snapshot("first").unwrap();
+    // Drift outside the set is not recorded by the write.
+    std::fs::write(root.join("b.md"), "b drifted").unwrap();
+    let written = store
+        .write(
+            WriteSet::new()
+                .put("a.md", "a2")
+                .put("c.md", "c")
+                .put("audit.log", "untracked")
+                .delete("b.md")
+                .record_version("edit a, add c"),
+        )
+        .unwrap();
+    let v = written.version.unwrap();
+    assert_eq!(v.description(), "edit a, add c");
+    assert_eq!(v.parent(), Some(first.id()));
+    let paths: Vec<&str> = v.files().iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["a.md", "c.md"],
+        "excluded paths are written, not recorded"
+    );
+    assert_eq!(v.file("a.md").unwrap().hash, ObjectHash::of(b"a2"));
+    assert_eq!(store.head().unwrap().unwrap().id(), v.id());
+    assert_eq!(std::fs::read(root.join("audit.log")).unwrap(), b"untracked");
+    assert!(store.status().unwrap().is_empty());
+    assert!(store.verify().unwrap().is_ok(), "every object is stored");
+    // And it rolls back like any version.
+    store.rollback(first.id().as_str()).unwrap();
+    assert_eq!(std::fs::read(root.join("a.md")).unwrap(), b"a");
+    store.rollback(v.id().as_str()).unwrap();
+    assert_eq!(std::fs::read(root.join("c.md")).unwrap(), b"c");
+}
+
+#[test]
+fn record_version_of_an_unchanged_tree_returns_the_newest_version() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "same")]));
+    let store = VersionStore::open(root).unwrap();
+    let head = store.snapshot("s").unwrap();
+    let w = store
+        .write(WriteSet::new().put("a", "same").record_version("no-op"))
+        .unwrap();
+    assert_eq!(w.version.unwrap().id(), head.id());
+    assert_eq!(store.history().unwrap().len(), 1);
+    // Before any version: an empty set records nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let store = VersionStore::open(dir.path()).unwrap();
+    let w = store.write(WriteSet::new().record_version("x")).unwrap();
+    assert!(w.version.is_none());
+    // But a first write may be the first version.
+    let w = store
+        .write(WriteSet::new().put("f", "1").record_version("first"))
+        .unwrap();
+    assert_eq!(w.version.unwrap().parent(), None);
+}
+
+#[test]
+fn a_failed_expectation_is_a_conflict_and_writes_nothing() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "current")]));
+    let store = VersionStore::open(root).unwrap();
+    let stale = ObjectHash::of(b"what I read earlier");
+    let err = store
+        .write(
+            WriteSet::new()
+                .put("a", "mine")
+                .put("b", "also mine")
+                .expect("a", Some(stale)),
+        )
+        .unwrap_err();
+    match &err {
+        Error::Conflict {
+            path,
+            expected,
+            found,
+        } => {
+            assert_eq!(path, "a");
+            assert_eq!(*expected, Some(stale));
+            assert_eq!(*found, Some(ObjectHash::of(b"current")));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("`a`"), "{err}");
+    assert_eq!(contents(root), map(&[("a", "current")]));
+
+    // Must not exist, but does.
+    let err = store
+        .write(WriteSet::new().put("a", "x").expect("a", None))
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Conflict {
+                expected: None,
+                found: Some(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Must exist, but does not.
+    let err = store
+        .write(WriteSet::new().expect("missing", Some(ObjectHash::of(b"x"))))
+        .unwrap_err();
+    assert!(matches!(&err, Error::Conflict { found: None, .. }), "{err}");
+
+    // Expectations that hold.
+    store
+        .write(
+            WriteSet::new()
+                .put("a", "next")
+                .put("b", "new")
+                .expect("a", Some(VersionStore::hash_bytes(b"current")))
+                .expect("b", None),
+        )
+        .unwrap();
+    assert_eq!(contents(root), map(&[("a", "next"), ("b", "new")]));
+}
+
+#[test]
+fn unsafe_paths_are_refused_before_anything_is_written() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("f"), root.join("filelink")).unwrap();
+    let store = VersionStore::open(root).unwrap();
+    for bad in [
+        "../escape",
+        "/etc/passwd",
+        "a/../../b",
+        "a//b",
+        "./a",
+        "a/",
+        "",
+        ".ssot/versions/HEAD",
+        ".SSOT/Versions/HEAD",
+        ".ssot/other",
+        "link/inside",
+        "filelink",
+    ] {
+        for set in [
+            WriteSet::new().put("ok", "fine").put(bad, "x"),
+            WriteSet::new().put("ok", "fine").delete(bad),
+            WriteSet::new().put("ok", "fine").expect(bad, None),
+        ] {
+            let err = store.write(set).unwrap_err();
+            assert!(matches!(err, Error::UnsafePath { .. }), "`{bad}`: {err}");
+            assert!(!root.join("ok").exists(), "`{bad}`: nothing written");
+        }
+    }
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+
+    // A file and a directory at once.
+    let err = store
+        .write(WriteSet::new().put("a", "1").put("a/b", "2"))
+        .unwrap_err();
+    assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+    // `a-b` sorts between `a` and `a/b`: still found.
+    let err = store
+        .write(
+            WriteSet::new()
+                .put("a", "1")
+                .put("a-b", "2")
+                .put("a/b", "3"),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+    assert!(!root.join("a").exists());
+}
+
+#[test]
+fn directories_and_files_in_the_way_are_blocked_unless_the_set_clears_them() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("d/x", "x"), ("f", "file")]));
+    let store = VersionStore::open(root).unwrap();
+    for set in [
+        WriteSet::new().put("d", "over a directory"),
+        WriteSet::new().delete("d"),
+        WriteSet::new().expect("d", None),
+        WriteSet::new().put("f/under", "a file where a directory must go"),
+    ] {
+        let err = store.write(set).unwrap_err();
+        assert!(matches!(err, Error::Blocked { .. }), "{err}");
+    }
+    assert_eq!(contents(root), map(&[("d/x", "x"), ("f", "file")]));
+    // Deleting what is in the way makes room, in the same set.
+    store
+        .write(
+            WriteSet::new()
+                .delete("d/x")
+                .put("d", "now a file")
+                .delete("f")
+                .put("f/under", "now a directory"),
+        )
+        .unwrap();
+    assert_eq!(
+        contents(root),
+        map(&[("d", "now a file"), ("f/under", "now a directory")])
+    );
+}
+
+#[test]
+fn an_empty_set_writes_nothing_but_calls_finish_with_the_note() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = VersionStore::open(root).unwrap();
+    let set = WriteSet::new().note(b"audit".to_vec());
+    assert!(set.is_empty());
+    let mut seen = None;
+    let w = store
+        .write_with(set, |w| {
+            seen = Some(w.note.clone());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(seen.as_deref(), Some(&b"audit"[..]));
+    assert!(w.files.is_empty());
+    assert_eq!(contents(root), BTreeMap::new());
+    assert!(!WriteSet::new().put("a", "").is_empty());
+}
+
+#[test]
+fn finish_runs_with_the_files_in_place_before_the_journal_is_removed() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let store = VersionStore::open(&root).unwrap();
+    let mut calls = 0;
+    let w = store
+        .write_with(
+            WriteSet::new()
+                .put("a", "1")
+                .note("record 1")
+                .record_version("v"),
+            |w| {
+                calls += 1;
+                assert_eq!(std::fs::read(root.join("a")).unwrap(), b"1");
+                assert!(journal(&root).exists(), "the journal is still there");
+                assert_eq!(w.note, b"record 1");
+                assert!(w.version.is_some());
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert_eq!(calls, 1);
+    assert_eq!(w.note, b"record 1");
+    assert!(!journal(&root).exists());
+}
+
+#[test]
+fn a_failed_finish_leaves_the_journal_and_recovery_calls_the_hook_with_the_note() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let hook = |seen: &Arc<Mutex<Vec<Vec<u8>>>>| {
+        let seen = Arc::clone(seen);
+        move |w: &ssot_version::Written| {
+            seen.lock().unwrap().push(w.note.clone());
+            Ok(())
+        }
+    };
+    let store = VersionStore::builder(root)
+        .on_recover(hook(&seen))
+        .open()
+        .unwrap();
+    let err = store
+        .write_with(
+            WriteSet::new().put("a", "1").delete("b").note("audit 7"),
+            |_| Err(std::io::Error::other("disk full")),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Finish { .. }), "{err}");
+    assert!(err.to_string().contains("disk full"), "{err}");
+    assert!(journal(root).exists());
+    assert_eq!(std::fs::read(root.join("a")).unwrap(), b"1");
+    assert!(seen.lock().unwrap().is_empty());
+    // The next operation recovers, calling the hook once.
+    store.status().unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![b"audit 7".to_vec()]);
+    assert!(!journal(root).exists());
+    store.status().unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_failing_recovery_hook_fails_the_open_and_keeps_the_journal() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = VersionStore::open(root).unwrap();
+    let _ = store
+        .write_with(WriteSet::new().put("a", "1"), |_| {
+            Err(std::io::Error::other("no"))
+        })
+        .unwrap_err();
+    drop(store);
+    let failing = VersionStore::builder(root)
+        .on_recover(|_| Err(std::io::Error::other("audit log unavailable")))
+        .open()
+        .unwrap_err();
+    assert!(matches!(failing, Error::Finish { .. }), "{failing}");
+    assert!(journal(root).exists());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&calls);
+    VersionStore::builder(root)
+        .on_recover(move |w| {
+            assert_eq!(w.files, vec![("a".to_owned(), Some(ObjectHash::of(b"1")))]);
+            c.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .open()
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(!journal(root).exists());
+}
+
+#[test]
+fn large_contents_go_through_a_pack_and_verify() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = VersionStore::open(root).unwrap();
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    store
+        .write(
+            WriteSet::new()
+                .put("big.bin", big.clone())
+                .put("small", "s"),
+        )
+        .unwrap();
+    assert_eq!(std::fs::read(root.join("big.bin")).unwrap(), big);
+    assert!(store.verify().unwrap().is_ok());
+    let w = store
+        .write(
+            WriteSet::new()
+                .put("big2.bin", big.clone())
+                .record_version("big"),
+        )
+        .unwrap();
+    assert!(w.version.is_some());
+    assert!(store.verify().unwrap().is_ok());
+}
+
+fn crash_at_put(name: &'static str) {
+    if name == "apply: put a file" {
+        panic!("simulated crash at {name}");
+    }
+}
+
+/// A write interrupted after its commit is finished by the next open; a file it
+/// journaled that was edited in between is recorded first, never lost.
+#[test]
+fn an_edit_made_after_an_interrupted_write_is_recorded_before_recovery_finishes_it() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "a0"), ("b", "b0")]));
+    let store = VersionStore::open(root).unwrap();
+    let base = store.snapshot("base").unwrap();
+    set_fault_hook(Some(crash_at_put));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        store.write(
+            WriteSet::new()
+                .put("a", "a1")
+                .put("b", "b1")
+                .record_version("both"),
+        )
+    }));
+    set_fault_hook(None);
+    assert!(result.is_err(), "the write was interrupted");
+    assert!(journal(root).exists());
+    drop(store);
+    // Someone edits `b` before the store is opened again.
+    std::fs::write(root.join("b"), "edited").unwrap();
+    let store = VersionStore::open(root).unwrap();
+    assert_eq!(contents(root), map(&[("a", "a1"), ("b", "b1")]));
+    let history = store.history().unwrap();
+    let descriptions: Vec<&str> = history.iter().map(|v| v.description()).collect();
+    assert_eq!(
+        descriptions,
+        [
+            "both",
+            "changes found when finishing an interrupted write",
+            "base"
+        ]
+    );
+    assert_eq!(
+        history[1].file("b").unwrap().hash,
+        ObjectHash::of(b"edited"),
+        "the edit is in history"
+    );
+    assert_eq!(history[2].id(), base.id());
+    assert!(store.status().unwrap().is_empty());
+    assert!(store.verify().unwrap().is_ok());
+}
+
+#[derive(Debug, Clone)]
+enum ModelOp {
+    Put(usize, Vec<u8>),
+    Delete(usize),
+}
+
+const PATHS: &[&str] = &["a", "b", "d/c", "d/e/f", "g/h", "i"];
+
+fn op() -> impl Strategy<Value = ModelOp> {
+    prop_oneof![
+        (
+            0..PATHS.len(),
+            proptest::collection::vec(any::<u8>(), 0..40)
+        )
+            .prop_map(|(i, b)| ModelOp::Put(i, b)),
+        (0..PATHS.len()).prop_map(ModelOp::Delete),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(common::cases(48)))]
+
+    /// Random sets of puts and deletes, written one after another, leave the tree equal
+    /// to a `BTreeMap` model; each recorded version equals the model too.
+    #[test]
+    fn writes_match_a_model_of_the_tree(
+        sets in proptest::collection::vec(proptest::collection::vec(op(), 0..6), 1..6),
+        record in any::<bool>(),
+    ) {
+        let _s = serial();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let store = VersionStore::open(root).unwrap();
+        let mut model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for ops in sets {
+            let mut set = WriteSet::new();
+            let mut step: BTreeMap<&str, Option<Vec<u8>>> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    ModelOp::Put(i, b) => {
+                        set = set.put(PATHS[i], b.clone());
+                        step.insert(PATHS[i], Some(b));
+                    }
+                    ModelOp::Delete(i) => {
+                        set = set.delete(PATHS[i]);
+                        step.insert(PATHS[i], None);
+                    }
+                }
+            }
+            if record {
+                set = set.record_version("step");
+            }
+            let w = store.write(set).unwrap();
+            for (p, b) in &step {
+                match b {
+                    Some(b) => { model.insert((*p).to_owned(), b.clone()); }
+                    None => { model.remove(*p); }
+                }
+            }
+            let expected_files: Vec<(String, Option<ObjectHash>)> = step
+                .iter()
+                .map(|(p, b)| ((*p).to_owned(), b.as_deref().map(ObjectHash::of)))
+                .collect();
+            prop_assert_eq!(&w.files, &expected_files);
+            let now: BTreeMap<String, Vec<u8>> =
+                read_tree(root).into_iter().map(|(p, (c, _))| (p, c)).collect();
+            prop_assert_eq!(&now, &model);
+            if record && let Some(v) = &w.version {
+                let recorded: BTreeMap<String, ObjectHash> =
+                    v.files().iter().map(|f| (f.path.clone(), f.hash)).collect();
+                let wanted: BTreeMap<String, ObjectHash> =
+                    model.iter().map(|(p, b)| (p.clone(), ObjectHash::of(b))).collect();
+                prop_assert_eq!(recorded, wanted);
+            }
+        }
+        prop_assert!(!journal(root).exists());
+        if record {
+            prop_assert!(store.status().unwrap().is_empty());
+            prop_assert!(store.verify().unwrap().is_ok());
+        }
+    }
+}
