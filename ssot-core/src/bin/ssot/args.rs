@@ -103,6 +103,14 @@ pub(crate) enum Command {
     Patch(PatchArgs),
     /// Show the audit log: every change, who made it, when, to which file.
     Log(LogArgs),
+    /// List the store's versions, newest first.
+    History,
+    /// Show the files that differ between two versions.
+    Diff(DiffArgs),
+    /// Restore the store's files as they were at a version (itself a new revision).
+    Rollback(RollbackArgs),
+    /// Show files changed outside the store since its last revision (exit 1 if any).
+    Status(StatusArgs),
     /// Explain where a configuration value comes from.
     Explain(ExplainArgs),
 }
@@ -169,6 +177,30 @@ pub(crate) struct PatchArgs {
     /// The merge patch, as JSON: `'{"database": {"pool": 10}}'`; `null` removes a key.
     #[arg(value_parser = json)]
     pub(crate) patch: serde_json::Value,
+}
+
+/// `ssot diff`.
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The older version: an id, a unique prefix of one, or a tag.
+    pub(crate) from: String,
+    /// The newer version.
+    pub(crate) to: String,
+}
+
+/// `ssot rollback`.
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    /// The version to restore: an id, a unique prefix of one (see `ssot history`), or a tag.
+    pub(crate) version: String,
+}
+
+/// `ssot status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Record the drift in the audit log as external changes (one revision).
+    #[arg(long)]
+    pub(crate) record: bool,
 }
 
 /// `ssot log`.

@@ -104,6 +104,10 @@ fn run(cli: &Cli, out: &mut Output) -> Run {
         Command::Add(a) => write::add(g, a, out),
         Command::Patch(a) => write::patch(g, a, out),
         Command::Log(a) => history::log(g, a, out),
+        Command::History => history::history(g, out),
+        Command::Diff(a) => history::diff(g, a, out),
+        Command::Rollback(a) => history::rollback(g, a, out),
+        Command::Status(a) => history::status(g, a, out),
         Command::Explain(a) => read::explain(g, a, out),
     }
 }
@@ -146,7 +150,13 @@ fn exit_code(e: &Error) -> u8 {
         | Error::OutsideRoot { .. }
         | Error::NotManaged { .. }
         | Error::UnknownConfig { .. }
-        | Error::UnknownKey { .. } => EXIT_NO,
+        | Error::UnknownKey { .. }
+        | Error::EmptyTransaction
+        | Error::Version(
+            ssot_core::version::Error::UnknownVersion { .. }
+            | ssot_core::version::Error::AmbiguousVersion { .. }
+            | ssot_core::version::Error::NoVersions { .. },
+        ) => EXIT_NO,
         _ => EXIT_FAILURE,
     }
 }

@@ -119,18 +119,25 @@ fn id_from_title(title: &str) -> Result<TaskId, ssot_core::Error> {
     TaskId::new(id)
 }
 
-/// What an operation did, in a few words.
-pub(crate) fn operation_text(op: &Operation) -> String {
-    match op {
+/// What a record did, in a few words.
+pub(crate) fn record_text(r: &AuditRecord) -> String {
+    match &r.operation {
         Operation::SetStatus { id, status } => format!("set {id} to {status}"),
         Operation::UpdateTask { id } => format!("edited {id}"),
         Operation::AddTask { id } => format!("added {id}"),
         Operation::RemoveTask { id } => format!("removed {id}"),
         Operation::Patch => "patched".to_owned(),
         Operation::Rollback { version } => format!("rolled back to {}", short(version)),
+        Operation::External if r.before.is_none() => "first recorded, as found".to_owned(),
+        Operation::External if r.after.is_none() => "deleted outside the store".to_owned(),
         Operation::External => "changed outside the store".to_owned(),
         _ => "changed".to_owned(),
     }
+}
+
+/// Whether a record is part of the log's baseline: a file recorded as found.
+fn is_baseline(r: &AuditRecord) -> bool {
+    r.operation == Operation::External && r.before.is_none()
 }
 
 /// The first 8 digits of a version id (any unique prefix names a version).
@@ -147,14 +154,28 @@ pub(crate) fn commit_json(commit: &Commit) -> Value {
     })
 }
 
-/// One line per record: `revision N: what  file`.
+/// One line per record, `revision N  what  file` (files first recorded as found
+/// counted on one line), then the version.
 pub(crate) fn print_commit(commit: &Commit, out: &mut Output) -> Run {
     if out.json {
         out.json_value(&commit_json(commit)).map_err(stdout_error)?;
         return Ok(Outcome::Done);
     }
     let mut text = String::new();
-    for r in &commit.records {
+    let baseline = commit.records.iter().filter(|r| is_baseline(r)).count();
+    if baseline > 1 {
+        text.push_str(&format!(
+            "{}  {}\n",
+            out.paint.bold(&format!("revision {}", commit.revision)),
+            out.paint
+                .dim(&format!("{baseline} files first recorded, as found"))
+        ));
+    }
+    for r in commit
+        .records
+        .iter()
+        .filter(|r| baseline < 2 || !is_baseline(r))
+    {
         text.push_str(&record_line(r, out));
         text.push('\n');
     }
@@ -166,9 +187,9 @@ pub(crate) fn print_commit(commit: &Commit, out: &mut Output) -> Run {
     Ok(Outcome::Done)
 }
 
-/// `revision N  what  file`, as `log` and the changes print it.
+/// `revision N  what  file`.
 pub(crate) fn record_line(r: &AuditRecord, out: &Output) -> String {
-    let what = operation_text(&r.operation);
+    let what = record_text(r);
     let what = if r.operation == Operation::External {
         out.paint.yellow(&what)
     } else {
@@ -189,14 +210,20 @@ mod tests {
     fn changed_lines_show_only_the_edited_region() {
         let before = "# c\na: 1\nb: 2\nc: 3\n";
         let after = "# c\na: 1\nb: 20\nc: 3\n";
-        assert_eq!(changed_lines(before, after), [('-', "b: 2"), ('+', "b: 20")]);
+        assert_eq!(
+            changed_lines(before, after),
+            [('-', "b: 2"), ('+', "b: 20")]
+        );
         assert!(changed_lines(before, before).is_empty());
         assert_eq!(changed_lines("a\n", "a\nb\n"), [('+', "b")]);
     }
 
     #[test]
     fn ids_from_titles_are_lowercase_words_joined_by_dashes() {
-        assert_eq!(id_from_title("Write the docs!").unwrap().as_str(), "write-the-docs");
+        assert_eq!(
+            id_from_title("Write the docs!").unwrap().as_str(),
+            "write-the-docs"
+        );
         assert_eq!(id_from_title("  Ship v2.0 ").unwrap().as_str(), "ship-v2-0");
         assert!(id_from_title("!!!").is_err());
     }
