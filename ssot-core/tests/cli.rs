@@ -478,6 +478,22 @@ fn add_with_an_unknown_dependency_is_refused_and_the_file_is_untouched() {
 }
 
 #[test]
+fn remove_is_refused_while_a_task_depends_on_it_and_then_removes_the_line() {
+    let dir = small_store();
+    let o = ssot(dir.path(), &["remove", "build"]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(stderr(&o).contains("build"), "{}", stderr(&o));
+
+    let o = ssot(dir.path(), &["remove", "ship"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("removed ship"), "{}", stdout(&o));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("todo.md")).unwrap(),
+        "# Work\n\n- [ ] Build 🆔 build ⏱ 2h ⏫\n"
+    );
+}
+
+#[test]
 fn patch_changes_a_configuration_in_place_and_prints_the_changed_lines() {
     let dir = example_store();
     let o = ssot(

@@ -99,6 +99,12 @@ pub(crate) enum Command {
     Set(SetArgs),
     /// Add a task to a task list, in the file's format and style.
     Add(AddArgs),
+    /// Remove a task from its file (refused while another task depends on it).
+    Remove {
+        /// The task's id.
+        #[arg(value_parser = task_id)]
+        id: TaskId,
+    },
     /// Change a JSON or YAML document with an RFC 7396 merge patch; comments survive.
     Patch(PatchArgs),
     /// Show the audit log: every change, who made it, when, to which file.

@@ -4,6 +4,29 @@
 //! repository with `cargo run -p ssot-core --features cli --bin ssot -- plan`.
 //! `ssot --help` lists the subcommands; `ssot SUBCOMMAND --help` explains one.
 //!
+//! # Subcommands
+//!
+//! | subcommand | what it does | `--json` prints |
+//! |---|---|---|
+//! | `init` | writes a default `ssot.yaml` | `{"root", "manifest", "files"}` |
+//! | `validate` | every problem of every file, on standard output | the report, `{"valid", "problems"}` |
+//! | `plan [--dot]` | ready and blocked tasks, waves, critical path; `--dot` for Graphviz | `Plan::to_json` |
+//! | `next [--id]` | the task to do next | the task, or `null` |
+//! | `done ID`, `set ID STATUS` | change a task's status | the commit: `{"revision", "version", "records"}` |
+//! | `add FILE TITLE [options]` | add a task, in the file's format and style | the commit |
+//! | `remove ID` | remove a task | the commit |
+//! | `patch FILE JSON` | an RFC 7396 merge patch, in place; prints the changed lines | the commit |
+//! | `log [--since R] [-n N] [--verify]` | the audit log; `--verify` checks its hash chain | the records, or the check |
+//! | `history` | the versions, newest first | the versions |
+//! | `diff A B` | files added, modified, removed between two versions | `{"added", "modified", "removed"}` |
+//! | `rollback VERSION` | restore a version, as a new revision | the commit |
+//! | `status [--record]` | files changed outside the store (drift); `--record` audits them | the drift, or the commit |
+//! | `explain CONFIG KEY` | which file and line set a configuration value | the explanation |
+//!
+//! Changes are made by the store: validated before anything is written (a refused
+//! change writes nothing and exits 1), locked against other threads and processes,
+//! audited, one revision each. `--actor NAME` names who made them in the audit log.
+//!
 //! # Output
 //!
 //! - Results go to standard output; problems, errors and notes to standard error, so
@@ -102,6 +125,7 @@ fn run(cli: &Cli, out: &mut Output) -> Run {
         Command::Done { id } => write::done(g, id, out),
         Command::Set(a) => write::set(g, a, out),
         Command::Add(a) => write::add(g, a, out),
+        Command::Remove { id } => write::remove(g, id, out),
         Command::Patch(a) => write::patch(g, a, out),
         Command::Log(a) => history::log(g, a, out),
         Command::History => history::history(g, out),

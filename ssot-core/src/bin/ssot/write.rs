@@ -1,4 +1,5 @@
-//! The subcommands that change the store: `done`, `set`, `add` and `patch`. Each is
+//! The subcommands that change the store: `done`, `set`, `add`, `remove` and
+//! `patch`. Each is
 //! one call of the store's write side, so each is validated before anything is
 //! written, made under the store's locks, audited, and given one revision; a refused
 //! change prints the problems and exits 1 with every file untouched.
@@ -50,6 +51,12 @@ pub(crate) fn add(global: &Global, args: &AddArgs, out: &mut Output) -> Run {
         _ => Position::End,
     };
     let commit = open(global)?.add_task(&args.file, task, at)?;
+    print_commit(&commit, out)
+}
+
+/// `ssot remove ID`.
+pub(crate) fn remove(global: &Global, id: &TaskId, out: &mut Output) -> Run {
+    let commit = open(global)?.remove_task(id.as_str())?;
     print_commit(&commit, out)
 }
 
