@@ -423,3 +423,85 @@ fn an_outside_edit_is_recorded_as_drift_before_the_change() {
     assert!(text.contains("Edited prose"));
     assert!(text.contains("- [/] Test"));
 }
+
+#[test]
+fn add_task_creates_a_new_markdown_task_list() {
+    let (dir, store) = store();
+    let c = store
+        .add_task(
+            "notes/later.md",
+            Task::new(TaskId::new("later").unwrap(), "Later"),
+            Position::End,
+        )
+        .unwrap();
+    let add = c.records.last().unwrap();
+    assert_eq!(add.before, None);
+    assert_eq!(add.operation, Operation::AddTask { id: "later".into() });
+    assert_eq!(read(dir.path(), "notes/later.md"), "- [ ] Later 🆔 later\n");
+    assert!(store.plan().unwrap().task("later").is_some());
+}
+
+#[test]
+fn bad_paths_and_bad_files_are_clear_errors_and_change_nothing() {
+    let (dir, store) = store();
+    assert!(matches!(
+        store.add_task(
+            "../escape.md",
+            Task::new(TaskId::new("x").unwrap(), "X"),
+            Position::End
+        ),
+        Err(Error::OutsideRoot { .. })
+    ));
+    assert!(matches!(
+        store.patch("todo.md", &json!({"a": 1})),
+        Err(Error::NotManaged { .. })
+    ));
+    fs::write(dir.path().join("notes.txt"), "x: 1\n").unwrap();
+    assert!(matches!(
+        store.patch("notes.txt", &json!({"x": 2})),
+        Err(Error::NotManaged { .. })
+    ));
+    // Binary junk where a task list is expected.
+    fs::write(dir.path().join("junk.md"), [0xff, 0xfe, 0x00, 0x2d]).unwrap();
+    let junk = store.add_task(
+        "junk.md",
+        Task::new(TaskId::new("j").unwrap(), "J"),
+        Position::End,
+    );
+    let Err(Error::Invalid(report)) = junk else {
+        panic!("expected Invalid, got {junk:?}")
+    };
+    assert_eq!(report.problems()[0].location.file, "junk.md");
+    assert_eq!(
+        fs::read(dir.path().join("junk.md")).unwrap(),
+        [0xff, 0xfe, 0x00, 0x2d]
+    );
+    fs::remove_file(dir.path().join("junk.md")).unwrap();
+    // A file deleted between the plan and the change.
+    assert!(store.plan().is_ok());
+    fs::remove_file(dir.path().join("sheet.tasks.csv")).unwrap();
+    assert!(matches!(
+        store.set_status("c1", Status::Done),
+        Err(Error::TaskNotFound { .. })
+    ));
+    assert_eq!(store.revision().unwrap(), 0);
+}
+
+#[test]
+fn a_configuration_overlay_file_is_patched_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("ssot.yaml"),
+        "version: 1\nconfigs:\n  app: [base.yaml, prod.yaml]\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("base.yaml"), "# base\nport: 80\nhost: a\n").unwrap();
+    fs::write(dir.path().join("prod.yaml"), "port: 8080 # prod\n").unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.patch("prod.yaml", &json!({"host": "b"})).unwrap();
+    assert_eq!(
+        read(dir.path(), "prod.yaml"),
+        "port: 8080 # prod\nhost: b\n"
+    );
+    assert_eq!(store.config("app").unwrap().get("host"), Some(&json!("b")));
+}

@@ -191,3 +191,70 @@ fn another_handle_sees_rollback_and_drift_revisions() {
     );
     assert_eq!(a.set_status("build", Status::Done).unwrap().revision, 3);
 }
+
+#[test]
+fn drift_sees_a_same_size_rewrite_even_with_the_old_mtime() {
+    let (dir, store) = store_with(None);
+    store.record_drift().unwrap();
+    let path = dir.path().join("ci.tasks.yaml");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    // An old file: its fingerprint is trusted once hashed.
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    store.record_drift().unwrap();
+    assert!(store.drift().unwrap().is_empty());
+    // Same size, same mtime put back: the ctime still tells.
+    fs::write(&path, YAML.replace("Lint", "Tint")).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(store.drift().unwrap().modified, ["ci.tasks.yaml"]);
+    // A young file rewritten at once with the same size is re-read.
+    store.record_drift().unwrap();
+    fs::write(&path, YAML.replace("Lint", "Mint")).unwrap();
+    assert_eq!(store.drift().unwrap().modified, ["ci.tasks.yaml"]);
+}
+
+#[test]
+fn configuration_overlay_files_are_in_the_baseline_and_restored_by_rollback() {
+    let manifest = "version: 1\nconfigs:\n  app: [config/base.yaml, config/prod.yaml]\n";
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("todo.md"), MD).unwrap();
+    fs::create_dir(dir.path().join("config")).unwrap();
+    fs::write(dir.path().join("config/base.yaml"), "pool: 10\n").unwrap();
+    fs::write(dir.path().join("config/prod.yaml"), "pool: 20\n").unwrap();
+    fs::write(dir.path().join("ssot.yaml"), manifest).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let c = store.set_status("build", Status::Done).unwrap();
+    let baseline: Vec<&str> = c
+        .records
+        .iter()
+        .filter(|r| r.operation == Operation::External)
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(
+        baseline,
+        ["config/base.yaml", "config/prod.yaml", "todo.md"]
+    );
+    let v = store.snapshot("pool 20").unwrap();
+    let p = store
+        .patch("config/prod.yaml", &serde_json::json!({"pool": 40}))
+        .unwrap();
+    assert_eq!(p.records.len(), 1);
+    let r = store.rollback(v.id().as_str()).unwrap();
+    assert_eq!(r.records.len(), 1, "{:?}", r.records);
+    assert_eq!(r.records[0].path, "config/prod.yaml");
+    assert_eq!(
+        r.records[0].after.as_deref(),
+        Some(blake3::hash(b"pool: 20\n").to_hex().as_str())
+    );
+    assert_eq!(read(dir.path(), "config/prod.yaml"), "pool: 20\n");
+    assert!(store.drift().unwrap().is_empty());
+}

@@ -315,6 +315,11 @@ impl AuditLog {
         }
     }
 
+    /// The log file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn damaged(&self, line: u64, reason: impl Into<String>) -> Error {
         Error::AuditDamaged {
             path: self.path.clone(),
@@ -332,17 +337,50 @@ impl AuditLog {
     /// Reads what was appended since this handle last looked. With `repair` (the
     /// caller holds the log's `flock`), a torn last line is cut off.
     fn refresh(&self, tail: &mut Tail, repair: bool) -> Result<(), Error> {
-        if tail.file.is_none() {
-            match OpenOptions::new().read(true).append(true).open(&self.path) {
-                Ok(f) => tail.file = Some(f),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(Error::io(&self.path, e)),
+        use std::os::unix::fs::MetadataExt as _;
+        let on_disk = match fs::metadata(&self.path) {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        let Some(on_disk) = on_disk else {
+            if tail.lines > 0 {
+                return Err(self.damaged(
+                    tail.lines,
+                    "the log was deleted after this store read it; open the store again to start a new log",
+                ));
             }
+            tail.file = None;
+            return Ok(());
+        };
+        // A log replaced by another file (moved away and started anew) is read
+        // from its start, as a new handle would.
+        let replaced = match tail.file.as_ref() {
+            Some(f) => {
+                let open = f.metadata().map_err(|e| Error::io(&self.path, e))?;
+                (open.dev(), open.ino()) != (on_disk.dev(), on_disk.ino())
+            }
+            None => true,
+        };
+        if replaced {
+            let file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(|e| Error::io(&self.path, e))?;
+            *tail = Tail {
+                file: Some(file),
+                offset: 0,
+                lines: 0,
+                revision: 0,
+                hash: GENESIS.to_owned(),
+                last: HashMap::new(),
+            };
         }
         let Some(file) = tail.file.as_ref() else {
             return Ok(());
         };
-        let len = file.metadata().map_err(|e| Error::io(&self.path, e))?.len();
+        let len = on_disk.len();
         if len < tail.offset {
             return Err(self.damaged(
                 tail.lines,
@@ -396,12 +434,17 @@ impl AuditLog {
         Ok(tail.revision)
     }
 
-    /// The last `after` the log records for `path`: `None` if the log never named
-    /// it, `Some(None)` if its last record deleted it.
+    /// The last `after` the log records for each path it names (`None`: its last
+    /// record deleted it).
     pub(crate) fn last_after(&self) -> Result<HashMap<String, Option<String>>, Error> {
+        Ok(self.state()?.1)
+    }
+
+    /// The last revision and [`last_after`](Self::last_after), read together.
+    pub(crate) fn state(&self) -> Result<(u64, HashMap<String, Option<String>>), Error> {
         let mut tail = self.lock_tail();
         self.refresh(&mut tail, false)?;
-        Ok(tail.last.clone())
+        Ok((tail.revision, tail.last.clone()))
     }
 
     /// Appends `records` as one revision (the log's last, plus one): one write, one
@@ -421,24 +464,35 @@ impl AuditLog {
         version: Option<String>,
         skip: impl FnOnce(&AuditLog) -> Result<bool, Error>,
     ) -> Result<Option<Appended>, Error> {
+        use std::os::unix::fs::MetadataExt as _;
         let mut tail = self.lock_tail();
-        if tail.file.is_none() {
-            if let Some(dir) = self.path.parent() {
-                fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let lock_file = loop {
+            if tail.file.is_none() {
+                if let Some(dir) = self.path.parent() {
+                    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&self.path)
+                    .map_err(|e| Error::io(&self.path, e))?;
             }
-            let file = OpenOptions::new()
-                .read(true)
-                .append(true)
-                .create(true)
-                .open(&self.path)
-                .map_err(|e| Error::io(&self.path, e))?;
-            tail.file = Some(file);
-        }
-        let Some(lock_file) = tail.file.as_ref().map(File::try_clone) else {
-            return Err(self.damaged(0, "the log file is not open"));
+            self.refresh(&mut tail, false)?;
+            let Some(file) = tail.file.as_ref() else {
+                // Deleted between the create and the refresh: create it again.
+                continue;
+            };
+            let lock_file = file.try_clone().map_err(|e| Error::io(&self.path, e))?;
+            lock_file.lock().map_err(|e| Error::io(&self.path, e))?;
+            // The lock must be on the file the path names now.
+            let locked = lock_file.metadata().map_err(|e| Error::io(&self.path, e))?;
+            match fs::metadata(&self.path) {
+                Ok(m) if (m.dev(), m.ino()) == (locked.dev(), locked.ino()) => break lock_file,
+                _ => {
+                    lock_file.unlock().map_err(|e| Error::io(&self.path, e))?;
+                }
+            }
         };
-        let lock_file = lock_file.map_err(|e| Error::io(&self.path, e))?;
-        lock_file.lock().map_err(|e| Error::io(&self.path, e))?;
         let result = (|| {
             self.refresh(&mut tail, true)?;
             if skip(self)? {
@@ -712,5 +766,22 @@ mod tests {
         assert_eq!(c.records[0].revision, 2);
         assert!(other.verify().unwrap().is_ok());
         assert_eq!(log.revision().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_log_moved_away_is_started_anew_and_a_deleted_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path());
+        log.append(&[pending("a.md")], None, |_| Ok(false)).unwrap();
+        fs::rename(dir.path().join("audit.log"), dir.path().join("old.log")).unwrap();
+        assert!(matches!(log.revision(), Err(Error::AuditDamaged { .. })));
+        fs::write(dir.path().join("audit.log"), "").unwrap();
+        assert_eq!(log.revision().unwrap(), 0);
+        let c = log
+            .append(&[pending("b.md")], None, |_| Ok(false))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.records[0].revision, 1);
+        assert_eq!(c.records[0].prev, GENESIS);
     }
 }

@@ -139,12 +139,18 @@ impl Change<'_> {
 pub(crate) struct WriteSide {
     pub(crate) actor: String,
     pub(crate) state_dir: PathBuf,
-    locks: LockManager<String>,
+    /// The in-process locks, one key per file (for `health`'s statistics too).
+    pub(crate) locks: LockManager<String>,
     file_lock: Mutex<Option<FileLock>>,
     pub(crate) audit: AuditLog,
     subscribers: Mutex<Vec<Sender<Event>>>,
     pub(crate) versions: OnceLock<VersionStore>,
+    /// Drift's stat cache: path -> (fingerprint, trusted, hash); see `file_hashes`.
+    pub(crate) hashes: Mutex<HashMap<String, (Fingerprint, bool, String)>>,
 }
+
+/// A file's size, mtime, ctime (seconds and nanoseconds), inode and device.
+pub(crate) type Fingerprint = (u64, i64, i64, i64, i64, u64, u64);
 
 impl std::fmt::Debug for WriteSide {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -180,6 +186,7 @@ impl WriteSide {
             file_lock: Mutex::new(None),
             subscribers: Mutex::new(Vec::new()),
             versions: OnceLock::new(),
+            hashes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -385,11 +392,31 @@ impl Store {
 
     /// The task file holding task `id`, through the cached reads.
     fn locate(&self, id: &str) -> Result<(String, ReadAs), Error> {
-        let (files, _) = self.task_files()?;
+        let (files, problems) = self.task_files()?;
         let mut hits = files
             .iter()
             .filter(|f| f.tasks().iter().any(|t| t.id.as_str() == id));
         let Some(first) = hits.next() else {
+            // The task may be in a file that cannot be read or parsed: say which.
+            let unreadable: Vec<Problem> = problems
+                .into_iter()
+                .filter(|p| {
+                    matches!(
+                        p.kind,
+                        ProblemKind::Io | ProblemKind::Parse | ProblemKind::Encoding
+                    )
+                })
+                .map(|mut p| {
+                    p.message = format!(
+                        "no readable task file holds task `{id}`, and this one cannot be read: {}",
+                        p.message
+                    );
+                    p
+                })
+                .collect();
+            if !unreadable.is_empty() {
+                return Err(Error::Invalid(Box::new(Report::new(unreadable))));
+            }
             return Err(Error::TaskNotFound {
                 id: crate::TaskId::new(id)?,
             });
@@ -498,8 +525,8 @@ impl Store {
         // (appending its audit records), so the log and files read below are whole.
         let versions = self.versions()?;
         let head = versions.head()?;
-        let last = self.write.audit.last_after()?;
-        let first_revision = self.write.audit.revision()? == 0;
+        let (revision, last) = self.write.audit.state()?;
+        let first_revision = revision == 0;
         let now = jiff::Timestamp::now();
         let pending =
             |operation: Operation, path: &str, before: Option<String>, after: Option<String>| {
@@ -552,11 +579,9 @@ impl Store {
             .map(|w| (w.rel.clone(), w.before_hash.clone()))
             .collect();
         if first_revision {
-            for file in self.files()? {
-                if !work.contains_key(&file.path) {
-                    let full = self.root.join(&file.path);
-                    let bytes = fs::read(&full).map_err(|e| Error::io(full, e))?;
-                    drift_paths.push((file.path, Some(hash_hex(&bytes))));
+            for (path, hash) in self.file_hashes()? {
+                if !work.contains_key(&path) {
+                    drift_paths.push((path, Some(hash)));
                 }
             }
             drift_paths.sort();
@@ -808,6 +833,19 @@ impl Store {
         }])
     }
 
+    /// The counters of this handle's in-process lock manager (one key per file
+    /// changed).
+    #[must_use]
+    pub fn lock_stats(&self) -> ssot_lock::LockStats {
+        self.write.locks.stats()
+    }
+
+    /// The audit log's path, `<root>/.ssot/audit.log` (it may not exist yet).
+    #[must_use]
+    pub fn audit_log_path(&self) -> &Path {
+        self.write.audit.path()
+    }
+
     /// The store's revision: that of the last commit in the audit log (0 when there
     /// is none). Costs one `stat` of the log, and a read of what others appended.
     ///
@@ -859,5 +897,43 @@ impl Store {
     /// sent here: use [`changes_since`](Self::changes_since) (or `watch`) for those.
     pub fn subscribe(&self) -> Receiver<Event> {
         self.write.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_compare_without_line_numbers() {
+        let at = |line, msg: &str| {
+            Problem::new(
+                Location::at("a.md", Some(line), None),
+                ProblemKind::DuplicateId,
+                msg,
+            )
+        };
+        let before = at(3, "task id `x` is also used at b.md:12; ids are unique");
+        let shifted = at(4, "task id `x` is also used at b.md:13; ids are unique");
+        let other = at(3, "task id `y` is also used at b.md:12; ids are unique");
+        assert_eq!(problem_key(&before), problem_key(&shifted));
+        assert_ne!(problem_key(&before), problem_key(&other));
+    }
+
+    #[test]
+    fn a_version_description_names_the_change_and_its_file() {
+        let op = Operation::SetStatus {
+            id: "build".into(),
+            status: "done".into(),
+        };
+        assert_eq!(describe(&op, "todo.md"), "set-status build done (todo.md)");
+        assert_eq!(describe(&Operation::Patch, "app.yaml"), "patch app.yaml");
+    }
+
+    #[test]
+    fn the_actor_defaults_to_user_or_ssot_and_can_be_given() {
+        let dir = Path::new("/nonexistent");
+        assert_eq!(WriteSide::new(dir, Some("ci".into())).actor, "ci");
+        assert!(!WriteSide::new(dir, None).actor.is_empty());
     }
 }

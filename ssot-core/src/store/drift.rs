@@ -12,9 +12,11 @@
 //! files it touches first, as `External` records of its own revision, and
 //! `record_drift` records all of it.
 //!
-//! **Cost.** A walk of the store, and a read and hash of every file: O(bytes of the
-//! store). There is no `stat` fast path yet (the read cache's fingerprints belong to
-//! parses, not to the log's hashes).
+//! **Cost.** A walk of the store and a `stat` of every file; a file is read and hashed
+//! only when its fingerprint changed since this handle last hashed it, or when it
+//! was modified less than [`RACY_WINDOW`](super::RACY_WINDOW) before that (the read
+//! cache's racy-clean rule: a file changed twice within one timestamp tick is never
+//! taken for unchanged).
 
 use std::collections::BTreeSet;
 
@@ -83,16 +85,22 @@ impl Store {
         gone.sort();
         for (path, logged) in gone {
             // Only files that are still part of the store by the manifest.
-            if scan::role_of(&self.manifest, path).is_some() {
+            if self.is_tracked(path) {
                 drift.removed.push(path.clone());
                 detail.push((path.clone(), Some(logged.clone()), None));
             }
         }
         for path in drift.added.iter().chain(&drift.modified) {
-            if let Some(Ok(role)) = scan::role_of(&self.manifest, path) {
-                let loaded = self.load(path, &ReadAs::Role(role));
-                drift.problems.extend(loaded.problems.iter().cloned());
-            }
+            let read_as = match scan::role_of(&self.manifest, path) {
+                Some(Ok(role)) => ReadAs::Role(role),
+                Some(Err(problem)) => {
+                    drift.problems.push(problem);
+                    continue;
+                }
+                None => ReadAs::Config,
+            };
+            let loaded = self.load(path, &read_as);
+            drift.problems.extend(loaded.problems.iter().cloned());
         }
         detail.sort();
         Ok((drift, detail))

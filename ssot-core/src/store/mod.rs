@@ -70,6 +70,11 @@
 //! | a read of an unchanged file | one `stat` and a cache hit (a file modified in the last 2 s is also re-read and hashed) |
 //! | a read of a changed file | read, hash, parse, validate; for JSON and YAML task lists, one more read of the text to find each task's line |
 //! | [`Store::plan`] | a walk, a read of each task file, then O(V + E) to build the graph and O(V log V + E) for waves and the critical path |
+//! | a change ([`Store::set_status`], ...) or a [`Transaction`] | find the task through the cached reads (a walk and a `stat` per task file), two lock files and the version store's lock, a read and parse of each file touched, the edit, a parse of the new text (and, for changes that can alter ids or dependencies, a plan of the store); then 5 fsync rounds (the version store's 4, the audit log's 1) whatever the number of files; see `change.rs` |
+//! | [`Store::revision`] | two `stat`s, and a read of the records other handles appended since |
+//! | [`Store::audit_log`], [`Store::changes_since`], [`Store::verify_audit`] | a read and check of the whole log |
+//! | [`Store::drift`], [`Store::record_drift`] | a walk and a `stat` per file; a read and hash of each file changed (or changed in the last 2 s) since this handle last looked |
+//! | [`Store::rollback`] | `ssot-version`'s rollback, and a read and hash of every file before and after |
 
 mod audit;
 mod change;

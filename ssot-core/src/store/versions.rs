@@ -22,7 +22,7 @@ use ssot_version::{Diff, Version, VersionStore, Written};
 use super::Store;
 use super::audit::{AuditLog, Operation, Pending};
 use super::change::{Commit, hash_hex};
-use super::scan::STATE_DIR;
+use super::scan::{self, STATE_DIR};
 use crate::error::Error;
 
 /// What a commit's [`WriteSet`](ssot_version::WriteSet) note holds.
@@ -204,17 +204,86 @@ impl Store {
         })
     }
 
-    /// Every file of the store now, with the hash of its bytes, sorted by path.
-    pub(crate) fn file_hashes(&self) -> Result<Vec<(String, String)>, Error> {
-        let mut out = Vec::new();
-        for file in self.files()? {
-            let full: PathBuf = self.root.join(&file.path);
-            match std::fs::read(&full) {
-                Ok(bytes) => out.push((file.path, hash_hex(&bytes))),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(full, e)),
+    /// The paths the audit log follows: the store's files (as the manifest selects
+    /// them) and the files of its configuration overlay sets, sorted.
+    pub(crate) fn tracked_paths(&self) -> Result<Vec<String>, Error> {
+        let mut paths: BTreeSet<String> = self.files()?.into_iter().map(|f| f.path).collect();
+        for set in self.manifest.configs() {
+            for file in &set.files {
+                if let Ok((rel, _)) = super::scan::resolve(&self.root, file) {
+                    paths.insert(rel);
+                }
             }
         }
+        Ok(paths.into_iter().collect())
+    }
+
+    /// Whether the audit log follows `rel` (see [`tracked_paths`](Self::tracked_paths)).
+    pub(crate) fn is_tracked(&self, rel: &str) -> bool {
+        scan::role_of(&self.manifest, rel).is_some()
+            || self
+                .manifest
+                .configs()
+                .iter()
+                .any(|c| c.files.iter().any(|f| f == rel))
+    }
+
+    /// Every file the audit log follows (see [`tracked_paths`](Self::tracked_paths))
+    /// that exists now, with the hash of its bytes, sorted by path.
+    ///
+    /// A file whose `stat` fingerprint (size, mtime, ctime, inode, device) is the one
+    /// recorded when it was last hashed, and whose mtime was then at least
+    /// [`RACY_WINDOW`](super::RACY_WINDOW) older than that hashing (the read cache's
+    /// racy-clean rule), is not read again.
+    pub(crate) fn file_hashes(&self) -> Result<Vec<(String, String)>, Error> {
+        use std::os::unix::fs::MetadataExt as _;
+        let mut known = self
+            .write
+            .hashes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        for path in self.tracked_paths()? {
+            let full: PathBuf = self.root.join(&path);
+            let meta = match std::fs::metadata(&full) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(full, e)),
+            };
+            let print = (
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec(),
+                meta.ctime(),
+                meta.ctime_nsec(),
+                meta.ino(),
+                meta.dev(),
+            );
+            seen.insert(path.clone());
+            if let Some((p, trusted, hash)) = known.get(&path)
+                && *p == print
+                && *trusted
+            {
+                out.push((path, hash.clone()));
+                continue;
+            }
+            let read_at = std::time::SystemTime::now();
+            let bytes = match std::fs::read(&full) {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(full, e)),
+            };
+            let hash = hash_hex(&bytes);
+            let trusted = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.checked_add(super::RACY_WINDOW))
+                .is_some_and(|limit| limit <= read_at);
+            known.insert(path.clone(), (print, trusted, hash.clone()));
+            out.push((path, hash));
+        }
+        known.retain(|p, _| seen.contains(p));
         Ok(out)
     }
 
