@@ -82,6 +82,8 @@ fn main() -> Result {
     println!("{}", store.explain("app", "database.pool")?);
 
     step("5. The audit log (a hash chain) and the versions");
+    // Records of one revision that did the same thing are shown on one line.
+    let mut lines: Vec<(u64, String, Vec<String>)> = Vec::new();
     for r in store.audit_log()? {
         let what = match &r.operation {
             // The first change of a file records it as it was found: the baseline
@@ -92,7 +94,17 @@ fn main() -> Result {
             Operation::Rollback { version } => format!("rolled back to {}", short(version)),
             other => format!("{other:?}").to_lowercase(),
         };
-        println!("  revision {}  {what:<24}  {}", r.revision, r.path);
+        match lines.last_mut() {
+            Some((rev, w, paths)) if *rev == r.revision && *w == what => paths.push(r.path),
+            _ => lines.push((r.revision, what, vec![r.path])),
+        }
+    }
+    for (revision, what, paths) in lines {
+        let files = match paths.len() {
+            1 | 2 => paths.join(", "),
+            n => format!("{n} files: every file of the store"),
+        };
+        println!("  revision {revision}  {what:<24}  {files}");
     }
     let check = store.verify_audit()?;
     println!(
