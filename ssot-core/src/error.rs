@@ -351,6 +351,23 @@ pub enum Error {
         /// The journal directory.
         dir: std::path::PathBuf,
     },
+
+    /// The file watcher of [`Store::watch`](crate::store::Store::watch) failed: it
+    /// could not start, or its back-end reported an error (events lost, the
+    /// watch limit reached).
+    #[cfg(feature = "watch")]
+    #[error(
+        "watching {} for outside edits: {source}; check the directory exists and is readable \
+         (on Linux, `OS file watch limit reached` means raising `fs.inotify.max_user_watches`)",
+        path.display()
+    )]
+    Watch {
+        /// The directory watched.
+        path: PathBuf,
+        /// The watcher's error.
+        #[source]
+        source: notify::Error,
+    },
 }
 
 impl Error {

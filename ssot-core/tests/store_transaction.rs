@@ -233,3 +233,19 @@ fn crash_after_the_audit_before_the_journal_is_removed_is_not_appended_twice() {
     assert!(store.verify_audit().unwrap().is_ok());
     assert_eq!(store.set_status("lint", Status::Done).unwrap().revision, 2);
 }
+
+#[test]
+fn a_task_added_in_a_transaction_can_be_changed_later_in_it() {
+    let (dir, store) = store();
+    store
+        .transaction()
+        .add_task(
+            "todo.md",
+            Task::new(TaskId::new("ship").unwrap(), "Ship"),
+            Position::End,
+        )
+        .set_status("ship", Status::InProgress)
+        .commit()
+        .unwrap();
+    assert!(read(dir.path(), "todo.md").ends_with("- [/] Ship 🆔 ship\n"));
+}

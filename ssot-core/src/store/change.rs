@@ -104,6 +104,9 @@ pub struct Commit {
     pub records: Vec<AuditRecord>,
 }
 
+/// The task files as the cached reads give them, and the problems met.
+type TaskFiles = (Vec<Arc<TaskFile>>, Vec<Problem>);
+
 /// One change, before it is applied.
 pub(crate) enum Change<'a> {
     SetStatus {
@@ -162,15 +165,18 @@ impl std::fmt::Debug for WriteSide {
 
 impl WriteSide {
     /// The write side of the store at `root`. Opens the version store (finishing a
-    /// write a crash interrupted) if `.ssot/versions` exists.
-    pub(crate) fn open(root: &Path, actor: Option<String>) -> Result<WriteSide, Error> {
-        let versions = OnceLock::new();
-        if root.join(STATE_DIR).join("versions").is_dir() {
-            let _ = versions.set(super::versions::open_versions(root)?);
+    /// write a crash interrupted) if `.ssot/versions` exists. If that fails (a
+    /// read-only directory, a damaged audit log the recovery cannot append to), the
+    /// store still opens for reading, and the first write tries again and reports
+    /// the error.
+    pub(crate) fn open(root: &Path, actor: Option<String>) -> WriteSide {
+        let side = WriteSide::new(root, actor);
+        if root.join(STATE_DIR).join("versions").is_dir()
+            && let Ok(versions) = super::versions::open_versions(root)
+        {
+            let _ = side.versions.set(versions);
         }
-        let mut side = WriteSide::new(root, actor);
-        side.versions = versions;
-        Ok(side)
+        side
     }
 
     fn new(root: &Path, actor: Option<String>) -> WriteSide {
@@ -346,10 +352,22 @@ fn problem_key(p: &Problem) -> (ProblemKind, String, String) {
 
 impl Store {
     /// Where a change applies: its file (relative) and how that file is read.
-    fn target(&self, change: &Change<'_>) -> Result<(String, ReadAs), Error> {
+    ///
+    /// `files` caches the task files read for the first id looked up, so a
+    /// transaction reads them once; `added` holds the tasks added by earlier changes
+    /// of the same transaction, which later ones may change.
+    fn target(
+        &self,
+        change: &Change<'_>,
+        files: &mut Option<TaskFiles>,
+        added: &HashMap<String, (String, ReadAs)>,
+    ) -> Result<(String, ReadAs), Error> {
         match change {
             Change::SetStatus { id, .. } | Change::Update { id, .. } | Change::Remove { id } => {
-                self.locate(id)
+                match added.get(id) {
+                    Some(target) => Ok(target.clone()),
+                    None => self.locate(id, files),
+                }
             }
             Change::Add { path, .. } => {
                 let (rel, _) = scan::resolve(&self.root, path)?;
@@ -391,21 +409,29 @@ impl Store {
     }
 
     /// The task file holding task `id`, through the cached reads.
-    fn locate(&self, id: &str) -> Result<(String, ReadAs), Error> {
-        let (files, problems) = self.task_files()?;
+    fn locate(&self, id: &str, cache: &mut Option<TaskFiles>) -> Result<(String, ReadAs), Error> {
+        if cache.is_none() {
+            *cache = Some(self.task_files()?);
+        }
+        let Some((files, problems)) = cache.as_ref() else {
+            return Err(Error::TaskNotFound {
+                id: crate::TaskId::new(id)?,
+            });
+        };
         let mut hits = files
             .iter()
             .filter(|f| f.tasks().iter().any(|t| t.id.as_str() == id));
         let Some(first) = hits.next() else {
             // The task may be in a file that cannot be read or parsed: say which.
             let unreadable: Vec<Problem> = problems
-                .into_iter()
+                .iter()
                 .filter(|p| {
                     matches!(
                         p.kind,
                         ProblemKind::Io | ProblemKind::Parse | ProblemKind::Encoding
                     )
                 })
+                .cloned()
                 .map(|mut p| {
                     p.message = format!(
                         "no readable task file holds task `{id}`, and this one cannot be read: {}",
@@ -512,8 +538,13 @@ impl Store {
             return Err(Error::EmptyTransaction);
         }
         let mut targeted = Vec::with_capacity(changes.len());
+        let mut files = None;
+        let mut added = HashMap::new();
         for change in changes {
-            let (rel, read_as) = self.target(&change)?;
+            let (rel, read_as) = self.target(&change, &mut files, &added)?;
+            if let Change::Add { task, .. } = &change {
+                added.insert(task.id.as_str().to_owned(), (rel.clone(), read_as.clone()));
+            }
             targeted.push((rel, read_as, change));
         }
         let paths: BTreeSet<String> = targeted.iter().map(|(r, _, _)| r.clone()).collect();

@@ -81,6 +81,7 @@ mod change;
 mod config;
 mod drift;
 mod fault;
+mod health;
 mod locate;
 pub mod manifest;
 mod plan;
@@ -89,6 +90,8 @@ mod report;
 mod scan;
 mod transaction;
 mod versions;
+#[cfg(feature = "watch")]
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,6 +106,9 @@ pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
 pub use self::drift::Drift;
 #[cfg(feature = "fault-injection")]
 pub use self::fault::set_fault_hook;
+pub use self::health::{
+    AuditHealth, CacheHealth, DriftHealth, Health, LockHealth, SnapshotHealth, ValidationHealth,
+};
 pub use self::manifest::{
     AuditRetention, ConfigSet, FileKind, FileRule, Manifest, Settings, SnapshotPolicy,
 };
@@ -111,6 +117,8 @@ pub use self::read::{Document, RACY_WINDOW, ReadStats, TaskFile};
 pub use self::report::{Location, Problem, ProblemKind, Report};
 pub use self::scan::{Role, STATE_DIR, StoreFile};
 pub use self::transaction::Transaction;
+#[cfg(feature = "watch")]
+pub use self::watch::{DEFAULT_DEBOUNCE, Watcher};
 
 use self::config::Layer;
 use self::manifest::{MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_SCHEMA_TEXT};
@@ -199,7 +207,7 @@ impl StoreBuilder {
         register_user_schemas(&root, &manifest, &mut registry)?;
         let store = Store {
             reader: Reader::new(manifest.settings().cache_documents),
-            write: change::WriteSide::open(&root, self.actor)?,
+            write: change::WriteSide::open(&root, self.actor),
             root,
             manifest,
             registry,

@@ -11,7 +11,13 @@
 //! enough) appends them to the audit log exactly once.
 //!
 //! The version store is opened when the store is opened if `.ssot/versions` exists
-//! (which finishes a write a crash interrupted), else at the first write.
+//! (which finishes a write a crash interrupted), else at the first write; if it
+//! cannot be opened then (a read-only directory), the store still opens for reading
+//! and the first write reports the error.
+//!
+//! A process that opens `.ssot/versions` with `ssot-version` directly, without this
+//! hook, finishes a crashed write without appending its records: the audit log then
+//! sees the files as drift (`External` records) at the next change.
 
 use std::collections::BTreeSet;
 use std::io;
