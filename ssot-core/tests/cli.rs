@@ -81,7 +81,10 @@ fn help_documents_every_subcommand_and_the_exit_codes() {
         .expect("runs");
     assert_eq!(code(&o), 0);
     let text = stdout(&o);
-    for sub in ["init", "validate", "plan", "next", "explain"] {
+    for sub in [
+        "init", "validate", "plan", "next", "done", "set", "add", "remove", "patch", "log",
+        "history", "diff", "rollback", "status", "explain", "watch", "health",
+    ] {
         assert!(text.contains(sub), "--help lists `{sub}`:\n{text}");
     }
     assert!(text.contains("Exit codes:"), "{text}");
@@ -664,4 +667,93 @@ fn status_reports_an_outside_edit_with_exit_1_until_it_is_recorded() {
         stdout(&record)
     );
     assert_eq!(code(&ssot(dir.path(), &["status"])), 0);
+}
+
+// ---- health and watch -----------------------------------------------------------
+
+#[test]
+fn health_exits_1_while_the_store_needs_attention_and_0_when_it_is_healthy() {
+    let dir = example_store();
+    let env = [("DB_HOST", "db")];
+    let sick = ssot_env(dir.path(), &["health"], &env);
+    assert_eq!(code(&sick), 1, "{}", stderr(&sick));
+    let text = stdout(&sick);
+    assert!(text.contains("needs attention"), "{text}");
+    assert!(text.contains("validation  1 problem"), "{text}");
+    assert!(text.ends_with('\n'), "{text:?}");
+
+    // The fix is a change, which also records the baseline: no drift is left.
+    let fix = ssot_env(
+        dir.path(),
+        &["patch", "services/web.yaml", r#"{"port": 8080}"#],
+        &env,
+    );
+    assert_eq!(code(&fix), 0, "{}", stderr(&fix));
+    let well = ssot_env(dir.path(), &["health", "--json"], &env);
+    assert_eq!(code(&well), 0, "{}", stdout(&well));
+    let health: serde_json::Value = serde_json::from_slice(&well.stdout).unwrap();
+    assert_eq!(health["validation"]["valid"], true);
+    assert_eq!(health["revision"], 1);
+    assert_eq!(health["audit"]["intact"], true);
+}
+
+#[test]
+fn watch_prints_an_outside_edit_and_other_processes_changes_as_they_are_committed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let dir = small_store();
+    // A first change, so that the log has a baseline and revision 1.
+    assert_eq!(code(&ssot(dir.path(), &["done", "build"])), 0);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssot"))
+        .arg("-C")
+        .arg(dir.path())
+        .args(["watch", "--count", "2", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The watch is in place once it says so on standard error.
+    let mut ready = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert!(ready.starts_with("watching "), "{ready}");
+
+    // An edit by hand, then a change by another process.
+    let mut todo = fs::read_to_string(dir.path().join("todo.md")).unwrap();
+    todo.push_str("- [ ] Docs 🆔 docs\n");
+    fs::write(dir.path().join("todo.md"), todo).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ssot(dir.path(), &["status"]).status.code() != Some(0) {
+        assert!(Instant::now() < deadline, "the watcher records the edit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(code(&ssot(dir.path(), &["done", "docs"])), 0);
+
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("watch --count 2 did not end");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{out}");
+    assert_eq!(events[0]["revision"], 2);
+    assert_eq!(events[0]["external"], true);
+    assert_eq!(events[0]["path"], "todo.md");
+    assert_eq!(events[1]["revision"], 3);
+    assert_eq!(events[1]["external"], false);
+    assert_eq!(events[1]["operation"]["op"], "set-status");
 }

@@ -119,6 +119,22 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// Explain where a configuration value comes from.
     Explain(ExplainArgs),
+    /// Print each change as it is committed, outside edits included, until Ctrl-C.
+    Watch(WatchArgs),
+    /// One report: validation, drift, audit log, snapshots, locks, cache (exit 1 when
+    /// the store needs attention).
+    Health,
+}
+
+/// `ssot watch`.
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    /// First print the changes after this revision (default: only new ones).
+    #[arg(long, value_name = "REVISION")]
+    pub(crate) since: Option<u64>,
+    /// Stop after printing N changes (`--count 1` waits for the next one).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) count: Option<u64>,
 }
 
 /// `ssot set`.

@@ -22,6 +22,8 @@
 //! | `rollback VERSION` | restore a version, as a new revision | the commit |
 //! | `status [--record]` | files changed outside the store (drift); `--record` audits them | the drift, or the commit |
 //! | `explain CONFIG KEY` | which file and line set a configuration value | the explanation |
+//! | `watch [--since R] [--count N]` | each change as it is committed, outside edits included | one event object per line |
+//! | `health` | validation, drift, audit log, snapshots, locks, cache | the health report |
 //!
 //! Changes are made by the store: validated before anything is written (a refused
 //! change writes nothing and exits 1), locked against other threads and processes,
@@ -45,7 +47,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | the answer is no: problems found (`validate`, `plan`, `health`), a change refused (invalid, illegal status change, unknown task, key or version), drift found (`status`), nothing ready (`next`) |
+//! | 1 | the answer is no: problems found (`validate`, `plan`), a store that needs attention (`health`), a change refused (invalid, illegal status change, unknown task, key or version), drift found (`status`), nothing ready (`next`) |
 //! | 2 | usage error: unknown option, malformed argument (clap's code) |
 //! | 3 | I/O or store failure: a file or the store's own state cannot be read or written, the store's lock cannot be taken |
 //!
@@ -61,6 +63,7 @@
 
 mod args;
 mod history;
+mod live;
 mod out;
 mod read;
 mod write;
@@ -133,6 +136,8 @@ fn run(cli: &Cli, out: &mut Output) -> Run {
         Command::Rollback(a) => history::rollback(g, a, out),
         Command::Status(a) => history::status(g, a, out),
         Command::Explain(a) => read::explain(g, a, out),
+        Command::Watch(a) => live::watch(g, a, out),
+        Command::Health => live::health(g, out),
     }
 }
 

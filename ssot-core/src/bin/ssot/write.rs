@@ -126,19 +126,27 @@ fn id_from_title(title: &str) -> Result<TaskId, ssot_core::Error> {
     TaskId::new(id)
 }
 
-/// What a record did, in a few words.
-pub(crate) fn record_text(r: &AuditRecord) -> String {
-    match &r.operation {
+/// What an operation did, in a few words.
+pub(crate) fn operation_text(op: &Operation) -> String {
+    match op {
         Operation::SetStatus { id, status } => format!("set {id} to {status}"),
         Operation::UpdateTask { id } => format!("edited {id}"),
         Operation::AddTask { id } => format!("added {id}"),
         Operation::RemoveTask { id } => format!("removed {id}"),
         Operation::Patch => "patched".to_owned(),
         Operation::Rollback { version } => format!("rolled back to {}", short(version)),
-        Operation::External if r.before.is_none() => "first recorded, as found".to_owned(),
-        Operation::External if r.after.is_none() => "deleted outside the store".to_owned(),
         Operation::External => "changed outside the store".to_owned(),
         _ => "changed".to_owned(),
+    }
+}
+
+/// What a record did, in a few words; an outside change says whether the file was
+/// new to the log or deleted.
+pub(crate) fn record_text(r: &AuditRecord) -> String {
+    match &r.operation {
+        Operation::External if r.before.is_none() => "first recorded, as found".to_owned(),
+        Operation::External if r.after.is_none() => "deleted outside the store".to_owned(),
+        op => operation_text(op),
     }
 }
 
