@@ -757,3 +757,20 @@ fn watch_prints_an_outside_edit_and_other_processes_changes_as_they_are_committe
     assert_eq!(events[1]["external"], false);
     assert_eq!(events[1]["operation"]["op"], "set-status");
 }
+
+#[test]
+fn status_shows_the_problems_of_a_drifted_file_at_file_line_col() {
+    let dir = small_store();
+    assert_eq!(code(&ssot(dir.path(), &["done", "build"])), 0);
+    fs::write(
+        dir.path().join("ci.tasks.yaml"),
+        "- id: test\n  title: Test\n  priority: urgent\n",
+    )
+    .unwrap();
+    let o = ssot(dir.path(), &["status"]);
+    assert_eq!(code(&o), 1);
+    let text = stdout(&o);
+    let at = format!("{}:3", dir.path().join("ci.tasks.yaml").display());
+    assert!(text.lines().any(|l| l.starts_with(&at)), "{text}");
+    assert!(text.contains("urgent"), "{text}");
+}

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use ssot_core::Error;
+use ssot_core::store::Report;
 use ssot_core::version::Version;
 
 use crate::args::{DiffArgs, Global, LogArgs, RollbackArgs, StatusArgs};
@@ -154,6 +155,11 @@ pub(crate) fn status(global: &Global, args: &StatusArgs, out: &mut Output) -> Ru
         out.note("no drift: every file is as the audit log says");
     } else {
         print_file_lists(&lists, out)?;
+        if !drift.problems.is_empty() {
+            // What a change would now be refused for, at file:line:col.
+            let report = Report::new(drift.problems.clone());
+            out.problems(&report, true).map_err(stdout_error)?;
+        }
     }
     Ok(if none { Outcome::Done } else { Outcome::No })
 }
