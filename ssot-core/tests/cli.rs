@@ -774,3 +774,29 @@ fn status_shows_the_problems_of_a_drifted_file_at_file_line_col() {
     assert!(text.lines().any(|l| l.starts_with(&at)), "{text}");
     assert!(text.contains("urgent"), "{text}");
 }
+
+#[test]
+fn plan_lists_tasks_in_progress_and_on_hold_apart_from_ready_and_blocked() {
+    let dir = small_store();
+    assert_eq!(code(&ssot(dir.path(), &["set", "build", "in-progress"])), 0);
+    assert_eq!(code(&ssot(dir.path(), &["set", "ship", "blocked"])), 0);
+    let text = stdout(&ssot(dir.path(), &["plan"]));
+    assert!(
+        text.starts_with("3 tasks: 0 ready, 1 blocked, 1 in progress, 1 on hold, 0 done\n"),
+        "{text}"
+    );
+    let after = |heading: &str| {
+        let i = text.find(&format!("\n{heading}\n")).unwrap();
+        text[i + heading.len() + 2..]
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        after("in progress").trim_start().starts_with("build "),
+        "{text}"
+    );
+    assert!(after("on hold").trim_start().starts_with("ship "), "{text}");
+    assert!(after("blocked").trim_start().starts_with("test "), "{text}");
+}

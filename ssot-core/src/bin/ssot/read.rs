@@ -79,14 +79,22 @@ fn plan_text(plan: &Plan, out: &Output) -> String {
             .filter(|id| plan.task(id.as_str()).is_some_and(|t| t.task.status() == s))
             .count()
     };
-    let mut text = format!(
-        "{} tasks: {} ready, {} blocked, {} in progress, {} done\n",
-        plan.len(),
-        plan.ready().len(),
-        plan.blocked().len(),
-        count(Status::InProgress),
-        count(Status::Done)
-    );
+    let mut counts = vec![
+        format!("{} ready", plan.ready().len()),
+        format!("{} blocked", plan.blocked().len()),
+    ];
+    for (status, name) in [
+        (Status::InProgress, "in progress"),
+        (Status::Blocked, "on hold"),
+        (Status::Done, "done"),
+        (Status::Cancelled, "cancelled"),
+    ] {
+        let n = count(status);
+        if n > 0 || status == Status::Done {
+            counts.push(format!("{n} {name}"));
+        }
+    }
+    let mut text = format!("{} tasks: {}\n", plan.len(), counts.join(", "));
     let id_width = ids.iter().map(|id| id.as_str().len()).max().unwrap_or(0);
     let title_width = ids
         .iter()
@@ -133,6 +141,28 @@ fn plan_text(plan: &Plan, out: &Output) -> String {
                 text.push_str(&format!("; root causes: {}", list(&b.root_causes)));
             }
             text.push('\n');
+        }
+    }
+    // Started or held tasks: neither ready nor waiting on a dependency.
+    for (status, name) in [
+        (Status::InProgress, "in progress"),
+        (Status::Blocked, "on hold"),
+    ] {
+        let held: Vec<&TaskId> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                plan.task(id.as_str())
+                    .is_some_and(|t| t.task.status() == status)
+            })
+            .collect();
+        if !held.is_empty() {
+            text.push_str(&paint.bold(name));
+            text.push('\n');
+            for id in held {
+                text.push_str(&row(id, crate::out::Paint::bold, false));
+                text.push('\n');
+            }
         }
     }
     if !plan.waves().is_empty() {
