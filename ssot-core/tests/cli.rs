@@ -477,6 +477,10 @@ fn add_with_an_unknown_dependency_is_refused_and_the_file_is_untouched() {
     let err = stderr(&o);
     assert!(err.contains("nowhere"), "{err}");
     assert!(err.contains("todo.md:"), "problems are located: {err}");
+    assert!(
+        err.ends_with("the change was refused; no file was written\n"),
+        "{err}"
+    );
     assert_eq!(fs::read(dir.path().join("todo.md")).unwrap(), before);
 }
 

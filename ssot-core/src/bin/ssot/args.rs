@@ -126,6 +126,22 @@ pub(crate) enum Command {
     Health,
 }
 
+impl Command {
+    /// Whether the subcommand changes the store's files (so a refusal means nothing
+    /// was written).
+    pub(crate) fn changes(&self) -> bool {
+        matches!(
+            self,
+            Command::Done { .. }
+                | Command::Set(_)
+                | Command::Add(_)
+                | Command::Remove { .. }
+                | Command::Patch(_)
+                | Command::Rollback(_)
+        )
+    }
+}
+
 /// `ssot watch`.
 #[derive(Debug, Args)]
 pub(crate) struct WatchArgs {

@@ -113,6 +113,9 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = exit_code(&e);
             report(&mut out, &e);
+            if code == EXIT_NO && cli.command.changes() {
+                out.note("the change was refused; no file was written");
+            }
             ExitCode::from(code)
         }
     }
