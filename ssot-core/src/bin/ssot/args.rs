@@ -23,16 +23,17 @@ Exit codes:
   0  success
   1  the answer is no: problems found (validate, plan, health), a change refused
      (invalid, illegal status change, unknown task, key or version), drift found
-     (status), nothing ready (next)
+     (status), a damaged chain (log --verify), nothing ready (next)
   2  usage error: unknown option, malformed argument
   3  I/O or store failure: a file or the store's state cannot be read or written,
-     the store's lock cannot be taken";
+     the store's lock cannot be taken in time";
 
 /// Validate, plan and change a directory of task lists and configuration files.
 ///
 /// The store is the directory given with -C (default: the current directory), described
 /// by its ssot.yaml (or the default manifest when there is none). Problems are printed
-/// as `file:line:col: message`, one per line, on standard error.
+/// as `file:line:col: message`, one per line; results on standard output, errors on
+/// standard error.
 #[derive(Debug, Parser)]
 #[command(name = "ssot", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub(crate) struct Cli {
@@ -56,7 +57,7 @@ pub(crate) struct Global {
         global = true
     )]
     pub(crate) dir: PathBuf,
-    /// Print JSON on standard output, for tools (one document per command).
+    /// Print JSON on standard output, for tools (one document; `watch`: one per line).
     #[arg(long, global = true)]
     pub(crate) json: bool,
     /// When to colour the output; `auto` colours a terminal unless NO_COLOR is set.
@@ -121,8 +122,7 @@ pub(crate) enum Command {
     Explain(ExplainArgs),
     /// Print each change as it is committed, outside edits included, until Ctrl-C.
     Watch(WatchArgs),
-    /// One report: validation, drift, audit log, snapshots, locks, cache (exit 1 when
-    /// the store needs attention).
+    /// Report validation, drift, audit log, snapshots, locks, cache (exit 1 if unwell).
     Health,
 }
 

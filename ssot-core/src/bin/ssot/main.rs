@@ -31,8 +31,9 @@
 //!
 //! # Output
 //!
-//! - Results go to standard output; problems, errors and notes to standard error, so
-//!   a pipe receives only the result.
+//! - Results go to standard output; errors, the problems that stop a command, and
+//!   notes to standard error, so a pipe receives only the result. `validate` and
+//!   `status`, whose result is a list of problems, print them on standard output.
 //! - Problems are printed as `file:line:col: message`, one per line (the form
 //!   compilers use, which editors jump to), paths relative to the current directory.
 //! - `--json` prints one JSON document on standard output instead of text, for every
@@ -47,9 +48,9 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | the answer is no: problems found (`validate`, `plan`), a store that needs attention (`health`), a change refused (invalid, illegal status change, unknown task, key or version), drift found (`status`), nothing ready (`next`) |
+//! | 1 | the answer is no: problems found (`validate`, `plan`), a store that needs attention (`health`), a change refused (invalid, illegal status change, unknown task, key or version), drift found (`status`), a damaged chain (`log --verify`), nothing ready (`next`) |
 //! | 2 | usage error: unknown option, malformed argument (clap's code) |
-//! | 3 | I/O or store failure: a file or the store's own state cannot be read or written, the store's lock cannot be taken |
+//! | 3 | I/O or store failure: a file or the store's own state cannot be read or written, the store's lock cannot be taken in time, the audit log is damaged (other than `log --verify`) |
 //!
 //! Code 1 means the store answered and the answer is "no"; code 3 means it could not
 //! answer. A script may retry on 3 and must not on 1.
@@ -57,7 +58,8 @@
 //! # Design
 //!
 //! Each subcommand is a short function over [`ssot_core::store::Store`]: the command
-//! holds no logic the library lacks, so what the command does, a program can do.
+//! adds presentation (text, colour, a changed-lines view, ids made from titles) and no
+//! store logic, so what the command does, a program can do.
 //! The store is opened afresh by each run (`Store::open` costs one walk of the
 //! directory); there is no daemon.
 
