@@ -108,6 +108,11 @@ fn a_missing_directory_is_an_io_failure_exit_3() {
     assert!(stdout(&o).is_empty());
     assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
     assert!(stderr(&o).contains("nowhere"), "{}", stderr(&o));
+    let json = ssot(&dir.path().join("nowhere"), &["plan", "--json"]);
+    assert_eq!(code(&json), 3);
+    let e: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(e["error"]["exit_code"], 3);
+    assert!(e["error"]["message"].as_str().unwrap().contains("nowhere"));
 }
 
 #[test]
@@ -239,6 +244,14 @@ fn plan_of_a_store_with_a_cycle_reports_it_on_stderr_and_exits_1() {
         "{err}"
     );
     assert!(err.contains("dependency cycle"), "{err}");
+
+    // With --json, the error is also a JSON document on stdout.
+    let json = ssot(dir.path(), &["plan", "--json"]);
+    assert_eq!(code(&json), 1);
+    let e: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(e["error"]["exit_code"], 1);
+    assert_eq!(e["error"]["problems"][0]["kind"], "cycle");
+    assert_eq!(e["error"]["problems"][0]["file"], "todo.md");
 }
 
 #[test]

@@ -37,9 +37,11 @@
 //! - Problems are printed as `file:line:col: message`, one per line (the form
 //!   compilers use, which editors jump to), paths relative to the current directory.
 //! - `--json` prints one JSON document on standard output instead of text, for every
-//!   subcommand; a refused change or an error still goes to standard error as text,
-//!   and the exit code tells which happened. `validate --json` prints the report
-//!   (`{"valid", "problems"}`) on standard output in both cases.
+//!   subcommand (`watch`: one per line). A refused change or an error is printed on
+//!   standard error as text and, with `--json`, also on standard output as
+//!   `{"error": {"message", "exit_code", "problems"}}`; the exit code tells which
+//!   happened. `validate --json` prints the report (`{"valid", "problems"}`) on
+//!   standard output in both cases.
 //! - Colour only when the stream is a terminal and `NO_COLOR` is unset or empty;
 //!   `--color always|never` overrides.
 //!
@@ -114,7 +116,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let code = exit_code(&e);
-            report(&mut out, &e);
+            report(&mut out, &e, code);
             if code == EXIT_NO && cli.command.changes() {
                 out.note("the change was refused; no file was written");
             }
@@ -196,16 +198,17 @@ fn exit_code(e: &Error) -> u8 {
 }
 
 /// Prints an error on standard error: a report's problems one per line, anything
-/// else as `error: message` followed by its causes.
-fn report(out: &mut Output, e: &Error) {
-    match e {
-        Error::Invalid(report) => {
-            let _ = out.problems(report, false);
-        }
-        Error::Manifest(report) => {
-            let _ = out.problems(report, false);
-            out.error("the manifest ssot.yaml is invalid; fix the problems above");
-        }
+/// else as `error: message` followed by its causes. With `--json`, the error is also
+/// one JSON document on standard output, `{"error": {"message", "exit_code",
+/// "problems"}}`, so a tool that reads standard output sees why there is no result.
+fn report(out: &mut Output, e: &Error, code: u8) {
+    let problems = match e {
+        Error::Invalid(report) | Error::Manifest(report) => Some(report),
+        _ => None,
+    };
+    let message = match e {
+        Error::Invalid(_) => "the store's files have problems".to_owned(),
+        Error::Manifest(_) => "the manifest ssot.yaml is invalid".to_owned(),
         _ => {
             let mut message = e.to_string();
             let mut source = std::error::Error::source(e);
@@ -217,7 +220,28 @@ fn report(out: &mut Output, e: &Error) {
                 }
                 source = s.source();
             }
-            out.error(&message);
+            message
         }
+    };
+    if out.json {
+        let json = serde_json::json!({
+            "error": {
+                "message": message,
+                "exit_code": code,
+                "problems": problems.map_or_else(Vec::new, |r| r.problems().to_vec()),
+            }
+        });
+        // Standard output may be the broken thing; standard error still tells.
+        let _ = out.json_value(&json).and_then(|()| out.flush());
+    }
+    match (e, problems) {
+        (Error::Manifest(_), Some(report)) => {
+            let _ = out.problems(report, false);
+            out.error("the manifest ssot.yaml is invalid; fix the problems above");
+        }
+        (_, Some(report)) => {
+            let _ = out.problems(report, false);
+        }
+        (_, None) => out.error(&message),
     }
 }
