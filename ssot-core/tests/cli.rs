@@ -404,6 +404,16 @@ fn done_marks_a_task_done_in_place_and_the_log_names_the_actor() {
         !text.contains("set build"),
         "-n 1 shows only the last revision: {text}"
     );
+    let since: serde_json::Value =
+        serde_json::from_slice(&ssot(dir.path(), &["log", "--since", "1", "--json"]).stdout)
+            .unwrap();
+    let revisions: Vec<u64> = since
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(revisions, [2], "--since 1 shows the revisions after 1");
 }
 
 #[test]
