@@ -10,6 +10,9 @@
 //! - `snapshot_10000/one_changed`: the same among 10,000 files.
 //! - `rollback_1000/100_changed` and `rollback_1000/all_changed`: restoring the other
 //!   of two versions of 1,000 files that differ in 100 (or all) files.
+//! - `write/1_file`, `write/100_files` (and `_recorded`, with `record_version`):
+//!   `VersionStore::write` of 1 or 100 files of 1 KiB over existing ones, all or
+//!   nothing and durable (no git peer: git has no all-or-nothing multi-file write).
 //! - `git_startup/version` and `git_startup/rev_parse`: what starting a git process
 //!   costs on its own (`git --version`, and `git rev-parse HEAD` in the 1,000-file
 //!   repository). git runs as processes and ours in-process, so every git row above
@@ -411,11 +414,49 @@ fn git_startup(c: &mut Criterion) {
     group.finish();
 }
 
+/// `VersionStore::write`: one file, and 100 files of ~1 KiB, all or nothing, among 100
+/// existing files; each iteration writes new content over the previous (so every file
+/// really changes), durable when `write` returns. With `record_version` too.
+fn write(c: &mut Criterion) {
+    let mut group = c.benchmark_group("version/write");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    for (files, record) in [(1usize, false), (100, false), (1, true), (100, true)] {
+        let dir = TempDir::new().expect("tempdir");
+        write_tree(dir.path(), 100, 0);
+        let store = ours(dir.path());
+        store.snapshot("base").expect("snapshot");
+        let mut round = 0u64;
+        let id = format!("{files}_file{}", if files == 1 { "" } else { "s" });
+        let id = if record { format!("{id}_recorded") } else { id };
+        group.throughput(Throughput::Elements(files as u64));
+        group.bench_function(BenchmarkId::new(id, "ssot"), |b| {
+            b.iter(|| {
+                round += 1;
+                let mut set = ssot_version::WriteSet::new();
+                for i in 0..files {
+                    let mut bytes = content(round * 1000 + i as u64);
+                    bytes.truncate(1024);
+                    set = set.put(rel(i), bytes);
+                }
+                if record {
+                    set = set.record_version("write");
+                }
+                black_box(store.write(set).expect("write"))
+            });
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     snapshot_1000,
     snapshot_10000,
     rollback_1000,
+    write,
     git_startup
 );
 criterion_main!(benches);

@@ -505,3 +505,141 @@ fn a_configuration_overlay_file_is_patched_in_place() {
     );
     assert_eq!(store.config("app").unwrap().get("host"), Some(&json!("b")));
 }
+
+/// Every change kind in every format writes exactly what the in-place editor makes of
+/// the file's text (whose byte-for-byte guarantees the editor's own tests prove), and
+/// nothing else: the other files keep every byte.
+#[test]
+fn every_change_kind_in_every_format_writes_the_editors_text_only() {
+    use ssot_core::Format;
+    use ssot_core::format::edit::Document;
+    let cases = [
+        ("todo.md", Format::Markdown, MD, "test"),
+        ("ci.tasks.yaml", Format::Yaml, YAML, "fmt"),
+        ("api.tasks.json", Format::Json, JSON, "j2"),
+        ("sheet.tasks.csv", Format::Csv, CSV, "c2"),
+    ];
+    type Op = (
+        &'static str,
+        fn(&Store, &str, &str),
+        fn(&mut Document, &str),
+    );
+    let ops: [Op; 4] = [
+        (
+            "set_status",
+            |s, _, id| {
+                s.set_status(id, Status::InProgress).unwrap();
+            },
+            |d, id| d.set_status(id, Status::InProgress).unwrap(),
+        ),
+        (
+            "update_task",
+            |s, _, id| {
+                s.update_task(id, |t| t.title = "Renamed".into()).unwrap();
+            },
+            |d, id| d.update(id, |t| t.title = "Renamed".into()).unwrap(),
+        ),
+        (
+            "add_task",
+            |s, path, _| {
+                s.add_task(
+                    path,
+                    Task::new(TaskId::new("fresh").unwrap(), "Fresh"),
+                    Position::End,
+                )
+                .unwrap();
+            },
+            |d, _| {
+                d.insert(
+                    Task::new(TaskId::new("fresh").unwrap(), "Fresh"),
+                    Position::End,
+                )
+                .unwrap();
+            },
+        ),
+        (
+            "remove_task",
+            |s, _, id| {
+                s.remove_task(id).unwrap();
+            },
+            |d, id| {
+                d.remove(id).unwrap();
+            },
+        ),
+    ];
+    for (path, format, text, id) in cases {
+        for (name, on_store, on_doc) in ops {
+            let (dir, store) = store();
+            let others: Vec<(&str, String)> = cases
+                .iter()
+                .filter(|c| c.0 != path)
+                .map(|c| (c.0, read(dir.path(), c.0)))
+                .collect();
+            on_store(&store, path, id);
+            let mut doc = Document::parse(format, text).unwrap();
+            on_doc(&mut doc, id);
+            assert_eq!(read(dir.path(), path), doc.as_str(), "{name} in {path}");
+            assert_ne!(doc.as_str(), text, "{name} in {path} changed nothing");
+            for (other, before) in others {
+                assert_eq!(
+                    read(dir.path(), other),
+                    before,
+                    "{name} in {path} touched {other}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_lock_held_too_long_is_a_timeout_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("todo.md"), MD).unwrap();
+    fs::write(
+        dir.path().join("ssot.yaml"),
+        "version: 1\nsettings:\n  lock_timeout: 50ms\n",
+    )
+    .unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.set_status("build", Status::InProgress).unwrap();
+    // Another process's commit, as far as this handle can tell.
+    let mut other = ssot_core::lock::FileLock::open(dir.path().join(".ssot/lock")).unwrap();
+    let held = other.lock(ssot_core::lock::LockKind::Exclusive).unwrap();
+    let err = store.set_status("build", Status::Done).unwrap_err();
+    let Error::LockTimeout { path, timeout } = &err else {
+        panic!("expected LockTimeout, got {err}")
+    };
+    assert_eq!(path, ".ssot/lock");
+    assert_eq!(*timeout, std::time::Duration::from_millis(50));
+    assert!(err.to_string().contains("lock_timeout"));
+    drop(held);
+    assert_eq!(store.set_status("build", Status::Done).unwrap().revision, 2);
+    assert!(read(dir.path(), "todo.md").contains("- [x] Build"));
+}
+
+#[test]
+fn a_problem_the_store_already_had_does_not_block_other_changes() {
+    let (dir, store) = store();
+    fs::write(
+        dir.path().join("broken.md"),
+        "- [ ] Waits 🆔 waits ⛔ nowhere\n",
+    )
+    .unwrap();
+    assert!(store.plan().is_err());
+    store
+        .update_task("lint", |t| t.title = "Lint all".into())
+        .unwrap();
+    store
+        .add_task(
+            "todo.md",
+            Task::new(TaskId::new("more").unwrap(), "More"),
+            Position::End,
+        )
+        .unwrap();
+    // A new problem of the same kind is still refused.
+    let r = store.update_task("more", |t| {
+        t.dependencies.push(TaskId::new("elsewhere").unwrap())
+    });
+    assert!(matches!(r, Err(Error::Invalid(_))), "{r:?}");
+    assert_eq!(store.revision().unwrap(), 2);
+}

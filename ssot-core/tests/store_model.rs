@@ -1,8 +1,9 @@
 //! A model-based test of the store: random sequences of changes (status changes, new,
 //! edited and removed tasks, merge patches), transactions, snapshots and rollbacks,
-//! outside edits (a file written directly) and reopenings, run against the store and
-//! against a simple model: a map from path to expected content, the expected audit log
-//! (revision, operation, path of every record) and the versions taken.
+//! outside edits (a file written directly), reopenings and switches between two open
+//! handles of the store, run against the store and against a simple model: a map from
+//! path to expected content, the expected audit log (revision, operation, path of every
+//! record) and the versions taken.
 //!
 //! The model computes each file's expected text with the in-place editors
 //! ([`ssot_core::format::edit`]) applied to its own copy of the text, and decides
@@ -80,6 +81,9 @@ enum Step {
     },
     /// Drops the store handle and opens the store again.
     Reopen,
+    /// Makes the other open handle of the same store the one used (both stay open:
+    /// each must see what the other committed).
+    Switch,
 }
 
 fn arb_change() -> impl Strategy<Value = Change> {
@@ -109,6 +113,7 @@ fn arb_step() -> impl Strategy<Value = Step> {
         1 => any::<usize>().prop_map(|version| Step::Rollback { version }),
         1 => any::<bool>().prop_map(|config| Step::Outside { config }),
         1 => Just(Step::Reopen),
+        1 => Just(Step::Switch),
     ]
 }
 
@@ -549,6 +554,7 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
         fs::write(full, text).unwrap();
     }
     let mut store = Store::open(root).unwrap();
+    let mut other = Store::open(root).unwrap();
     check(&store, root, &model, 0)?;
     for (n, step) in steps.iter().enumerate() {
         let n = n + 1;
@@ -642,6 +648,7 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 drop(store);
                 store = Store::open(root).unwrap();
             }
+            Step::Switch => std::mem::swap(&mut store, &mut other),
         }
         check(&store, root, &model, n)?;
     }
@@ -653,6 +660,7 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
         recorded.then_some(model.revision)
     );
     check(&store, root, &model, steps.len() + 1)?;
+    check(&other, root, &model, steps.len() + 1)?;
     Ok(())
 }
 
@@ -688,6 +696,12 @@ fn the_model_agrees_on_a_fixed_sequence_with_every_kind_of_step() {
         Step::Outside { config: false },
         Step::One(Remove { task: 1 }),
         Step::Reopen,
+        Step::Switch,
+        Step::One(SetStatus {
+            task: 3,
+            status: Status::InProgress,
+        }),
+        Step::Switch,
         Step::Rollback { version: 0 },
         Step::One(Add {
             file: 0,

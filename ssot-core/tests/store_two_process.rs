@@ -9,7 +9,12 @@
 //! crash test does. Both children report `READY` on stdout and wait on stdin, so the
 //! parent starts them together; no timing is involved.
 #![cfg(all(unix, feature = "store"))]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -149,6 +154,10 @@ fn two_processes_making_200_changes_each_lose_nothing() {
             .collect();
         assert_eq!(done, changes(who), "the records of {who}");
     }
+    // How often the commits alternated between the processes (information only: the
+    // order is the scheduler's, so nothing is asserted about it).
+    let switches = log.windows(2).filter(|w| w[0].actor != w[1].actor).count();
+    eprintln!("the two processes' commits alternated {switches} times");
     // The chain of hashes: each record's `before` is the previous record's `after`
     // (the file's content at that revision), so no write slipped in unrecorded.
     for pair in log.windows(2) {

@@ -162,13 +162,11 @@ pub enum Error {
     /// store's recovery hook ([`on_recover`](crate::VersionStoreBuilder::on_recover)),
     /// failed. The files are in place; the journal stays, so the next lock of the
     /// store (the next operation on it, or opening it) calls the recovery hook again.
-    #[error(
-        "the write's files are in place but its finish step failed: {source}; the journal `{}` stays and the next operation on the store runs the recovery hook",
-        journal.display()
-    )]
+    /// (A set that changed no file wrote no journal: then nothing is left to do.)
+    #[error("{}", FinishMessage(journal, source))]
     Finish {
-        /// The journal left in place.
-        journal: PathBuf,
+        /// The journal left in place; `None` for a set that changed no file.
+        journal: Option<PathBuf>,
         /// The hook's error.
         #[source]
         source: io::Error,
@@ -207,6 +205,26 @@ pub(crate) fn to_json<T: serde::Serialize + ?Sized>(
     what: &'static str,
 ) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|source| Error::Encode { what, source })
+}
+
+struct FinishMessage<'a>(&'a Option<PathBuf>, &'a io::Error);
+
+impl fmt::Display for FinishMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(journal) => write!(
+                f,
+                "the write's files are in place but its finish step failed: {}; the journal `{}` stays, and the next operation on the store finishes the write again and runs the recovery hook",
+                self.1,
+                journal.display()
+            ),
+            None => write!(
+                f,
+                "the finish step of a write that changed no file failed: {}; nothing was written and nothing is left to recover",
+                self.1
+            ),
+        }
+    }
 }
 
 struct Expected<'a>(&'a Option<ObjectHash>);

@@ -181,8 +181,8 @@ impl Journal {
 impl VersionStore {
     /// Stages, commits and applies `journal` (whose puts are staged from `content`),
     /// then calls `finish` and removes the journal. `pack`, if any, holds the new
-    /// objects the journal's puts or version need; it is made durable before the
-    /// commit. Returns the version recorded with the change, if any.
+    /// objects the journal's puts or version need. Returns the version recorded with
+    /// the change, if any. See the `write` module for the protocol and its rounds.
     pub(crate) fn run_journal<'c>(
         &self,
         inner: &mut Inner,
@@ -196,20 +196,21 @@ impl VersionStore {
             _ => None,
         };
         journal.pack = pack.as_ref().map(|(_, name)| name.clone());
-        // The journal is written first (not yet durable) so that its fsync can join
-        // the staged files' last round.
-        let journal_bytes = to_json(&journal, "the journal")?;
-        let journal_tmp = durable::temp_file(&self.dirs.tmp, &journal_bytes)?;
+        // A pack whose every object is also inline in the journal (or already stored)
+        // can be rebuilt by recovery: it is renamed into place with the version, after
+        // the commit. Otherwise the staged files and the pack are the only copies of
+        // the new bytes, and must be durable before the journal is.
+        let late_pack = pack.is_some() && self.journal_rebuilds_pack(inner, &journal);
+        let journal_bytes = encode_journal(&journal)?;
 
         // Stage. Files are written in batches and each batch is fsynced through the
         // handles just written, concurrently: journaling file systems commit
         // concurrent fsyncs together, so a batch costs about one commit rather than
         // one per file. Batches bound the open descriptors. The staging directory
-        // itself is not fsynced: if a staged file's entry is lost in a crash,
-        // recovery writes that file from its durable source (inline bytes in the
-        // journal, or an object in a pack) instead. Each batch is fsynced before the
-        // next is written, and the last one together with the journal and the pack:
-        // the journal's fsync is never a separate round, and never skipped.
+        // itself is not fsynced: if a staged file's entry is lost (or its bytes torn)
+        // in a crash, recovery writes that file from its durable source (inline bytes
+        // in the journal, or an object in a pack) instead, after checking the staged
+        // file against its hash.
         let sync_round = |files: &[(&fs::File, &Path)]| {
             parallel::parallel(
                 files,
@@ -237,41 +238,82 @@ impl VersionStore {
         }
         // With a version, its manifest and the new `HEAD` are written now too, so that
         // their fsyncs join this round rather than a round of their own in `apply`.
-        let prepared = match self.journal_version(&journal)? {
+        let version = match self.journal_version(&journal)? {
             Some((id, _)) => Some(self.prepare_version(&journal, &id)?),
             None => None,
         };
         let mut files: Vec<(&fs::File, &Path)> =
             pending.iter().map(|(f, p)| (f, p.as_path())).collect();
-        files.push((journal_tmp.as_file(), journal_tmp.path()));
-        if let Some((manifest_tmp, head_tmp)) = &prepared {
+        if let Some((manifest_tmp, head_tmp)) = &version {
             files.push((manifest_tmp.as_file(), manifest_tmp.path()));
             files.push((head_tmp.as_file(), head_tmp.path()));
         }
         if let Some((tmp, _)) = &pack {
             files.push((tmp.as_file(), tmp.path()));
         }
-        sync_round(&files)?;
-        drop(files);
-        drop(pending);
-        fault::point("journal: staging synced");
-
-        // Commit: the pack (if any) is renamed into place, then the journal; one round
-        // makes both entries durable. A crash in that round may keep the journal and
-        // lose the pack's entry: recovery then finds the journal's pack missing and,
-        // since nothing was applied before this round completed, drops the journal.
-        let mut round: Vec<&Path> = vec![&self.dirs.store];
-        if let Some((tmp, name)) = pack {
-            durable::persist(tmp, &self.dirs.packs.join(name))?;
-            round.push(&self.dirs.packs);
+        let store_dir = open_dir(&self.dirs.store)?;
+        let mut late = None;
+        if pack.is_some() && !late_pack {
+            // The bytes are durable (one round), then the pack is renamed into place
+            // and the journal written; the next round commits both. A crash in it may
+            // keep the journal and lose the pack's entry: recovery then finds the
+            // pack missing and, since nothing was applied yet, drops the journal.
+            sync_round(&files)?;
+            drop(files);
+            fault::point("journal: data synced");
+            if let Some((tmp, name)) = pack {
+                durable::persist(tmp, &self.dirs.packs.join(name))?;
+            }
             fault::point("journal: pack renamed");
+            let packs_dir = open_dir(&self.dirs.packs)?;
+            let journal_file = self.create_journal(&journal_bytes)?;
+            sync_round(&[
+                (&journal_file, self.dirs.journal.as_path()),
+                (&packs_dir, self.dirs.packs.as_path()),
+                (&store_dir, self.dirs.store.as_path()),
+            ])?;
+        } else {
+            // Every new byte is in the journal (or a pack already durable): the
+            // journal is written in place beside the staged files and one round makes
+            // all of it durable. That round is the commit. A crash in it can leave a
+            // torn journal, which fails its checksum: recovery drops it, as nothing
+            // was applied.
+            let journal_file = self.create_journal(&journal_bytes)?;
+            files.push((&journal_file, self.dirs.journal.as_path()));
+            files.push((&store_dir, self.dirs.store.as_path()));
+            sync_round(&files)?;
+            drop(files);
+            late = pack;
         }
-        durable::persist(journal_tmp, &self.dirs.journal)?;
-        durable::sync_paths(&round)?;
+        drop(pending);
         fault::point("journal: committed");
         inner.packs.refresh()?;
 
-        self.apply(inner, &journal, prepared, finish)
+        let prepared = Prepared { version, late };
+        self.apply(inner, &journal, Some(prepared), finish)
+    }
+
+    /// Creates the journal file (it cannot exist: the lock's housekeeping finished
+    /// any earlier one) and writes `bytes` to it; the caller fsyncs it.
+    fn create_journal(&self, bytes: &[u8]) -> Result<fs::File> {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.dirs.journal)
+            .map_err(io_err("create", &self.dirs.journal))?;
+        f.write_all(bytes)
+            .map_err(io_err("write", &self.dirs.journal))?;
+        Ok(f)
+    }
+
+    /// Whether every put whose object is not stored has its bytes in the journal, so
+    /// that recovery can rebuild a lost pack of them.
+    fn journal_rebuilds_pack(&self, inner: &Inner, journal: &Journal) -> bool {
+        journal
+            .puts
+            .iter()
+            .all(|p| p.inline.is_some() || inner.packs.contains(&p.hash))
     }
 
     /// The manifest and `HEAD` of a journal's version, written to temporary files
@@ -297,8 +339,19 @@ impl VersionStore {
                 "{reason}; the interrupted change cannot be finished (restore the store from a backup, or remove the journal and check the tree with `status()`)"
             ),
         };
+        if bytes.first() == Some(&b'{') {
+            // Format 1 had no header line: written by an older build, not torn.
+            return Err(corrupt(
+                "a format-1 journal, written by an older ssot-version (this build reads format 2); finish it by opening the store with the build that wrote it".into(),
+            ));
+        }
+        let Some(body) = journal_body(&bytes) else {
+            // Torn: the crash came during the commit round (the journal is never
+            // changed in place after it), so nothing was applied.
+            return self.drop_journal("recovery: torn journal dropped");
+        };
         let journal: Journal =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not a journal: {e}")))?;
+            serde_json::from_slice(body).map_err(|e| corrupt(format!("not a journal: {e}")))?;
         if journal.format != FORMAT {
             return Err(corrupt(format!(
                 "journal format {} is not supported (this build reads format {FORMAT}; finish it with the build that wrote it)",
@@ -329,13 +382,27 @@ impl VersionStore {
                 return Err(corrupt(format!("`{pack}` is not a pack name")));
             }
             if !self.dirs.packs.join(pack).exists() {
-                // The crash came before the commit round completed (see
-                // `run_journal`): nothing was applied. Drop the journal.
-                fs::remove_file(&self.dirs.journal)
-                    .map_err(io_err("remove", &self.dirs.journal))?;
-                durable::sync_dir(&self.dirs.store)?;
-                fault::point("recovery: uncommitted journal dropped");
-                return crate::store::empty_dir(&self.dirs.staging);
+                if !self.journal_rebuilds_pack(inner, &journal) {
+                    // The pack was renamed before the journal was written; a crash
+                    // in the commit round kept the journal but lost the pack's entry
+                    // (see `run_journal`): nothing was applied.
+                    return self.drop_journal("recovery: uncommitted journal dropped");
+                }
+                // Renamed with the version, after the commit: rebuilt from the bytes
+                // inline in the journal.
+                let mut writer = PackWriter::new(&self.dirs.tmp)?;
+                for put in &journal.puts {
+                    if let Some(bytes) = &put.inline
+                        && !inner.packs.contains(&put.hash)
+                    {
+                        writer.add(put.hash, &bytes.0)?;
+                    }
+                }
+                if !writer.is_empty() {
+                    writer.finish(&self.dirs.packs)?;
+                    inner.packs.refresh()?;
+                }
+                fault::point("recovery: pack rebuilt");
             }
         }
         if let Some((id, _)) = self.journal_version(&journal)? {
@@ -357,6 +424,14 @@ impl VersionStore {
         };
         self.apply(inner, &journal, None, Some(&mut run_hook))
             .map(drop)
+    }
+
+    /// Removes a journal that was never committed, and the staged files.
+    fn drop_journal(&self, point: &'static str) -> Result<()> {
+        fs::remove_file(&self.dirs.journal).map_err(io_err("remove", &self.dirs.journal))?;
+        durable::sync_dir(&self.dirs.store)?;
+        fault::point(point);
+        crate::store::empty_dir(&self.dirs.staging)
     }
 
     /// Before recovery re-applies a journal, records every journaled path whose
@@ -464,7 +539,7 @@ impl VersionStore {
             journal.version = Some(new_id.to_string());
             journal.manifest = Some(manifest);
         }
-        let bytes = to_json(&journal, "the journal")?;
+        let bytes = encode_journal(&journal)?;
         let tmp = durable::temp_file(&self.dirs.tmp, &bytes)?;
         tmp.as_file()
             .sync_all()
@@ -530,10 +605,17 @@ impl VersionStore {
         &self,
         inner: &mut Inner,
         journal: &Journal,
-        prepared: Option<(NamedTempFile, NamedTempFile)>,
+        prepared: Option<Prepared>,
         finish: Option<Finish<'_>>,
     ) -> Result<Option<Version>> {
         let recorded = self.journal_version(journal)?;
+        // Without `prepared` this is recovery: a staged file may be torn (the commit
+        // round fsyncs it together with the journal), so each is checked first.
+        let recovering = prepared.is_none();
+        let (prepared_version, late_pack) = match prepared {
+            Some(p) => (p.version, p.late),
+            None => (None, None),
+        };
         let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
 
         for d in &journal.deletes {
@@ -615,6 +697,13 @@ impl VersionStore {
                         reason: "a directory on the way became a symbolic link during the change; remove the link and open the store again to finish it".into(),
                     });
                 }
+                if recovering && !file_matches(&staged, put.hash, put.executable) {
+                    match fs::remove_file(&staged) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io_err("remove", &staged)(e)),
+                    }
+                }
                 match fs::rename(&staged, &dest) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound && !staged.exists() => {
@@ -657,8 +746,13 @@ impl VersionStore {
             .map(PathBuf::as_path)
             .filter(|d| d.exists())
             .collect();
+        if let Some((tmp, name)) = late_pack {
+            durable::persist(tmp, &self.dirs.packs.join(name))?;
+            fault::point("apply: pack renamed");
+            round.push(&self.dirs.packs);
+        }
         if let Some((id, _)) = &recorded {
-            let (manifest_tmp, head_tmp) = match prepared {
+            let (manifest_tmp, head_tmp) = match prepared_version {
                 Some(p) => p,
                 None => {
                     // Recovery: written again, and fsynced in a round of their own.
@@ -683,7 +777,7 @@ impl VersionStore {
         });
         if let Some(finish) = finish {
             finish(&journal.written(version.clone())).map_err(|source| Error::Finish {
-                journal: self.dirs.journal.clone(),
+                journal: Some(self.dirs.journal.clone()),
                 source,
             })?;
             fault::point("apply: finished");
@@ -843,6 +937,41 @@ impl VersionStore {
         }
         Ok(())
     }
+}
+
+/// What `run_journal` prepared for `apply`: the version's manifest and `HEAD` in
+/// temporary files, and a pack to rename into place with them; all durable.
+pub(crate) struct Prepared {
+    version: Option<(NamedTempFile, NamedTempFile)>,
+    late: Option<(NamedTempFile, String)>,
+}
+
+/// The first line of a journal file: a magic word, the format, and the BLAKE3 hash of
+/// the JSON body that follows. The journal is written in place and committed by the
+/// fsync that makes it durable; a crash before that fsync returns can leave it torn
+/// (short, or zeros), which the hash tells.
+const MAGIC: &str = "ssot-journal";
+
+fn encode_journal(journal: &Journal) -> Result<Vec<u8>> {
+    let body = to_json(journal, "the journal")?;
+    let mut out = format!("{MAGIC} {FORMAT} {}\n", ObjectHash::of(&body)).into_bytes();
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// The JSON body of a journal file, or `None` if the file is torn: no complete
+/// header, or a body that does not hash to the header's hash.
+fn journal_body(bytes: &[u8]) -> Option<&[u8]> {
+    let newline = bytes.iter().position(|&b| b == b'\n')?;
+    let header = std::str::from_utf8(&bytes[..newline]).ok()?;
+    let body = &bytes[newline + 1..];
+    let mut words = header.split(' ');
+    let (magic, _format, hash) = (words.next()?, words.next()?, words.next()?);
+    (magic == MAGIC && ObjectHash::from_hex(hash) == Some(ObjectHash::of(body))).then_some(body)
+}
+
+fn open_dir(dir: &Path) -> Result<fs::File> {
+    fs::File::open(dir).map_err(io_err("open directory", dir))
 }
 
 /// The path rules of a journal's kind: a rollback's paths are a manifest's (anything

@@ -135,8 +135,8 @@
 //! | [`history`](VersionStore::history) | versions newest first along parents | reads each manifest once (then cached: one `lstat` per version, so versions another process pruned are never listed) |
 //! | [`get`](VersionStore::get), [`resolve`](VersionStore::resolve) | a version by tag, id or unique id prefix | one directory listing for a prefix |
 //! | [`diff`](VersionStore::diff) | added, removed, modified paths between two versions | O(files) merge |
-//! | [`rollback`](VersionStore::rollback) | tracked files become the version's; recorded as a new version | a scan, then reads, writes, fsyncs (concurrently, in batches of 256) and renames each changed file; 4 rounds of fsyncs (one more per 256 files beyond 256) |
-//! | [`write`](VersionStore::write), [`write_with`](VersionStore::write_with) | puts and deletes a [`WriteSet`] all or nothing, after checking its expectations; optionally records the newest version with the set applied | a read and hash of each file it replaces; writes and renames each file; 4 rounds of fsyncs for 1 file or N (one more per 256 files beyond 256), with or without a version (see the `write` module) |
+//! | [`rollback`](VersionStore::rollback) | tracked files become the version's; recorded as a new version | a scan, then reads, writes, fsyncs (concurrently, in batches of 256) and renames each changed file; 3 rounds of fsyncs (one more per 256 files beyond 256) |
+//! | [`write`](VersionStore::write), [`write_with`](VersionStore::write_with) | puts and deletes a [`WriteSet`] all or nothing, after checking its expectations; optionally records the newest version with the set applied | a read and hash of each file it replaces; writes and renames each file; 3 rounds of fsyncs for 1 file or N files (one more per 256 files beyond 256; one more if over 1 MiB of new bytes), with or without a version (see the `write` module) |
 //! | [`verify`](VersionStore::verify) | re-hashes every object, checks manifests, `HEAD`, tags | reads the whole store |
 //! | [`prune`](VersionStore::prune) | removes versions a [`PrunePolicy`] does not keep, frees dead objects | reads every manifest; rewrites the live objects of partly dead packs |
 //! | [`tag`](VersionStore::tag) | names a version; tagged versions survive pruning | one durable write |
@@ -162,8 +162,9 @@
 //! Every file the store writes, in the store or in the tree, is written to a
 //! temporary file in the store, fsynced and renamed into place, and its directory is
 //! fsynced. Objects (packs) and manifests are durable before `HEAD` moves; `HEAD`
-//! moves by an atomic rename. A rollback stages every file it will restore, then
-//! commits a journal; a crash before the commit leaves the tree untouched, a crash
+//! moves by an atomic rename (a rollback or write moves it under its journal, which
+//! recovery finishes). A rollback stages every file it will restore, then
+//! commits a checksummed journal; a crash before the commit leaves the tree untouched, a crash
 //! after it is finished by the next process that opens (or locks) the store. A file
 //! the rollback restores or deletes that was edited between the crash and that open
 //! is not lost: recovery records the tree as a version first, which becomes the
@@ -219,14 +220,15 @@
 //!
 //! # Testing
 //!
-//! Property tests, SIGKILL crash tests at every crash point of a rollback and of its
-//! recovery, and mutation-testing results: see the crate's README (`Testing`).
+//! Property tests (including random writes against a model of the tree), SIGKILL
+//! crash tests at every crash point of a rollback or a write and of its recovery, and
+//! mutation-testing results: see the crate's README (`Testing`).
 //!
 //! # Fault injection (test only)
 //!
 //! The non-default `fault-injection` feature compiles in `set_fault_hook`, which the
-//! crate's crash test uses to stop a child process at each step of a rollback and
-//! kill it. Without the feature the crash points compile to nothing. The crate's own
+//! crate's crash test uses to stop a child process at each step of a rollback or a
+//! write and kill it. Without the feature the crash points compile to nothing. The crate's own
 //! tests enable it through a dev-dependency on itself.
 #![deny(missing_docs)]
 

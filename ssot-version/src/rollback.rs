@@ -2,6 +2,10 @@
 //!
 //! # The protocol
 //!
+//! A rollback is a plan handed to the store's one journal (the `journal` module; the
+//! protocol, its fsync rounds and recovery are described in the `write` module, since
+//! [`write`](VersionStore::write) exposes the same mechanism):
+//!
 //! 1. **Check.** Resolve the target, load and validate its manifest (unsafe paths are
 //!    refused here), scan the tree. If the tree drifted from the newest version, the
 //!    drift is first recorded as an ordinary snapshot, so a rollback never loses work
@@ -9,50 +13,47 @@
 //! 2. **Plan.** Deletions: tracked files the target lacks. Restores: target files whose
 //!    content or executable bit differ. Every restore path is checked on disk: no
 //!    ancestor may be a symbolic link (that could lead outside the root) and nothing
-//!    untracked may be in the way.
-//! 3. **Stage.** Every object to restore is read from its pack, re-hashed (a corrupt or
-//!    missing object fails the rollback here, with the tree untouched) and written to
-//!    `staging/` with its permissions; the journal (the plan and the bytes of the new
-//!    version's manifest) is written to a temporary file; all of them are fsynced
-//!    concurrently, in batches of 256 files.
-//! 4. **Commit.** The journal is renamed to `journal` and the store directory fsynced.
-//!    This rename is the commit point.
-//! 5. **Apply.** Deletions, then each staged file is renamed into place (one atomic
-//!    rename per file, concurrently); directories left empty by deletions are removed;
-//!    every touched directory is fsynced, together with the new manifest and `HEAD`
-//!    written to temporary files.
-//! 6. **Record.** The manifest is renamed into place and its directory fsynced, then
-//!    `HEAD` is renamed (and the store directory fsynced), then the journal is removed
-//!    (and the store directory fsynced again).
+//!    untracked may be in the way. Each journaled path records its current state
+//!    (`before`), for recovery.
+//! 3. **Stage and commit.** Every object to restore is read from its pack, re-hashed (a
+//!    corrupt or missing object fails the rollback here, with the tree untouched) and
+//!    written to `staging/`; the journal (the plan and the new version's manifest) is
+//!    written in place with a checksum, and one concurrent round of fsyncs (batches of
+//!    256 staged files before it) makes all of it durable: that round is the commit.
+//!    Every restored byte already has a durable copy in a pack, so a staged file torn
+//!    by a crash is rewritten from its object, and a torn journal (which fails its
+//!    checksum) means nothing was applied.
+//! 4. **Apply.** Deletions, then each staged file renamed into place (concurrently);
+//!    directories left empty removed; the manifest renamed into `versions/` and `HEAD`
+//!    moved; one round fsyncs every touched directory, `versions/` and the store
+//!    directory; then the journal is removed (one more round).
 //!
-//! A crash before step 4 leaves the tree untouched: the next lock empties `staging/`.
-//! A crash after it leaves a journal; whoever next locks the store (opening it is
-//! enough) first looks for edits made since the crash (below), then re-runs steps 5
-//! and 6, which are idempotent: a staged file already renamed
-//! is found in place and checked against its hash, or rewritten from its object (as is
-//! a staged file whose directory entry a crash lost, which is why `staging/` needs no
-//! fsync of its own); a deletion already done is skipped. So after any crash the tree
-//! equals either the version it had or the target, never a mix, and `HEAD` names the
-//! version it equals. We roll forward rather than back because after the commit point
-//! everything the target needs is durable in `staging/` and the packs.
+//! A crash before the commit leaves the tree untouched: the next lock empties
+//! `staging/`. A crash after it leaves a journal; whoever next locks the store
+//! (opening it is enough) first looks for edits made since the crash (below), then
+//! re-runs step 4, which is idempotent: a staged file already renamed is found in
+//! place and checked against its hash, or rewritten from its object; a deletion
+//! already done is skipped. So after any crash the tree equals either the version it
+//! had or the target, never a mix, and `HEAD` names the version it equals. We roll
+//! forward rather than back because after the commit point everything the target
+//! needs is durable in the packs.
 //!
 //! # Edits made between the crash and the recovery
 //!
 //! Someone may change a file after the crash and before the store is next opened.
-//! Re-running step 5 blindly would overwrite or delete that change without a trace.
+//! Re-running step 4 blindly would overwrite or delete that change without a trace.
 //! So recovery first compares every journaled path (each restore and each deletion)
-//! with the two states it may legitimately be in: its content in the version the
-//! rollback started from (the parent recorded in the journal's manifest) and its
-//! target content (or no file, for a deletion). A path in neither state was edited.
-//! If any was, the tree is recorded as an ordinary snapshot (as step 1 records
-//! drift), including edited paths the globs now skip, and the journal is rewritten
-//! (temporary file, fsync, rename, directory fsync) so that the rollback's version
-//! names that snapshot as its parent; then steps 5 and 6 run. A crash in between is
-//! harmless: before the rename the old journal still stands and the edits are found
-//! again; after it, the snapshot is the parent, the edits are its content and none is
-//! found. We record rather than refuse because every operation, opening included,
-//! finishes a pending rollback first: a refusal would make the store unusable until
-//! someone moved the files away by hand.
+//! with the two states it may legitimately be in: its `before` state and its target
+//! content (or no file, for a deletion). A path in neither state was edited. If any
+//! was, the tree is recorded as an ordinary snapshot (as step 1 records drift),
+//! including edited paths the globs now skip, and the journal is rewritten
+//! (temporary file, fsync, rename, directory fsync) so that the edits are the
+//! `before` states and the rollback's version names that snapshot as its parent;
+//! then step 4 runs. A crash in between is harmless: before the rename the old
+//! journal still stands and the edits are found again; after it, none is found. We
+//! record rather than refuse because every operation, opening included, finishes a
+//! pending rollback first: a refusal would make the store unusable until someone
+//! moved the files away by hand.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

@@ -5,7 +5,7 @@
 //! `VersionStore` can be shared between threads) and an exclusive `File::lock` on
 //! `.ssot/versions/lock` (so two processes, or two stores opened on one root, take
 //! turns). Under the lock each operation first empties `tmp/`, finishes an interrupted
-//! rollback if a journal is present, and refreshes the pack index from the `packs/`
+//! rollback or write if a journal is present, and refreshes the pack index from the `packs/`
 //! listing, so state written by another process is always seen.
 //!
 //! Manifests read once are cached in memory. A manifest never changes (its name is
@@ -22,8 +22,8 @@
 //!   tags.json         {"name": "id", ...}
 //!   versions/<id>.json  manifests (see the `manifest` module)
 //!   packs/<name>.pack   objects (see the `pack` module)
-//!   journal           present only while a rollback is being applied
-//!   staging/          restored files, written before the journal commits
+//!   journal           present only while a rollback or write is being applied
+//!   staging/          files a rollback or write puts, written before the journal commits
 //!   statcache         the stat cache (a hint, not fsynced)
 //!   clock             rewritten at each scan to read the file system's clock
 //!   tmp/              temporary files, renamed into place
@@ -96,6 +96,8 @@ impl VersionStoreBuilder {
     ///
     /// Give the same hook every time the store is opened, like the globs: a process
     /// that opens the store without it finishes a pending write without calling it.
+    /// The hook runs under the store's lock: it must not call this store (that would
+    /// deadlock); it may write its own files (an audit log).
     pub fn on_recover(
         mut self,
         f: impl Fn(&Written) -> io::Result<()> + Send + Sync + 'static,

@@ -55,6 +55,16 @@ impl Filter {
             && self.include.as_ref().is_none_or(|inc| inc.is_match(rel))
     }
 
+    /// Whether a scan of the whole tree records the file at `rel`: the file is tracked
+    /// and no directory above it is skipped (an excluded directory hides its files
+    /// even when their own paths match no glob).
+    pub(crate) fn tracks_path(&self, rel: &str) -> bool {
+        self.tracks_file(rel)
+            && !rel
+                .match_indices('/')
+                .any(|(i, _)| self.skips_dir(&rel[..i]))
+    }
+
     /// Whether the walk may skip the directory at `rel` entirely.
     pub(crate) fn skips_dir(&self, rel: &str) -> bool {
         in_store(rel) || (!self.exclude.is_empty() && self.exclude.is_match(rel))

@@ -32,30 +32,43 @@
 //!
 //! 1. **Plan** (under the lock): check paths and expectations; read each path's
 //!    current state (its `before`: hash, size, executable bit, or absent). Choose each
-//!    put's *durable source*: an object already in a pack; else, for a write that
-//!    records no version and adds at most 64 KiB of new content, the bytes themselves,
-//!    inline in the journal; else a new pack.
-//! 2. **Stage** (round 1): each put is written to `staging/`, the journal (plan,
-//!    `before` states, inline bytes, note, the new version's manifest) to a temporary
-//!    file, and the new pack, manifest and `HEAD` to temporary files; all fsynced
-//!    concurrently (in batches of 256 staged files).
-//! 3. **Commit** (round 2): the pack is renamed into `packs/`, the journal to
-//!    `journal`, and the store directory (and `packs/`) fsynced. The journal's rename
-//!    is the commit point. (A crash in this round may keep the journal but lose the
-//!    pack's entry; nothing was applied yet, so recovery drops such a journal.)
-//! 4. **Apply**: deletions, empty directories removed, each staged file renamed into
-//!    place; with a version, its manifest renamed into `versions/` and `HEAD` moved.
-//! 5. **Sync** (round 3): every touched directory, and `versions/` and the store
-//!    directory with a version, fsynced concurrently.
+//!    put's *durable source*: an object already in a pack; else, if the set adds at
+//!    most 1 MiB of new bytes in all, the bytes themselves, inline in the journal
+//!    (hex); else a new pack. A recorded version's new objects always go into a pack.
+//! 2. **Stage**: each put is written to `staging/`; the new pack, manifest and `HEAD`
+//!    to temporary files (fsynced in batches of 256 staged files).
+//! 3. **Commit**. If every new byte is inline (or already stored), the journal is
+//!    written in place as `journal`, with a checksum of its body, and **one**
+//!    concurrent round fsyncs it, the staged files, the temporary files and the store
+//!    directory: that round is the commit. A crash in it may leave a torn journal,
+//!    which fails its checksum, or torn staged files, which recovery checks against
+//!    their hash and rewrites from the inline bytes. Otherwise (more than 1 MiB new)
+//!    the staged files and the pack are fsynced first (a round), the pack is renamed
+//!    into `packs/`, and the journal is written and fsynced with `packs/` and the
+//!    store directory (a second round); a journal whose pack is missing was never
+//!    committed (the crash came during that round) and is dropped.
+//! 4. **Apply**: deletions, directories left empty removed, each staged file renamed
+//!    into place; with a version, a pack of inline bytes renamed into `packs/` (if
+//!    lost in a crash, recovery rebuilds it from the journal), the manifest into
+//!    `versions/`, and `HEAD` moved.
+//! 5. **Sync** (one round): every touched directory, and `packs/`, `versions/` and the
+//!    store directory as needed.
 //! 6. **Finish**: `write_with`'s `finish` (or, on recovery, the
 //!    [`on_recover`](crate::VersionStoreBuilder::on_recover) hook) runs.
-//! 7. **Remove** (round 4): the journal is removed and the store directory fsynced.
+//! 7. **Remove** (one round): the journal is removed and the store directory fsynced.
 //!
-//! Recovery (whoever next locks the store and finds a journal) re-runs steps 4 to 7,
-//! which are idempotent: a staged file already renamed is found in place and checked
-//! against its hash, or rewritten from its durable source. So a crash before the
-//! commit leaves everything as it was (`staging/` and `tmp/` are emptied at the next
-//! lock); a crash after it is rolled forward.
+//! Recovery (whoever next locks the store and finds a journal) first checks the
+//! journal (a torn one, or one whose early pack is missing, was never committed: it is
+//! removed and the tree was never touched), then re-runs steps 4 to 7, which are
+//! idempotent: a staged file already renamed is found in place and checked against
+//! its hash, or rewritten from its durable source. So a crash before the commit
+//! leaves everything as it was (`staging/` and `tmp/` are emptied at the next lock);
+//! a crash after it is rolled forward.
+//!
+//! Trade-off of the checksummed journal: a committed journal damaged on disk later
+//! (not by a crash) would also fail its checksum and be dropped, leaving whatever part
+//! of the write was applied. The store's other files are checksummed, not redundant,
+//! too; the journal lives for one write.
 //!
 //! # Edits made between a crash and the recovery
 //!
@@ -63,19 +76,25 @@
 //! journaled path with its `before` state and its new state. A path in neither was
 //! edited after the crash; if any was, the tree is recorded as an ordinary snapshot
 //! (including edited paths the globs skip) and the journal rewritten so that the
-//! write's version (if any) names it as parent; then the write is finished. The edit
-//! is never silently lost: it is in history, one version before the write's.
+//! write's version (if any) is rebuilt on that snapshot (its files with the set
+//! applied) and names it as parent; then the write is finished. The edit is never
+//! silently lost: it is in history, one version before the write's.
 //!
 //! # Cost
 //!
 //! | Write | fsync rounds | other work |
 //! |---|---|---|
-//! | 1 file, no version | 4 (stage, commit, sync, remove) | read and hash of the file it replaces; one staged file; the bytes inline in the journal (up to 64 KiB) |
-//! | N files, no version | 4, plus one per 256 files beyond the first 256 | as above, per file; the fsyncs of a round run concurrently (up to 64 threads) |
-//! | with `record_version` | the same 4 (the pack, manifest and `HEAD` join rounds 1 to 3) | the newest manifest is read (cached); a pack of the new objects |
+//! | 1 file (≤ 1 MiB), with or without `record_version` | **3** (commit, sync, remove) | read and hash of the file it replaces; one staged file; the bytes inline in the journal; with a version, a pack of the new object, the manifest, `HEAD` |
+//! | N files, ≤ 1 MiB new in all | 3, plus one per 256 files beyond the first 256 | as above, per file; the fsyncs of a round run concurrently (up to 64 threads) |
+//! | more than 1 MiB new | 4 (data, commit, sync, remove), plus the batches | the new bytes also go into a pack (freed by [`prune`](VersionStore::prune) if no version keeps them) |
 //!
-//! A journaling file system commits the concurrent fsyncs of one round together, so
-//! a round costs about one journal commit whatever the number of files in it.
+//! The protocol needs at least three ordered rounds: the new bytes and the intent
+//! must be durable before any file is replaced (commit), the replacements before the
+//! journal goes (sync), and the journal's removal before `write` returns (or a later
+//! crash would make recovery redo the write over the caller's next edits). A
+//! journaling file system commits the concurrent fsyncs of one round together, so a
+//! round costs about one journal commit whatever the number of files in it. Before
+//! this design (journal committed by a rename) a 1-file write took 4 rounds.
 //!
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -90,9 +109,11 @@ use crate::pack::{PackSet, PackWriter};
 use crate::store::{Inner, VersionStore};
 use crate::walk;
 
-/// Contents at most this large (each, and all of a set's together) are kept in the
-/// journal itself rather than in a pack, when the write records no version.
-const INLINE_MAX: u64 = 64 * 1024;
+/// New contents up to this many bytes in all are kept in the journal itself (as hex,
+/// so the journal grows by twice as much): every new byte then has a durable copy in
+/// the journal, and the journal commits in the same fsync round as the staged files.
+/// Larger sets go through a pack made durable before the journal (one round more).
+pub(crate) const INLINE_MAX: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -212,6 +233,8 @@ impl VersionStore {
     /// calls the recovery hook ([`on_recover`](crate::VersionStoreBuilder::on_recover))
     /// with the same [`Written`]. A set that changes no file writes no journal:
     /// `finish` is called, and its failure is returned, with nothing to recover.
+    /// `finish` runs under the store's lock: it must not call this store (that would
+    /// deadlock).
     ///
     /// # Errors
     /// [`Error::UnsafePath`] for a path that is absolute, has an empty, `.` or `..`
@@ -220,7 +243,9 @@ impl VersionStore {
     /// directory holding files the set does not delete, a special file, or a file
     /// where a directory must go is in the way, or a deleted or expected path is a
     /// directory; [`Error::Conflict`] if an [`expect`](WriteSet::expect) fails; all of
-    /// these before anything is written. [`Error::Io`] if the file system fails,
+    /// these before anything is written. [`Error::Io`] if the file system fails: before
+    /// the commit nothing was written; after it the journal stays and the next lock
+    /// of the store finishes the write (and calls the recovery hook).
     /// [`Error::Finish`] if `finish` fails.
     pub fn write_with(
         &self,
@@ -252,7 +277,7 @@ impl VersionStore {
                     files: Vec::new(),
                 };
                 call_finish(&written).map_err(|source| Error::Finish {
-                    journal: self.dirs.journal.clone(),
+                    journal: None,
                     source,
                 })?;
                 return Ok(written);
@@ -363,7 +388,7 @@ impl VersionStore {
                 .cloned()
                 .chain(
                     puts.iter()
-                        .filter(|p| self.filter.tracks_file(&p.path))
+                        .filter(|p| self.filter.tracks_path(&p.path))
                         .map(|p| FileEntry::new(p.path.clone(), p.size, p.hash, p.executable)),
                 )
                 .collect();
@@ -395,8 +420,19 @@ impl VersionStore {
         let version_needs_objects = new_version
             .as_ref()
             .is_some_and(|(_, files)| files.iter().any(|f| !inner.packs.contains(&f.hash)));
+        let inline = inline_total <= INLINE_MAX;
+        if inline {
+            for (p, bytes) in puts.iter_mut().zip(&contents) {
+                if !inner.packs.contains(&p.hash) {
+                    p.inline = Some(Hex(bytes.to_vec()));
+                }
+            }
+        }
+        // The version's objects go into a pack; so do all new bytes too large to be
+        // inline. (A pack of inline bytes only is renamed after the commit; see
+        // `journal::run_journal`.)
         let mut pack = None;
-        if version_needs_objects || inline_total > INLINE_MAX {
+        if version_needs_objects || !inline {
             let mut writer = PackWriter::new(&self.dirs.tmp)?;
             for (p, bytes) in puts.iter().zip(&contents) {
                 if !inner.packs.contains(&p.hash) {
@@ -404,12 +440,6 @@ impl VersionStore {
                 }
             }
             pack = Some(writer);
-        } else {
-            for (p, bytes) in puts.iter_mut().zip(&contents) {
-                if !inner.packs.contains(&p.hash) {
-                    p.inline = Some(Hex(bytes.to_vec()));
-                }
-            }
         }
         let (id, manifest) = match new_version {
             Some(((id, text), _)) => (Some(id.to_string()), Some(text)),
@@ -493,4 +523,49 @@ fn check_set_paths(set: &WriteSet) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_put_or_delete_of_a_path_replaces_the_earlier_one() {
+        let set = WriteSet::new()
+            .put("a", "1")
+            .delete("a")
+            .delete("b")
+            .put("b", "2")
+            .note("x")
+            .note("y")
+            .expect("c", None)
+            .expect("c", Some(ObjectHash::of(b"c")));
+        assert!(matches!(set.ops["a"], Op::Delete));
+        assert!(matches!(&set.ops["b"], Op::Put(b) if b == b"2"));
+        assert_eq!(set.note.as_deref(), Some(&b"y"[..]));
+        assert_eq!(set.expects["c"], Some(ObjectHash::of(b"c")));
+        assert!(!set.is_empty());
+        assert!(WriteSet::new().expect("a", None).note("n").is_empty());
+    }
+
+    #[test]
+    fn set_paths_are_checked_before_any_file_system_access() {
+        let ok = WriteSet::new()
+            .put("a", "")
+            .put("a-b", "")
+            .delete("a/b")
+            .put("ab/c", "");
+        assert!(check_set_paths(&ok).is_ok(), "deleting under a put is fine");
+        for bad in [
+            WriteSet::new().put("x", "").put("x/y/z", ""),
+            WriteSet::new().put("../x", ""),
+            WriteSet::new().expect(".ssot/lock", None),
+            WriteSet::new().delete("/abs"),
+        ] {
+            assert!(
+                matches!(check_set_paths(&bad), Err(Error::UnsafePath { .. })),
+                "{bad:?}"
+            );
+        }
+    }
 }

@@ -375,14 +375,16 @@ fn damaged_store_files_give_reports_or_errors_never_panics() {
     }
     exercise("missing pack");
     std::fs::write(&pack, &pack_bytes).unwrap();
-    // Damaged manifest, HEAD, tags, stat cache and journal.
+    // Damaged manifest, HEAD, tags, stat cache and journal (a journal whose body
+    // matches its header's hash but is not one this build reads).
+    let old_journal = journal_file(br#"{"format":1}"#);
     for (path, garbage) in [
         (manifest.clone(), &b"{not json"[..]),
         (manifest.clone(), &b""[..]),
         (sdir.join("HEAD"), &b"zz\n"[..]),
         (sdir.join("tags.json"), &b"[1,2]"[..]),
         (sdir.join("statcache"), &b"SSOTSTAT\x01"[..]),
-        (sdir.join("journal"), &b"{\"format\":1}"[..]),
+        (sdir.join("journal"), &old_journal[..]),
     ] {
         let before = std::fs::read(&path).ok();
         std::fs::write(&path, garbage).unwrap();
@@ -445,11 +447,48 @@ fn committed_journal(root: &Path) -> std::path::PathBuf {
     root.join(".ssot/versions/journal")
 }
 
+/// A journal file: the header line (magic, format, BLAKE3 hash of the body), then the
+/// JSON body.
+fn journal_file(body: &[u8]) -> Vec<u8> {
+    let mut out = format!("ssot-journal 2 {}\n", ssot_version::ObjectHash::of(body)).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
 fn edit_journal(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
-    let mut journal: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let body = &bytes[bytes.iter().position(|&b| b == b'\n').unwrap() + 1..];
+    let mut journal: serde_json::Value = serde_json::from_slice(body).unwrap();
     edit(&mut journal);
-    std::fs::write(path, serde_json::to_vec(&journal).unwrap()).unwrap();
+    std::fs::write(path, journal_file(&serde_json::to_vec(&journal).unwrap())).unwrap();
+}
+
+/// A journal torn by a crash during its commit round (short, or zeros where the
+/// bytes did not reach the disk) fails its checksum: nothing was applied, so
+/// recovery drops it and the tree stays as it was.
+#[test]
+fn a_torn_journal_is_dropped_and_the_tree_left_as_it_was() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for tear in [0usize, 10, 100, usize::MAX] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let journal = committed_journal(root);
+        let mut bytes = std::fs::read(&journal).unwrap();
+        if tear == usize::MAX {
+            let n = bytes.len();
+            bytes[n - 20..].fill(0);
+        } else {
+            bytes.truncate(tear);
+        }
+        std::fs::write(&journal, &bytes).unwrap();
+        // Undo what the crashed rollback applied, as if the crash came before.
+        std::fs::write(root.join("a"), "ALPHA").unwrap();
+        let store = VersionStore::open(root).unwrap();
+        assert!(!journal.exists(), "tear {tear}: dropped");
+        assert_eq!(read_tree(root), tree(&[("a", "ALPHA"), ("gone", "g")]));
+        assert_eq!(store.history().unwrap().len(), 2, "tear {tear}");
+        assert!(store.status().unwrap().is_empty());
+    }
 }
 
 /// A staged file name is a number naming a file in `staging/`; an empty one would name

@@ -146,6 +146,33 @@ fn record_version_records_the_newest_version_with_the_set_applied() {
     assert_eq!(std::fs::read(root.join("c.md")).unwrap(), b"c");
 }
 
+/// A file under an excluded directory is hidden from scans even if its own path
+/// matches no glob: `record_version` leaves it out too, so the tree stays clean.
+#[test]
+fn record_version_leaves_out_files_under_an_excluded_directory() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = VersionStore::builder(root).exclude("build").open().unwrap();
+    let w = store
+        .write(
+            WriteSet::new()
+                .put("build/out/x.bin", "artifact")
+                .put("src.md", "source")
+                .record_version("v"),
+        )
+        .unwrap();
+    let v = w.version.unwrap();
+    let paths: Vec<&str> = v.files().iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["src.md"]);
+    assert_eq!(
+        std::fs::read(root.join("build/out/x.bin")).unwrap(),
+        b"artifact"
+    );
+    assert!(store.status().unwrap().is_empty());
+    assert_eq!(store.snapshot("again").unwrap().id(), v.id());
+}
+
 #[test]
 fn record_version_of_an_unchanged_tree_returns_the_newest_version() {
     let _s = serial();
@@ -445,7 +472,8 @@ fn large_contents_go_through_a_pack_and_verify() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let store = VersionStore::open(root).unwrap();
-    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    // More than the 1 MiB that goes inline in the journal.
+    let big: Vec<u8> = (0..1_500_000u32).map(|i| (i % 251) as u8).collect();
     store
         .write(
             WriteSet::new()
@@ -463,6 +491,90 @@ fn large_contents_go_through_a_pack_and_verify() {
         )
         .unwrap();
     assert!(w.version.is_some());
+    assert!(store.verify().unwrap().is_ok());
+}
+
+fn crash_at_commit(name: &'static str) {
+    if name == "journal: committed" {
+        panic!("simulated crash at {name}");
+    }
+}
+
+fn packs(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(root.join(".ssot/versions/packs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Commits a write and "crashes" right after the commit, then deletes the pack the
+/// write added, as a power loss may lose its directory entry; returns the store's
+/// root state for the caller to reopen.
+fn committed_write_losing_its_pack(root: &Path, set: WriteSet) {
+    let store = VersionStore::open(root).unwrap();
+    let before = packs(root);
+    set_fault_hook(Some(crash_at_commit));
+    let result = catch_unwind(AssertUnwindSafe(|| store.write(set)));
+    set_fault_hook(None);
+    assert!(result.is_err());
+    assert!(journal(root).exists());
+    let added: Vec<_> = packs(root)
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    for p in added {
+        std::fs::remove_file(p).unwrap();
+    }
+}
+
+/// A small write that records a version renames its pack only after the commit; if
+/// that pack is lost, recovery rebuilds it from the bytes inline in the journal.
+#[test]
+fn recovery_rebuilds_a_lost_pack_whose_bytes_are_in_the_journal() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "a0")]));
+    VersionStore::open(root).unwrap().snapshot("base").unwrap();
+    committed_write_losing_its_pack(
+        root,
+        WriteSet::new()
+            .put("a", "a1")
+            .put("b", "b1")
+            .record_version("v"),
+    );
+    let store = VersionStore::open(root).unwrap();
+    assert_eq!(contents(root), map(&[("a", "a1"), ("b", "b1")]));
+    assert_eq!(store.head().unwrap().unwrap().description(), "v");
+    assert!(
+        store.verify().unwrap().is_ok(),
+        "the objects are stored again"
+    );
+}
+
+/// A write too large for the journal makes its pack durable before the journal; a
+/// journal whose pack is missing was therefore never committed, and is dropped.
+#[test]
+fn recovery_drops_a_journal_whose_early_pack_is_missing() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(root, &tree(&[("a", "a0")]));
+    VersionStore::open(root).unwrap().snapshot("base").unwrap();
+    let big = vec![7u8; 1_200_000];
+    committed_write_losing_its_pack(
+        root,
+        WriteSet::new()
+            .put("a", "a1")
+            .put("big", big)
+            .record_version("v"),
+    );
+    let store = VersionStore::open(root).unwrap();
+    assert!(!journal(root).exists());
+    assert_eq!(contents(root), map(&[("a", "a0")]), "nothing was applied");
+    assert_eq!(store.head().unwrap().unwrap().description(), "base");
     assert!(store.verify().unwrap().is_ok());
 }
 
@@ -542,10 +654,15 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(common::cases(48)))]
 
     /// Random sets of puts and deletes, written one after another, leave the tree equal
-    /// to a `BTreeMap` model; each recorded version equals the model too.
+    /// to a `BTreeMap` model; each recorded version equals the model too. A set may
+    /// expect one path to hold what the model says (it is written) or something stale
+    /// (a conflict, and nothing changes).
     #[test]
     fn writes_match_a_model_of_the_tree(
-        sets in proptest::collection::vec(proptest::collection::vec(op(), 0..6), 1..6),
+        sets in proptest::collection::vec(
+            (proptest::collection::vec(op(), 0..6), proptest::option::of((0..PATHS.len(), any::<bool>()))),
+            1..6,
+        ),
         record in any::<bool>(),
     ) {
         let _s = serial();
@@ -553,8 +670,19 @@ proptest! {
         let root = dir.path();
         let store = VersionStore::open(root).unwrap();
         let mut model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        for ops in sets {
+        for (ops, expectation) in sets {
             let mut set = WriteSet::new();
+            let mut conflict = false;
+            if let Some((i, stale)) = expectation {
+                let current = model.get(PATHS[i]).map(|b| ObjectHash::of(b));
+                let expected = if stale {
+                    Some(ObjectHash::of(b"stale content no put produces, longer than 40 bytes"))
+                } else {
+                    current
+                };
+                conflict = expected != current;
+                set = set.expect(PATHS[i], expected);
+            }
             let mut step: BTreeMap<&str, Option<Vec<u8>>> = BTreeMap::new();
             for op in ops {
                 match op {
@@ -570,6 +698,14 @@ proptest! {
             }
             if record {
                 set = set.record_version("step");
+            }
+            if conflict {
+                let err = store.write(set).unwrap_err();
+                prop_assert!(matches!(err, Error::Conflict { .. }), "{}", err);
+                let now: BTreeMap<String, Vec<u8>> =
+                    read_tree(root).into_iter().map(|(p, (c, _))| (p, c)).collect();
+                prop_assert_eq!(&now, &model);
+                continue;
             }
             let w = store.write(set).unwrap();
             for (p, b) in &step {
@@ -600,4 +736,72 @@ proptest! {
             prop_assert!(store.verify().unwrap().is_ok());
         }
     }
+}
+
+/// A journal written by an older build (format 1: JSON without the header line) is
+/// refused with a message, not mistaken for a torn one and dropped.
+#[test]
+fn a_format_1_journal_is_refused_not_dropped() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    VersionStore::open(root).unwrap();
+    std::fs::write(
+        journal(root),
+        br#"{"format":1,"version":"x","manifest":"","deletes":[],"puts":[]}"#,
+    )
+    .unwrap();
+    let err = VersionStore::open(root).unwrap_err();
+    assert!(matches!(err, Error::CorruptStore { .. }), "{err}");
+    assert!(err.to_string().contains("format-1"), "{err}");
+    assert!(journal(root).exists());
+}
+
+#[test]
+fn a_failed_finish_of_a_set_that_changes_nothing_says_nothing_is_left() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let store = VersionStore::open(dir.path()).unwrap();
+    let err = store
+        .write_with(WriteSet::new().note("n"), |_| {
+            Err(std::io::Error::other("boom"))
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Finish { journal: None, .. }), "{err}");
+    assert!(err.to_string().contains("nothing was written"), "{err}");
+}
+
+/// `expect` is a compare-and-swap under the store's lock: threads incrementing one
+/// counter through two handles on the same root (each its own `File::lock`) lose no
+/// update: a lost race is a `Conflict`, and is retried.
+#[test]
+fn expectations_make_concurrent_increments_lose_no_update() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    std::fs::write(root.join("counter"), "0").unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            let store = VersionStore::open(&root).unwrap();
+            let root = &root;
+            scope.spawn(move || {
+                for _ in 0..15 {
+                    loop {
+                        let read = std::fs::read(root.join("counter")).unwrap();
+                        let n: u32 = std::str::from_utf8(&read).unwrap().parse().unwrap();
+                        let set = WriteSet::new()
+                            .put("counter", (n + 1).to_string())
+                            .expect("counter", Some(ObjectHash::of(&read)));
+                        match store.write(set) {
+                            Ok(_) => break,
+                            // Lost a race: read again and retry.
+                            Err(Error::Conflict { .. }) => {}
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(std::fs::read_to_string(root.join("counter")).unwrap(), "30");
 }

@@ -150,18 +150,22 @@ pub enum AuditRetention {
     For(Duration),
 }
 
-/// The store's settings, typed. Parsed and checked at open; the operations that
-/// use them (versions, locks, the audit log) come with the store's write side.
+/// The store's settings, typed. Parsed and checked at open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Settings {
-    /// When versions are recorded. Default: on request.
+    /// When versions are recorded: with every commit (in the same all-or-nothing
+    /// write), or only by [`Store::snapshot`](super::Store::snapshot). Default: on
+    /// request.
     pub snapshot: SnapshotPolicy,
     /// How many parsed documents the read cache keeps. Default: 1,024.
     pub cache_documents: u64,
-    /// How long a change waits for a lock. Default: 5 s.
+    /// How long a change waits for its locks (each file's in-process lock and
+    /// `.ssot/lock`, together) before [`Error::LockTimeout`](crate::Error::LockTimeout).
+    /// Default: 5 s.
     pub lock_timeout: Duration,
-    /// How long audit records are kept. Default: forever.
+    /// How long audit records are kept. Default: forever. Parsed and checked, but
+    /// not applied yet: the audit log is kept whole.
     pub audit_retention: AuditRetention,
 }
 

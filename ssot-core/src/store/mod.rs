@@ -45,6 +45,41 @@
 //! # }
 //! ```
 //!
+//! # Example: change, audit, roll back
+//!
+//! ```
+//! use ssot_core::store::{Operation, Store};
+//! use ssot_core::Status;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("todo.md"), "# Sprint\n- [ ] Build 🆔 build\n- [ ] Ship 🆔 ship ⛔ build\n")?;
+//! let store = Store::builder().actor("ana").init(dir.path())?;
+//! let before = store.snapshot("sprint start")?;
+//!
+//! // Validated, locked, written in place (the heading keeps its bytes), audited.
+//! let commit = store.set_status("build", Status::Done)?;
+//! assert_eq!(commit.revision, 1);
+//! assert_eq!(std::fs::read_to_string(dir.path().join("todo.md"))?,
+//!            "# Sprint\n- [x] Build 🆔 build\n- [ ] Ship 🆔 ship ⛔ build\n");
+//!
+//! // A change that would break the plan is refused; nothing is written.
+//! assert!(store.remove_task("build").is_err());
+//! assert_eq!(store.revision()?, 1);
+//!
+//! // The log: the first revision records the files as found, then the change.
+//! let log = store.audit_log()?;
+//! assert_eq!(log.last().map(|r| &r.operation),
+//!            Some(&Operation::SetStatus { id: "build".into(), status: "done".into() }));
+//! assert!(store.verify_audit()?.is_ok());
+//!
+//! // Rolling back is itself a revision.
+//! assert_eq!(store.rollback(before.id().as_str())?.revision, 2);
+//! assert_eq!(store.task_file("todo.md")?.tasks()[0].status(), Status::Pending);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Design
 //!
 //! - **The manifest decides.** Which files belong to the store, and as what, is
@@ -70,7 +105,7 @@
 //! | a read of an unchanged file | one `stat` and a cache hit (a file modified in the last 2 s is also re-read and hashed) |
 //! | a read of a changed file | read, hash, parse, validate; for JSON and YAML task lists, one more read of the text to find each task's line |
 //! | [`Store::plan`] | a walk, a read of each task file, then O(V + E) to build the graph and O(V log V + E) for waves and the critical path |
-//! | a change ([`Store::set_status`], ...) or a [`Transaction`] | find the task through the cached reads (a walk and a `stat` per task file), two lock files and the version store's lock, a read and parse of each file touched, the edit, a parse of the new text (and, for changes that can alter ids or dependencies, a plan of the store); then 5 fsync rounds (the version store's 4, the audit log's 1) whatever the number of files; see `change.rs` |
+//! | a change ([`Store::set_status`], ...) or a [`Transaction`] | find the task through the cached reads (a walk and a `stat` per task file), two lock files and the version store's lock, a read and parse of each file touched, the edit, a parse of the new text (and, for changes that can alter ids or dependencies, a plan of the store); then 4 fsync rounds (the version store's 3, the audit log's 1) whatever the number of files; see `change.rs` |
 //! | [`Store::revision`] | two `stat`s, and a read of the records other handles appended since |
 //! | [`Store::audit_log`], [`Store::changes_since`], [`Store::verify_audit`] | a read and check of the whole log |
 //! | [`Store::drift`], [`Store::record_drift`] | a walk and a `stat` per file; a read and hash of each file changed (or changed in the last 2 s) since this handle last looked |

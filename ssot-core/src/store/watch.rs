@@ -3,7 +3,7 @@
 //! on [`Watcher`], where users see them.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -39,7 +39,7 @@ const IGNORED_DIRS: [&str; 2] = [STATE_DIR, ".git"];
 /// its background thread; a drift check that is running is finished first. Errors of
 /// the background thread are queued and read with [`Watcher::errors`]; the ones still
 /// queued at [`Watcher::stop`] are returned by it. The watcher holds an `Arc` of the
-/// store, released when the watch stops.
+/// store, released when the watch stops. `Send` and `Sync`.
 ///
 /// # Design
 ///
@@ -82,6 +82,7 @@ pub struct Watcher {
     worker: Option<JoinHandle<()>>,
     errors: Mutex<mpsc::Receiver<Error>>,
     batches: Arc<AtomicU64>,
+    stopping: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -139,6 +140,9 @@ impl Watcher {
     }
 
     fn shutdown(&mut self) {
+        // Batches still queued are not handled: their edits stay drift, recorded by
+        // the next change or `record_drift`.
+        self.stopping.store(true, Ordering::Release);
         if let Some(debouncer) = self.debouncer.take() {
             // Joins the debouncer's thread, which drops the sender: the worker's
             // `recv` then ends once the queue is drained.
@@ -179,8 +183,10 @@ pub(crate) fn spawn(
         .watch(root, notify::RecursiveMode::Recursive)
         .map_err(watch_error)?;
     let batches = Arc::new(AtomicU64::new(0));
+    let stopping = Arc::new(AtomicBool::new(false));
     let worker_root = root.to_path_buf();
     let worker_batches = Arc::clone(&batches);
+    let worker_stopping = Arc::clone(&stopping);
     let worker = std::thread::Builder::new()
         .name("ssot-store-watch".to_owned())
         .spawn(move || {
@@ -196,6 +202,9 @@ pub(crate) fn spawn(
                 rescan: true,
             });
             while let Ok(first) = events_rx.recv() {
+                if worker_stopping.load(Ordering::Acquire) {
+                    break;
+                }
                 // Merge what queued while the last batch was handled.
                 let mut batch = Batch::default();
                 for result in std::iter::once(first).chain(events_rx.try_iter()) {
@@ -227,6 +236,7 @@ pub(crate) fn spawn(
         worker: Some(worker),
         errors: Mutex::new(errors_rx),
         batches,
+        stopping,
     })
 }
 
@@ -612,6 +622,12 @@ mod tests {
         // Nothing records it now: the drift stays until asked for.
         assert_eq!(store.drift().unwrap().modified, ["todo.md"]);
         assert_eq!(store.revision().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_watcher_can_be_sent_and_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Watcher>();
     }
 
     #[test]
