@@ -123,6 +123,12 @@ fn id_from_title(title: &str) -> Result<TaskId, ssot_core::Error> {
     while id.ends_with('-') {
         id.pop();
     }
+    if id.is_empty() {
+        return Err(ssot_core::Error::InvalidId {
+            value: id,
+            reason: "the title has no letter or digit to make an id from; give one with --id",
+        });
+    }
     TaskId::new(id)
 }
 
