@@ -1278,6 +1278,45 @@ mod tests {
     }
 
     #[test]
+    fn a_manager_debugs_as_its_shard_count() {
+        let locks = LockManager::<u64>::builder().shards(3).build();
+        assert_eq!(format!("{locks:?}"), "LockManager { shards: 4, .. }");
+    }
+
+    #[test]
+    fn the_wait_index_forgets_a_request_once_it_stops_waiting() {
+        let (locks, key, _) = two_shards();
+        let holder = locks
+            .request(&key, LockKind::Exclusive)
+            .owner(Owner::new())
+            .acquire()
+            .unwrap();
+        let waiting = {
+            let locks = Arc::clone(&locks);
+            std::thread::spawn(move || locks.lock(&key, LockKind::Read).map(|g| g.kind()))
+        };
+        until("the request queues", || !locks.waits.0.lock().0.is_empty());
+        drop(holder);
+        assert_eq!(waiting.join().unwrap().unwrap(), LockKind::Read);
+        assert!(locks.waits.0.lock().0.is_empty());
+
+        // A withdrawn (timed-out) request is forgotten too.
+        let _holder = locks.lock(&key, LockKind::Exclusive).unwrap();
+        let timed = {
+            let locks = Arc::clone(&locks);
+            std::thread::spawn(move || {
+                locks
+                    .request(&key, LockKind::Read)
+                    .timeout(Duration::from_millis(1))
+                    .acquire()
+                    .map(|g| g.kind())
+            })
+        };
+        assert!(matches!(timed.join().unwrap(), Err(Error::Timeout { .. })));
+        assert!(locks.waits.0.lock().0.is_empty());
+    }
+
+    #[test]
     fn a_table_that_grew_for_a_burst_gives_its_memory_back() {
         let locks = LockManager::<u64>::builder().shards(1).build();
         let guards: Vec<_> = (0..20_000u64)
