@@ -191,6 +191,8 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     /// heavy with a smaller id.
     fn better<W: Weight>(&self, a: u32, b: u32, best: &[W]) -> bool {
         let (wa, wb) = (best[a as usize], best[b as usize]);
+        // Equivalent mutant: `id(a) <= id(b)` would do, as `a` and `b` are always two
+        // different nodes, whose ids differ.
         wa > wb || (wa == wb && self.id(a) < self.id(b))
     }
 }

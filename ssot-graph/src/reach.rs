@@ -182,4 +182,24 @@ mod tests {
         assert!(!g.depends_on(&3, &3).unwrap());
         assert!(g.dependents(&9).is_err());
     }
+
+    #[test]
+    fn a_node_reached_by_many_paths_is_listed_once() {
+        // 0 <- each of 1..=130 <- 131: 131 is reached through 130 paths, and the
+        // slots span three 64-bit words of the visited set.
+        let mut g = DepGraph::new();
+        for id in 0..=131u32 {
+            g.add_node(id).unwrap();
+        }
+        for mid in 1..=130u32 {
+            g.add_dependency(&mid, &0).unwrap();
+            g.add_dependency(&131, &mid).unwrap();
+        }
+        let all_but = |skip: u32| (0..=131u32).filter(|&v| v != skip).collect::<Vec<_>>();
+        let ids = |found: Vec<&u32>| found.into_iter().copied().collect::<Vec<_>>();
+        assert_eq!(ids(g.dependents(&0).unwrap()), all_but(0));
+        assert_eq!(ids(g.dependencies(&131).unwrap()), all_but(131));
+        assert!(g.depends_on(&131, &0).unwrap());
+        assert!(!g.depends_on(&0, &131).unwrap());
+    }
 }
