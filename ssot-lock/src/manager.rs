@@ -1339,6 +1339,23 @@ mod tests {
     }
 
     #[test]
+    fn a_table_no_larger_than_the_shrink_threshold_keeps_its_slots() {
+        let locks = LockManager::<u64>::builder().shards(1).build();
+        let guards: Vec<_> = (0..100u64)
+            .map(|k| locks.lock(&k, LockKind::Read).unwrap())
+            .collect();
+        let grown = locks.shards[0].0.lock().table.capacity();
+        assert!((100..=SHRINK_ABOVE).contains(&grown), "{grown}");
+        drop(guards);
+        // Nearly empty, but small: not worth a rehash. (`capacity()` counts free
+        // slots, so the removals' tombstones lower it, to no less than `grown - 100`;
+        // a shrink to the one key left would leave 3.)
+        drop(locks.lock(&1000, LockKind::Read).unwrap());
+        let after = locks.shards[0].0.lock().table.capacity();
+        assert!(after >= grown - 100, "{after} of {grown} slots left");
+    }
+
+    #[test]
     fn a_table_that_grew_for_a_burst_gives_its_memory_back() {
         let locks = LockManager::<u64>::builder().shards(1).build();
         let guards: Vec<_> = (0..20_000u64)
