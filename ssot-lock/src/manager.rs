@@ -1387,6 +1387,20 @@ mod tests {
     }
 
     #[test]
+    fn a_shrunk_table_keeps_room_for_twice_its_keys() {
+        let locks = LockManager::<u64>::builder().shards(1).build();
+        let mut guards: Vec<_> = (0..2000u64)
+            .map(|k| locks.lock(&k, LockKind::Read).unwrap())
+            .collect();
+        guards.truncate(100);
+        drop(locks.lock(&5000, LockKind::Read).unwrap());
+        // Shrunk to fit 200 keys: no tombstones yet, so `capacity()` is exact.
+        let capacity = locks.shards[0].0.lock().table.capacity();
+        assert!((200..=SHRINK_ABOVE).contains(&capacity), "{capacity}");
+        drop(guards);
+    }
+
+    #[test]
     fn a_table_that_grew_for_a_burst_gives_its_memory_back() {
         let locks = LockManager::<u64>::builder().shards(1).build();
         let guards: Vec<_> = (0..20_000u64)
