@@ -1401,6 +1401,21 @@ mod tests {
     }
 
     #[test]
+    fn each_guard_releases_its_own_key_among_many_in_one_shard() {
+        // Guards find their entry by hash and id; with 2,000 keys in one table, many
+        // share a hash tag with a neighbour, so only the id tells them apart.
+        let locks = LockManager::<u64>::builder().shards(1).build();
+        let guards: Vec<_> = (0..2000u64)
+            .map(|k| locks.lock(&k, LockKind::Exclusive).unwrap())
+            .collect();
+        for (k, g) in (0..2000u64).zip(guards) {
+            drop(g);
+            assert!(locks.try_lock(&k, LockKind::Exclusive).is_ok(), "key {k}");
+            assert_eq!(locks.active_keys() as u64, 1999 - k);
+        }
+    }
+
+    #[test]
     fn a_table_that_grew_for_a_burst_gives_its_memory_back() {
         let locks = LockManager::<u64>::builder().shards(1).build();
         let guards: Vec<_> = (0..20_000u64)
