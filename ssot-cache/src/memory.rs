@@ -824,6 +824,26 @@ mod tests {
         assert_eq!(big.shard_capacities().iter().sum::<u64>(), 1_000_000);
     }
 
+    #[test]
+    fn a_cache_and_its_builder_debug_as_their_settings() {
+        let builder = MemoryCache::<u32, u32>::builder()
+            .max_capacity(100)
+            .weigher(|_, v| *v)
+            .time_to_live(Duration::from_secs(5))
+            .shards(2)
+            .eviction_policy(EvictionPolicy::Clock);
+        assert_eq!(
+            format!("{builder:?}"),
+            "MemoryCacheBuilder { capacity: 100, weigher: true, ttl: Some(5s), tti: None, \
+             shards: Some(2), policy: Clock, .. }"
+        );
+        let cache = builder.build();
+        assert_eq!(
+            format!("{cache:?}"),
+            "MemoryCache { capacity: 100, shards: 2, .. }"
+        );
+    }
+
     /// Waits (without timing) until `n` callers wait on the only flight of `key`'s shard.
     fn until_waiting(cache: &MemoryCache<u32, u32>, key: u32, n: usize) {
         let hash = cache.hash(&key);
