@@ -1292,6 +1292,18 @@ mod tests {
     }
 
     #[test]
+    fn a_request_debugs_as_its_options() {
+        let locks = LockManager::<u64>::new();
+        let request = locks.request(&7, LockKind::Write).priority(3).no_wait();
+        let shown = format!("{request:?}");
+        assert!(
+            shown.starts_with("LockRequest { kind: Write, owner: None, priority: 3, wait: "),
+            "{shown}"
+        );
+        assert!(shown.ends_with(", .. }"), "{shown}");
+    }
+
+    #[test]
     fn a_builder_debugs_and_clones_with_its_shard_count() {
         let b = LockManager::<u64>::builder().shards(3);
         assert_eq!(format!("{b:?}"), "LockManagerBuilder { shards: 3 }");
@@ -1423,7 +1435,10 @@ mod tests {
             .collect();
         for (k, g) in (0..100).zip(guards).rev() {
             drop(g);
-            assert!(locks.try_lock(&Collide(k), LockKind::Exclusive).is_ok(), "key {k}");
+            assert!(
+                locks.try_lock(&Collide(k), LockKind::Exclusive).is_ok(),
+                "key {k}"
+            );
             assert_eq!(locks.active_keys(), k as usize);
         }
     }
