@@ -844,6 +844,45 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_default_shard_count_is_four_per_core_for_a_large_cache() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let big: MemoryCache<u32, u32> = MemoryCache::new(1_000_000);
+        assert_eq!(
+            big.shard_count(),
+            (cores * 4).next_power_of_two().min(1 << 15)
+        );
+        // One shard per 32 units of capacity at most: 100 / 32 = 3, rounded down to 2.
+        let mid: MemoryCache<u32, u32> = MemoryCache::new(100);
+        assert_eq!(mid.shard_count(), 2.min((cores * 4).next_power_of_two()));
+    }
+
+    #[test]
+    fn capacity_is_split_over_the_shards_the_first_taking_the_remainder() {
+        let cache: MemoryCache<u32, u32> =
+            MemoryCache::builder().max_capacity(10).shards(4).build();
+        assert_eq!(cache.shard_capacities(), vec![3, 3, 2, 2]);
+        assert_eq!(cache.capacity(), 10);
+    }
+
+    #[test]
+    fn keys_are_spread_over_every_shard() {
+        let cache: MemoryCache<u32, u32> =
+            MemoryCache::builder().max_capacity(8_000).shards(8).build();
+        for k in 0..800 {
+            cache.insert(k, k);
+        }
+        // With a random hasher, a shard left empty by 800 keys has odds below 1e-40.
+        let per_shard: Vec<usize> = cache
+            .inner
+            .shards
+            .iter()
+            .map(|s| s.0.read().len())
+            .collect();
+        assert!(per_shard.iter().all(|&n| n > 0), "{per_shard:?}");
+        assert_eq!(per_shard.iter().sum::<usize>(), 800);
+    }
+
     /// Waits (without timing) until `n` callers wait on the only flight of `key`'s shard.
     fn until_waiting(cache: &MemoryCache<u32, u32>, key: u32, n: usize) {
         let hash = cache.hash(&key);
