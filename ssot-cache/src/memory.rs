@@ -848,9 +848,10 @@ mod tests {
     fn the_default_shard_count_is_four_per_core_for_a_large_cache() {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let big: MemoryCache<u32, u32> = MemoryCache::new(1_000_000);
+        // 1,000,000 / 32 = 31,250 allows up to 16,384 shards.
         assert_eq!(
             big.shard_count(),
-            (cores * 4).next_power_of_two().min(1 << 15)
+            (cores * 4).next_power_of_two().min(1 << 14)
         );
         // One shard per 32 units of capacity at most: 100 / 32 = 3, rounded down to 2.
         let mid: MemoryCache<u32, u32> = MemoryCache::new(100);
