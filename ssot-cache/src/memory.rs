@@ -864,6 +864,10 @@ mod tests {
             MemoryCache::builder().max_capacity(10).shards(4).build();
         assert_eq!(cache.shard_capacities(), vec![3, 3, 2, 2]);
         assert_eq!(cache.capacity(), 10);
+        assert!(cache.is_empty());
+        cache.insert(1, 1);
+        assert!(!cache.is_empty());
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]
