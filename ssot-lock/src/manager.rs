@@ -866,6 +866,9 @@ impl<K: Hash + Eq> LockManager<K> {
 /// the fast path, if it did.
 fn count_grant<K>(shard: &mut Shard<K>, spun: Option<Instant>) {
     shard.stats.acquisitions += 1;
+    // `spun` is set only when the holders left while the request spun (or between its
+    // fast and slow paths): timing no test can order, so the mutants of the two counts
+    // below survive (cargo-mutants).
     if let Some(started) = spun {
         shard.stats.contended += 1;
         shard.stats.wait_time += started.elapsed();
