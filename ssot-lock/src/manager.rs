@@ -1189,6 +1189,8 @@ impl<K: Hash + Eq> LockGuard<'_, K> {
                 to,
             });
         }
+        // Equivalent mutant: `to <= self.kind` would also "downgrade" to the kind held,
+        // which changes nothing.
         if to < self.kind {
             self.manager.downgrade(self.hash, self.id, self.owner, to);
             self.kind = to;
