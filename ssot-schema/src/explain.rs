@@ -424,6 +424,14 @@ mod tests {
             path_of(&schema, "/not"),
             (vec![Via::Root], vec!["not".to_owned()])
         );
+        // ... or a property whose value is a schema: the walk stops before it.
+        assert_eq!(
+            path_of(&schema, "/properties/then"),
+            (
+                vec![Via::Root],
+                vec!["properties".to_owned(), "then".to_owned()]
+            )
+        );
     }
 
     #[test]
