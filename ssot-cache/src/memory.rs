@@ -251,6 +251,9 @@ where
             Some(n) => n.clamp(1, 1 << 16).next_power_of_two(),
             None => {
                 let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                // `cores + 4` (a mutant) gives the same 8 on 2 cores, where it survives;
+                // `the_default_shard_count_is_four_per_core_for_a_large_cache` catches it
+                // on any other core count.
                 let by_cores = (cores * 4).next_power_of_two();
                 let by_capacity = usize::try_from(self.capacity / 32)
                     .unwrap_or(usize::MAX)
@@ -822,6 +825,70 @@ mod tests {
         let big: MemoryCache<u32, u32> = MemoryCache::new(1_000_000);
         assert!(big.shard_count() >= 4);
         assert_eq!(big.shard_capacities().iter().sum::<u64>(), 1_000_000);
+    }
+
+    #[test]
+    fn a_cache_and_its_builder_debug_as_their_settings() {
+        let builder = MemoryCache::<u32, u32>::builder()
+            .max_capacity(100)
+            .weigher(|_, v| *v)
+            .time_to_live(Duration::from_secs(5))
+            .shards(2)
+            .eviction_policy(EvictionPolicy::Clock);
+        assert_eq!(
+            format!("{builder:?}"),
+            "MemoryCacheBuilder { capacity: 100, weigher: true, ttl: Some(5s), tti: None, \
+             shards: Some(2), policy: Clock, .. }"
+        );
+        let cache = builder.build();
+        assert_eq!(
+            format!("{cache:?}"),
+            "MemoryCache { capacity: 100, shards: 2, .. }"
+        );
+    }
+
+    #[test]
+    fn the_default_shard_count_is_four_per_core_for_a_large_cache() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let big: MemoryCache<u32, u32> = MemoryCache::new(1_000_000);
+        // 1,000,000 / 32 = 31,250 allows up to 16,384 shards.
+        assert_eq!(
+            big.shard_count(),
+            (cores * 4).next_power_of_two().min(1 << 14)
+        );
+        // One shard per 32 units of capacity at most: 100 / 32 = 3, rounded down to 2.
+        let mid: MemoryCache<u32, u32> = MemoryCache::new(100);
+        assert_eq!(mid.shard_count(), 2.min((cores * 4).next_power_of_two()));
+    }
+
+    #[test]
+    fn capacity_is_split_over_the_shards_the_first_taking_the_remainder() {
+        let cache: MemoryCache<u32, u32> =
+            MemoryCache::builder().max_capacity(10).shards(4).build();
+        assert_eq!(cache.shard_capacities(), vec![3, 3, 2, 2]);
+        assert_eq!(cache.capacity(), 10);
+        assert!(cache.is_empty());
+        cache.insert(1, 1);
+        assert!(!cache.is_empty());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn keys_are_spread_over_every_shard() {
+        let cache: MemoryCache<u32, u32> =
+            MemoryCache::builder().max_capacity(8_000).shards(8).build();
+        for k in 0..800 {
+            cache.insert(k, k);
+        }
+        // With a random hasher, a shard left empty by 800 keys has odds below 1e-40.
+        let per_shard: Vec<usize> = cache
+            .inner
+            .shards
+            .iter()
+            .map(|s| s.0.read().len())
+            .collect();
+        assert!(per_shard.iter().all(|&n| n > 0), "{per_shard:?}");
+        assert_eq!(per_shard.iter().sum::<usize>(), 800);
     }
 
     /// Waits (without timing) until `n` callers wait on the only flight of `key`'s shard.

@@ -265,6 +265,8 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     /// A builder, for bulk construction that reports every cycle at once.
     #[must_use]
     pub fn builder() -> DepGraphBuilder<Id> {
+        // Equivalent mutant: `DepGraphBuilder::from(Default::default())` is this same
+        // empty builder (the identity `From`).
         DepGraphBuilder::new()
     }
 
@@ -313,7 +315,29 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{DepGraph, Error};
+    use crate::{DepGraph, DepGraphBuilder, Error};
+
+    #[test]
+    fn with_capacity_reserves_room_for_the_nodes_and_dependencies() {
+        let b = DepGraphBuilder::<u32>::with_capacity(100, 300);
+        let (nodes, edges) = b.graph.capacity();
+        assert!(nodes >= 100 && edges >= 300, "{nodes} nodes, {edges} arcs");
+        assert!(b.index.capacity() >= 100);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn len_and_is_empty_count_the_nodes_added() {
+        let mut b = DepGraphBuilder::new();
+        assert_eq!((b.len(), b.is_empty()), (0, true));
+        b.add_node("a").unwrap();
+        assert_eq!((b.len(), b.is_empty()), (1, false));
+        b.add_node("b").unwrap();
+        b.add_dependency(&"a", &"b").unwrap();
+        assert_eq!((b.len(), b.is_empty()), (2, false));
+        assert!(b.add_node("a").is_err());
+        assert_eq!(b.len(), 2);
+    }
 
     #[test]
     fn from_tasks_accepts_forward_references() {

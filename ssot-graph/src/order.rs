@@ -95,6 +95,8 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
             if sizes.len() <= d as usize {
                 sizes.resize(d as usize + 1, 0);
             }
+            // Only capacities come from `sizes`: `+=` as `*=` (a mutant) reserves
+            // nothing and gives the same waves.
             sizes[d as usize] += 1;
         }
         let mut waves: Vec<Vec<&Id>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
@@ -189,6 +191,8 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
     /// heavy with a smaller id.
     fn better<W: Weight>(&self, a: u32, b: u32, best: &[W]) -> bool {
         let (wa, wb) = (best[a as usize], best[b as usize]);
+        // Equivalent mutant: `id(a) <= id(b)` would do, as `a` and `b` are always two
+        // different nodes, whose ids differ.
         wa > wb || (wa == wb && self.id(a) < self.id(b))
     }
 }
@@ -242,6 +246,32 @@ mod tests {
         assert_eq!(secs.total(), Duration::from_secs(6));
         // Equal totals: the smaller id wins.
         assert_eq!(secs.nodes(), &[&'a', &'b', &'d']);
+    }
+
+    #[test]
+    fn critical_path_ties_go_to_the_smaller_id_whatever_the_insertion_order() {
+        for (first, second) in [('b', 'c'), ('c', 'b')] {
+            let mut g = DepGraph::new();
+            for id in ['a', first, second, 'd'] {
+                g.add_node(id).unwrap();
+            }
+            for t in [first, second] {
+                g.add_dependency(&t, &'a').unwrap();
+            }
+            g.add_dependency(&'d', &first).unwrap();
+            g.add_dependency(&'d', &second).unwrap();
+            let path = g.critical_path(|_| 1u8).unwrap().unwrap();
+            assert_eq!(path.nodes(), &[&'a', &'b', &'d'], "{first} added first");
+
+            // Two equal ends: the smaller id ends the path.
+            let mut g = DepGraph::new();
+            for id in [second, first] {
+                g.add_node(id).unwrap();
+            }
+            let path = g.critical_path(|_| 5u8).unwrap().unwrap();
+            assert_eq!(path.nodes(), &[&'b'], "{second} added first");
+            assert_eq!(path.total(), 5);
+        }
     }
 
     #[test]

@@ -126,6 +126,8 @@ impl<Id: Clone + Eq + Hash + Ord> DepGraph<Id> {
                 if d == o {
                     return Ok(true);
                 }
+                // Equivalent mutant: `>=` would admit only `on` itself (the one node
+                // at `floor`), which the test above has already answered for.
                 if self.node[d as usize].ord > floor && seen.insert(d) {
                     queue.push(d);
                 }
@@ -181,5 +183,48 @@ mod tests {
         assert!(!g.depends_on(&3, &4).unwrap());
         assert!(!g.depends_on(&3, &3).unwrap());
         assert!(g.dependents(&9).is_err());
+    }
+
+    #[test]
+    fn a_node_reached_by_many_paths_is_listed_once() {
+        // 0 <- each of 1..=130 <- 131: 131 is reached through 130 paths, and the
+        // slots span three 64-bit words of the visited set.
+        let mut g = DepGraph::new();
+        for id in 0..=131u32 {
+            g.add_node(id).unwrap();
+        }
+        for mid in 1..=130u32 {
+            g.add_dependency(&mid, &0).unwrap();
+            g.add_dependency(&131, &mid).unwrap();
+        }
+        let all_but = |skip: u32| (0..=131u32).filter(|&v| v != skip).collect::<Vec<_>>();
+        let ids = |found: Vec<&u32>| found.into_iter().copied().collect::<Vec<_>>();
+        assert_eq!(ids(g.dependents(&0).unwrap()), all_but(0));
+        assert_eq!(ids(g.dependencies(&131).unwrap()), all_but(131));
+        assert!(g.depends_on(&131, &0).unwrap());
+        assert!(!g.depends_on(&0, &131).unwrap());
+    }
+
+    #[test]
+    fn depends_on_visits_each_node_once_on_a_ladder_of_diamonds() {
+        // 0 is alone and placed first; then 40 diamonds stacked: 2^40 paths lead down
+        // from the top. Answering "no" must not walk them one by one.
+        let mut g = DepGraph::new();
+        g.add_node(0u32).unwrap();
+        g.add_node(1).unwrap();
+        let mut bottom = 1;
+        for i in 0..40u32 {
+            let (left, right, top) = (2 + 3 * i, 3 + 3 * i, 4 + 3 * i);
+            for id in [left, right, top] {
+                g.add_node(id).unwrap();
+            }
+            for side in [left, right] {
+                g.add_dependency(&side, &bottom).unwrap();
+                g.add_dependency(&top, &side).unwrap();
+            }
+            bottom = top;
+        }
+        assert!(!g.depends_on(&bottom, &0).unwrap());
+        assert!(g.depends_on(&bottom, &1).unwrap());
     }
 }

@@ -285,6 +285,8 @@ impl<K: Debug> LockManager<K> {
 impl<K> LockManager<K> {
     /// Options: the number of shards, and how errors name keys.
     pub fn builder() -> LockManagerBuilder<K> {
+        // Equivalent mutant: `LockManagerBuilder::from(Default::default())` is this
+        // same value (the identity `From`).
         LockManagerBuilder::default()
     }
 
@@ -558,6 +560,9 @@ impl<K: Hash + Eq> LockManager<K> {
         Q: ToOwned + ?Sized,
         Q::Owned: Into<K>,
     {
+        // Not killable by a test (cargo-mutants): `>` as `>=` and `<` as `<=` move the
+        // thresholds by one slot, and `capacity()` (items plus free slots, lowered by
+        // tombstones) cannot be set to an exact value from outside hashbrown.
         if shard.table.capacity() > SHRINK_ABOVE && shard.table.len() * 8 < shard.table.capacity() {
             // A burst of keys is over: give the table's memory back.
             let len = shard.table.len();
@@ -641,6 +646,9 @@ impl<K: Hash + Eq> LockManager<K> {
         }
         if matches!(wait, Wait::Try) {
             let resource = (self.name)(&entry.key);
+            // Reached only when the key changed between the fast path (which found the
+            // request grantable) and here: a race no test can order without a hook, so
+            // the mutants of this count survive (cargo-mutants).
             shard.stats.would_block += 1;
             return Err(Error::WouldBlock { resource, kind });
         }
@@ -743,6 +751,9 @@ impl<K: Hash + Eq> LockManager<K> {
             match wait {
                 Wait::Until { deadline, timeout } => {
                     let timed_out = waiter.condvar.wait_until(&mut own, deadline).timed_out();
+                    // `&&` as `||` (a mutant) differs only for a request granted
+                    // at its very deadline (parking_lot has no spurious wake-ups): a
+                    // race no test can order, so it survives.
                     if timed_out && !waiter.is_granted() {
                         let resource = self.withdraw(&mut own, hash, id, owner);
                         own.stats.timeouts += 1;
@@ -809,6 +820,8 @@ impl<K: Hash + Eq> LockManager<K> {
             if let Some(h) = entry.state.holders.get_mut(owner) {
                 h.kind = LockKind::Exclusive;
             }
+            // Reached only if the readers left since the check above: a race no test
+            // can order without a hook, so this count's mutants survive (cargo-mutants).
             shard.stats.upgrades += 1;
             return Ok(());
         }
@@ -853,6 +866,9 @@ impl<K: Hash + Eq> LockManager<K> {
 /// the fast path, if it did.
 fn count_grant<K>(shard: &mut Shard<K>, spun: Option<Instant>) {
     shard.stats.acquisitions += 1;
+    // `spun` is set only when the holders left while the request spun (or between its
+    // fast and slow paths): timing no test can order, so the mutants of the two counts
+    // below survive (cargo-mutants).
     if let Some(started) = spun {
         shard.stats.contended += 1;
         shard.stats.wait_time += started.elapsed();
@@ -1173,6 +1189,8 @@ impl<K: Hash + Eq> LockGuard<'_, K> {
                 to,
             });
         }
+        // Equivalent mutant: `to <= self.kind` would also "downgrade" to the kind held,
+        // which changes nothing.
         if to < self.kind {
             self.manager.downgrade(self.hash, self.id, self.owner, to);
             self.kind = to;
@@ -1275,6 +1293,219 @@ mod tests {
         drop(holder);
         assert_eq!(waiting.join().unwrap().unwrap(), LockKind::Read);
         assert_eq!(locks.stats().contended, 1);
+    }
+
+    #[test]
+    fn a_manager_debugs_as_its_shard_count() {
+        let locks = LockManager::<u64>::builder().shards(3).build();
+        assert_eq!(format!("{locks:?}"), "LockManager { shards: 4, .. }");
+    }
+
+    #[test]
+    fn a_request_debugs_as_its_options() {
+        let locks = LockManager::<u64>::new();
+        let request = locks.request(&7, LockKind::Write).priority(3).no_wait();
+        let shown = format!("{request:?}");
+        assert!(
+            shown.starts_with("LockRequest { kind: Write, owner: None, priority: 3, wait: "),
+            "{shown}"
+        );
+        assert!(shown.ends_with(", .. }"), "{shown}");
+    }
+
+    #[test]
+    fn a_refused_try_upgrade_is_counted_as_would_block() {
+        let locks = LockManager::<u64>::new();
+        let _reader = locks
+            .request(&1, LockKind::Read)
+            .owner(Owner::new())
+            .acquire()
+            .unwrap();
+        let mut writer = locks.lock(&1, LockKind::Write).unwrap();
+        assert!(matches!(
+            writer.try_upgrade(),
+            Err(Error::WouldBlock { .. })
+        ));
+        let stats = locks.stats();
+        assert_eq!((stats.would_block, stats.upgrades), (1, 0));
+    }
+
+    #[test]
+    fn grants_and_upgrades_after_a_wait_are_counted() {
+        let locks = LockManager::<u64>::builder().shards(1).build();
+        let reader = locks
+            .request(&1, LockKind::Read)
+            .owner(Owner::new())
+            .acquire()
+            .unwrap();
+        let mut writer = locks
+            .request(&1, LockKind::Write)
+            .owner(Owner::new())
+            .acquire()
+            .unwrap();
+        std::thread::scope(|s| {
+            let t = s.spawn(move || writer.upgrade().map(|()| writer.kind()));
+            until("the upgrade waits", || locks.stats().contended == 1);
+            drop(reader);
+            assert_eq!(t.join().unwrap().unwrap(), LockKind::Exclusive);
+        });
+        let stats = locks.stats();
+        assert_eq!((stats.acquisitions, stats.upgrades), (2, 1));
+        assert_eq!(stats.would_block, 0);
+
+        let holder = locks
+            .request(&1, LockKind::Exclusive)
+            .owner(Owner::new())
+            .acquire()
+            .unwrap();
+        std::thread::scope(|s| {
+            let t = s.spawn(|| locks.lock(&1, LockKind::Read).map(|g| g.kind()));
+            until("the request waits", || locks.stats().contended == 2);
+            drop(holder);
+            assert_eq!(t.join().unwrap().unwrap(), LockKind::Read);
+        });
+        let stats = locks.stats();
+        assert_eq!((stats.acquisitions, stats.upgrades), (4, 1));
+    }
+
+    #[test]
+    fn a_builder_debugs_and_clones_with_its_shard_count() {
+        let b = LockManager::<u64>::builder().shards(3);
+        assert_eq!(format!("{b:?}"), "LockManagerBuilder { shards: 3 }");
+        assert_eq!(
+            format!("{:?}", b.clone()),
+            "LockManagerBuilder { shards: 3 }"
+        );
+    }
+
+    #[test]
+    fn keys_are_spread_over_every_shard() {
+        let locks = LockManager::<u64>::builder().shards(8).build();
+        let guards: Vec<_> = (0..256u64)
+            .map(|k| locks.lock(&k, LockKind::Read).unwrap())
+            .collect();
+        // With a random hasher, a shard left empty by 256 keys has odds below 1e-14.
+        let per_shard: Vec<usize> = locks
+            .shards
+            .iter()
+            .map(|s| s.0.lock().table.len())
+            .collect();
+        assert!(per_shard.iter().all(|&n| n > 0), "{per_shard:?}");
+        assert_eq!(per_shard.iter().sum::<usize>(), 256);
+        drop(guards);
+    }
+
+    #[test]
+    fn the_wait_index_forgets_a_request_once_it_stops_waiting() {
+        let (locks, key, _) = two_shards();
+        let holder = locks
+            .request(&key, LockKind::Exclusive)
+            .owner(Owner::new())
+            .acquire()
+            .unwrap();
+        let waiting = {
+            let locks = Arc::clone(&locks);
+            std::thread::spawn(move || locks.lock(&key, LockKind::Read).map(|g| g.kind()))
+        };
+        until("the request queues", || !locks.waits.0.lock().0.is_empty());
+        drop(holder);
+        assert_eq!(waiting.join().unwrap().unwrap(), LockKind::Read);
+        assert!(locks.waits.0.lock().0.is_empty());
+
+        // A withdrawn (timed-out) request is forgotten too.
+        let _holder = locks.lock(&key, LockKind::Exclusive).unwrap();
+        let timed = {
+            let locks = Arc::clone(&locks);
+            std::thread::spawn(move || {
+                locks
+                    .request(&key, LockKind::Read)
+                    .timeout(Duration::from_millis(1))
+                    .acquire()
+                    .map(|g| g.kind())
+            })
+        };
+        assert!(matches!(timed.join().unwrap(), Err(Error::Timeout { .. })));
+        assert!(locks.waits.0.lock().0.is_empty());
+    }
+
+    /// The bytes of shard 0's table: unlike `capacity()`, not lowered by tombstones.
+    fn table_bytes(locks: &LockManager<u64>) -> usize {
+        locks.shards[0].0.lock().table.allocation_size()
+    }
+
+    #[test]
+    fn a_table_no_larger_than_the_shrink_threshold_keeps_its_slots() {
+        let locks = LockManager::<u64>::builder().shards(1).build();
+        let guards: Vec<_> = (0..100u64)
+            .map(|k| locks.lock(&k, LockKind::Read).unwrap())
+            .collect();
+        assert!(locks.shards[0].0.lock().table.capacity() <= SHRINK_ABOVE);
+        let grown = table_bytes(&locks);
+        drop(guards);
+        // Nearly empty, but small: not worth a rehash.
+        drop(locks.lock(&1000, LockKind::Read).unwrap());
+        assert_eq!(table_bytes(&locks), grown);
+    }
+
+    #[test]
+    fn a_large_table_still_an_eighth_full_keeps_its_slots() {
+        let locks = LockManager::<u64>::builder().shards(1).build();
+        // 1,000 keys: 2,048 buckets, 1,792 slots, of which 792 are still free.
+        let mut guards: Vec<_> = (0..1000u64)
+            .map(|k| locks.lock(&k, LockKind::Read).unwrap())
+            .collect();
+        let grown = table_bytes(&locks);
+        // 440 keys stay held: more than an eighth of the slots, which (440 held plus at
+        // least the 792 free) are still more than `SHRINK_ABOVE`.
+        guards.truncate(440);
+        assert!(locks.shards[0].0.lock().table.capacity() > SHRINK_ABOVE);
+        drop(locks.lock(&5000, LockKind::Read).unwrap());
+        assert_eq!(table_bytes(&locks), grown);
+        drop(guards);
+        drop(locks.lock(&5000, LockKind::Read).unwrap());
+        assert!(table_bytes(&locks) < grown);
+    }
+
+    #[test]
+    fn a_shrunk_table_keeps_room_for_twice_its_keys() {
+        let locks = LockManager::<u64>::builder().shards(1).build();
+        let mut guards: Vec<_> = (0..2000u64)
+            .map(|k| locks.lock(&k, LockKind::Read).unwrap())
+            .collect();
+        guards.truncate(100);
+        drop(locks.lock(&5000, LockKind::Read).unwrap());
+        // Shrunk to fit 200 keys: no tombstones yet, so `capacity()` is exact.
+        let capacity = locks.shards[0].0.lock().table.capacity();
+        assert!((200..=SHRINK_ABOVE).contains(&capacity), "{capacity}");
+        drop(guards);
+    }
+
+    /// A key whose hash is the same for every value.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Collide(u32);
+
+    impl Hash for Collide {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            0u8.hash(state);
+        }
+    }
+
+    #[test]
+    fn each_guard_releases_its_own_key_when_every_hash_collides() {
+        // Guards find their entry by hash and id: with one hash for all keys, only the
+        // id tells the entries apart.
+        let locks = LockManager::<Collide>::builder().shards(1).build();
+        let guards: Vec<_> = (0..100)
+            .map(|k| locks.lock(&Collide(k), LockKind::Exclusive).unwrap())
+            .collect();
+        for (k, g) in (0..100).zip(guards).rev() {
+            drop(g);
+            assert!(
+                locks.try_lock(&Collide(k), LockKind::Exclusive).is_ok(),
+                "key {k}"
+            );
+            assert_eq!(locks.active_keys(), k as usize);
+        }
     }
 
     #[test]

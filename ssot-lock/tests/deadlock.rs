@@ -206,6 +206,7 @@ fn a_grant_by_overtaking_that_would_close_a_cycle_is_refused() {
             matches!(err, Error::Deadlock { victim, .. } if victim == session),
             "{err}"
         );
+        assert_eq!(locks.stats().deadlocks, 1);
         // Without the cycle, the same overtaking is granted.
         let q = Owner::new();
         let gq = locks

@@ -242,3 +242,144 @@ fn an_upgrade_holds_new_readers_back_and_keeps_writers_out() {
         assert_eq!(t.join().unwrap().unwrap(), Exclusive);
     });
 }
+
+#[test]
+fn a_combined_guard_debugs_as_its_file_lock_and_its_in_process_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let locks = LockManager::<String>::new();
+    let g = locks
+        .request("data", Write)
+        .acquire_with_file(lock_path(&dir))
+        .unwrap();
+    let shown = format!("{g:?}");
+    assert!(shown.starts_with("CombinedGuard"), "{shown}");
+    assert!(shown.contains("data.lock"), "{shown}");
+    assert!(shown.contains("LockGuard"), "{shown}");
+    assert!(shown.contains("Write"), "{shown}");
+    assert_eq!(g.path(), lock_path(&dir));
+}
+
+#[test]
+fn a_combined_upgrade_timeout_gives_up_on_a_reading_process_and_succeeds_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let locks = LockManager::<String>::new();
+    let mut reader = FileLock::open(lock_path(&dir)).unwrap();
+    let mut outsider = FileLock::open(lock_path(&dir)).unwrap();
+    let r = reader.lock(Read).unwrap();
+    let mut g = locks
+        .request("data", Write)
+        .acquire_with_file(lock_path(&dir))
+        .unwrap();
+    let err = g.upgrade_timeout(Duration::from_millis(5)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: Exclusive,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(g.kind(), Write);
+    assert_eq!(locks.holders("data")[0].1, Write);
+    assert!(outsider.try_lock(Read).is_ok());
+
+    drop(r);
+    g.upgrade_timeout(Duration::from_secs(60)).unwrap();
+    assert_eq!(g.kind(), Exclusive);
+    assert_eq!(locks.holders("data")[0].1, Exclusive);
+    assert!(outsider.try_lock(Read).is_err());
+}
+
+#[test]
+fn a_combined_downgrade_to_a_stronger_kind_is_refused_by_the_in_process_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let locks = LockManager::<String>::new();
+    let mut g = locks
+        .request("data", Read)
+        .acquire_with_file(lock_path(&dir))
+        .unwrap();
+    let err = g.downgrade(Write).unwrap_err();
+    // The key names the resource: the request never reached the lock file.
+    match &err {
+        Error::InvalidDowngrade { resource, from, to } => {
+            assert_eq!((*from, *to), (Read, Write));
+            assert!(resource.starts_with("key"), "{err}");
+        }
+        other => panic!("expected InvalidDowngrade, got {other}"),
+    }
+    assert_eq!(g.kind(), Read);
+    // Downgrading to the kind held changes nothing.
+    g.downgrade(Read).unwrap();
+    assert_eq!(g.kind(), Read);
+}
+
+#[test]
+fn a_timed_file_lock_is_granted_when_the_holder_leaves_before_the_deadline() {
+    let _watchdog = support::watchdog();
+    let dir = tempfile::tempdir().unwrap();
+    let mut holder = FileLock::open(lock_path(&dir)).unwrap();
+    let mut waiter = FileLock::open(lock_path(&dir)).unwrap();
+    let gate = std::fs::File::open(dir.path().join("data.lock.gate")).unwrap();
+    let g = holder.lock(Exclusive).unwrap();
+    std::thread::scope(|s| {
+        let t = s.spawn(move || waiter.lock_timeout(Read, support::LIMIT).map(|g| g.kind()));
+        // A reader holds the gate (shared) only while it polls for the data file, which
+        // the holder keeps: once the gate is taken, the waiter has started polling, and
+        // the grant must come from a later attempt, well before the deadline.
+        support::until("the waiter polls for the data file", || {
+            // A waiter that gave up at once ends the wait too; the join below fails.
+            if t.is_finished() {
+                return true;
+            }
+            match gate.try_lock() {
+                Ok(()) => {
+                    gate.unlock().unwrap();
+                    false
+                }
+                Err(std::fs::TryLockError::WouldBlock) => true,
+                Err(std::fs::TryLockError::Error(e)) => panic!("{e}"),
+            }
+        });
+        drop(g);
+        assert_eq!(t.join().unwrap().unwrap(), Read);
+    });
+}
+
+#[test]
+fn a_leaked_file_guard_leaves_the_handle_holding_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = FileLock::open(lock_path(&dir)).unwrap();
+    let mut b = FileLock::open(lock_path(&dir)).unwrap();
+    std::mem::forget(a.lock(Write).unwrap());
+    assert_eq!(a.held(), Some(Write));
+    let err = a.try_lock(Read).unwrap_err();
+    assert!(
+        matches!(err, Error::AlreadyHeld { kind: Write, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("data.lock"), "{err}");
+    assert!(b.try_lock(Write).is_err());
+    drop(a);
+    assert!(b.try_lock(Exclusive).is_ok());
+}
+
+#[test]
+fn a_file_downgrade_to_the_kind_held_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = FileLock::open(lock_path(&dir)).unwrap();
+    let mut b = FileLock::open(lock_path(&dir)).unwrap();
+    for kind in LockKind::ALL {
+        let mut g = a.lock(kind).unwrap();
+        g.downgrade(kind).unwrap();
+        assert_eq!(g.kind(), kind);
+        for asked in LockKind::ALL {
+            assert_eq!(
+                b.try_lock(asked).is_ok(),
+                kind.compatible_with(asked),
+                "{kind} downgraded to itself, then {asked}"
+            );
+        }
+    }
+}

@@ -372,6 +372,34 @@ mod tests {
     }
 
     #[test]
+    fn the_walk_enters_each_in_place_applicator_under_its_own_name() {
+        let schema = json!({
+            "not": {"type": "string"},
+            "allOf": [{"type": "string"}],
+            "anyOf": [{"type": "string"}],
+            "oneOf": [{"type": "string"}],
+            "if": {"type": "string"},
+            "then": {"type": "string"},
+            "else": {"type": "string"}
+        });
+        for (fragment, via) in [
+            ("/not/type", "not"),
+            ("/allOf/0/type", "allOf"),
+            ("/anyOf/0/type", "anyOf"),
+            ("/oneOf/0/type", "oneOf"),
+            ("/if/type", "if"),
+            ("/then/type", "then"),
+            ("/else/type", "else"),
+        ] {
+            assert_eq!(
+                path_of(&schema, fragment),
+                (vec![Via::Root, Via::InPlace(via)], vec!["type".to_owned()]),
+                "{fragment}"
+            );
+        }
+    }
+
+    #[test]
     fn the_walk_tells_keywords_from_names() {
         let schema = json!({
             "properties": {"then": {"anyOf": [{"required": ["x"]}]}},
@@ -395,6 +423,14 @@ mod tests {
         assert_eq!(
             path_of(&schema, "/not"),
             (vec![Via::Root], vec!["not".to_owned()])
+        );
+        // ... or a property whose value is a schema: the walk stops before it.
+        assert_eq!(
+            path_of(&schema, "/properties/then"),
+            (
+                vec![Via::Root],
+                vec!["properties".to_owned(), "then".to_owned()]
+            )
         );
     }
 

@@ -355,3 +355,16 @@ fn only_repeats_of_one_dependent_requirement_are_merged() {
         "{report}"
     );
 }
+
+#[test]
+fn an_alternative_with_exactly_three_errors_lists_them_all_and_no_more() {
+    let r = registry(json!({"anyOf": [{"required": ["a", "b", "c"]}, {"required": ["f"]}]}));
+    let report = r.validate_json("s", "{}").unwrap();
+    let (_, keyword, message, _, _) = only(&report);
+    assert_eq!(keyword, "anyOf");
+    assert!(
+        message.contains("\"a\" is a required property and \"b\" is a required property and \"c\" is a required property;"),
+        "{message}"
+    );
+    assert!(!message.contains("more"), "{message}");
+}
