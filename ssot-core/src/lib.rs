@@ -173,3 +173,10 @@ pub mod prelude {
     };
     pub use crate::{Error, Priority, Status, Task, TaskId, TaskQueue};
 }
+
+/// The workspace README's Rust example, compiled as a doctest so that it cannot drift
+/// from the API. `cfg(doctest)` keeps the file outside the crate out of normal builds
+/// and of `cargo package`.
+#[cfg(all(doctest, feature = "store"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
