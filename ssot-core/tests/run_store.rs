@@ -183,3 +183,38 @@ fn a_store_with_nothing_to_do_writes_nothing() {
         done
     );
 }
+
+#[test]
+fn tasks_not_selected_and_their_dependents_are_left_out_untouched() {
+    let (dir, store) = store();
+    let job = |_: &Task, _: &RunContext| -> Result<(), JobError> { Ok(()) };
+    let run = Executor::builder()
+        .workers(1)
+        .build()
+        .run_store_where(
+            &store,
+            |t| t.id.as_str() != "compile",
+            &job,
+            &CancelToken::new(),
+            None,
+        )
+        .unwrap();
+    assert!(run.succeeded());
+    assert_eq!(run.left_out, [id("compile"), id("test")]);
+    let ran: Vec<&str> = run.record.tasks.keys().map(TaskId::as_str).collect();
+    assert_eq!(ran, ["deploy", "fetch", "flaky"]);
+    let todo = fs::read_to_string(dir.path().join("todo.md")).unwrap();
+    assert_eq!(
+        todo,
+        TODO.replace("- [ ] Fetch", "- [x] Fetch")
+            .replace("- [ ] Flaky", "- [x] Flaky")
+    );
+    let ci = fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap();
+    assert_eq!(
+        ci,
+        CI.replace(
+            "status: pending\n    dependencies:\n      - flaky",
+            "status: done\n    dependencies:\n      - flaky"
+        )
+    );
+}

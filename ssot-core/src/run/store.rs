@@ -60,6 +60,10 @@ pub struct StoreRun {
     /// Write-backs that failed, in the order they were tried. Empty when the
     /// store shows every outcome.
     pub write_back: Vec<WriteBackError>,
+    /// Unfinished tasks left out of the run by
+    /// [`run_store_where`](Executor::run_store_where), sorted: those not selected
+    /// and those waiting (directly or not) on one. Never written.
+    pub left_out: Vec<TaskId>,
 }
 
 impl StoreRun {
@@ -94,6 +98,28 @@ impl Executor {
     where
         J: Job<Task> + ?Sized,
     {
+        self.run_store_where(store, |_| true, job, cancel, events)
+    }
+
+    /// As [`run_store`](Self::run_store), running only the unfinished tasks for
+    /// which `select` is true; the others, and every task waiting on one of them
+    /// (directly or not), are left out of the run and listed in
+    /// [`StoreRun::left_out`]. `ssot run` selects the tasks that have a command.
+    ///
+    /// # Errors
+    ///
+    /// As [`run_store`](Self::run_store).
+    pub fn run_store_where<J>(
+        &self,
+        store: &Store,
+        select: impl Fn(&Task) -> bool,
+        job: &J,
+        cancel: &CancelToken,
+        events: Option<&Sender<Event<TaskId>>>,
+    ) -> Result<StoreRun, Error>
+    where
+        J: Job<Task> + ?Sized,
+    {
         let plan = store.plan()?;
         let mut tasks: Vec<Task> = plan
             .graph()
@@ -102,6 +128,34 @@ impl Executor {
             .map(|p| p.task.clone())
             .collect();
         tasks.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut left_out: BTreeSet<TaskId> = tasks
+            .iter()
+            .filter(|t| !t.status().is_finished() && !select(t))
+            .map(|t| t.id.clone())
+            .collect();
+        // Close over dependents: a fixpoint, O(V * (V + E)) at worst, on plans of
+        // commands (hundreds of tasks) negligible.
+        loop {
+            let more: Vec<TaskId> = tasks
+                .iter()
+                .filter(|t| {
+                    !left_out.contains(&t.id)
+                        && !t.status().is_finished()
+                        && t.dependencies.iter().any(|d| left_out.contains(d))
+                })
+                .map(|t| t.id.clone())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            left_out.extend(more);
+        }
+        tasks.retain(|t| !left_out.contains(&t.id));
+        // Only finished tasks can still name a left-out task; they do not run, so
+        // the edge (which the plan would reject as unknown) is dropped.
+        for t in &mut tasks {
+            t.dependencies.retain(|d| !left_out.contains(d));
+        }
         let failures = Mutex::new(Vec::new());
         let started = Mutex::new(BTreeSet::new());
         let write = |id: &TaskId, status: Status| {
@@ -153,7 +207,11 @@ impl Executor {
             }
         }
         let write_back = std::mem::take(&mut *lock(&failures));
-        Ok(StoreRun { record, write_back })
+        Ok(StoreRun {
+            record,
+            write_back,
+            left_out: left_out.into_iter().collect(),
+        })
     }
 }
 
