@@ -53,6 +53,21 @@ pub struct WriteBackError {
 
 /// What [`Executor::run_store`] returns: the run's record and every status that
 /// could not be written back.
+///
+/// How outcomes are written back ([`Store::set_status`]: validated, locked,
+/// audited, in place):
+///
+/// | When | Status written | Markdown |
+/// |---|---|---|
+/// | the first attempt starts (before the job is called) | [`Status::InProgress`] | `[/]` |
+/// | an attempt succeeds | [`Status::Done`] | `[x]` |
+/// | it failed after its retries, or the run was cancelled while it ran | [`Status::Pending`] | `[ ]` |
+/// | skipped (a dependency failed), never started, up to date, left out | untouched | |
+///
+/// A failed task goes back to `Pending` (the state machine of [`Status`] allows it
+/// from `InProgress`): it is still work to do and the next run picks it up again;
+/// why it failed is in the record. A write-back that fails is in
+/// [`write_back`](Self::write_back); it neither fails the job nor stops the run.
 #[derive(Debug)]
 pub struct StoreRun {
     /// Every attempt of every task run, as [`Executor::run_tasks`] returns it.
@@ -80,7 +95,7 @@ impl Executor {
     /// calling `job` with each, in dependency and [`TaskQueue`](crate::TaskQueue)
     /// order, as [`run_tasks`](Self::run_tasks) does (task fields set timeouts,
     /// retries and groups). Each outcome is written back to the store as the
-    /// [module documentation](self) says; `events` (if given) receives every event
+    /// [`StoreRun`] says; `events` (if given) receives every event
     /// after it was handled.
     ///
     /// # Errors
