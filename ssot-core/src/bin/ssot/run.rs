@@ -8,13 +8,13 @@
 //! succeeded, back to `pending` when it failed. The task's own fields set its
 //! timeout and retries ([`ssot_core::run::TaskOptions::from_task_fields`]).
 //!
-//! One plain line per event on standard error (also on a terminal: there is no
-//! live progress bar yet), the run record at the end on standard output (`--json`:
-//! one document). Exit 1 when any task failed, was cancelled or its status could
+//! One plain line per event on standard error, with a live status line below them
+//! when standard error is a terminal (`indicatif`), the run record at the end on
+//! standard output (`--json`: one document). Exit 1 when any task failed, was cancelled or its status could
 //! not be written.
 
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::mpsc::channel;
 
 use serde_json::{Value, json};
@@ -61,12 +61,11 @@ pub(crate) fn run(global: &Global, args: &RunArgs, out: &mut Output) -> Run {
     let (tx, rx) = channel::<Event<TaskId>>();
     let result = std::thread::scope(|s| {
         let printer = s.spawn(move || {
+            let mut progress = Progress::new();
             for event in rx {
-                if let Some(line) = event_line(&event) {
-                    // Progress for the person; a closed stderr does not stop the run.
-                    let _ = writeln!(std::io::stderr().lock(), "{line}");
-                }
+                progress.event(&event);
             }
+            progress.finish();
         });
         let result = executor.run_store_where(
             &store,
@@ -218,6 +217,64 @@ fn dry_run(store: &ssot_core::store::Store, out: &mut Output) -> Run {
         }
     }
     Ok(Outcome::Done)
+}
+
+/// Progress on standard error: one plain line per event; on a terminal also a
+/// live status line below them (`indicatif`), cleared at the end.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    done: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            bar,
+            done: 0,
+            failed: 0,
+            skipped: 0,
+        }
+    }
+
+    fn event(&mut self, e: &Event<TaskId>) {
+        match e.kind {
+            EventKind::Succeeded { .. } | EventKind::UpToDate => self.done += 1,
+            EventKind::Failed { .. } => self.failed += 1,
+            EventKind::Skipped { .. } | EventKind::Cancelled => self.skipped += 1,
+            _ => {}
+        }
+        let Some(line) = event_line(e) else { return };
+        match &self.bar {
+            Some(bar) => {
+                bar.println(line);
+                bar.set_message(format!(
+                    "{} running, {} done, {} failed, {} skipped",
+                    e.running, self.done, self.failed, self.skipped
+                ));
+                bar.tick();
+            }
+            // Progress for the person; a closed stderr does not stop the run.
+            None => {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }
+        }
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// One plain line for an event, or `None` for events not worth a line (queued).
