@@ -218,3 +218,45 @@ fn tasks_not_selected_and_their_dependents_are_left_out_untouched() {
         )
     );
 }
+
+#[test]
+fn a_status_that_cannot_be_written_back_is_returned_not_lost() {
+    let (dir, store) = store();
+    let root = dir.path().to_owned();
+    // While `flaky` runs, someone deletes its line: its `done` cannot be written.
+    let job = |task: &Task, _: &RunContext| -> Result<(), JobError> {
+        if task.id.as_str() == "flaky" {
+            let todo = fs::read_to_string(root.join("todo.md")).unwrap();
+            let without: String = todo
+                .lines()
+                .filter(|l| !l.contains("🆔 flaky"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            fs::write(root.join("todo.md"), without).unwrap();
+        }
+        Ok(())
+    };
+    let run = Executor::builder()
+        .workers(1)
+        .build()
+        .run_store_where(
+            &store,
+            |t| t.id.as_str() == "flaky",
+            &job,
+            &CancelToken::new(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        run.record.tasks[&id("flaky")].outcome,
+        TaskOutcome::Succeeded
+    );
+    assert!(!run.succeeded(), "a lost write-back is not a success");
+    assert_eq!(run.write_back.len(), 1, "{:?}", run.write_back);
+    let w = &run.write_back[0];
+    assert_eq!(
+        (w.task.as_str(), w.status),
+        ("flaky", ssot_core::Status::Done)
+    );
+    assert!(w.error.to_string().contains("flaky"), "{}", w.error);
+}
