@@ -8,6 +8,9 @@
 //! succeeded, back to `pending` when it failed. The task's own fields set its
 //! timeout and retries ([`ssot_core::run::TaskOptions::from_task_fields`]).
 //!
+//! Ctrl-C (or SIGTERM) cancels the run: nothing new starts, running commands'
+//! process groups are stopped, and their tasks go back to `pending`.
+//!
 //! One plain line per event on standard error, with a live status line below them
 //! when standard error is a terminal (`indicatif`), the run record at the end on
 //! standard output (`--json`: one document). Exit 1 when any task failed, was cancelled or its status could
@@ -58,6 +61,15 @@ pub(crate) fn run(global: &Global, args: &RunArgs, out: &mut Output) -> Run {
             None => Err(JobError::new(format!("task `{}` has no command", task.id))),
         }
     };
+    // Ctrl-C or SIGTERM cancels the run: nothing new starts, running commands'
+    // process groups get SIGTERM (then SIGKILL), their tasks go back to pending.
+    let cancel = CancelToken::new();
+    let on_signal = cancel.clone();
+    if let Err(e) = ctrlc::set_handler(move || on_signal.cancel()) {
+        out.note(&format!(
+            "Ctrl-C will not stop the commands cleanly: cannot install a handler: {e}"
+        ));
+    }
     let (tx, rx) = channel::<Event<TaskId>>();
     let result = std::thread::scope(|s| {
         let printer = s.spawn(move || {
@@ -71,7 +83,7 @@ pub(crate) fn run(global: &Global, args: &RunArgs, out: &mut Output) -> Run {
             &store,
             |t| command_of(t).is_some(),
             &job,
-            &CancelToken::new(),
+            &cancel,
             Some(&tx),
         );
         drop(tx);
