@@ -918,3 +918,53 @@ fn run_runs_task_commands_writes_outcomes_back_and_exits_1_on_failure() {
     let yaml = fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap();
     assert_eq!(yaml.matches("status: done").count(), 3, "{yaml}");
 }
+
+#[test]
+fn run_interrupted_stops_the_command_group_and_puts_the_task_back_to_pending() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let yaml = "tasks:\n  - id: slow\n    title: Slow\n    status: pending\n    \
+                command: \"echo $$ > pid; exec sleep 60\"\n";
+    fs::write(dir.path().join("ci.tasks.yaml"), yaml).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_ssot"))
+        .arg("-C")
+        .arg(dir.path())
+        .arg("run")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (by state, not by time) until the command runs and its task is in progress.
+    let pid_file = dir.path().join("pid");
+    let started = std::time::Instant::now();
+    let command_pid: i32 = loop {
+        let text = fs::read_to_string(&pid_file).unwrap_or_default();
+        let in_progress = fs::read_to_string(dir.path().join("ci.tasks.yaml"))
+            .unwrap()
+            .contains("status: in_progress");
+        if let (Ok(pid), true) = (text.trim().parse(), in_progress) {
+            break pid;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 cancelled"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("cancelled slow"), "{}", stderr(&o));
+    assert!(
+        ssot_core::run::process_gone(command_pid),
+        "the command was left running"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap(),
+        yaml
+    );
+}
