@@ -832,3 +832,144 @@ fn plan_lists_tasks_in_progress_and_on_hold_apart_from_ready_and_blocked() {
     assert!(after("on hold").trim_start().starts_with("ship "), "{text}");
     assert!(after("blocked").trim_start().starts_with("test "), "{text}");
 }
+
+/// A store whose YAML tasks carry shell commands: `build` (`true`), `test` (`false`,
+/// after `build`), `ship` (`true`, after `test`); `manual` (Markdown) has none.
+fn command_store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(dir.path().join("todo.md"), "- [ ] Manual 🆔 manual\n").expect("write");
+    fs::write(
+        dir.path().join("ci.tasks.yaml"),
+        "tasks:\n  - id: build\n    title: Build\n    status: pending\n    command: \"true\"\n  \
+         - id: test\n    title: Test\n    status: pending\n    command: \"false\"\n    dependencies: [build]\n  \
+         - id: ship\n    title: Ship\n    status: pending\n    command: \"true\"\n    dependencies: [test, manual]\n",
+    )
+    .expect("write");
+    dir
+}
+
+#[test]
+fn run_runs_task_commands_writes_outcomes_back_and_exits_1_on_failure() {
+    let dir = command_store();
+    let yaml = fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap();
+
+    // --dry-run says what would run and writes nothing.
+    let o = ssot(dir.path(), &["run", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("would run build: true"), "{text}");
+    assert!(text.contains("would run test: false"), "{text}");
+    assert!(
+        text.contains("would leave out manual: no `command` field"),
+        "{text}"
+    );
+    assert!(
+        text.contains("would leave out ship: waits on `manual`"),
+        "{text}"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap(),
+        yaml
+    );
+
+    let o = ssot(dir.path(), &["run", "--workers", "2", "--json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let record: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(record["succeeded"], false);
+    let outcomes: Vec<(&str, &str)> = record["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap(), t["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes, [("build", "succeeded"), ("test", "failed")]);
+    assert_eq!(record["left_out"], serde_json::json!(["manual", "ship"]));
+    let err = stderr(&o);
+    assert!(err.contains("started build\n"), "{err}");
+    assert!(err.contains("done build\n"), "{err}");
+    assert!(
+        err.contains("failed test: `sh -c false` exited with code 1"),
+        "{err}"
+    );
+    assert!(err.contains("left out `manual`"), "{err}");
+
+    // `build` is done, the failed `test` is back to pending, the rest untouched.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap(),
+        yaml.replacen("status: pending", "status: done", 1)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("todo.md")).unwrap(),
+        "- [ ] Manual 🆔 manual\n"
+    );
+
+    // A second run retries only `test` (still failing); text mode prints the record.
+    let o = ssot(dir.path(), &["run"]);
+    assert_eq!(code(&o), 1);
+    let text = stdout(&o);
+    assert!(
+        text.contains("0 succeeded, 1 failed, 0 skipped, 0 cancelled, 2 left out"),
+        "{text}"
+    );
+
+    // With every command succeeding the run exits 0.
+    let fixed = fs::read_to_string(dir.path().join("ci.tasks.yaml"))
+        .unwrap()
+        .replace("command: \"false\"", "command: \"true\"");
+    fs::write(dir.path().join("ci.tasks.yaml"), fixed).unwrap();
+    fs::write(dir.path().join("todo.md"), "- [x] Manual 🆔 manual\n").unwrap();
+    let o = ssot(dir.path(), &["run"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let yaml = fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap();
+    assert_eq!(yaml.matches("status: done").count(), 3, "{yaml}");
+}
+
+#[test]
+fn run_interrupted_stops_the_command_group_and_puts_the_task_back_to_pending() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let yaml = "tasks:\n  - id: slow\n    title: Slow\n    status: pending\n    \
+                command: \"echo $$ > pid; exec sleep 60\"\n";
+    fs::write(dir.path().join("ci.tasks.yaml"), yaml).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_ssot"))
+        .arg("-C")
+        .arg(dir.path())
+        .arg("run")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (by state, not by time) until the command runs and its task is in progress.
+    let pid_file = dir.path().join("pid");
+    let started = std::time::Instant::now();
+    let command_pid: i32 = loop {
+        let text = fs::read_to_string(&pid_file).unwrap_or_default();
+        let in_progress = fs::read_to_string(dir.path().join("ci.tasks.yaml"))
+            .unwrap()
+            .contains("status: in_progress");
+        if let (Ok(pid), true) = (text.trim().parse(), in_progress) {
+            break pid;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 cancelled"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("cancelled slow"), "{}", stderr(&o));
+    assert!(
+        ssot_core::run::process_gone(command_pid),
+        "the command was left running"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap(),
+        yaml
+    );
+}

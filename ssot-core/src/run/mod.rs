@@ -35,7 +35,8 @@
 //! up to date when their hash equals its last success's, and
 //! [`Executor::dry_run`] says what would run and why.
 //!
-//! Not here yet: writing outcomes back to the store, and the `ssot run` command.
+//! With the `store` feature, [`Executor::run_store`] runs a store's plan and writes
+//! each outcome back to its files (`[/]` while running, `[x]` when done).
 //!
 //! # Example: a graph with a flaky node
 //!
@@ -77,6 +78,8 @@ mod plan;
 mod record;
 mod retry;
 mod settings;
+#[cfg(feature = "store")]
+mod store;
 
 #[cfg(unix)]
 pub use self::command::{CommandJob, CommandOutput, process_gone};
@@ -89,3 +92,5 @@ pub use self::record::{
 };
 pub use self::retry::RetryPolicy;
 pub use self::settings::{AutomationRegistry, DEFAULT_RETRIES, WORKFLOW_GROUP, Workflow};
+#[cfg(feature = "store")]
+pub use self::store::{StoreRun, WriteBackError};

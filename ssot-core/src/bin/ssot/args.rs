@@ -124,6 +124,20 @@ pub(crate) enum Command {
     Watch(WatchArgs),
     /// Report validation, drift, audit log, snapshots, locks, cache (exit 1 if unwell).
     Health,
+    /// Run each ready task's `command` (else `run`) field as a shell line, writing
+    /// outcomes back (exit 1 if any failed).
+    Run(RunArgs),
+}
+
+/// `ssot run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// How many commands run at once (default: the number of CPUs).
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub(crate) workers: Option<usize>,
+    /// Show what would run, and what is left out, without running or writing anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 impl Command {
@@ -138,6 +152,7 @@ impl Command {
                 | Command::Remove { .. }
                 | Command::Patch(_)
                 | Command::Rollback(_)
+                | Command::Run(_)
         )
     }
 }

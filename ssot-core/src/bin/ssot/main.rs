@@ -24,6 +24,7 @@
 //! | `explain CONFIG KEY` | which file and line set a configuration value | the explanation |
 //! | `watch [--since R] [--count N]` | each change as it is committed, outside edits included | one event object per line |
 //! | `health` | validation, drift, audit log, snapshots, locks, cache | the health report |
+//! | `run [--workers N] [--dry-run]` | runs each ready task's `command` field, writing outcomes back; exit 1 if any failed | the run record |
 //!
 //! Changes are made by the store: validated before anything is written (a refused
 //! change writes nothing and exits 1), locked against other threads and processes,
@@ -70,6 +71,7 @@ mod history;
 mod live;
 mod out;
 mod read;
+mod run;
 mod write;
 
 use std::io;
@@ -145,6 +147,7 @@ fn run(cli: &Cli, out: &mut Output) -> Run {
         Command::Explain(a) => read::explain(g, a, out),
         Command::Watch(a) => live::watch(g, a, out),
         Command::Health => live::health(g, out),
+        Command::Run(a) => run::run(g, a, out),
     }
 }
 
