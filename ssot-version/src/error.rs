@@ -76,6 +76,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// A directory a write or rollback must change cannot be changed by this process:
+    /// its permissions, a read-only mount or an immutable flag refuse it. Found by the
+    /// pre-flight check before the change is committed: nothing was written.
+    #[error(
+        "cannot change `{target}`: the directory `{}` is not writable by this process ({source}); make it writable (`chmod u+w`, or remount the file system read-write) and try again; nothing was written",
+        dir.display()
+    )]
+    NotWritable {
+        /// The path (relative to the root) the change puts or deletes.
+        target: String,
+        /// The directory that refuses the change.
+        dir: PathBuf,
+        /// The operating system's answer to the access check.
+        #[source]
+        source: io::Error,
+    },
+
     /// An object's bytes do not hash to its name: the store is damaged.
     #[error(
         "object {hash} in `{}` is corrupt: {detail}; run `verify()` for a full report and restore the store from a backup",

@@ -191,6 +191,7 @@ impl VersionStore {
         pack: Option<PackWriter>,
         finish: Option<Finish<'_>>,
     ) -> Result<Option<Version>> {
+        self.preflight(&journal, pack.is_some())?;
         let pack = match pack {
             Some(w) if !w.is_empty() => Some(w.seal()?),
             _ => None,
@@ -291,6 +292,91 @@ impl VersionStore {
 
         let prepared = Prepared { version, late };
         self.apply(inner, &journal, Some(prepared), finish)
+    }
+
+    /// The pre-flight check, before anything is staged: every directory the apply
+    /// step will change must be writable (and searchable) by this process, so that a
+    /// change bound to fail on a read-only directory is refused before its commit
+    /// point, with nothing written, rather than failing halfway through the renames
+    /// and leaving the tree part new until a later recovery finishes it.
+    ///
+    /// The directories are: for each put, its parent, or the nearest existing
+    /// ancestor if the parent is still to be created; for each delete of a file that
+    /// exists, its parent; with a version or a pack, the store's `packs/`,
+    /// `versions/` and the store directory. Each is checked once with
+    /// `faccessat(W_OK | X_OK, AT_EACCESS)`: one system call per distinct directory,
+    /// no write. The kernel's answer covers the mode bits, ACLs, a read-only mount
+    /// and an immutable flag, with the process's effective credentials (as root the
+    /// mode bits do not refuse, just as they would not refuse the rename).
+    ///
+    /// What it cannot guarantee: a permission changed between the check and the
+    /// apply, a full disk, or a sticky directory (such as `/tmp`) holding a target
+    /// owned by another user. Such a change still fails after its commit point; the
+    /// journal stays and the next lock of the store, once the cause is fixed,
+    /// finishes the change (all or nothing is restored then, not at the failure).
+    fn preflight(&self, journal: &Journal, store_dirs: bool) -> Result<()> {
+        use rustix::fs::{Access, AtFlags, CWD, accessat};
+        let mut dirs: BTreeSet<(PathBuf, &str)> = BTreeSet::new();
+        let mut seen: HashSet<PathBuf> = HashSet::new();
+        let targets = journal
+            .puts
+            .iter()
+            .map(|p| (p.path.as_str(), true))
+            .chain(journal.deletes.iter().map(|d| (d.path.as_str(), false)));
+        for (rel, is_put) in targets {
+            let dest = walk::under(&self.root, rel);
+            if !is_put && !fs::symlink_metadata(&dest).is_ok_and(|m| !m.is_dir()) {
+                // Nothing to delete: the apply leaves the directory alone.
+                continue;
+            }
+            if let Some(dir) = self.nearest_dir(&dest)?
+                && seen.insert(dir.clone())
+            {
+                dirs.insert((dir, rel));
+            }
+        }
+        if store_dirs || journal.version.is_some() {
+            for dir in [&self.dirs.packs, &self.dirs.versions, &self.dirs.store] {
+                if seen.insert(dir.clone()) {
+                    dirs.insert((dir.clone(), ".ssot"));
+                }
+            }
+        }
+        for (dir, target) in dirs {
+            accessat(
+                CWD,
+                &dir,
+                Access::WRITE_OK | Access::EXEC_OK,
+                AtFlags::EACCESS,
+            )
+            .map_err(|e| Error::NotWritable {
+                target: target.to_owned(),
+                dir: dir.clone(),
+                source: io::Error::from(e),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The nearest existing directory at or above `path`'s parent, within the root
+    /// (the parent itself unless the apply must create it).
+    fn nearest_dir(&self, path: &Path) -> Result<Option<PathBuf>> {
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if !d.starts_with(&self.root) {
+                return Ok(None);
+            }
+            match fs::symlink_metadata(d) {
+                Ok(m) if m.is_dir() => return Ok(Some(d.to_owned())),
+                // A file where a directory must go (the change deletes it) or
+                // nothing yet: the directory above is the one that changes.
+                Ok(_) => {}
+                Err(e) if is_absent(&e) => {}
+                Err(e) => return Err(io_err("stat", d)(e)),
+            }
+            dir = d.parent();
+        }
+        Ok(None)
     }
 
     /// Creates the journal file (it cannot exist: the lock's housekeeping finished

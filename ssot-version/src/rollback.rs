@@ -78,7 +78,8 @@ impl VersionStore {
     /// # Errors
     /// Resolution errors as [`resolve`](Self::resolve); [`Error::UnsafePath`] for a
     /// crafted manifest or a symbolic link on the way; [`Error::Blocked`] if untracked
-    /// files are in the way; [`Error::CorruptObject`] or [`Error::MissingObject`] if
+    /// files are in the way; [`Error::NotWritable`] if a directory it changes is not
+    /// writable by this process; [`Error::CorruptObject`] or [`Error::MissingObject`] if
     /// the store is damaged. All of these are detected before the tree is touched.
     pub fn rollback(&self, spec: &str) -> Result<Version> {
         self.locked(|inner| {

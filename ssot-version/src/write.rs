@@ -35,6 +35,14 @@
 //!    put's *durable source*: an object already in a pack; else, if the set adds at
 //!    most 1 MiB of new bytes in all, the bytes themselves, inline in the journal
 //!    (hex); else a new pack. A recorded version's new objects always go into a pack.
+//!    **Pre-flight** (`journal`'s `preflight`): every directory the apply will
+//!    change (each put's parent or nearest existing ancestor, each deleted file's
+//!    parent, and the store's `packs/`, `versions/` and directory with a version or
+//!    pack) must pass `faccessat(W_OK | X_OK, AT_EACCESS)`, one call per directory,
+//!    no write; otherwise [`Error::NotWritable`] names it, before anything is
+//!    written. It cannot foresee a permission changed after it, a full disk or a
+//!    sticky directory's foreign-owned target: those still fail after the commit and
+//!    the journal stays until the next lock finishes the write.
 //! 2. **Stage**: each put is written to `staging/`; the new pack, manifest and `HEAD`
 //!    to temporary files (fsynced in batches of 256 staged files).
 //! 3. **Commit**. If every new byte is inline (or already stored), the journal is
@@ -243,7 +251,9 @@ impl VersionStore {
     /// directory holding files the set does not delete, a special file, or a file
     /// where a directory must go is in the way, or a deleted or expected path is a
     /// directory; [`Error::Conflict`] if an [`expect`](WriteSet::expect) fails; all of
-    /// these before anything is written. [`Error::Io`] if the file system fails: before
+    /// these before anything is written. [`Error::NotWritable`], before anything is
+    /// written, if a directory the set changes is not writable by this process.
+    /// [`Error::Io`] if the file system fails: before
     /// the commit nothing was written; after it the journal stays and the next lock
     /// of the store finishes the write (and calls the recovery hook).
     /// [`Error::Finish`] if `finish` fails.

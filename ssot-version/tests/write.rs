@@ -3,7 +3,12 @@
 //! test against a model of the tree. Crashes (SIGKILL at every crash point) are in
 //! `crash.rs`.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod common;
 
@@ -804,4 +809,82 @@ fn expectations_make_concurrent_increments_lose_no_update() {
         }
     });
     assert_eq!(std::fs::read_to_string(root.join("counter")).unwrap(), "30");
+}
+
+/// Whether this process can write in a read-only directory (root, or
+/// `CAP_DAC_OVERRIDE`), which makes permission tests meaningless.
+fn privileged(dir: &Path) -> bool {
+    let probe = dir.join("probe");
+    let writable = std::fs::write(&probe, "x").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    writable
+}
+
+#[test]
+fn a_write_into_a_read_only_directory_is_refused_before_its_commit_with_the_tree_unchanged() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_tree(
+        root,
+        &tree(&[("a.txt", "old a"), ("locked/b.txt", "old b")]),
+    );
+    let store = VersionStore::open(root).unwrap();
+    let _ = store.snapshot("base").unwrap();
+    let before = read_tree(root);
+    let locked = root.join("locked");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if privileged(&locked) {
+        eprintln!("skipped: running as root (CAP_DAC_OVERRIDE), a read-only directory is writable");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        return;
+    }
+    // `a.txt` sorts first: without the pre-flight its rename would succeed before
+    // the one into `locked/` fails. A put under a directory still to be created in
+    // `locked/`, a delete in it, and a recorded version are refused the same way.
+    for set in [
+        WriteSet::new()
+            .put("a.txt", "new a")
+            .put("locked/b.txt", "new b"),
+        WriteSet::new()
+            .put("a.txt", "new a")
+            .put("locked/sub/c.txt", "c"),
+        WriteSet::new().put("a.txt", "new a").delete("locked/b.txt"),
+        WriteSet::new()
+            .put("a.txt", "new a")
+            .put("locked/b.txt", "new b")
+            .record_version("refused"),
+    ] {
+        let err = store.write(set).unwrap_err();
+        assert!(
+            matches!(&err, Error::NotWritable { dir, .. } if dir == &locked),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("locked") && message.contains("chmod"),
+            "{message}"
+        );
+        assert_eq!(read_tree(root), before, "a refused write changed the tree");
+        assert!(!journal(root).exists(), "a refused write left a journal");
+    }
+    assert_eq!(
+        store.history().unwrap().len(),
+        1,
+        "a refused write recorded a version"
+    );
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Once the directory is writable, the same write goes through.
+    let _ = store
+        .write(
+            WriteSet::new()
+                .put("a.txt", "new a")
+                .put("locked/b.txt", "new b"),
+        )
+        .unwrap();
+    assert_eq!(
+        contents(root),
+        map(&[("a.txt", "new a"), ("locked/b.txt", "new b")])
+    );
 }
