@@ -11,10 +11,9 @@
 //!    invalid changes leave every file as it was, the store valid and the log
 //!    consistent.
 //!
-//! Crash points: the test installs one hook for the store's write side
-//! (`ssot_core::store::set_fault_hook`) and for `ssot-version`
-//! (`ssot_core::version::set_fault_hook`), both compiled in by the test-only
-//! `fault-injection` feature (CI runs with `--all-features`). The child re-executes
+//! Crash points: the test installs one hook (`ssot_core::version::set_fault_hook`),
+//! which receives the store's write-side points and `ssot-version`'s, compiled in by
+//! the test-only `fault-injection` feature (CI runs with `--all-features`). The child re-executes
 //! this test binary (selecting the ignored test `crash_child`); at crash point *k* it
 //! reports the point on stdout and blocks on stdin until the parent kills it. No timing
 //! is involved.
@@ -163,10 +162,8 @@ mod killed {
             Ordering::SeqCst,
         );
         let store = Store::open(&root).unwrap();
-        ssot_core::store::set_fault_hook(Some(hook));
         ssot_core::version::set_fault_hook(Some(hook));
         let _ = transaction(&store).unwrap();
-        ssot_core::store::set_fault_hook(None);
         ssot_core::version::set_fault_hook(None);
         let mut out = std::io::stdout().lock();
         writeln!(out, "DONE {}", COUNT.load(Ordering::SeqCst)).unwrap();

@@ -175,7 +175,7 @@ fn crash_at(point: &'static str) {
 
 #[cfg(feature = "fault-injection")]
 fn crash_once(point: &'static str, test: impl FnOnce() -> Result<ssot_core::store::Commit, Error>) {
-    ssot_core::store::set_fault_hook(Some(crash_at));
+    ssot_core::version::set_fault_hook(Some(crash_at));
     ARMED.with(|a| a.set(Some(point)));
     let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(test));
     ARMED.with(|a| a.set(None));

@@ -41,3 +41,14 @@ pub(crate) fn point(name: &'static str) {
     #[cfg(not(feature = "fault-injection"))]
     let _ = name;
 }
+
+/// A crash point of a crate built on this one: calls the hook installed with
+/// [`set_fault_hook`], so one hook sees this crate's points and the caller's in the
+/// order they are reached (`ssot-core`'s store puts its commit and audit-log points
+/// here).
+///
+/// Only compiled with the non-default `fault-injection` feature, for crash tests.
+#[cfg(feature = "fault-injection")]
+pub fn fault_point(name: &'static str) {
+    point(name);
+}

@@ -258,7 +258,7 @@ mod write;
 pub use diff::Diff;
 pub use error::{Error, Result};
 #[cfg(feature = "fault-injection")]
-pub use fault::set_fault_hook;
+pub use fault::{fault_point, set_fault_hook};
 pub use id::{ObjectHash, VersionId};
 pub use manifest::{FileEntry, Version};
 pub use prune::{PrunePolicy, PruneReport};

@@ -2,43 +2,18 @@
 //!
 //! The commit path calls [`point`] between the steps whose interruption leaves a
 //! distinct state on disk (after the files are written, before and after the audit
-//! append's write and fdatasync). Without the non-default `fault-injection` feature
-//! `point` is an empty inline function; with it, a test installs a hook with
-//! [`set_fault_hook`] (for example one that stops the process at the k-th point so
-//! that its parent can `SIGKILL` it). The feature also enables `ssot-version`'s own
-//! crash points (`ssot_core::version::set_fault_hook`), which cover the all-or-nothing
-//! file write.
+//! append's write and fdatasync): `commit:files-written`, `audit:before-write`,
+//! `audit:before-sync`, `audit:after-sync`, `commit:audited`. Without the non-default
+//! `fault-injection` feature `point` is an empty inline function. With it, the points
+//! go to `ssot-version`'s one process-wide hook (`ssot_core::version::set_fault_hook`),
+//! which also receives that crate's own points of the all-or-nothing file write, so a
+//! crash test installs one hook and sees every step of a commit in order.
 
-#[cfg(feature = "fault-injection")]
-static HOOK: std::sync::RwLock<Option<fn(&'static str)>> = std::sync::RwLock::new(None);
-
-/// Installs (or, with `None`, removes) the process-wide crash-point hook of the
-/// store's write side. The hook is called with the name of each point reached:
-/// `commit:files-written`, `audit:before-write`, `audit:before-sync`,
-/// `audit:after-sync`, `commit:audited`.
-///
-/// Only compiled with the non-default `fault-injection` feature, for crash tests;
-/// never enable it in a production build.
-#[cfg(feature = "fault-injection")]
-pub fn set_fault_hook(hook: Option<fn(&'static str)>) {
-    let mut slot = HOOK
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    *slot = hook;
-}
-
-/// A crash point: calls the installed hook, if any.
+/// A crash point: calls `ssot-version`'s installed hook, if any.
 #[inline(always)]
 pub(crate) fn point(name: &'static str) {
     #[cfg(feature = "fault-injection")]
-    {
-        let hook = *HOOK
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(hook) = hook {
-            hook(name);
-        }
-    }
+    ssot_version::fault_point(name);
     #[cfg(not(feature = "fault-injection"))]
     let _ = name;
 }

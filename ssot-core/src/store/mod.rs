@@ -138,8 +138,6 @@ pub use self::audit::{AuditCheck, AuditDamage, AuditRecord, Event, GENESIS, Oper
 pub use self::change::Commit;
 pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
 pub use self::drift::Drift;
-#[cfg(feature = "fault-injection")]
-pub use self::fault::set_fault_hook;
 pub use self::health::{
     AuditHealth, CacheHealth, DriftHealth, Health, LockHealth, SnapshotHealth, ValidationHealth,
 };
