@@ -290,6 +290,24 @@ pub enum Error {
         reason: String,
     },
 
+    /// [`Store::changes_since`](crate::store::Store::changes_since) was asked for
+    /// revisions the audit log no longer holds: `audit_retention` pruned them.
+    #[cfg(feature = "store")]
+    #[error(
+        ".ssot/audit.log: the changes after revision {requested} are not all in the audit log: \
+         revisions up to {} were pruned (settings: audit_retention; see .ssot/audit.anchor) and \
+         the oldest kept is {oldest}. Their records are gone: read the state they led to from \
+         `history` (versions) or the files, then replay from changes_since({})",
+        oldest - 1,
+        oldest - 1
+    )]
+    AuditPruned {
+        /// The revision asked for.
+        requested: u64,
+        /// The oldest revision the log still holds.
+        oldest: u64,
+    },
+
     /// The version store (`.ssot/versions`) failed.
     #[cfg(feature = "store")]
     #[error(transparent)]

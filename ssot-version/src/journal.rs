@@ -504,8 +504,13 @@ impl VersionStore {
         }
         let journal = self.keep_later_edits(inner, journal)?;
         let call = journal.kind == Kind::Write || journal.note.is_some();
+        // Without a hook, a note is kept for the next store opened with one
+        // (`notes.rs`), rather than lost with the journal.
         let mut run_hook = |w: &Written| match &self.recover_hook {
             Some(hook) if call => hook(w),
+            None if call && !w.note.is_empty() => self
+                .keep_note(w)
+                .map_err(|e| io::Error::other(e.to_string())),
             _ => Ok(()),
         };
         self.apply(inner, &journal, None, Some(&mut run_hook))

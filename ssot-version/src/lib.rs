@@ -244,6 +244,7 @@ mod fault;
 mod id;
 mod journal;
 mod manifest;
+mod notes;
 mod pack;
 mod parallel;
 mod prune;

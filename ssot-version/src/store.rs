@@ -24,6 +24,8 @@
 //!   packs/<name>.pack   objects (see the `pack` module)
 //!   journal           present only while a rollback or write is being applied
 //!   staging/          files a rollback or write puts, written before the journal commits
+//!   notes/<n>         notes of writes recovered without a hook, kept for the next
+//!                     store opened with one (see `notes.rs`)
 //!   statcache         the stat cache (a hint, not fsynced)
 //!   clock             rewritten at each scan to read the file system's clock
 //!   tmp/              temporary files, renamed into place
@@ -95,7 +97,10 @@ impl VersionStoreBuilder {
     /// (which has no note).
     ///
     /// Give the same hook every time the store is opened, like the globs: a process
-    /// that opens the store without it finishes a pending write without calling it.
+    /// that opens the store without it finishes a pending write without calling it,
+    /// but keeps the write's note (if not empty) in `.ssot/versions/notes/`, and the
+    /// next operation of a store opened with a hook gives it the kept notes first,
+    /// oldest first, then deletes them (see the `notes` module).
     /// The hook runs under the store's lock: it must not call this store (that would
     /// deadlock); it may write its own files (an audit log).
     pub fn on_recover(
@@ -199,6 +204,8 @@ pub(crate) struct Dirs {
     pub(crate) journal: PathBuf,
     pub(crate) statcache: PathBuf,
     pub(crate) lock: PathBuf,
+    /// Notes kept by a recovery that ran without a hook (see `notes.rs`).
+    pub(crate) notes: PathBuf,
 }
 
 impl Dirs {
@@ -213,6 +220,7 @@ impl Dirs {
             journal: store.join("journal"),
             statcache: store.join("statcache"),
             lock: store.join("lock"),
+            notes: store.join("notes"),
             store,
         }
     }
@@ -349,6 +357,11 @@ impl VersionStore {
             .map_err(io_err("lock", &self.dirs.lock))?;
         let _unlock = Unlock(&self.lock_file);
         empty_dir(&self.dirs.tmp)?;
+        // Notes an earlier recovery kept for want of a hook come first: they are of
+        // writes older than any journal present now.
+        if self.recover_hook.is_some() {
+            self.deliver_notes(&mut inner)?;
+        }
         if self.dirs.journal.exists() {
             inner.packs.refresh()?;
             self.recover(&mut inner)?;
@@ -512,6 +525,33 @@ impl VersionStore {
         self.locked(|inner| {
             let id = self.resolve_locked(spec)?;
             self.load_version(inner, &id)
+        })
+    }
+
+    /// The bytes of file `path` (relative, `/`-separated) as version `spec` (see
+    /// [`resolve`](Self::resolve)) recorded it; `None` if the version has no such
+    /// file. The object is read from its pack and re-hashed. Cost: the lock, one
+    /// pack read of the file's size.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); [`Error::MissingObject`] if the store lost the object;
+    /// [`Error::CorruptObject`] if its bytes do not match their hash.
+    pub fn read_file(&self, spec: &str, path: &str) -> Result<Option<Vec<u8>>> {
+        self.locked(|inner| {
+            let id = self.resolve_locked(spec)?;
+            let version = self.load_version(inner, &id)?;
+            let Some(entry) = version.file(path) else {
+                return Ok(None);
+            };
+            inner
+                .packs
+                .read(&entry.hash)?
+                .map(Some)
+                .ok_or_else(|| Error::MissingObject {
+                    hash: entry.hash,
+                    path: path.to_owned(),
+                    version: id.clone(),
+                })
         })
     }
 

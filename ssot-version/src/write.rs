@@ -110,7 +110,7 @@ use std::fs;
 use std::io;
 
 use crate::error::{Error, Result};
-use crate::id::ObjectHash;
+use crate::id::{ObjectHash, VersionId};
 use crate::journal::{self, Delete, Hex, Journal, Kind, Put, State};
 use crate::manifest::{self, FileEntry, Version};
 use crate::pack::{PackSet, PackWriter};
@@ -143,6 +143,8 @@ pub struct WriteSet {
     expects: BTreeMap<String, Option<ObjectHash>>,
     note: Option<Vec<u8>>,
     record: Option<String>,
+    restored_from: Option<VersionId>,
+    executable: BTreeMap<String, bool>,
 }
 
 impl WriteSet {
@@ -191,6 +193,23 @@ impl WriteSet {
     /// for an empty [`snapshot`](VersionStore::snapshot).
     pub fn record_version(mut self, description: impl Into<String>) -> WriteSet {
         self.record = Some(description.into());
+        self
+    }
+
+    /// Sets (`true`) or clears the executable bit of the file the set puts at
+    /// `path`; without it a replaced file keeps its bit and a new file has none. No
+    /// effect on a path the set does not put.
+    pub fn executable(mut self, path: impl Into<String>, executable: bool) -> WriteSet {
+        self.executable.insert(path.into(), executable);
+        self
+    }
+
+    /// The version [`record_version`](WriteSet::record_version) records says it
+    /// restores `version` ([`Version::restored_from`]), as a
+    /// [`rollback`](VersionStore::rollback)'s does: for a rollback built as a write
+    /// (its files computed by the caller, with a note of its own).
+    pub fn restored_from(mut self, version: VersionId) -> WriteSet {
+        self.restored_from = Some(version);
         self
     }
 
@@ -373,7 +392,11 @@ impl VersionStore {
                         before,
                         hash: ObjectHash::of(bytes),
                         size: bytes.len() as u64,
-                        executable: before.is_some_and(|b| b.executable),
+                        executable: set
+                            .executable
+                            .get(path)
+                            .copied()
+                            .unwrap_or(before.is_some_and(|b| b.executable)),
                         staged: contents.len().to_string(),
                         inline: None,
                     });
@@ -411,7 +434,13 @@ impl VersionStore {
             } else {
                 let parent = head.as_ref().map(|h| h.id().clone());
                 new_version = Some((
-                    manifest::encode(parent.as_ref(), description, (self.clock)(), None, &files)?,
+                    manifest::encode(
+                        parent.as_ref(),
+                        description,
+                        (self.clock)(),
+                        set.restored_from.as_ref(),
+                        &files,
+                    )?,
                     files,
                 ));
             }

@@ -888,3 +888,126 @@ fn a_write_into_a_read_only_directory_is_refused_before_its_commit_with_the_tree
         map(&[("a.txt", "new a"), ("locked/b.txt", "new b")])
     );
 }
+
+#[test]
+fn a_recovery_without_a_hook_keeps_the_note_for_the_next_store_with_one() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let notes = root.join(".ssot/versions/notes");
+    let store = VersionStore::open(root).unwrap();
+    for (path, note) in [("a", "audit 1"), ("b", "audit 2")] {
+        let _ = store
+            .write_with(WriteSet::new().put(path, "1").note(note), |_| {
+                Err(std::io::Error::other("disk full"))
+            })
+            .unwrap_err();
+        // A store without a hook finishes the write and keeps its note.
+        drop(VersionStore::open(root).unwrap());
+        assert!(!journal(root).exists());
+    }
+    assert_eq!(std::fs::read(root.join("a")).unwrap(), b"1");
+    assert!(notes.join("1").is_file() && notes.join("2").is_file());
+    // A write without a note keeps nothing.
+    let _ = store
+        .write_with(WriteSet::new().put("c", "1"), |_| {
+            Err(std::io::Error::other("disk full"))
+        })
+        .unwrap_err();
+    drop(VersionStore::open(root).unwrap());
+    assert!(!notes.join("3").exists());
+
+    // The next store with a hook gets the kept notes, oldest first, once.
+    let seen: Arc<Mutex<Vec<(Vec<u8>, Vec<String>)>>> = Arc::default();
+    let hook = {
+        let seen = Arc::clone(&seen);
+        move |w: &ssot_version::Written| {
+            let paths = w.files.iter().map(|(p, _)| p.clone()).collect();
+            seen.lock().unwrap().push((w.note.clone(), paths));
+            Ok(())
+        }
+    };
+    let with_hook = VersionStore::builder(root).on_recover(hook).open().unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            (b"audit 1".to_vec(), vec!["a".to_owned()]),
+            (b"audit 2".to_vec(), vec!["b".to_owned()])
+        ]
+    );
+    assert!(!notes.exists(), "delivered notes are deleted");
+    with_hook.status().unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn a_failing_hook_keeps_the_kept_note_for_the_next_try() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = VersionStore::open(root).unwrap();
+    let _ = store
+        .write_with(WriteSet::new().put("a", "1").note("n"), |_| {
+            Err(std::io::Error::other("no"))
+        })
+        .unwrap_err();
+    drop(store);
+    drop(VersionStore::open(root).unwrap());
+    let err = VersionStore::builder(root)
+        .on_recover(|_| Err(std::io::Error::other("audit log unavailable")))
+        .open()
+        .unwrap_err();
+    assert!(matches!(err, Error::Finish { .. }), "{err}");
+    assert!(root.join(".ssot/versions/notes/1").is_file());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&calls);
+    VersionStore::builder(root)
+        .on_recover(move |w| {
+            assert_eq!(w.note, b"n");
+            c.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .open()
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_rollback_built_as_a_write_restores_bytes_and_bits_and_names_its_target() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut t = tree(&[("run.sh", "echo 1"), ("a", "1")]);
+    t.get_mut("run.sh").unwrap().1 = true;
+    write_tree(root, &t);
+    let store = VersionStore::open(root).unwrap();
+    let v1 = store.snapshot("v1").unwrap();
+    std::fs::write(root.join("a"), "2").unwrap();
+    let v2 = store.snapshot("v2").unwrap();
+    assert_eq!(store.read_file(v1.id().as_str(), "a").unwrap().unwrap(), b"1");
+    assert_eq!(store.read_file(v2.id().short(), "a").unwrap().unwrap(), b"2");
+    assert!(store.read_file(v1.id().as_str(), "nope").unwrap().is_none());
+    assert!(matches!(
+        store.read_file("ffffffffffff", "a"),
+        Err(Error::UnknownVersion { .. })
+    ));
+    let bytes = store.read_file(v1.id().as_str(), "a").unwrap().unwrap();
+    let written = store
+        .write(
+            WriteSet::new()
+                .expect("a", Some(ObjectHash::of(b"2")))
+                .put("a", bytes)
+                .put("run.sh", "echo 1")
+                .executable("run.sh", false)
+                .record_version("rollback to v1")
+                .restored_from(v1.id().clone()),
+        )
+        .unwrap();
+    let v3 = written.version.unwrap();
+    assert_eq!(v3.restored_from(), Some(v1.id()));
+    assert_eq!(v3.parent(), Some(v2.id()));
+    let now = read_tree(root);
+    assert_eq!(now["a"], (b"1".to_vec(), false));
+    assert_eq!(now["run.sh"], (b"echo 1".to_vec(), false), "the bit was cleared");
+    assert!(!v3.file("run.sh").unwrap().executable);
+}

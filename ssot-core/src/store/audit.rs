@@ -18,8 +18,20 @@
 //! not data: it is renamed into place without an fsync, after the log's fdatasync, so
 //! it is never ahead of a durable log; after a crash it may be one append behind
 //! (accepted: it must then match an earlier record of the log) and, on a file system
-//! that does not order a rename after the data it names, empty or missing (reported
-//! by `verify_audit`; the next change writes it again).
+//! that does not order a rename after the data it names, empty or missing. Neither
+//! is damage: `verify_audit` reports them in [`AuditCheck::head`] (a note; the next
+//! change writes the head again). Damage is a head *ahead* of the log (records were
+//! cut off its end) or a head naming a record the log does not have (rewritten).
+//!
+//! # Pruning
+//!
+//! With `settings: audit_retention`, old whole revisions are cut off the start of
+//! the log, and `.ssot/audit.anchor` becomes the chain's starting point: the first
+//! kept record's `prev` is the anchor's `hash`. See `retention.rs` for the anchor,
+//! the crash-safe order of the two writes and what is never pruned. A reader
+//! accepts a log that starts at revision 1 ([`GENESIS`]), right after the anchor, or
+//! (a crash between the anchor and the shortened log) before it, as long as the
+//! anchor's record is in it; records up to the anchor count as pruned.
 //!
 //! # Appending
 //!
@@ -32,7 +44,9 @@
 //! Each store handle keeps the log's length, last revision, last hash and the last
 //! `after` hash of every path in memory; before using them it `stat`s the log and
 //! reads only what other handles or processes appended since. A log that became
-//! shorter than what was read is an error ([`Error::AuditDamaged`]).
+//! shorter than what was read is an error ([`Error::AuditDamaged`]); a log that was
+//! *replaced* (another inode: a prune renamed the shortened log into place) is read
+//! again from its start, with the anchor, as a new handle would.
 //!
 //! # A torn last line
 //!
@@ -54,6 +68,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use super::retention::{self, Anchor, AnchorError, AuditPruned, PruneAudit};
 use crate::error::Error;
 
 /// The hash a first record names as its `prev`.
@@ -181,10 +196,66 @@ impl From<&AuditRecord> for Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct AuditCheck {
-    /// How many records were read (up to the first bad one).
+    /// How many records were read (up to the first bad one), not counting records
+    /// up to the anchor (pruned, or being pruned).
     pub records: u64,
     /// The first damage found, if any.
     pub first_bad: Option<AuditDamage>,
+    /// What `.ssot/audit.head` says, when that is not damage (see [`AuditHead`]).
+    pub head: AuditHead,
+    /// What was pruned from the start of the log (`.ssot/audit.anchor`), if anything.
+    pub pruned: Option<AuditPruned>,
+}
+
+/// The state of `.ssot/audit.head` as [`Store::verify_audit`](super::Store::verify_audit)
+/// found it. Only [`Current`](Self::Current) proves the log was not cut short; the
+/// others are notes, not damage: a crash right after an append may leave the head one
+/// append behind, or (the first append) missing or empty, since it is renamed into
+/// place without an fsync. The next change writes it again. (A head ahead of the log,
+/// or naming a record the log does not have, is damage, in
+/// [`AuditCheck::first_bad`].)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum AuditHead {
+    /// The head names the log's last record (or there is no record and no head).
+    Current,
+    /// There is no head: a truncated log cannot be told from a whole one until the
+    /// next change writes it.
+    Missing,
+    /// The head names an earlier record of the log: an append after it did not get
+    /// to write the head (a crash), so the records after it are not covered.
+    Behind {
+        /// The revision the head names.
+        revision: u64,
+        /// How many revisions the log has beyond it.
+        by: u64,
+    },
+    /// The head cannot be read (empty or torn by a crash).
+    Unreadable {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl fmt::Display for AuditHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuditHead::Current => write!(f, ".ssot/audit.head names the last record"),
+            AuditHead::Missing => write!(
+                f,
+                ".ssot/audit.head is missing (a crash after the first append?): the end of the log is not covered until the next change writes it"
+            ),
+            AuditHead::Behind { revision, by } => write!(
+                f,
+                ".ssot/audit.head names revision {revision}, {by} behind the log (a crash after an append?): the last {by} revision(s) are not covered until the next change"
+            ),
+            AuditHead::Unreadable { reason } => write!(
+                f,
+                ".ssot/audit.head cannot be read ({reason}): the end of the log is not covered until the next change rewrites it"
+            ),
+        }
+    }
 }
 
 impl AuditCheck {
@@ -280,8 +351,82 @@ struct Tail {
     lines: u64,
     revision: u64,
     hash: String,
-    /// The last `after` of every path the log names.
+    /// The last `after` of every path the log (and the anchor) names.
     last: HashMap<String, Option<String>>,
+    /// `.ssot/audit.anchor`, read when the log file was opened.
+    anchor: Option<Anchor>,
+    /// The time of the log's first record, for `may_prune`.
+    first_time: Option<jiff::Timestamp>,
+    /// The revision at which a prune last found nothing it could remove (so
+    /// `may_prune` does not try again before the log grows).
+    prune_stuck: Option<u64>,
+}
+
+impl Tail {
+    /// A tail before anything of the log was read: at the anchor, if any.
+    fn at(file: Option<File>, anchor: Option<Anchor>) -> Tail {
+        let (revision, hash, last) = match &anchor {
+            Some(a) => (
+                a.revision,
+                a.hash.clone(),
+                a.last.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
+            None => (0, GENESIS.to_owned(), HashMap::new()),
+        };
+        Tail {
+            file,
+            offset: 0,
+            lines: 0,
+            revision,
+            hash,
+            last,
+            anchor,
+            first_time: None,
+            prune_stuck: None,
+        }
+    }
+}
+
+/// Checks how the log's first record starts the chain: at revision 1 from
+/// [`GENESIS`], right after the anchor, or (the anchor is written before the
+/// shortened log) at or before the anchor.
+fn check_start(anchor: Option<&Anchor>, first: &AuditRecord) -> Result<(), String> {
+    if first.revision == 1 && first.prev == GENESIS {
+        return Ok(());
+    }
+    match anchor {
+        None => Err(format!(
+            "the log starts at revision {} and there is no .ssot/audit.anchor: records were removed from its start (or the anchor was deleted; restore it from a backup)",
+            first.revision
+        )),
+        Some(a) if first.revision == a.revision + 1 => {
+            if first.prev == a.hash {
+                Ok(())
+            } else {
+                Err(format!(
+                    "revision {} does not chain to .ssot/audit.anchor (revision {}): the anchor or the log was replaced",
+                    first.revision, a.revision
+                ))
+            }
+        }
+        Some(a) if first.revision <= a.revision => Ok(()),
+        Some(a) => Err(format!(
+            "the log starts at revision {}, but .ssot/audit.anchor says only revisions up to {} were pruned: revisions between were removed",
+            first.revision, a.revision
+        )),
+    }
+}
+
+/// Checks that a log that starts before the anchor crosses it at the anchor's
+/// record: `record` (of revision `anchor + 1`) follows a record whose hash is `prev`.
+fn check_crossing(anchor: Option<&Anchor>, record: &AuditRecord, prev_revision: u64) -> Result<(), String> {
+    match anchor {
+        Some(a) if record.revision == a.revision + 1 && prev_revision == a.revision && record.prev != a.hash => Err(format!(
+            "the record of revision {} the log holds is not the one .ssot/audit.anchor names: the anchor or the log was edited",
+            a.revision
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The audit log of one store handle.
@@ -289,6 +434,7 @@ struct Tail {
 pub(crate) struct AuditLog {
     path: PathBuf,
     head_path: PathBuf,
+    anchor_path: PathBuf,
     tail: Mutex<Tail>,
 }
 
@@ -304,14 +450,8 @@ impl AuditLog {
         AuditLog {
             path: state_dir.join("audit.log"),
             head_path: state_dir.join("audit.head"),
-            tail: Mutex::new(Tail {
-                file: None,
-                offset: 0,
-                lines: 0,
-                revision: 0,
-                hash: GENESIS.to_owned(),
-                last: HashMap::new(),
-            }),
+            anchor_path: state_dir.join("audit.anchor"),
+            tail: Mutex::new(Tail::at(None, None)),
         }
     }
 
@@ -326,6 +466,14 @@ impl AuditLog {
             line,
             reason: reason.into(),
         }
+    }
+
+    /// The anchor, or why it cannot be used (as a damage of the log).
+    fn anchor(&self) -> Result<Option<Anchor>, Error> {
+        Anchor::read(&self.anchor_path).map_err(|e| match e {
+            AnchorError::Io(e) => Error::io(&self.anchor_path, e),
+            AnchorError::Bad(reason) => self.damaged(0, reason),
+        })
     }
 
     fn lock_tail(&self) -> std::sync::MutexGuard<'_, Tail> {
@@ -368,14 +516,12 @@ impl AuditLog {
                 .append(true)
                 .open(&self.path)
                 .map_err(|e| Error::io(&self.path, e))?;
-            *tail = Tail {
-                file: Some(file),
-                offset: 0,
-                lines: 0,
-                revision: 0,
-                hash: GENESIS.to_owned(),
-                last: HashMap::new(),
-            };
+            // The anchor after the log: a prune writes the anchor first, so the file
+            // opened is never shorter than this anchor allows.
+            let anchor = self.anchor()?;
+            let stuck = tail.prune_stuck;
+            *tail = Tail::at(Some(file), anchor);
+            tail.prune_stuck = stuck;
         }
         let Some(file) = tail.file.as_ref() else {
             return Ok(());
@@ -407,6 +553,14 @@ impl AuditLog {
             let text =
                 std::str::from_utf8(raw).map_err(|_| self.damaged(line_no, "not UTF-8 text"))?;
             let record = check_line(text).map_err(|r| self.damaged(line_no, r))?;
+            if tail.lines == 0 {
+                check_start(tail.anchor.as_ref(), &record).map_err(|r| self.damaged(line_no, r))?;
+                tail.hash.clone_from(&record.prev);
+                tail.first_time = Some(record.time);
+            } else {
+                check_crossing(tail.anchor.as_ref(), &record, tail.revision)
+                    .map_err(|r| self.damaged(line_no, r))?;
+            }
             if record.prev != tail.hash {
                 return Err(self.damaged(
                     line_no,
@@ -564,137 +718,335 @@ impl AuditLog {
         }
     }
 
-    /// Every record, oldest first, checked (hash and chain).
+    /// Every kept record (after the anchor), oldest first, checked (hash and chain).
     pub(crate) fn read_all(&self) -> Result<Vec<AuditRecord>, Error> {
-        let (records, damage) = self.scan()?;
-        match damage {
-            Some(d) => Err(self.damaged(d.line, d.reason)),
-            None => Ok(records),
+        let (mut records, damage, anchor) = self.scan()?;
+        if let Some(d) = damage {
+            return Err(self.damaged(d.line, d.reason));
         }
+        if let Some(a) = &anchor {
+            records.retain(|r| r.revision > a.revision);
+        }
+        Ok(records)
     }
 
-    /// Every record up to the first damage, and that damage.
-    fn scan(&self) -> Result<(Vec<AuditRecord>, Option<AuditDamage>), Error> {
+    /// The events of every revision after `revision` (see
+    /// [`Store::changes_since`](super::Store::changes_since)).
+    pub(crate) fn since(&self, revision: u64) -> Result<Vec<Event>, Error> {
+        let (records, damage, anchor) = self.scan()?;
+        if let Some(d) = damage {
+            return Err(self.damaged(d.line, d.reason));
+        }
+        if let Some(a) = &anchor
+            && revision < a.revision
+        {
+            return Err(Error::AuditPruned {
+                requested: revision,
+                oldest: a.revision + 1,
+            });
+        }
+        Ok(records
+            .iter()
+            .filter(|r| r.revision > revision)
+            .map(Event::from)
+            .collect())
+    }
+
+    /// What was pruned so far, as the anchor says.
+    pub(crate) fn pruned(&self) -> Result<Option<AuditPruned>, Error> {
+        Ok(self.anchor()?.map(|a| a.summary()))
+    }
+
+    /// Every record of the log file up to the first damage, that damage, and the
+    /// anchor. A damaged anchor is damage at line 1.
+    fn scan(&self) -> Result<(Vec<AuditRecord>, Option<AuditDamage>, Option<Anchor>), Error> {
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(Error::io(&self.path, e)),
         };
-        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let mut records: Vec<AuditRecord> = Vec::new();
-        let mut prev = GENESIS.to_owned();
-        let mut last_revision = 0;
-        if whole == 0 {
-            return Ok((records, None));
-        }
-        for (i, raw) in bytes[..whole - 1].split(|&b| b == b'\n').enumerate() {
-            let line = i as u64 + 1;
-            let bad = |reason: String| AuditDamage { line, reason };
-            let Ok(text) = std::str::from_utf8(raw) else {
-                return Ok((records, Some(bad("not UTF-8 text".into()))));
-            };
-            let record = match check_line(text) {
-                Ok(r) => r,
-                Err(reason) => return Ok((records, Some(bad(reason)))),
-            };
-            if record.prev != prev {
-                return Ok((
-                    records,
-                    Some(bad(format!(
-                        "revision {} does not chain to the record before it: a record was removed, inserted or reordered here",
-                        record.revision
-                    ))),
-                ));
+        let anchor = match Anchor::read(&self.anchor_path) {
+            Ok(a) => a,
+            Err(AnchorError::Io(e)) => return Err(Error::io(&self.anchor_path, e)),
+            Err(AnchorError::Bad(reason)) => {
+                return Ok((Vec::new(), Some(AuditDamage { line: 1, reason }), None));
             }
-            let fits = if records.is_empty() {
-                record.revision == 1
-            } else {
-                record.revision == last_revision || record.revision == last_revision + 1
-            };
-            if !fits {
-                return Ok((
-                    records,
-                    Some(bad(format!(
-                        "revision {} follows revision {last_revision}: revisions must go up by one",
-                        record.revision
-                    ))),
-                ));
-            }
-            last_revision = record.revision;
-            prev.clone_from(&record.hash);
-            records.push(record);
-        }
-        Ok((records, None))
+        };
+        let (records, damage, _) = scan_bytes(&bytes, anchor.as_ref());
+        Ok((records, damage, anchor))
     }
 
-    /// Checks the whole log and the head (see the module docs).
+    /// Checks the whole log, the anchor and the head (see the module docs).
     pub(crate) fn verify(&self) -> Result<AuditCheck, Error> {
-        let (records, damage) = self.scan()?;
-        let count = records.len() as u64;
-        if damage.is_some() {
-            return Ok(AuditCheck {
-                records: count,
-                first_bad: damage,
-            });
-        }
-        let after_last = count + 1;
-        let head = match fs::read_to_string(&self.head_path) {
-            Ok(text) => match serde_json::from_str::<Head>(&text) {
-                Ok(h) => Some(h),
-                Err(e) => {
-                    return Ok(AuditCheck {
-                        records: count,
-                        first_bad: Some(AuditDamage {
-                            line: after_last,
-                            reason: format!(
-                                ".ssot/audit.head cannot be read ({e}); the next change rewrites it"
-                            ),
-                        }),
-                    });
-                }
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&self.head_path, e)),
-        };
-        let first_bad = match (head, records.last()) {
-            (None, None) => None,
-            (None, Some(_)) => Some(AuditDamage {
-                line: after_last,
-                reason: ".ssot/audit.head is missing, so a truncated log cannot be told from a whole one; the next change rewrites it".into(),
-            }),
-            (Some(h), last) => {
-                let last_revision = last.map_or(0, |r| r.revision);
-                if h.revision > last_revision {
-                    Some(AuditDamage {
-                        line: after_last,
-                        reason: format!(
-                            "the log ends at revision {last_revision}, but .ssot/audit.head says revision {} was written: records were cut off the end",
-                            h.revision
-                        ),
-                    })
-                } else if records
-                    .iter()
-                    .rev()
-                    .find(|r| r.revision == h.revision)
-                    .is_none_or(|r| r.hash != h.hash)
-                {
-                    Some(AuditDamage {
-                        line: after_last,
-                        reason: format!(
-                            "the last record of revision {} is not the one .ssot/audit.head names: the log was rewritten",
-                            h.revision
-                        ),
-                    })
-                } else {
-                    None
-                }
-            }
-        };
-        Ok(AuditCheck {
+        let (records, damage, anchor) = self.scan()?;
+        let pruned = anchor.as_ref().map(Anchor::summary);
+        let floor = anchor.as_ref().map_or(0, |a| a.revision);
+        let count = records.iter().filter(|r| r.revision > floor).count() as u64;
+        let check = |first_bad, head| AuditCheck {
             records: count,
             first_bad,
-        })
+            head,
+            pruned: pruned.clone(),
+        };
+        if damage.is_some() {
+            return Ok(check(damage, AuditHead::Current));
+        }
+        let after_last = records.len() as u64 + 1;
+        let head = match fs::read_to_string(&self.head_path) {
+            Ok(text) => match serde_json::from_str::<Head>(&text) {
+                Ok(h) => h,
+                Err(e) => {
+                    return Ok(check(
+                        None,
+                        AuditHead::Unreadable {
+                            reason: e.to_string(),
+                        },
+                    ));
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let state = if records.is_empty() {
+                    AuditHead::Current
+                } else {
+                    AuditHead::Missing
+                };
+                return Ok(check(None, state));
+            }
+            Err(e) => return Err(Error::io(&self.head_path, e)),
+        };
+        let last_revision = records.last().map_or(floor, |r| r.revision);
+        if head.revision > last_revision {
+            return Ok(check(
+                Some(AuditDamage {
+                    line: after_last,
+                    reason: format!(
+                        "the log ends at revision {last_revision}, but .ssot/audit.head says revision {} was written: records were cut off the end",
+                        head.revision
+                    ),
+                }),
+                AuditHead::Current,
+            ));
+        }
+        // The head names the last record of its revision.
+        let named = records
+            .iter()
+            .rev()
+            .find(|r| r.revision == head.revision)
+            .map(|r| r.hash.as_str())
+            .or_else(|| {
+                anchor
+                    .as_ref()
+                    .filter(|a| a.revision == head.revision)
+                    .map(|a| a.hash.as_str())
+            });
+        if named != Some(head.hash.as_str()) {
+            return Ok(check(
+                Some(AuditDamage {
+                    line: after_last,
+                    reason: format!(
+                        "the last record of revision {} is not the one .ssot/audit.head names: the log was rewritten",
+                        head.revision
+                    ),
+                }),
+                AuditHead::Current,
+            ));
+        }
+        let state = if head.revision == last_revision {
+            AuditHead::Current
+        } else {
+            AuditHead::Behind {
+                revision: head.revision,
+                by: last_revision - head.revision,
+            }
+        };
+        Ok(check(None, state))
     }
+
+    /// Takes the log's `flock` on the file its path names (creating the log if
+    /// needed), with the tail read up to it; returns the locked descriptor (a
+    /// duplicate of the tail's: unlock it when done).
+    fn lock_log(&self, tail: &mut Tail) -> Result<File, Error> {
+        use std::os::unix::fs::MetadataExt as _;
+        loop {
+            if tail.file.is_none() {
+                if let Some(dir) = self.path.parent() {
+                    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&self.path)
+                    .map_err(|e| Error::io(&self.path, e))?;
+            }
+            self.refresh(tail, false)?;
+            let Some(file) = tail.file.as_ref() else {
+                continue;
+            };
+            let lock_file = file.try_clone().map_err(|e| Error::io(&self.path, e))?;
+            lock_file.lock().map_err(|e| Error::io(&self.path, e))?;
+            let locked = lock_file.metadata().map_err(|e| Error::io(&self.path, e))?;
+            match fs::metadata(&self.path) {
+                Ok(m) if (m.dev(), m.ino()) == (locked.dev(), locked.ino()) => return Ok(lock_file),
+                _ => lock_file.unlock().map_err(|e| Error::io(&self.path, e))?,
+            }
+        }
+    }
+
+    /// Whether a prune with this `cutoff` may remove something: the log's first
+    /// record is older than it (or this handle only wrote the log and has not read
+    /// its first record's time yet: the prune reads it once), and no prune since
+    /// found nothing to do. No I/O.
+    pub(crate) fn may_prune(&self, cutoff: jiff::Timestamp) -> bool {
+        let tail = self.lock_tail();
+        let old = match tail.first_time {
+            Some(t) => t < cutoff,
+            None => tail.lines > 0,
+        };
+        old && tail.prune_stuck != Some(tail.revision)
+    }
+
+    /// Prunes whole revisions older than `cutoff`, up to `upto`, never the last one
+    /// (see `retention.rs`): the anchor, then the shortened log, each written
+    /// durably, under the log's `flock`.
+    pub(crate) fn prune(
+        &self,
+        cutoff: jiff::Timestamp,
+        now: jiff::Timestamp,
+        upto: u64,
+    ) -> Result<PruneAudit, Error> {
+        if !self.path.exists() {
+            // No log (yet): nothing to prune, and no empty log to create.
+            return Ok(PruneAudit {
+                removed: 0,
+                pruned: self.pruned()?,
+            });
+        }
+        let mut tail = self.lock_tail();
+        let lock_file = self.lock_log(&mut tail)?;
+        let result = (|| {
+            self.refresh(&mut tail, true)?;
+            let bytes = fs::read(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            let old = self.anchor()?;
+            let (records, damage, ends) = scan_bytes(&bytes, old.as_ref());
+            if let Some(d) = damage {
+                return Err(self.damaged(d.line, d.reason));
+            }
+            tail.first_time = records.first().map(|r| r.time);
+            let n = retention::cut(&records, cutoff, upto);
+            let floor = old.as_ref().map_or(0, |a| a.revision);
+            let removed = records[..n].iter().filter(|r| r.revision > floor).count() as u64;
+            if n == 0 {
+                tail.prune_stuck = Some(tail.revision);
+                return Ok(PruneAudit {
+                    removed: 0,
+                    pruned: old.map(|a| a.summary()),
+                });
+            }
+            let anchor = if removed > 0 {
+                let mut last = old.as_ref().map(|a| a.last.clone()).unwrap_or_default();
+                for r in &records[..n] {
+                    last.insert(r.path.clone(), r.after.clone());
+                }
+                let boundary = &records[n - 1];
+                let mut anchor = Anchor {
+                    revision: boundary.revision,
+                    hash: boundary.hash.clone(),
+                    pruned_at: now,
+                    records: old.as_ref().map_or(0, |a| a.records) + removed,
+                    last,
+                    check: String::new(),
+                };
+                anchor.write(&self.anchor_path)?;
+                crate::store::fault::point("audit:anchor-written");
+                anchor
+            } else {
+                // A crash came between the anchor and the log: finish the cut.
+                old.clone().ok_or_else(|| self.damaged(1, "records to prune, but no anchor"))?
+            };
+            let whole = ends.last().copied().unwrap_or(0);
+            let from = ends[n - 1];
+            retention::write_durably(&self.path, &bytes[from..whole])?;
+            crate::store::fault::point("audit:log-pruned");
+            // Read the new log from its start, as other handles will.
+            let stuck = tail.prune_stuck;
+            *tail = Tail::at(None, None);
+            tail.prune_stuck = stuck;
+            self.refresh(&mut tail, false)?;
+            Ok(PruneAudit {
+                removed,
+                pruned: Some(anchor.summary()),
+            })
+        })();
+        let unlocked = lock_file.unlock().map_err(|e| Error::io(&self.path, e));
+        let pruned = result?;
+        unlocked?;
+        Ok(pruned)
+    }
+}
+
+/// Every record of a log's bytes up to the first damage, that damage, and the byte
+/// offset after each record's line. A last line without a newline (torn) is ignored.
+fn scan_bytes(
+    bytes: &[u8],
+    anchor: Option<&Anchor>,
+) -> (Vec<AuditRecord>, Option<AuditDamage>, Vec<usize>) {
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut records: Vec<AuditRecord> = Vec::new();
+    let mut ends = Vec::new();
+    let mut prev = GENESIS.to_owned();
+    let mut last_revision = 0;
+    let mut at = 0;
+    if whole == 0 {
+        return (records, None, ends);
+    }
+    for (i, raw) in bytes[..whole - 1].split(|&b| b == b'\n').enumerate() {
+        at += raw.len() + 1;
+        let line = i as u64 + 1;
+        let bad = |reason: String| Some(AuditDamage { line, reason });
+        let Ok(text) = std::str::from_utf8(raw) else {
+            return (records, bad("not UTF-8 text".into()), ends);
+        };
+        let record = match check_line(text) {
+            Ok(r) => r,
+            Err(reason) => return (records, bad(reason), ends),
+        };
+        if records.is_empty() {
+            if let Err(reason) = check_start(anchor, &record) {
+                return (records, bad(reason), ends);
+            }
+            prev.clone_from(&record.prev);
+        } else if let Err(reason) = check_crossing(anchor, &record, last_revision) {
+            return (records, bad(reason), ends);
+        }
+        if record.prev != prev {
+            return (
+                records,
+                bad(format!(
+                    "revision {} does not chain to the record before it: a record was removed, inserted or reordered here",
+                    record.revision
+                )),
+                ends,
+            );
+        }
+        let fits = records.is_empty()
+            || record.revision == last_revision
+            || record.revision == last_revision + 1;
+        if !fits {
+            return (
+                records,
+                bad(format!(
+                    "revision {} follows revision {last_revision}: revisions must go up by one",
+                    record.revision
+                )),
+                ends,
+            );
+        }
+        last_revision = record.revision;
+        prev.clone_from(&record.hash);
+        records.push(record);
+        ends.push(at);
+    }
+    (records, None, ends)
 }
 
 #[cfg(test)]
@@ -783,5 +1135,153 @@ mod tests {
             .unwrap();
         assert_eq!(c.records[0].revision, 1);
         assert_eq!(c.records[0].prev, GENESIS);
+    }
+
+    fn at(secs: i64, path: &str) -> Pending {
+        Pending {
+            time: jiff::Timestamp::from_second(secs).unwrap(),
+            ..pending(path)
+        }
+    }
+
+    /// A log of revisions 1..=4 at times 10, 20, 30, 40 (revision 2 has two records).
+    fn four_revisions(dir: &Path) -> AuditLog {
+        let log = AuditLog::new(dir);
+        for (secs, paths) in [(10, &["a.md"][..]), (20, &["b.md", "c.md"]), (30, &["a.md"]), (40, &["d.md"])] {
+            let group: Vec<Pending> = paths.iter().map(|p| at(secs, p)).collect();
+            log.append(&group, None, |_| Ok(false)).unwrap();
+        }
+        log
+    }
+
+    fn ts(secs: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(secs).unwrap()
+    }
+
+    #[test]
+    fn a_prune_cuts_old_whole_revisions_and_the_log_still_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = four_revisions(dir.path());
+        let before = log.last_after().unwrap();
+        let p = log.prune(ts(25), ts(100), u64::MAX).unwrap();
+        assert_eq!(p.removed, 3);
+        assert_eq!(p.pruned.as_ref().unwrap().revision, 2);
+        let kept = log.read_all().unwrap();
+        assert_eq!(kept.iter().map(|r| r.revision).collect::<Vec<_>>(), [3, 4]);
+        let check = log.verify().unwrap();
+        assert!(check.is_ok(), "{check:?}");
+        assert_eq!((check.records, check.head.clone()), (2, AuditHead::Current));
+        assert_eq!(check.pruned.unwrap().records, 3);
+        // The anchor keeps each path's last `after`: drift sees no difference.
+        assert_eq!(log.last_after().unwrap(), before);
+        assert_eq!(AuditLog::new(dir.path()).last_after().unwrap(), before);
+        // Appends go on from the kept log.
+        let next = log.append(&[at(50, "a.md")], None, |_| Ok(false)).unwrap().unwrap();
+        assert_eq!(next.records[0].revision, 5);
+        assert!(log.verify().unwrap().is_ok());
+        // A second prune adds to the anchor's count; the last revision always stays.
+        let p = log.prune(ts(1000), ts(1000), u64::MAX).unwrap();
+        assert_eq!((p.removed, p.pruned.unwrap().records), (2, 5));
+        assert_eq!(log.read_all().unwrap().len(), 1);
+        assert!(log.verify().unwrap().is_ok());
+    }
+
+    #[test]
+    fn since_below_the_anchor_is_an_error_naming_the_oldest_kept_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = four_revisions(dir.path());
+        let _ = log.prune(ts(25), ts(100), u64::MAX).unwrap();
+        assert_eq!(log.since(2).unwrap().len(), 2);
+        assert_eq!(log.since(3).unwrap().len(), 1);
+        match log.since(1) {
+            Err(Error::AuditPruned { requested, oldest }) => assert_eq!((requested, oldest), (1, 3)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn another_handle_reading_by_offset_notices_the_replaced_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = four_revisions(dir.path());
+        let other = AuditLog::new(dir.path());
+        assert_eq!(other.revision().unwrap(), 4);
+        let _ = log.prune(ts(35), ts(100), u64::MAX).unwrap();
+        // The other handle read 5 lines by offset; the new log has 1 and is shorter.
+        assert_eq!(other.revision().unwrap(), 4);
+        let appended = other.append(&[at(60, "e.md")], None, |_| Ok(false)).unwrap().unwrap();
+        assert_eq!(appended.records[0].revision, 5);
+        assert_eq!(log.revision().unwrap(), 5);
+        assert!(log.verify().unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_crash_between_the_anchor_and_the_log_is_accepted_and_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = four_revisions(dir.path());
+        let whole = fs::read(dir.path().join("audit.log")).unwrap();
+        let _ = log.prune(ts(25), ts(100), u64::MAX).unwrap();
+        // Put the whole log back: the anchor is new, the log old (as after a crash
+        // between the two renames).
+        fs::write(dir.path().join("audit.log"), &whole).unwrap();
+        let reader = AuditLog::new(dir.path());
+        let check = reader.verify().unwrap();
+        assert!(check.is_ok(), "{check:?}");
+        assert_eq!(check.records, 2, "records up to the anchor count as pruned");
+        assert_eq!(reader.read_all().unwrap().len(), 2);
+        assert_eq!(reader.revision().unwrap(), 4);
+        assert!(matches!(reader.since(0), Err(Error::AuditPruned { .. })));
+        // The next prune finishes the cut without counting the records twice.
+        let p = reader.prune(ts(25), ts(100), u64::MAX).unwrap();
+        assert_eq!((p.removed, p.pruned.unwrap().records), (0, 3));
+        assert!(fs::read(dir.path().join("audit.log")).unwrap().len() < whole.len());
+        assert!(reader.verify().unwrap().is_ok());
+    }
+
+    #[test]
+    fn an_edited_or_missing_anchor_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = four_revisions(dir.path());
+        let _ = log.prune(ts(25), ts(100), u64::MAX).unwrap();
+        let anchor = dir.path().join("audit.anchor");
+        let text = fs::read_to_string(&anchor).unwrap();
+        fs::write(&anchor, text.replace("\"revision\":2", "\"revision\":1")).unwrap();
+        let bad = AuditLog::new(dir.path()).verify().unwrap();
+        assert!(bad.first_bad.unwrap().reason.contains("edited"));
+        assert!(matches!(AuditLog::new(dir.path()).revision(), Err(Error::AuditDamaged { .. })));
+        fs::remove_file(&anchor).unwrap();
+        let bad = AuditLog::new(dir.path()).verify().unwrap();
+        assert!(bad.first_bad.unwrap().reason.contains("no .ssot/audit.anchor"));
+    }
+
+    #[test]
+    fn a_missing_or_stale_head_is_a_note_and_a_head_ahead_is_truncation() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path());
+        log.append(&[pending("a.md")], None, |_| Ok(false)).unwrap();
+        let head = dir.path().join("audit.head");
+        // A crash right after the first append: no head yet.
+        let first = fs::read(&head).unwrap();
+        fs::remove_file(&head).unwrap();
+        let check = log.verify().unwrap();
+        assert!(check.is_ok(), "{check:?}");
+        assert_eq!(check.head, AuditHead::Missing);
+        // Empty (a rename ordered before its data).
+        fs::write(&head, "").unwrap();
+        let check = log.verify().unwrap();
+        assert!(check.is_ok() && matches!(check.head, AuditHead::Unreadable { .. }), "{check:?}");
+        // One behind: the second append's head was lost.
+        log.append(&[pending("a.md")], None, |_| Ok(false)).unwrap();
+        let second = fs::read(&head).unwrap();
+        fs::write(&head, &first).unwrap();
+        let check = log.verify().unwrap();
+        assert!(check.is_ok(), "{check:?}");
+        assert_eq!(check.head, AuditHead::Behind { revision: 1, by: 1 });
+        // A head ahead of the log: the last record was cut off.
+        let text = fs::read_to_string(dir.path().join("audit.log")).unwrap();
+        let first_line = text.lines().next().unwrap().to_owned() + "\n";
+        fs::write(&head, &second).unwrap();
+        fs::write(dir.path().join("audit.log"), first_line).unwrap();
+        let check = AuditLog::new(dir.path()).verify().unwrap();
+        assert!(check.first_bad.unwrap().reason.contains("cut off the end"));
     }
 }

@@ -627,7 +627,9 @@ impl Store {
             targeted.push((rel, read_as, change));
         }
         let paths: BTreeSet<String> = targeted.iter().map(|(r, _, _)| r.clone()).collect();
-        self.locked(&paths, || self.commit_locked(targeted))
+        let commit = self.locked(&paths, || self.commit_locked(targeted))?;
+        self.maybe_prune_audit();
+        Ok(commit)
     }
 
     fn commit_locked(&self, targeted: Vec<(String, ReadAs, Change<'_>)>) -> Result<Commit, Error> {
@@ -999,14 +1001,10 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// As [`audit_log`](Self::audit_log).
+    /// As [`audit_log`](Self::audit_log); [`Error::AuditPruned`] when `revision` is
+    /// below what `audit_retention` pruned (the records after it are gone).
     pub fn changes_since(&self, revision: u64) -> Result<Vec<Event>, Error> {
-        Ok(self
-            .audit_log()?
-            .iter()
-            .filter(|r| r.revision > revision)
-            .map(Event::from)
-            .collect())
+        self.write.audit.since(revision)
     }
 
     /// A channel that receives one [`Event`] per audit record committed through this

@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use super::audit::AuditHead;
+use super::retention::AuditPruned;
 use super::Store;
 use crate::Error;
 
@@ -104,6 +106,12 @@ pub struct AuditHealth {
     pub intact: bool,
     /// Where and why the chain broke, when it did.
     pub damage: Option<String>,
+    /// What `audit_retention` pruned from the start of the log, if anything
+    /// (`.ssot/audit.anchor`).
+    pub pruned: Option<AuditPruned>,
+    /// A note on `.ssot/audit.head` when it does not cover the whole log (missing or
+    /// behind after a crash; not damage: see [`AuditHead`]).
+    pub head: Option<String>,
 }
 
 /// Versions part of [`Health`].
@@ -268,6 +276,12 @@ impl fmt::Display for Health {
             a.records,
             human_bytes(a.bytes)
         )?;
+        if let Some(p) = &a.pruned {
+            writeln!(f, "              {p}")?;
+        }
+        if let Some(note) = &a.head {
+            writeln!(f, "              note: {note}")?;
+        }
         let s = &self.snapshots;
         match (&s.last, s.last_age_secs) {
             (Some(last), Some(age)) => writeln!(
@@ -380,6 +394,8 @@ impl Store {
                 bytes: audit_bytes(self.audit_log_path())?,
                 intact: check.first_bad.is_none(),
                 damage: check.first_bad.as_ref().map(ToString::to_string),
+                head: (check.head != AuditHead::Current).then(|| check.head.to_string()),
+                pruned: check.pruned,
             },
             snapshots: SnapshotHealth {
                 versions: history.len(),
@@ -417,6 +433,8 @@ mod tests {
                 bytes: 3_500,
                 intact: true,
                 damage: None,
+                pruned: None,
+                head: None,
             },
             snapshots: SnapshotHealth {
                 versions: 2,
@@ -492,6 +510,26 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("snapshots   none"), "{text}");
+    }
+
+    #[test]
+    fn display_says_what_was_pruned_and_notes_a_stale_head() {
+        let mut h = sample();
+        h.audit.pruned = Some(AuditPruned {
+            revision: 40,
+            records: 52,
+            pruned_at: "2026-11-30T10:00:00Z".parse().unwrap(),
+        });
+        h.audit.head = Some(AuditHead::Missing.to_string());
+        assert!(h.is_healthy(), "pruning and a stale head are not damage");
+        let text = h.to_string();
+        assert!(
+            text.contains("records up to revision 40 pruned on 2026-11-30 (52 in all)"),
+            "{text}"
+        );
+        assert!(text.contains("note: .ssot/audit.head is missing"), "{text}");
+        let json = serde_json::to_value(&h).unwrap();
+        assert_eq!(json["audit"]["pruned"]["revision"], 40);
     }
 
     #[test]

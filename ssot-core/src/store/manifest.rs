@@ -23,7 +23,7 @@
 //!   snapshot: on-request      # or every-change
 //!   cache: { documents: 1024 }
 //!   lock_timeout: 5s
-//!   audit_retention: forever  # or a duration: 90d
+//!   audit_retention: forever  # or a duration: 90d (older revisions are pruned)
 //! ```
 //!
 //! The manifest is checked in two steps. First against the built-in schema
@@ -165,8 +165,11 @@ pub struct Settings {
     /// `.ssot/lock`, together) before [`Error::LockTimeout`](crate::Error::LockTimeout).
     /// Default: 5 s.
     pub lock_timeout: Duration,
-    /// How long audit records are kept. Default: forever. Parsed and checked, but
-    /// not applied yet: the audit log is kept whole.
+    /// How long audit records are kept. Default: forever. With a duration, whole
+    /// revisions older than it are pruned from the start of the audit log by
+    /// [`Store::prune_audit`](super::Store::prune_audit) (and after commits), never
+    /// the last revision; `.ssot/audit.anchor` keeps the kept log provable and
+    /// drift exact (see `retention.rs`).
     pub audit_retention: AuditRetention,
 }
 

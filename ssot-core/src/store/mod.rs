@@ -109,7 +109,8 @@
 //! | [`Store::revision`] | two `stat`s, and a read of the records other handles appended since |
 //! | [`Store::audit_log`], [`Store::changes_since`], [`Store::verify_audit`] | a read and check of the whole log |
 //! | [`Store::drift`], [`Store::record_drift`] | a walk and a `stat` per file; a read and hash of each file changed (or changed in the last 2 s) since this handle last looked |
-//! | [`Store::rollback`] | `ssot-version`'s rollback, and a read and hash of every file before and after |
+//! | [`Store::rollback`] | a snapshot of the tree (a scan), a read and hash of every store file, a read of each file to restore from its pack, then one all-or-nothing write as a change's (3 fsync rounds, plus the audit log's 1) |
+//! | [`Store::prune_audit`] | a read and check of the whole log, then the anchor and the kept log written (4 fsyncs); see `retention.rs` |
 
 mod audit;
 mod change;
@@ -121,6 +122,7 @@ pub mod manifest;
 mod plan;
 mod read;
 mod report;
+mod retention;
 mod scan;
 mod transaction;
 mod versions;
@@ -134,7 +136,9 @@ use ssot_schema::SchemaRegistry;
 
 use crate::error::Error;
 
-pub use self::audit::{AuditCheck, AuditDamage, AuditRecord, Event, GENESIS, Operation};
+pub use self::audit::{
+    AuditCheck, AuditDamage, AuditHead, AuditRecord, Event, GENESIS, Operation,
+};
 pub use self::change::Commit;
 pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
 pub use self::drift::Drift;
@@ -147,6 +151,7 @@ pub use self::manifest::{
 pub use self::plan::{Blocked, CriticalPath, Plan, PlannedTask};
 pub use self::read::{Document, RACY_WINDOW, ReadStats, TaskFile};
 pub use self::report::{Location, Problem, ProblemKind, Report};
+pub use self::retention::{AuditPruned, PruneAudit};
 pub use self::scan::{Role, STATE_DIR, StoreFile};
 pub use self::transaction::Transaction;
 #[cfg(feature = "watch")]

@@ -15,15 +15,23 @@
 //! cannot be opened then (a read-only directory), the store still opens for reading
 //! and the first write reports the error.
 //!
+//! [`Store::rollback`] is such a write too (the files that differ from the target,
+//! its records in the note), so a crash cannot separate a rollback from its records.
+//!
 //! A process that opens `.ssot/versions` with `ssot-version` directly, without this
-//! hook, finishes a crashed write without appending its records: the audit log then
-//! sees the files as drift (`External` records) at the next change.
+//! hook, finishes a crashed write without appending its records, but `ssot-version`
+//! keeps the note (`.ssot/versions/notes/`) and hands it to the hook of the next
+//! store that locks the version store (any operation of a [`Store`] that touches
+//! versions, opening with `.ssot/versions` present included), which appends the
+//! records then, exactly once (the hook's check below). Until then the files show as
+//! drift; if a change records that drift (`External`) before the note is delivered,
+//! the late records follow it in the log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ssot_version::{Diff, Version, VersionStore, Written};
+use ssot_version::{Diff, FileEntry, Version, VersionStore, WriteSet, Written};
 
 use super::Store;
 use super::audit::{AuditLog, Operation, Pending};
@@ -116,24 +124,40 @@ impl Store {
         Ok(self.versions()?.diff(from, to)?)
     }
 
-    /// Makes the directory that of `version` (see `ssot-version`'s rollback: the
-    /// current state is recorded as a version first, so a rollback can be undone),
-    /// as one revision: drift found first (`External` records), then one `Rollback`
-    /// record per store file the rollback changed. The read cache is refreshed.
+    /// Makes the directory that of `version` as one revision: drift found first
+    /// (`External` records), then one `Rollback` record per store file the rollback
+    /// changed. The current tree is recorded as a version first (when it differs
+    /// from the newest), so a rollback can be undone; the result is recorded as a new
+    /// version whose [`restored_from`](Version::restored_from) is `version`. The
+    /// read cache is refreshed.
     ///
-    /// The rollback is all-or-nothing on disk (`ssot-version`'s journal); its audit
-    /// records are appended after it. A crash between the two leaves the files
-    /// rolled back and not yet in the log: the next change records them as
-    /// `External` (drift), so the log still explains every byte.
+    /// The rollback is one all-or-nothing write ([`ssot_version::WriteSet`]): every
+    /// file that differs from the target is put (its bytes read from the version
+    /// store) or deleted, with an `expect` of its current hash, and the version is
+    /// recorded with the files; the audit records travel in the write's note and are
+    /// appended before its journal is removed. So a crash at any point leaves either
+    /// nothing of the rollback or all of it *with* its records: the version store's
+    /// recovery hook appends them exactly once when the store is next opened. (Files
+    /// the rollback leaves alone are not re-checked under the version store's lock:
+    /// one edited outside the store in that instant is found as drift later.)
+    ///
+    /// If the directory is already that of `version`, nothing is written and the
+    /// commit names the newest version (whose files are the target's).
     ///
     /// # Errors
     ///
-    /// [`Error::Version`] (unknown version, untracked files in the way, a damaged
-    /// version store); [`Error::LockTimeout`]; [`Error::Io`].
+    /// [`Error::Version`] (unknown version, a file in the way, a file changed
+    /// outside the store during the rollback (`Conflict`), a damaged version store);
+    /// [`Error::LockTimeout`]; [`Error::Io`].
     pub fn rollback(&self, version: &str) -> Result<Commit, Error> {
         self.locked(&BTreeSet::new(), || {
             let versions = self.versions()?;
             let target = versions.get(version)?;
+            let target_id = target.id().clone();
+            let current = versions.snapshot(&format!(
+                "uncommitted changes before rollback to {}",
+                target_id.short()
+            ))?;
             let before = self.file_hashes()?;
             let last = self.write.audit.last_after()?;
             let now = jiff::Timestamp::now();
@@ -155,56 +179,89 @@ impl Store {
                     records.push(self.pending(now, Operation::External, path, after.clone(), None));
                 }
             }
-            let restored = versions.rollback(target.id().as_str())?;
-            let after = self.file_hashes()?;
-            let paths: BTreeSet<&String> = before
-                .iter()
-                .map(|(p, _)| p)
-                .chain(after.iter().map(|(p, _)| p))
-                .collect();
-            let find = |list: &[(String, String)], p: &str| {
-                list.iter().find(|(q, _)| q == p).map(|(_, h)| h.clone())
+
+            // The write: every file that differs from the target.
+            let have: HashMap<&str, &FileEntry> =
+                current.files().iter().map(|f| (f.path.as_str(), f)).collect();
+            let mut set = WriteSet::new();
+            for f in current.files() {
+                if target.file(&f.path).is_none() {
+                    set = set.expect(f.path.clone(), Some(f.hash)).delete(f.path.clone());
+                }
+            }
+            for f in target.files() {
+                let now_there = have.get(f.path.as_str());
+                if now_there.is_some_and(|h| h.hash == f.hash && h.executable == f.executable) {
+                    continue;
+                }
+                let bytes = versions
+                    .read_file(target_id.as_str(), &f.path)?
+                    .ok_or_else(|| Error::io(self.root.join(&f.path), io::ErrorKind::NotFound.into()))?;
+                set = set
+                    .expect(f.path.clone(), now_there.map(|h| h.hash))
+                    .put(f.path.clone(), bytes)
+                    .executable(f.path.clone(), f.executable);
+            }
+
+            // Its records: each store file whose bytes change.
+            let operation = Operation::Rollback {
+                version: target_id.as_str().to_owned(),
             };
-            for path in paths {
-                let (b, a) = (find(&before, path), find(&after, path));
+            let mut paths: BTreeSet<String> = before.iter().map(|(p, _)| p.clone()).collect();
+            paths.extend(
+                target
+                    .files()
+                    .iter()
+                    .filter(|f| self.is_tracked(&f.path))
+                    .map(|f| f.path.clone()),
+            );
+            for path in &paths {
+                let b = before.iter().find(|(p, _)| p == path).map(|(_, h)| h.clone());
+                let a = target.file(path).map(|f| f.hash.to_string());
                 if b != a {
-                    records.push(self.pending(
-                        now,
-                        Operation::Rollback {
-                            version: target.id().as_str().to_owned(),
-                        },
-                        path,
-                        b,
-                        a,
-                    ));
+                    records.push(self.pending(now, operation.clone(), path, b, a));
                 }
             }
             if records.is_empty() {
                 // Nothing changed: a revision still records that the rollback ran.
-                records.push(self.pending(
-                    now,
-                    Operation::Rollback {
-                        version: target.id().as_str().to_owned(),
-                    },
-                    ".",
-                    None,
-                    None,
-                ));
+                records.push(self.pending(now, operation.clone(), ".", None, None));
             }
-            let version_id = restored.id().clone();
-            let appended = self
-                .write
-                .audit
-                .append(&records, Some(version_id.as_str().to_owned()), |_| {
-                    Ok(false)
-                })?
-                .map(|a| a.records)
-                .unwrap_or_default();
+            let note = serde_json::to_vec(&Note {
+                records: records.clone(),
+            })
+            .map_err(|e| Error::io(&self.write.state_dir, io::Error::other(e)))?;
+            set = set
+                .note(note)
+                .record_version(format!("rollback to {}", target_id.short()))
+                .restored_from(target_id.clone());
+
+            let mut appended = Vec::new();
+            let written = versions.write_with(set, |written| {
+                super::fault::point("rollback:files-written");
+                let version = written.version.as_ref().map(|v| v.id().as_str().to_owned());
+                match self.write.audit.append(&records, version, |_| Ok(false)) {
+                    Ok(a) => {
+                        appended = a.map(|a| a.records).unwrap_or_default();
+                        Ok(())
+                    }
+                    Err(e) => Err(io::Error::other(e.to_string())),
+                }
+            });
+            let written = match written {
+                Ok(w) => w,
+                Err(e) => {
+                    // As a commit: try to finish a write that failed after its
+                    // commit point (the hook then appends the records).
+                    let _ = versions.head();
+                    self.reader.clear();
+                    return Err(e.into());
+                }
+            };
             self.reader.clear();
             self.write.publish(&appended);
             Ok(Commit {
                 revision: appended.first().map_or(0, |r| r.revision),
-                version: Some(version_id),
+                version: written.version.map(|v| v.id().clone()).or(Some(current.id().clone())),
                 records: appended,
             })
         })

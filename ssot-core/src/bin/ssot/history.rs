@@ -26,6 +26,12 @@ pub(crate) fn log(global: &Global, args: &LogArgs, out: &mut Output) -> Run {
             let text = format!("audit log intact: {} records", check.records);
             let ok = out.paint.green(&text);
             out.line(ok).map_err(stdout_error)?;
+            if let Some(pruned) = &check.pruned {
+                out.note(&format!("{pruned} (audit_retention)"));
+            }
+            if check.head != ssot_core::store::AuditHead::Current {
+                out.note(&format!("{}", check.head));
+            }
         }
         return Ok(if check.is_ok() {
             Outcome::Done
@@ -69,7 +75,16 @@ pub(crate) fn log(global: &Global, args: &LogArgs, out: &mut Output) -> Run {
         }
         text.push('\n');
     }
-    if records.is_empty() {
+    let pruned = store.audit_pruned()?;
+    if let Some(p) = &pruned
+        && args.since < p.revision
+    {
+        out.note(&format!(
+            "{p} (audit_retention): the log starts at revision {}",
+            p.revision + 1
+        ));
+    }
+    if records.is_empty() && pruned.is_none() {
         out.note("no changes recorded yet");
     }
     out.raw(&text).map_err(stdout_error)?;
