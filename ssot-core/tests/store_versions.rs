@@ -258,3 +258,26 @@ fn configuration_overlay_files_are_in_the_baseline_and_restored_by_rollback() {
     assert_eq!(read(dir.path(), "config/prod.yaml"), "pool: 20\n");
     assert!(store.drift().unwrap().is_empty());
 }
+
+#[test]
+fn rollback_records_a_version_restored_from_its_target_and_a_second_one_records_none() {
+    let (_dir, store) = store_with(None);
+    let v1 = store.snapshot("start").unwrap();
+    store.set_status("build", Status::Done).unwrap();
+    let c = store.rollback(v1.id().short()).unwrap();
+    let history = store.history().unwrap();
+    // The rollback, the uncommitted change recorded first, the start.
+    assert_eq!(history.len(), 3);
+    assert_eq!(Some(history[0].id()), c.version.as_ref());
+    assert_eq!(history[0].restored_from(), Some(v1.id()));
+    assert!(history[1].description().contains("before rollback"));
+    // The directory is that of v1 already: a revision says the rollback ran, and
+    // it names the newest version, whose files are v1's.
+    let again = store.rollback(v1.id().short()).unwrap();
+    assert_eq!(again.revision, c.revision + 1);
+    assert_eq!(again.records.len(), 1);
+    assert_eq!(again.records[0].path, ".");
+    assert_eq!(again.version, c.version);
+    assert_eq!(store.history().unwrap().len(), 3);
+    assert!(store.drift().unwrap().is_empty());
+}
