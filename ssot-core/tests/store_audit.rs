@@ -77,7 +77,9 @@ fn a_prune_keeps_the_last_revision_a_verifying_log_and_no_drift() {
     let health = store.health().unwrap();
     assert!(health.is_healthy(), "{health}");
     assert!(
-        health.to_string().contains("records up to revision 2 pruned on"),
+        health
+            .to_string()
+            .contains("records up to revision 2 pruned on"),
         "{health}"
     );
     // The store goes on, and a reopened store agrees.
@@ -102,7 +104,10 @@ fn changes_since_a_pruned_revision_is_an_error_that_says_what_is_left() {
         other => panic!("{other}"),
     }
     let text = err.to_string();
-    assert!(text.contains("pruned") && text.contains("oldest kept is 3"), "{text}");
+    assert!(
+        text.contains("pruned") && text.contains("oldest kept is 3"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -142,7 +147,11 @@ fn an_edited_anchor_is_detected() {
     let anchor = dir.path().join(".ssot/audit.anchor");
     let text = fs::read_to_string(&anchor).unwrap();
     // Claim a file's last hash was something else (to hide an outside edit).
-    let edited = text.replacen("\"last\":{\"ci.tasks.yaml\":\"", "\"last\":{\"ci.tasks.yaml\":\"0", 1);
+    let edited = text.replacen(
+        "\"last\":{\"ci.tasks.yaml\":\"",
+        "\"last\":{\"ci.tasks.yaml\":\"0",
+        1,
+    );
     assert_ne!(edited, text);
     fs::write(&anchor, edited).unwrap();
     let fresh = Store::open(dir.path()).unwrap();
@@ -301,11 +310,19 @@ mod killed {
     fn a_second_process_sees_the_pruned_log() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_history(dir.path());
-        let kept = store.audit_log().unwrap().iter().filter(|r| r.revision == 3).count();
+        let kept = store
+            .audit_log()
+            .unwrap()
+            .iter()
+            .filter(|r| r.revision == 3)
+            .count();
         let Outcome::Done(report) = run_child(dir.path(), "prune", 0) else {
             panic!("no crash point was asked for");
         };
-        assert!(!report.ends_with(" 0"), "the child pruned nothing: {report}");
+        assert!(
+            !report.ends_with(" 0"),
+            "the child pruned nothing: {report}"
+        );
         // This handle read the log before the other process replaced it.
         assert_eq!(store.audit_log().unwrap().len(), kept);
         assert!(store.drift().unwrap().is_empty());
@@ -314,7 +331,10 @@ mod killed {
         let Outcome::Done(report) = run_child(dir.path(), "report", 0) else {
             panic!("no crash point was asked for");
         };
-        assert!(report.ends_with(&format!("4 {} true true", kept + 1)), "{report}");
+        assert!(
+            report.ends_with(&format!("4 {} true true", kept + 1)),
+            "{report}"
+        );
     }
 
     #[test]
@@ -327,7 +347,11 @@ mod killed {
         let outcome = run_child(root, "prune@audit:anchor-written", 1);
         assert!(matches!(outcome, Outcome::Crashed(_)));
         assert!(root.join(".ssot/audit.anchor").is_file());
-        assert_eq!(fs::read(root.join(".ssot/audit.log")).unwrap(), before, "the log was not cut yet");
+        assert_eq!(
+            fs::read(root.join(".ssot/audit.log")).unwrap(),
+            before,
+            "the log was not cut yet"
+        );
         for handle in [&store, &Store::open(root).unwrap()] {
             let check = handle.verify_audit().unwrap();
             assert!(check.is_ok(), "{check:?}");
@@ -335,7 +359,10 @@ mod killed {
             let kept: Vec<_> = all.iter().filter(|r| r.revision == 3).cloned().collect();
             assert_eq!(handle.audit_log().unwrap(), kept);
             assert!(handle.drift().unwrap().is_empty());
-            assert!(matches!(handle.changes_since(1), Err(Error::AuditPruned { .. })));
+            assert!(matches!(
+                handle.changes_since(1),
+                Err(Error::AuditPruned { .. })
+            ));
         }
         // A change goes on, and the next prune finishes the cut.
         let _ = store.set_status("c", Status::Done).unwrap();
@@ -396,23 +423,34 @@ mod killed {
             // Reopening finishes the rollback (or finds it never committed).
             let store = Store::open(root).unwrap();
             let now = files(root);
-            assert!(now == old_files || now == target, "crash at {point}: a mix: {now:?}");
+            assert!(
+                now == old_files || now == target,
+                "crash at {point}: a mix: {now:?}"
+            );
             let log = store.audit_log().unwrap();
             let rollback: Vec<_> = log
                 .iter()
-                .filter(|r| matches!(&r.operation, Operation::Rollback { version } if *version == v1))
+                .filter(
+                    |r| matches!(&r.operation, Operation::Rollback { version } if *version == v1),
+                )
                 .collect();
             if now == target {
                 assert_eq!(store.revision().unwrap(), revision + 1, "crash at {point}");
                 let paths: Vec<&str> = rollback.iter().map(|r| r.path.as_str()).collect();
-                assert_eq!(paths, ["ci.tasks.yaml", "notes.md", "todo.md"], "crash at {point}: records once each");
+                assert_eq!(
+                    paths,
+                    ["ci.tasks.yaml", "notes.md", "todo.md"],
+                    "crash at {point}: records once each"
+                );
             } else {
                 assert_eq!(store.revision().unwrap(), revision, "crash at {point}");
                 assert!(rollback.is_empty(), "crash at {point}");
             }
             // No External record, and nothing left to explain.
             assert!(
-                log.iter().filter(|r| r.revision > 1).all(|r| r.operation != Operation::External),
+                log.iter()
+                    .filter(|r| r.revision > 1)
+                    .all(|r| r.operation != Operation::External),
                 "crash at {point}"
             );
             assert!(store.drift().unwrap().is_empty(), "crash at {point}");
@@ -451,7 +489,11 @@ mod killed {
             .unwrap();
         drop(raw);
         assert!(root.join(".ssot/versions/notes/1").is_file());
-        assert!(fs::read_to_string(root.join("todo.md")).unwrap().contains("- [x] C"));
+        assert!(
+            fs::read_to_string(root.join("todo.md"))
+                .unwrap()
+                .contains("- [x] C")
+        );
         // The store, opened, appends the records from the kept note.
         let store = Store::open(root).unwrap();
         assert!(!root.join(".ssot/versions/notes").exists());

@@ -57,7 +57,13 @@ impl VersionStore {
             path: dir.clone(),
             reason: format!("cannot encode a kept note: {e}"),
         })?;
-        durable::write_atomic(&self.dirs.tmp, &dir.join(next.to_string()), &bytes, None, true)?;
+        durable::write_atomic(
+            &self.dirs.tmp,
+            &dir.join(next.to_string()),
+            &bytes,
+            None,
+            true,
+        )?;
         durable::sync_dir(dir)
     }
 
@@ -73,7 +79,11 @@ impl VersionStore {
         let mut notes = Vec::new();
         for entry in entries {
             let entry = entry.map_err(io_err("read", dir))?;
-            if let Some(n) = entry.file_name().to_str().and_then(|n| n.parse::<u64>().ok()) {
+            if let Some(n) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u64>().ok())
+            {
                 notes.push((n, entry.path()));
             }
         }
@@ -115,7 +125,11 @@ impl VersionStore {
                 ),
             })?;
             // The version may have been pruned since: the hook then gets none.
-            let id = kept.version.as_deref().map(str::parse::<VersionId>).transpose()?;
+            let id = kept
+                .version
+                .as_deref()
+                .map(str::parse::<VersionId>)
+                .transpose()?;
             let version = match &id {
                 Some(id) if self.dirs.manifest(id).exists() => Some(self.load_version(inner, id)?),
                 _ => None,

@@ -918,7 +918,9 @@ fn a_recovery_without_a_hook_keeps_the_note_for_the_next_store_with_one() {
     assert!(!notes.join("3").exists());
 
     // The next store with a hook gets the kept notes, oldest first, once.
-    let seen: Arc<Mutex<Vec<(Vec<u8>, Vec<String>)>>> = Arc::default();
+    /// Each delivered note, with the paths of its write.
+    type Seen = Arc<Mutex<Vec<(Vec<u8>, Vec<String>)>>>;
+    let seen: Seen = Arc::default();
     let hook = {
         let seen = Arc::clone(&seen);
         move |w: &ssot_version::Written| {
@@ -984,8 +986,14 @@ fn a_rollback_built_as_a_write_restores_bytes_and_bits_and_names_its_target() {
     let v1 = store.snapshot("v1").unwrap();
     std::fs::write(root.join("a"), "2").unwrap();
     let v2 = store.snapshot("v2").unwrap();
-    assert_eq!(store.read_file(v1.id().as_str(), "a").unwrap().unwrap(), b"1");
-    assert_eq!(store.read_file(v2.id().short(), "a").unwrap().unwrap(), b"2");
+    assert_eq!(
+        store.read_file(v1.id().as_str(), "a").unwrap().unwrap(),
+        b"1"
+    );
+    assert_eq!(
+        store.read_file(v2.id().short(), "a").unwrap().unwrap(),
+        b"2"
+    );
     assert!(store.read_file(v1.id().as_str(), "nope").unwrap().is_none());
     assert!(matches!(
         store.read_file("ffffffffffff", "a"),
@@ -1008,6 +1016,10 @@ fn a_rollback_built_as_a_write_restores_bytes_and_bits_and_names_its_target() {
     assert_eq!(v3.parent(), Some(v2.id()));
     let now = read_tree(root);
     assert_eq!(now["a"], (b"1".to_vec(), false));
-    assert_eq!(now["run.sh"], (b"echo 1".to_vec(), false), "the bit was cleared");
+    assert_eq!(
+        now["run.sh"],
+        (b"echo 1".to_vec(), false),
+        "the bit was cleared"
+    );
     assert!(!v3.file("run.sh").unwrap().executable);
 }

@@ -419,12 +419,22 @@ fn check_start(anchor: Option<&Anchor>, first: &AuditRecord) -> Result<(), Strin
 
 /// Checks that a log that starts before the anchor crosses it at the anchor's
 /// record: `record` (of revision `anchor + 1`) follows a record whose hash is `prev`.
-fn check_crossing(anchor: Option<&Anchor>, record: &AuditRecord, prev_revision: u64) -> Result<(), String> {
+fn check_crossing(
+    anchor: Option<&Anchor>,
+    record: &AuditRecord,
+    prev_revision: u64,
+) -> Result<(), String> {
     match anchor {
-        Some(a) if record.revision == a.revision + 1 && prev_revision == a.revision && record.prev != a.hash => Err(format!(
-            "the record of revision {} the log holds is not the one .ssot/audit.anchor names: the anchor or the log was edited",
-            a.revision
-        )),
+        Some(a)
+            if record.revision == a.revision + 1
+                && prev_revision == a.revision
+                && record.prev != a.hash =>
+        {
+            Err(format!(
+                "the record of revision {} the log holds is not the one .ssot/audit.anchor names: the anchor or the log was edited",
+                a.revision
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -759,7 +769,7 @@ impl AuditLog {
 
     /// Every record of the log file up to the first damage, that damage, and the
     /// anchor. A damaged anchor is damage at line 1.
-    fn scan(&self) -> Result<(Vec<AuditRecord>, Option<AuditDamage>, Option<Anchor>), Error> {
+    fn scan(&self) -> Result<Scanned, Error> {
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
@@ -886,7 +896,9 @@ impl AuditLog {
             lock_file.lock().map_err(|e| Error::io(&self.path, e))?;
             let locked = lock_file.metadata().map_err(|e| Error::io(&self.path, e))?;
             match fs::metadata(&self.path) {
-                Ok(m) if (m.dev(), m.ino()) == (locked.dev(), locked.ino()) => return Ok(lock_file),
+                Ok(m) if (m.dev(), m.ino()) == (locked.dev(), locked.ino()) => {
+                    return Ok(lock_file);
+                }
                 _ => lock_file.unlock().map_err(|e| Error::io(&self.path, e))?,
             }
         }
@@ -961,7 +973,8 @@ impl AuditLog {
                 anchor
             } else {
                 // A crash came between the anchor and the log: finish the cut.
-                old.clone().ok_or_else(|| self.damaged(1, "records to prune, but no anchor"))?
+                old.clone()
+                    .ok_or_else(|| self.damaged(1, "records to prune, but no anchor"))?
             };
             let whole = ends.last().copied().unwrap_or(0);
             let from = ends[n - 1];
@@ -983,6 +996,9 @@ impl AuditLog {
         Ok(pruned)
     }
 }
+
+/// What [`AuditLog::scan`] found: the records, the first damage, the anchor.
+type Scanned = (Vec<AuditRecord>, Option<AuditDamage>, Option<Anchor>);
 
 /// Every record of a log's bytes up to the first damage, that damage, and the byte
 /// offset after each record's line. A last line without a newline (torn) is ignored.
@@ -1147,7 +1163,12 @@ mod tests {
     /// A log of revisions 1..=4 at times 10, 20, 30, 40 (revision 2 has two records).
     fn four_revisions(dir: &Path) -> AuditLog {
         let log = AuditLog::new(dir);
-        for (secs, paths) in [(10, &["a.md"][..]), (20, &["b.md", "c.md"]), (30, &["a.md"]), (40, &["d.md"])] {
+        for (secs, paths) in [
+            (10, &["a.md"][..]),
+            (20, &["b.md", "c.md"]),
+            (30, &["a.md"]),
+            (40, &["d.md"]),
+        ] {
             let group: Vec<Pending> = paths.iter().map(|p| at(secs, p)).collect();
             log.append(&group, None, |_| Ok(false)).unwrap();
         }
@@ -1176,7 +1197,10 @@ mod tests {
         assert_eq!(log.last_after().unwrap(), before);
         assert_eq!(AuditLog::new(dir.path()).last_after().unwrap(), before);
         // Appends go on from the kept log.
-        let next = log.append(&[at(50, "a.md")], None, |_| Ok(false)).unwrap().unwrap();
+        let next = log
+            .append(&[at(50, "a.md")], None, |_| Ok(false))
+            .unwrap()
+            .unwrap();
         assert_eq!(next.records[0].revision, 5);
         assert!(log.verify().unwrap().is_ok());
         // A second prune adds to the anchor's count; the last revision always stays.
@@ -1194,7 +1218,9 @@ mod tests {
         assert_eq!(log.since(2).unwrap().len(), 2);
         assert_eq!(log.since(3).unwrap().len(), 1);
         match log.since(1) {
-            Err(Error::AuditPruned { requested, oldest }) => assert_eq!((requested, oldest), (1, 3)),
+            Err(Error::AuditPruned { requested, oldest }) => {
+                assert_eq!((requested, oldest), (1, 3))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -1208,7 +1234,10 @@ mod tests {
         let _ = log.prune(ts(35), ts(100), u64::MAX).unwrap();
         // The other handle read 5 lines by offset; the new log has 1 and is shorter.
         assert_eq!(other.revision().unwrap(), 4);
-        let appended = other.append(&[at(60, "e.md")], None, |_| Ok(false)).unwrap().unwrap();
+        let appended = other
+            .append(&[at(60, "e.md")], None, |_| Ok(false))
+            .unwrap()
+            .unwrap();
         assert_eq!(appended.records[0].revision, 5);
         assert_eq!(log.revision().unwrap(), 5);
         assert!(log.verify().unwrap().is_ok());
@@ -1247,10 +1276,18 @@ mod tests {
         fs::write(&anchor, text.replace("\"revision\":2", "\"revision\":1")).unwrap();
         let bad = AuditLog::new(dir.path()).verify().unwrap();
         assert!(bad.first_bad.unwrap().reason.contains("edited"));
-        assert!(matches!(AuditLog::new(dir.path()).revision(), Err(Error::AuditDamaged { .. })));
+        assert!(matches!(
+            AuditLog::new(dir.path()).revision(),
+            Err(Error::AuditDamaged { .. })
+        ));
         fs::remove_file(&anchor).unwrap();
         let bad = AuditLog::new(dir.path()).verify().unwrap();
-        assert!(bad.first_bad.unwrap().reason.contains("no .ssot/audit.anchor"));
+        assert!(
+            bad.first_bad
+                .unwrap()
+                .reason
+                .contains("no .ssot/audit.anchor")
+        );
     }
 
     #[test]
@@ -1268,7 +1305,10 @@ mod tests {
         // Empty (a rename ordered before its data).
         fs::write(&head, "").unwrap();
         let check = log.verify().unwrap();
-        assert!(check.is_ok() && matches!(check.head, AuditHead::Unreadable { .. }), "{check:?}");
+        assert!(
+            check.is_ok() && matches!(check.head, AuditHead::Unreadable { .. }),
+            "{check:?}"
+        );
         // One behind: the second append's head was lost.
         log.append(&[pending("a.md")], None, |_| Ok(false)).unwrap();
         let second = fs::read(&head).unwrap();

@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use super::Store;
 use super::audit::AuditHead;
 use super::retention::AuditPruned;
-use super::Store;
 use crate::Error;
 
 /// The health of a store: one report, made by [`Store::health`].

@@ -136,9 +136,7 @@ use ssot_schema::SchemaRegistry;
 
 use crate::error::Error;
 
-pub use self::audit::{
-    AuditCheck, AuditDamage, AuditHead, AuditRecord, Event, GENESIS, Operation,
-};
+pub use self::audit::{AuditCheck, AuditDamage, AuditHead, AuditRecord, Event, GENESIS, Operation};
 pub use self::change::Commit;
 pub use self::config::{ConfigView, Env, Explanation, MASK, Origin, ProcessEnv};
 pub use self::drift::Drift;

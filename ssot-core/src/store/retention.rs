@@ -280,7 +280,11 @@ impl Store {
 
     /// [`prune_audit`](Self::prune_audit) as of `now`, keeping every revision above
     /// `upto` (the write-ahead log's checkpoint; `u64::MAX`: no bound).
-    pub(crate) fn prune_audit_at(&self, now: jiff::Timestamp, upto: u64) -> Result<PruneAudit, Error> {
+    pub(crate) fn prune_audit_at(
+        &self,
+        now: jiff::Timestamp,
+        upto: u64,
+    ) -> Result<PruneAudit, Error> {
         let Some(cutoff) = cutoff(self.settings().audit_retention, now) else {
             return Ok(PruneAudit {
                 removed: 0,
@@ -349,7 +353,11 @@ mod tests {
     fn the_cut_takes_whole_old_revisions_and_never_the_last() {
         let cutoff = jiff::Timestamp::from_second(100).unwrap();
         let all_old = [record(1, 1), record(1, 1), record(2, 2), record(3, 3)];
-        assert_eq!(cut(&all_old, cutoff, u64::MAX), 3, "all but the last revision");
+        assert_eq!(
+            cut(&all_old, cutoff, u64::MAX),
+            3,
+            "all but the last revision"
+        );
         assert_eq!(cut(&all_old, cutoff, 1), 2, "bounded by upto");
         assert_eq!(cut(&all_old, cutoff, 0), 0);
         // A revision half old, half young stays whole.
@@ -367,7 +375,10 @@ mod tests {
         let now = jiff::Timestamp::from_second(1_000).unwrap();
         assert_eq!(cutoff(AuditRetention::Forever, now), None);
         assert_eq!(
-            cutoff(AuditRetention::For(std::time::Duration::from_secs(100)), now),
+            cutoff(
+                AuditRetention::For(std::time::Duration::from_secs(100)),
+                now
+            ),
             Some(jiff::Timestamp::from_second(900).unwrap())
         );
     }
@@ -375,7 +386,11 @@ mod tests {
     #[test]
     fn maybe_prune_acts_only_on_records_older_than_the_retention() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("todo.md"), "- [ ] A 🆔 a\n- [ ] B 🆔 b\n- [ ] C 🆔 c\n").unwrap();
+        fs::write(
+            dir.path().join("todo.md"),
+            "- [ ] A 🆔 a\n- [ ] B 🆔 b\n- [ ] C 🆔 c\n",
+        )
+        .unwrap();
         fs::write(
             dir.path().join("ssot.yaml"),
             "version: 1\nsettings:\n  audit_retention: 90d\n",
@@ -387,7 +402,9 @@ mod tests {
         let now = jiff::Timestamp::now();
         // Nothing is 90 days old: no prune, and `may_prune` says so without I/O.
         assert!(!store.maybe_prune_audit_at(now, u64::MAX));
-        let later = now.checked_add(jiff::SignedDuration::from_hours(24 * 91)).unwrap();
+        let later = now
+            .checked_add(jiff::SignedDuration::from_hours(24 * 91))
+            .unwrap();
         // Bounded by `upto`: nothing below revision 1 may go.
         assert!(!store.maybe_prune_audit_at(later, 0));
         // ... and it does not try again before the log grows.
@@ -417,7 +434,9 @@ mod tests {
         let read = Anchor::read(&path).unwrap().unwrap();
         assert_eq!(read, anchor);
         assert_eq!(read.summary().revision, 4);
-        let text = fs::read_to_string(&path).unwrap().replace("\"records\":9", "\"records\":8");
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replace("\"records\":9", "\"records\":8");
         fs::write(&path, text).unwrap();
         assert!(matches!(Anchor::read(&path), Err(AnchorError::Bad(r)) if r.contains("edited")));
     }

@@ -181,12 +181,17 @@ impl Store {
             }
 
             // The write: every file that differs from the target.
-            let have: HashMap<&str, &FileEntry> =
-                current.files().iter().map(|f| (f.path.as_str(), f)).collect();
+            let have: HashMap<&str, &FileEntry> = current
+                .files()
+                .iter()
+                .map(|f| (f.path.as_str(), f))
+                .collect();
             let mut set = WriteSet::new();
             for f in current.files() {
                 if target.file(&f.path).is_none() {
-                    set = set.expect(f.path.clone(), Some(f.hash)).delete(f.path.clone());
+                    set = set
+                        .expect(f.path.clone(), Some(f.hash))
+                        .delete(f.path.clone());
                 }
             }
             for f in target.files() {
@@ -196,7 +201,9 @@ impl Store {
                 }
                 let bytes = versions
                     .read_file(target_id.as_str(), &f.path)?
-                    .ok_or_else(|| Error::io(self.root.join(&f.path), io::ErrorKind::NotFound.into()))?;
+                    .ok_or_else(|| {
+                        Error::io(self.root.join(&f.path), io::ErrorKind::NotFound.into())
+                    })?;
                 set = set
                     .expect(f.path.clone(), now_there.map(|h| h.hash))
                     .put(f.path.clone(), bytes)
@@ -216,7 +223,10 @@ impl Store {
                     .map(|f| f.path.clone()),
             );
             for path in &paths {
-                let b = before.iter().find(|(p, _)| p == path).map(|(_, h)| h.clone());
+                let b = before
+                    .iter()
+                    .find(|(p, _)| p == path)
+                    .map(|(_, h)| h.clone());
                 let a = target.file(path).map(|f| f.hash.to_string());
                 if b != a {
                     records.push(self.pending(now, operation.clone(), path, b, a));
@@ -261,7 +271,10 @@ impl Store {
             self.write.publish(&appended);
             Ok(Commit {
                 revision: appended.first().map_or(0, |r| r.revision),
-                version: written.version.map(|v| v.id().clone()).or(Some(current.id().clone())),
+                version: written
+                    .version
+                    .map(|v| v.id().clone())
+                    .or(Some(current.id().clone())),
                 records: appended,
             })
         })
