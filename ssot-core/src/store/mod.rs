@@ -14,7 +14,9 @@
 //! recorded as one revision in the hash-chained audit log ([`Store::audit_log`],
 //! [`Store::verify_audit`], [`Store::changes_since`], [`Store::subscribe`]). The
 //! commit protocol, its locks and its fsyncs are described on [`Commit`]'s module
-//! (`change.rs`), the log's format and crash rules on [`AuditRecord`]'s (`audit.rs`).
+//! (`change.rs`), the log's format and crash rules on [`AuditRecord`]'s (`audit.rs`),
+//! its pruning under `settings: audit_retention` ([`Store::prune_audit`]) on
+//! [`AuditPruned`]'s (`retention.rs`).
 //!
 //! # Example: a store in a directory
 //!
