@@ -23,7 +23,8 @@ Exit codes:
   0  success
   1  the answer is no: problems found (validate, plan, health), a change refused
      (invalid, illegal status change, unknown task, key or version), drift found
-     (status), a damaged chain (log --verify), nothing ready (next)
+     (status), a damaged chain (log --verify), nothing ready (next), a task that
+     failed or an unknown workflow (run)
   2  usage error: unknown option, malformed argument
   3  I/O or store failure: a file or the store's state cannot be read or written,
      the store's lock cannot be taken in time";
@@ -125,7 +126,7 @@ pub(crate) enum Command {
     /// Report validation, drift, audit log, snapshots, locks, cache (exit 1 if unwell).
     Health,
     /// Run each ready task's `command` (else `run`) field as a shell line, writing
-    /// outcomes back (exit 1 if any failed).
+    /// outcomes back (exit 1 if any failed); or a registry workflow (`--workflow`).
     Run(RunArgs),
 }
 
@@ -135,9 +136,20 @@ pub(crate) struct RunArgs {
     /// How many commands run at once (default: the number of CPUs).
     #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub(crate) workers: Option<usize>,
-    /// Show what would run, and what is left out, without running or writing anything.
+    /// Show, per task, whether it would run and why (no previous run, which inputs
+    /// changed, command changed) or is up to date, and what is left out, without
+    /// running or writing anything.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Run this workflow of the store's automation registry (`CATEGORY.NAME`, e.g.
+    /// `release.production`) instead of the tasks: its steps' `run` commands as a
+    /// chain; its `last_run` is written into the registry.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) workflow: Option<String>,
+    /// The registry document holding the workflow (default: the one store document
+    /// with `automation.workflows` that has it).
+    #[arg(long, value_name = "FILE", requires = "workflow")]
+    pub(crate) registry: Option<String>,
 }
 
 impl Command {

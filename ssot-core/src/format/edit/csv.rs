@@ -185,6 +185,35 @@ impl CsvDocument {
         }
     }
 
+    /// Task `id`'s status as written: its `status` cell, unquoted (`None` when the
+    /// file has no `status` column or the cell is empty). See the [module
+    /// documentation](super#the-status-as-it-was-written) for writing it back in
+    /// that form. O(row).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskNotFound`] (or [`Error::InvalidId`]).
+    pub fn status_text(&self, id: &str) -> Result<Option<String>, Error> {
+        let i = self.position(id)?;
+        let Some(row) = self.rows.get(i).copied() else {
+            return Err(Error::TaskNotFound {
+                id: TaskId::new(id)?,
+            });
+        };
+        let Some(column) = self
+            .columns
+            .iter()
+            .position(|c| Field::from_name(c) == Some(Field::Status))
+        else {
+            return Ok(None);
+        };
+        let line = self.text.get(row.start..row.end).unwrap_or("");
+        Ok(cell_spans(line)
+            .get(column)
+            .map(|&(a, b)| unquote(line.get(a..b).unwrap_or("")))
+            .filter(|c| !c.is_empty()))
+    }
+
     /// Moves task `id` to status `to`, rewriting only its `status` cell.
     ///
     /// # Errors
@@ -230,12 +259,13 @@ impl CsvDocument {
         };
         let mut new = old.clone();
         f(&mut new);
+        let form = super::take_status_form(Format::Csv, &mut new)?;
         if new.status() != old.status() {
             Task::new(old.id.clone(), String::new())
                 .with_status(old.status())
                 .transition(new.status())?;
         }
-        if new == *old {
+        if new == *old && form.is_none() {
             return Ok(());
         }
         let id_changed = new.id != old.id;
@@ -275,6 +305,12 @@ impl CsvDocument {
                     new.extra.get(name).cloned(),
                 ),
             };
+            if let (Some(form), Some(Field::Status)) = (&form, Field::from_name(name)) {
+                if let Some(cell) = cells.get_mut(column) {
+                    *cell = self.quote(form.as_deref().unwrap_or(""));
+                }
+                continue;
+            }
             if changed && let Some(cell) = cells.get_mut(column) {
                 *cell = self.quote(&cell_text(&new, name, value.as_ref())?);
             }

@@ -267,6 +267,49 @@ impl TaskDocument {
         }
     }
 
+    /// Task `id`'s status as written: the value of its `status` key (`None` when it
+    /// has none), e.g. `Some("todo")` for a task that reads as pending. See the
+    /// [module documentation](super#the-status-as-it-was-written) for writing it
+    /// back in that form. O(task).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskNotFound`] (or [`Error::InvalidId`]); [`Error::NotInPlace`] when
+    /// the task's text is not a mapping.
+    pub fn status_text(&self, id: &str) -> Result<Option<String>, Error> {
+        let i = self.position(id)?;
+        let Some(item) = self.items.get(i).copied() else {
+            return Err(Error::TaskNotFound {
+                id: TaskId::new(id)?,
+            });
+        };
+        let region = self.text.get(item.start..item.end).unwrap_or("");
+        let (local, lead, _) = self.local_text_of(region, self.broken_at(item.end));
+        let map = self.local_map(&local).map_err(|r| {
+            not_in_place(
+                self.format,
+                &self.text,
+                (item.start + r.at).saturating_sub(lead),
+                &r.reason,
+            )
+        })?;
+        let Some(entry) = map
+            .entries()
+            .and_then(|e| e.iter().find(|e| e.name == Field::Status.name()))
+        else {
+            return Ok(None);
+        };
+        let raw = local.get(entry.value.start..entry.value.end).unwrap_or("");
+        let value = match self.format {
+            Format::Json => serde_json::from_str::<Value>(raw).ok(),
+            _ => serde_yaml::from_str::<Value>(raw).ok(),
+        };
+        Ok(Some(match value {
+            Some(Value::String(s)) => s,
+            _ => raw.trim().to_owned(),
+        }))
+    }
+
     /// Moves task `id` to status `to` through the state machine of [`Status`],
     /// rewriting only its `status` value (or adding a `status` key after its last
     /// one). A task already in status `to` is left as it is.
@@ -326,12 +369,13 @@ impl TaskDocument {
         };
         let mut new = old.clone();
         f(&mut new);
+        let form = super::take_status_form(self.format, &mut new)?;
         if new.status() != old.status() {
             Task::new(old.id.clone(), String::new())
                 .with_status(old.status())
                 .transition(new.status())?;
         }
-        if new == *old {
+        if new == *old && form.is_none() {
             return Ok(());
         }
         check_extra_keys(self.format, &new)?;
@@ -354,7 +398,12 @@ impl TaskDocument {
                 &new.id,
             )?;
         }
-        let changes = changes(old, &new, write_id);
+        let mut changes = changes(old, &new, write_id);
+        if let Some(form) = form {
+            let name = Field::Status.name();
+            changes.retain(|(n, _)| n != name);
+            changes.push((name.to_owned(), form.map(Value::String)));
+        }
         let old_id = old.id.clone();
         let region = self.rewrite(item, &changes, &new, item.explicit_id || write_id)?;
         let removed = item.end - item.start;
