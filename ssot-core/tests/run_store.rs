@@ -335,7 +335,7 @@ fn a_task_someone_else_moved_while_it_ran_is_left_as_they_made_it() {
     let job = |task: &Task, _: &RunContext| -> Result<(), JobError> {
         // Someone puts `y1` on hold while it runs; then it fails.
         let store = Store::open(&root).unwrap();
-        store
+        let _moved = store
             .set_status(task.id.as_str(), ssot_core::Status::Blocked)
             .unwrap();
         Err(JobError::new("failed"))

@@ -433,8 +433,15 @@ const NO_INPUTS: &str = "declares no inputs";
 
 /// A dry run's reason, made precise from the manifest of the task's last success.
 fn precise_reason(why: String, inputs: &Inputs, state: &std::path::Path, id: &TaskId) -> String {
+    let missing: Vec<String> = inputs
+        .outputs
+        .iter()
+        .filter(|o| !inputs.root.join(o).exists())
+        .map(|o| o.display().to_string())
+        .collect();
     let Some(old) = InputManifest::load(state, id.as_str()) else {
-        return if why.starts_with("no successful run") {
+        // Never run (through the store): that is the reason, whatever else holds.
+        return if why.starts_with("no successful run") || !missing.is_empty() {
             "no previous successful run recorded".to_owned()
         } else {
             why
@@ -445,7 +452,11 @@ fn precise_reason(why: String, inputs: &Inputs, state: &std::path::Path, id: &Ta
     };
     let changes = now.changes_since(&old);
     if changes.is_empty() {
-        return why;
+        return if missing.is_empty() {
+            why
+        } else {
+            format!("output missing: {}", missing.join(", "))
+        };
     }
     let files: Vec<String> = changes
         .iter()

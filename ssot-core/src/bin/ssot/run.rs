@@ -155,17 +155,65 @@ fn left_out_reason(store_plan: Option<&ssot_core::store::Plan>, id: &TaskId, lef
     }
 }
 
-/// Notes on standard error why tasks were left out: one line per task, and a hint
-/// when nothing at all could run.
+/// Notes on standard error why tasks were left out, in two lines however many
+/// there are (a todo list of manual tasks next to a few commands is common): those
+/// without a command, and those waiting on one; then a hint when nothing could run.
 fn note_left_out(store: &Store, left_out: &[TaskId], nothing_ran: bool, out: &mut Output) {
     let plan = store.plan().ok();
+    let (mut no_command, mut waiting) = (Vec::new(), Vec::new());
     for id in left_out {
         let why = left_out_reason(plan.as_ref(), id, left_out);
-        out.note(&format!("left out `{id}`: {why}"));
+        if why.starts_with("no ") {
+            no_command.push(format!("`{id}`"));
+        } else {
+            let on = why
+                .split('`')
+                .nth(1)
+                .map_or(String::new(), |d| format!(" (on `{d}`)"));
+            waiting.push(format!("`{id}`{on}"));
+        }
+    }
+    if !no_command.is_empty() {
+        out.note(&format!(
+            "left out {} without a `command` field: {}",
+            tasks(no_command.len()),
+            names(&no_command)
+        ));
+    }
+    if !waiting.is_empty() {
+        out.note(&format!(
+            "left out {} waiting on a task left out: {}",
+            tasks(waiting.len()),
+            names(&waiting)
+        ));
     }
     if nothing_ran && !left_out.is_empty() {
         out.note(NOTHING_TO_RUN);
     }
+}
+
+/// `1 task`, `3 tasks`.
+fn tasks(n: usize) -> String {
+    if n == 1 {
+        "1 task".to_owned()
+    } else {
+        format!("{n} tasks")
+    }
+}
+
+/// The first ten names, then how many more.
+fn names(all: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = all
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if all.len() > SHOWN {
+        text.push_str(&format!(" and {} more", all.len() - SHOWN));
+    }
+    text
 }
 
 /// The hint when no task has a command.
@@ -212,8 +260,10 @@ fn print_record<Id: fmt::Display + Ord>(
     left_out: usize,
     out: &mut Output,
 ) -> Result<(), ssot_core::Error> {
-    out.line(format!("run {}", r.run_id))
-        .map_err(stdout_error)?;
+    if !r.tasks.is_empty() {
+        out.line(format!("run {}", r.run_id))
+            .map_err(stdout_error)?;
+    }
     let width = r
         .tasks
         .keys()
@@ -414,6 +464,7 @@ fn workflow(
 fn find_registry(store: &Store, name: &str) -> Result<String, ssot_core::Error> {
     let mut registries = Vec::new();
     let mut holding = Vec::new();
+    let mut known = Vec::new();
     for file in store.files()? {
         if !matches!(file.role, Role::Document { .. }) {
             continue;
@@ -424,8 +475,11 @@ fn find_registry(store: &Store, name: &str) -> Result<String, ssot_core::Error> 
         if doc.value().pointer("/automation/workflows").is_none() {
             continue;
         }
-        if AutomationRegistry::parse(doc.text()).is_ok_and(|r| r.workflow(name).is_some()) {
-            holding.push(file.path.clone());
+        if let Ok(r) = AutomationRegistry::parse(doc.text()) {
+            if r.workflow(name).is_some() {
+                holding.push(file.path.clone());
+            }
+            known.extend(r.workflows.iter().map(|w| w.name.clone()));
         }
         registries.push(file.path);
     }
@@ -441,9 +495,9 @@ fn find_registry(store: &Store, name: &str) -> Result<String, ssot_core::Error> 
         (0, false) => Err(ssot_core::Error::Workflow {
             key: format!("automation.workflows.{name}"),
             message: format!(
-                "no workflow `{name}` in the store's registries ({}); `CATEGORY.NAME`, e.g. \
-                 `release.production`",
-                registries.join(", ")
+                "no workflow `{name}` in the store's registries ({}); they have: {}",
+                registries.join(", "),
+                known.join(", ")
             ),
         }),
         _ => Err(ssot_core::Error::Workflow {
