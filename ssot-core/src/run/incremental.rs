@@ -338,3 +338,64 @@ impl HashStore {
         let _ = std::fs::remove_file(self.path(node));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn a_manifest_names_each_changed_input_and_the_command() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = dir.path();
+        write(root, "src/a.c", "a");
+        write(root, "src/b.c", "b");
+        write(root, ".ssot/run/x.c", "state is never an input");
+        let inputs = Inputs {
+            root: root.to_path_buf(),
+            globs: vec!["**/*.c".into()],
+            command: "cc".into(),
+            ..Inputs::default()
+        };
+        let old = inputs.manifest().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(old.files.keys().collect::<Vec<_>>(), ["src/a.c", "src/b.c"]);
+        assert!(old.changes_since(&old).is_empty());
+        old.save(&root.join("state"), "build")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            InputManifest::load(&root.join("state"), "build").as_ref(),
+            Some(&old)
+        );
+        assert_eq!(InputManifest::load(&root.join("state"), "other"), None);
+
+        write(root, "src/a.c", "a2");
+        std::fs::remove_file(root.join("src/b.c")).unwrap_or_else(|e| panic!("{e}"));
+        write(root, "src/c.c", "c");
+        let now = Inputs {
+            command: "cc -O2".into(),
+            env: vec![("CC".into(), "clang".into())],
+            ..inputs
+        }
+        .manifest()
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            now.changes_since(&old),
+            [
+                InputChange::Modified("src/a.c".into()),
+                InputChange::Removed("src/b.c".into()),
+                InputChange::Added("src/c.c".into()),
+                InputChange::Command,
+                InputChange::Env("CC".into()),
+            ]
+        );
+    }
+}

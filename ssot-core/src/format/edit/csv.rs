@@ -603,3 +603,44 @@ fn unquote(cell: &str) -> String {
         None => cell.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::format::edit::STATUS_AS_WRITTEN;
+
+    #[test]
+    fn an_empty_or_spelled_status_cell_is_put_back_as_it_was() {
+        let text = "id,title,status,owner\r\nc1,C one,,kim\r\nc2,\"C, two\",TODO,\r\n";
+        let mut doc = CsvDocument::parse(text).unwrap();
+        assert_eq!(doc.status_text("c1").unwrap(), None);
+        assert_eq!(doc.status_text("c2").unwrap().as_deref(), Some("TODO"));
+        let forms: Vec<Option<String>> = ["c1", "c2"]
+            .iter()
+            .map(|id| doc.status_text(id).unwrap())
+            .collect();
+        for id in ["c1", "c2"] {
+            doc.set_status(id, Status::InProgress).unwrap();
+        }
+        assert!(doc.as_str().contains("c1,C one,in_progress,kim\r\n"));
+        for (id, form) in ["c1", "c2"].iter().zip(forms) {
+            doc.update(id, |t| {
+                t.transition(Status::Pending).unwrap();
+                t.extra.insert(
+                    STATUS_AS_WRITTEN.to_owned(),
+                    form.map_or(Value::Null, Value::String),
+                );
+            })
+            .unwrap();
+        }
+        assert_eq!(doc.as_str(), text);
+    }
+
+    #[test]
+    fn a_file_without_a_status_column_has_no_status_text() {
+        let doc = CsvDocument::parse("id,title\na,A\n").unwrap();
+        assert_eq!(doc.status_text("a").unwrap(), None);
+    }
+}

@@ -1077,3 +1077,87 @@ fn ordered_entries(task: &Task, template: Option<&Node>) -> Vec<(String, Value)>
     }
     all
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::format::edit::STATUS_AS_WRITTEN;
+
+    const YAML: &str = "tasks:\n  - id: a   # no status\n    title: A\n  - id: b\n    title: B\n    status: 'todo'\n";
+
+    #[test]
+    fn status_text_is_the_status_as_written_or_none_without_a_key() {
+        let doc = TaskDocument::parse(Format::Yaml, YAML).unwrap();
+        assert_eq!(doc.status_text("a").unwrap(), None);
+        assert_eq!(doc.status_text("b").unwrap().as_deref(), Some("todo"));
+        assert!(matches!(
+            doc.status_text("zz"),
+            Err(Error::TaskNotFound { .. })
+        ));
+        let json = "[{\"id\": \"j\", \"title\": \"J\", \"status\": \"In Progress\"}]";
+        let doc = TaskDocument::parse(Format::Json, json).unwrap();
+        assert_eq!(doc.status_text("j").unwrap().as_deref(), Some("In Progress"));
+    }
+
+    #[test]
+    fn a_status_put_back_in_its_written_form_restores_the_text_to_the_byte() {
+        for (format, text) in [
+            (Format::Yaml, YAML.to_owned()),
+            (
+                Format::Json,
+                "{\"tasks\": [\n  {\"id\": \"a\", \"title\": \"A\"},\n  {\"id\": \"b\", \"title\": \"B\", \"status\": \"todo\"}\n]}\n"
+                    .to_owned(),
+            ),
+        ] {
+            let mut doc = TaskDocument::parse(format, text.as_str()).unwrap();
+            let forms: Vec<Option<String>> = ["a", "b"]
+                .iter()
+                .map(|id| doc.status_text(id).unwrap())
+                .collect();
+            for id in ["a", "b"] {
+                doc.set_status(id, Status::InProgress).unwrap();
+            }
+            assert_ne!(doc.as_str(), text);
+            for (id, form) in ["a", "b"].iter().zip(forms) {
+                doc.update(id, |t| {
+                    t.transition(Status::Pending).unwrap();
+                    t.extra.insert(
+                        STATUS_AS_WRITTEN.to_owned(),
+                        form.map_or(Value::Null, Value::String),
+                    );
+                })
+                .unwrap();
+            }
+            assert_eq!(doc.as_str(), text, "{format:?}");
+            assert!(doc.tasks().iter().all(|t| t.extra.is_empty()));
+            doc.verify().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_written_form_that_disagrees_with_the_status_is_refused() {
+        let mut doc = TaskDocument::parse(Format::Yaml, YAML).unwrap();
+        let with = |v: Value| {
+            move |t: &mut Task| {
+                t.extra.insert(STATUS_AS_WRITTEN.to_owned(), v);
+            }
+        };
+        doc.set_status("a", Status::InProgress).unwrap();
+        let before = doc.as_str().to_owned();
+        // No key reads as pending, not in progress.
+        assert!(matches!(
+            doc.update("a", with(Value::Null)),
+            Err(Error::Unrepresentable { field: "status", .. })
+        ));
+        // `done` does not read as in progress; a number is no status.
+        assert!(doc.update("a", with("done".into())).is_err());
+        assert!(doc.update("a", with(3.into())).is_err());
+        assert_eq!(doc.as_str(), before);
+        // A spelling of the same status is written as given.
+        doc.update("a", with("In Progress".into())).unwrap();
+        assert!(doc.as_str().contains("status: In Progress\n"), "{}", doc.as_str());
+        assert_eq!(doc.get("a").map(Task::status), Some(Status::InProgress));
+    }
+}
