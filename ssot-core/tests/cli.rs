@@ -1006,7 +1006,8 @@ fn run_dry_run_says_per_task_why_it_would_run_or_that_it_is_up_to_date() {
         dry_lines(dir.path()),
         [
             format!("would run gen: {gen_cmd} (why: no previous successful run recorded)"),
-            "would run plain: true (why: declares no `inputs` or `outputs`: runs every time)".to_owned(),
+            "would run plain: true (why: declares no `inputs` or `outputs`: runs every time)"
+                .to_owned(),
             "would run use: test -s out/gen.txt (why: dependency `gen` runs)".to_owned(),
         ]
     );
@@ -1022,7 +1023,10 @@ fn run_dry_run_says_per_task_why_it_would_run_or_that_it_is_up_to_date() {
     let o = ssot(dir.path(), &["run"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("1 succeeded, 2 up to date, 0 failed"), "{text}");
+    assert!(
+        text.contains("1 succeeded, 2 up to date, 0 failed"),
+        "{text}"
+    );
     assert!(stderr(&o).contains("up to date gen"), "{}", stderr(&o));
 
     // An input changes: the dry run names it; the dependent runs because `gen` does.
@@ -1037,7 +1041,9 @@ fn run_dry_run_says_per_task_why_it_would_run_or_that_it_is_up_to_date() {
         "{lines:?}"
     );
     assert!(
-        lines.contains(&"would run use: test -s out/gen.txt (why: dependency `gen` runs)".to_owned()),
+        lines.contains(
+            &"would run use: test -s out/gen.txt (why: dependency `gen` runs)".to_owned()
+        ),
         "{lines:?}"
     );
 
@@ -1048,7 +1054,9 @@ fn run_dry_run_says_per_task_why_it_would_run_or_that_it_is_up_to_date() {
     fs::write(dir.path().join("ci.tasks.yaml"), &changed).unwrap();
     let lines = dry_lines(dir.path());
     assert!(
-        lines.iter().any(|l| l.starts_with("would run gen:") && l.ends_with("(why: command changed)")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("would run gen:") && l.ends_with("(why: command changed)")),
         "{lines:?}"
     );
 
@@ -1081,7 +1089,10 @@ fn run_on_the_shipped_example_store_explains_that_no_task_has_a_command() {
         err.contains("left out 5 tasks without a `command` field: `build`, `docs`, `lint`"),
         "{err}"
     );
-    assert!(err.contains("nothing to run: give a task a shell line"), "{err}");
+    assert!(
+        err.contains("nothing to run: give a task a shell line"),
+        "{err}"
+    );
     assert!(
         stdout(&o).contains("0 succeeded, 0 up to date, 0 failed, 0 skipped, 5 left out"),
         "{}",
@@ -1106,7 +1117,10 @@ fn run_workflow_runs_a_registry_workflow_and_writes_its_last_run() {
     let registry = dir.path().join("registries/automation.yaml");
     let before = fs::read_to_string(&registry).unwrap();
 
-    let o = ssot(dir.path(), &["run", "--workflow", "docs.check", "--dry-run"]);
+    let o = ssot(
+        dir.path(),
+        &["run", "--workflow", "docs.check", "--dry-run"],
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
         stdout(&o).contains("would run docs.check/lists: test -f todo.md"),
@@ -1119,7 +1133,10 @@ fn run_workflow_runs_a_registry_workflow_and_writes_its_last_run() {
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("docs.check/count"), "{text}");
-    assert!(text.contains("3 succeeded, 0 up to date, 0 failed"), "{text}");
+    assert!(
+        text.contains("3 succeeded, 0 up to date, 0 failed"),
+        "{text}"
+    );
     let err = stderr(&o);
     assert!(err.contains("done docs.check/lists"), "{err}");
     assert!(
@@ -1133,7 +1150,10 @@ fn run_workflow_runs_a_registry_workflow_and_writes_its_last_run() {
         .filter(|l| !before.lines().any(|b| b == *l))
         .collect();
     assert!(added.iter().any(|l| l.contains("last_run")), "{after}");
-    assert!(added.iter().any(|l| l.contains("outcome: succeeded")), "{after}");
+    assert!(
+        added.iter().any(|l| l.contains("outcome: succeeded")),
+        "{after}"
+    );
     assert!(
         before.lines().all(|l| after.lines().any(|a| a == l)),
         "{after}"
@@ -1142,7 +1162,11 @@ fn run_workflow_runs_a_registry_workflow_and_writes_its_last_run() {
     let o = ssot_env(dir.path(), &["validate"], &[("DB_HOST", "db")]);
     assert!(!stdout(&o).contains("registries"), "{}", stdout(&o));
     let o = ssot(dir.path(), &["log", "--json"]);
-    assert!(stdout(&o).contains("registries/automation.yaml"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("registries/automation.yaml"),
+        "{}",
+        stdout(&o)
+    );
 
     // A step that fails: exit 1, recorded as failed.
     let broken = after.replace("test -f config/base.yaml", "test -f config/missing.yaml");
@@ -1156,7 +1180,11 @@ fn run_workflow_runs_a_registry_workflow_and_writes_its_last_run() {
     // Steps without commands, or an unknown workflow: exit 1, saying what to do.
     let o = ssot(dir.path(), &["run", "--workflow", "release.production"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(stderr(&o).contains("have no command to run"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("have no command to run"),
+        "{}",
+        stderr(&o)
+    );
     let o = ssot(dir.path(), &["run", "--workflow", "nope.nope"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("docs.check"), "{}", stderr(&o));

@@ -323,7 +323,11 @@ fn a_failed_task_comes_back_byte_identical_whatever_form_its_status_had() {
         ("c.tasks.csv", FORMS_CSV),
         ("todo.md", FORMS_MD),
     ] {
-        assert_eq!(fs::read_to_string(dir.path().join(file)).unwrap(), text, "{file}");
+        assert_eq!(
+            fs::read_to_string(dir.path().join(file)).unwrap(),
+            text,
+            "{file}"
+        );
     }
     assert!(store.verify_audit().is_ok());
 }
@@ -483,7 +487,10 @@ fn a_registry_workflow_runs_as_a_chain_and_its_last_run_is_patched_into_the_regi
     assert!(text.starts_with(
         "# Automation registry\nautomation:\n  workflows:\n    release:\n      preview:\n        steps: [check, build, publish]   # in order\n        timeout: 60\n        last_run:"
     ), "{text}");
-    assert!(text.ends_with("  policies:\n    execution:\n      max_concurrent: 2\n"), "{text}");
+    assert!(
+        text.ends_with("  policies:\n    execution:\n      max_concurrent: 2\n"),
+        "{text}"
+    );
     let doc = store.document("registries/automation.yaml").unwrap();
     assert_eq!(
         doc.value()["automation"]["workflows"]["release"]["preview"]["last_run"],

@@ -98,6 +98,4 @@ pub use self::settings::{
     AutomationRegistry, COMMAND_FIELDS, DEFAULT_RETRIES, WORKFLOW_GROUP, Workflow, command_of,
 };
 #[cfg(feature = "store")]
-pub use self::store::{
-    STORE_RUN_STATE, StoreDryRun, StoreRun, WorkflowRun, WriteBackError,
-};
+pub use self::store::{STORE_RUN_STATE, StoreDryRun, StoreRun, WorkflowRun, WriteBackError};

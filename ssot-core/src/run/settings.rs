@@ -16,6 +16,10 @@
 //! | `retry_max_delay` | a duration or seconds | the exponential cap |
 //! | `concurrency_group` (or `group`) | a name | the executor's concurrency group |
 //!
+//! | `inputs` | globs (a list, or one text with `;` between) | with `outputs`, what makes the task up to date ([`Inputs::from_task_fields`]) |
+//! | `outputs` | paths (as `inputs`) | files the task must leave; one missing makes it run |
+//! | `command` (or `run`) | a shell line | what `ssot run` runs ([`command_of`]); also hashed with the inputs |
+//!
 //! A field that is absent leaves the executor's default. The retry settings combine
 //! with the executor's default policy field by field: `retries: 3` alone keeps the
 //! default's kind and waits and changes its count (with no default policy it means
@@ -34,7 +38,11 @@
 //! its workflow's timeout and retry policy (falling back to the registry's
 //! defaults); with `max_concurrent`, every step is in the concurrency group
 //! [`WORKFLOW_GROUP`] of that limit, which [`AutomationRegistry::configure`] adds to
-//! an executor builder. Node ids are `<category>.<name>/<step>`.
+//! an executor builder. Node ids are `<category>.<name>/<step>`. A step is a name
+//! (`build`), or a mapping giving the shell line to run (`{name: build, run: make}`;
+//! `command` is read too), kept in [`Workflow::commands`]. With the `store` feature,
+//! [`Executor::run_workflow`](crate::run::Executor::run_workflow) runs a workflow of
+//! a registry kept in a store and records its `last_run` there.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -95,8 +95,8 @@ use serde_json::{Value, json};
 use crate::format::Format;
 use crate::format::edit::{Document, STATUS_AS_WRITTEN};
 use crate::run::{
-    AutomationRegistry, CancelToken, DryRun, Event, Executor, InputManifest, Inputs,
-    Job, JobError, Plan, RunContext, RunRecord, TaskOptions, TaskOutcome, Workflow,
+    AutomationRegistry, CancelToken, DryRun, Event, Executor, InputManifest, Inputs, Job, JobError,
+    Plan, RunContext, RunRecord, TaskOptions, TaskOutcome, Workflow,
 };
 use crate::{Error, Status, Store, Task, TaskId};
 

@@ -153,6 +153,17 @@ pub(crate) struct RunArgs {
 }
 
 impl Command {
+    /// The note after a refusal (exit 1) of a subcommand that [changes](Self::changes)
+    /// the store's files.
+    pub(crate) fn refusal_note(&self) -> &'static str {
+        match self {
+            // `run` refuses before it starts anything: a bad plan, task setting or
+            // workflow. Its failed tasks are not refusals (they are its record).
+            Command::Run(_) => "nothing ran; no file was written",
+            _ => "the change was refused; no file was written",
+        }
+    }
+
     /// Whether the subcommand changes the store's files (so a refusal means nothing
     /// was written).
     pub(crate) fn changes(&self) -> bool {

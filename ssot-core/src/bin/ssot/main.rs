@@ -120,7 +120,7 @@ fn main() -> ExitCode {
             let code = exit_code(&e);
             report(&mut out, &e, code);
             if code == EXIT_NO && cli.command.changes() {
-                out.note("the change was refused; no file was written");
+                out.note(cli.command.refusal_note());
             }
             ExitCode::from(code)
         }

@@ -36,8 +36,8 @@ use std::sync::mpsc::{Sender, channel};
 
 use serde_json::{Value, json};
 use ssot_core::run::{
-    AttemptOutcome, AutomationRegistry, CancelToken, CommandJob, DryRun, Event, EventKind, Executor, Job, JobError,
-    RunContext, RunRecord, STORE_RUN_STATE, TaskOutcome, command_of,
+    AttemptOutcome, AutomationRegistry, CancelToken, CommandJob, DryRun, Event, EventKind,
+    Executor, Job, JobError, RunContext, RunRecord, STORE_RUN_STATE, TaskOutcome, command_of,
 };
 use ssot_core::store::{Role, Store};
 use ssot_core::{Task, TaskId};
@@ -72,7 +72,12 @@ pub(crate) fn run(global: &Global, args: &RunArgs, out: &mut Output) -> Run {
     let result = with_progress(|tx| {
         executor.run_store_where(&store, |t| command_of(t).is_some(), &job, &cancel, Some(tx))
     })?;
-    note_left_out(&store, &result.left_out, result.record.tasks.is_empty(), out);
+    note_left_out(
+        &store,
+        &result.left_out,
+        result.record.tasks.is_empty(),
+        out,
+    );
     for w in &result.write_back {
         out.error(&format!(
             "could not write status `{}` of task `{}`: {}",
@@ -142,8 +147,14 @@ where
 
 /// Why task `id` is left out of a run of the tasks with a command: it has none, or
 /// it waits on this left-out task.
-fn left_out_reason(store_plan: Option<&ssot_core::store::Plan>, id: &TaskId, left_out: &[TaskId]) -> String {
-    let task = store_plan.and_then(|p| p.task(id.as_str())).map(|p| &p.task);
+fn left_out_reason(
+    store_plan: Option<&ssot_core::store::Plan>,
+    id: &TaskId,
+    left_out: &[TaskId],
+) -> String {
+    let task = store_plan
+        .and_then(|p| p.task(id.as_str()))
+        .map(|p| &p.task);
     match task {
         Some(t) if command_of(t).is_some() => {
             match t.dependencies.iter().find(|d| left_out.contains(d)) {
@@ -270,7 +281,19 @@ fn print_record<Id: fmt::Display + Ord>(
         .map(|id| id.to_string().chars().count())
         .max()
         .unwrap_or(0);
-    for (id, t) in &r.tasks {
+    // In the order they started (what the progress lines showed), then those
+    // that never started (skipped, up to date, cancelled), by id.
+    let mut rows: Vec<_> = r.tasks.iter().collect();
+    rows.sort_by(|(_, a), (_, b)| {
+        let start = |t: &ssot_core::run::TaskRecord<Id>| t.attempts.first().map(|a| a.started);
+        match (start(a), start(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+    });
+    for (id, t) in rows {
         let mut line = format!(
             "{:<width$}  {:<10}",
             id.to_string(),
@@ -334,8 +357,10 @@ fn dry_run(store: &Store, executor: &Executor, out: &mut Output) -> Run {
     }
     for id in &dry.left_out {
         let why = left_out_reason(Some(&plan), id, &dry.left_out);
-        rows.push(json!({"id": id.as_str(), "runs": false, "up_to_date": false,
-            "left_out": true, "why": why, "command": command(id)}));
+        rows.push(
+            json!({"id": id.as_str(), "runs": false, "up_to_date": false,
+            "left_out": true, "why": why, "command": command(id)}),
+        );
     }
     if out.json {
         out.json_value(&json!({ "tasks": rows }))
@@ -431,9 +456,8 @@ fn workflow(
         }
     };
     let cancel = cancel_on_signal(out);
-    let result = with_progress(|tx| {
-        executor.run_workflow(store, &registry, name, &job, &cancel, Some(tx))
-    })?;
+    let result =
+        with_progress(|tx| executor.run_workflow(store, &registry, name, &job, &cancel, Some(tx)))?;
     if let Some(e) = &result.write_back {
         out.error(&format!(
             "could not write `last_run` of workflow `{name}` into {registry}: {e}"

@@ -180,9 +180,7 @@ pub(crate) fn take_status_form(
             "a task without a written status reads as pending, not {}; write its status",
             task.status()
         ))),
-        Value::String(s) if Status::from_name(s.trim()) == Some(task.status()) => {
-            Ok(Some(Some(s)))
-        }
+        Value::String(s) if Status::from_name(s.trim()) == Some(task.status()) => Ok(Some(Some(s))),
         other => Err(refuse(format!(
             "the status text {other} does not read as {}; give a spelling of it (e.g. `{}`)",
             task.status(),

@@ -1098,7 +1098,10 @@ mod tests {
         ));
         let json = "[{\"id\": \"j\", \"title\": \"J\", \"status\": \"In Progress\"}]";
         let doc = TaskDocument::parse(Format::Json, json).unwrap();
-        assert_eq!(doc.status_text("j").unwrap().as_deref(), Some("In Progress"));
+        assert_eq!(
+            doc.status_text("j").unwrap().as_deref(),
+            Some("In Progress")
+        );
     }
 
     #[test]
@@ -1149,7 +1152,10 @@ mod tests {
         // No key reads as pending, not in progress.
         assert!(matches!(
             doc.update("a", with(Value::Null)),
-            Err(Error::Unrepresentable { field: "status", .. })
+            Err(Error::Unrepresentable {
+                field: "status",
+                ..
+            })
         ));
         // `done` does not read as in progress; a number is no status.
         assert!(doc.update("a", with("done".into())).is_err());
@@ -1157,7 +1163,11 @@ mod tests {
         assert_eq!(doc.as_str(), before);
         // A spelling of the same status is written as given.
         doc.update("a", with("In Progress".into())).unwrap();
-        assert!(doc.as_str().contains("status: In Progress\n"), "{}", doc.as_str());
+        assert!(
+            doc.as_str().contains("status: In Progress\n"),
+            "{}",
+            doc.as_str()
+        );
         assert_eq!(doc.get("a").map(Task::status), Some(Status::InProgress));
     }
 }
