@@ -120,8 +120,7 @@ pub struct WriteBackError {
 /// What [`Executor::run_store`] returns: the run's record and every status that
 /// could not be written back.
 ///
-/// How outcomes are written back (validated, locked, audited, in place; see the
-/// [module documentation](self) for why):
+/// How outcomes are written back (validated, locked, audited, in place):
 ///
 /// | When | Status written | Markdown |
 /// |---|---|---|
@@ -130,8 +129,25 @@ pub struct WriteBackError {
 /// | it failed after its retries, or the run was cancelled while it ran | as written before the run | `[ ]` |
 /// | skipped (a dependency failed), never started, up to date, left out | untouched | |
 ///
-/// A write-back that fails is in [`write_back`](Self::write_back); it neither
-/// fails the job nor stops the run.
+/// - **A failed task comes back byte-identical**: its status is read as written
+///   before the run ([`Document::status_text`]: no `status` key, `todo`, an empty
+///   CSV cell, an unusual Markdown checkbox) and put back in that form
+///   ([`Store::update_task`] with [`STATUS_AS_WRITTEN`]), so a YAML task without a
+///   `status` does not gain `status: pending`. A task someone else moved while it
+///   ran (no longer `in_progress`) is left as they made it.
+/// - **`[x]` before the dependents' `[/]`**: `Done` is written on the worker after
+///   the job succeeded and before it returns; the executor releases dependents only
+///   then, so the audit log orders a task's `done` before any `in_progress` of a task
+///   depending on it.
+/// - **A write-back that fails** is in [`write_back`](Self::write_back); it neither
+///   fails the job nor stops the run. A `Done` that cannot be written leaves the job a
+///   success (running it again would repeat its effects); its dependents run, the
+///   file shows `[/]` for it, the error names it.
+/// - **Resume**: the store is the durable state. A task written `[x]` is done and
+///   never runs again, whether or not a journal recorded its success (a process
+///   killed between the `Done` write and the journal line leaves `[x]`). A task left
+///   `[/]` by a killed process is not picked up (another may be running it);
+///   `ssot set ID pending` hands it back.
 #[derive(Debug)]
 pub struct StoreRun {
     /// Every attempt of every task run, as [`Executor::run_tasks`] returns it.
@@ -374,8 +390,25 @@ impl Executor {
     /// is the store's document `registry` (a path relative to the root): its steps
     /// as a chain, each step's node (`<category>.<name>/<step>`) given to `job`,
     /// with the workflow's timeout and retry policy. The outcome is patched into
-    /// the registry as the workflow's `last_run` (see the [module
-    /// documentation](self)); `events` (if given) receives every event.
+    /// the registry document as the workflow's `last_run` with [`Store::patch`]
+    /// (validated against the document's schema, locked, audited, in place: one
+    /// revision, the rest of the file untouched); `events` (if given) receives
+    /// every event.
+    ///
+    /// ```yaml
+    /// last_run:
+    ///   run_id: 1764686400000-4242-0
+    ///   started: 2026-12-02T14:00:00Z
+    ///   ended: 2026-12-02T14:00:03Z
+    ///   outcome: failed          # succeeded, failed or cancelled
+    ///   steps: {check: succeeded, build: failed, publish: skipped}
+    /// ```
+    ///
+    /// Why `last_run` rather than a task per step: a registry is configuration, the
+    /// same steps run again on every trigger, so what a reader wants from the file
+    /// is how it went last time; per-attempt detail is in the record. The
+    /// registry's schema must allow the key; if it does not, the patch is refused
+    /// and returned in [`WorkflowRun::write_back`].
     ///
     /// The registry's `max_concurrent` does not apply: one workflow is a chain, one
     /// step at a time.
