@@ -1170,4 +1170,82 @@ mod tests {
         );
         assert_eq!(doc.get("a").map(Task::status), Some(Status::InProgress));
     }
+
+    /// How a generated task writes its status: no key, or one of these texts (all
+    /// read as pending), in the format's quoting.
+    const FORMS: [Option<&str>; 5] = [
+        None,
+        Some("pending"),
+        Some("todo"),
+        Some("Pending"),
+        Some("TODO"),
+    ];
+
+    fn render(format: Format, forms: &[(usize, usize)]) -> String {
+        let mut out = String::new();
+        match format {
+            Format::Yaml => {
+                out.push_str("# generated\ntasks:\n");
+                for (i, &(form, quote)) in forms.iter().enumerate() {
+                    out.push_str(&format!("  - id: t{i}   # task {i}\n    title: Task {i}\n"));
+                    if let Some(f) = FORMS[form % FORMS.len()] {
+                        let q = ["", "'", "\""][quote % 3];
+                        out.push_str(&format!("    status: {q}{f}{q}\n"));
+                    }
+                }
+            }
+            _ => {
+                out.push_str("{\"tasks\": [\n");
+                for (i, &(form, _)) in forms.iter().enumerate() {
+                    let status = FORMS[form % FORMS.len()]
+                        .map(|f| format!(", \"status\": \"{f}\""))
+                        .unwrap_or_default();
+                    let comma = if i + 1 < forms.len() { "," } else { "" };
+                    out.push_str(&format!(
+                        "  {{\"id\": \"t{i}\", \"title\": \"Task {i}\"{status}}}{comma}\n"
+                    ));
+                }
+                out.push_str("]}\n");
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever form a pending task's status is written in, moving some tasks
+        /// to in progress and putting them back in their written form gives the
+        /// original text, byte for byte.
+        #[test]
+        fn in_progress_and_back_in_the_written_form_is_the_identity(
+            json in proptest::bool::ANY,
+            forms in proptest::collection::vec((0usize..5, 0usize..3), 1..6),
+            picks in proptest::collection::vec(0usize..6, 1..4),
+        ) {
+            let format = if json { Format::Json } else { Format::Yaml };
+            let text = render(format, &forms);
+            let mut doc = TaskDocument::parse(format, text.as_str()).unwrap();
+            let mut ids: Vec<String> = picks.iter().map(|p| format!("t{}", p % forms.len())).collect();
+            ids.dedup();
+            ids.sort();
+            ids.dedup();
+            let written: Vec<Option<String>> =
+                ids.iter().map(|id| doc.status_text(id).unwrap()).collect();
+            for id in &ids {
+                doc.set_status(id, Status::InProgress).unwrap();
+            }
+            for (id, form) in ids.iter().zip(written) {
+                doc.update(id, |t| {
+                    t.transition(Status::Pending).unwrap();
+                    t.extra.insert(
+                        STATUS_AS_WRITTEN.to_owned(),
+                        form.map_or(Value::Null, Value::String),
+                    );
+                })
+                .unwrap();
+            }
+            proptest::prop_assert_eq!(doc.as_str(), text.as_str());
+        }
+    }
 }
