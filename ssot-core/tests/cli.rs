@@ -1189,3 +1189,19 @@ fn run_workflow_runs_a_registry_workflow_and_writes_its_last_run() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("docs.check"), "{}", stderr(&o));
 }
+
+#[test]
+fn run_tasks_of_one_concurrency_group_never_overlap() {
+    // Each command fails if the other holds the lock file: with the group a mutex
+    // they take turns, on two workers.
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = "set -C; : > lock || exit 7; sleep 0.3; rm lock";
+    let yaml = format!(
+        "tasks:\n  - id: a\n    title: A\n    concurrency_group: db\n    command: \"{cmd}\"\n  \
+         - id: b\n    title: B\n    concurrency_group: db\n    command: \"{cmd}\"\n"
+    );
+    fs::write(dir.path().join("ci.tasks.yaml"), yaml).unwrap();
+    let o = ssot(dir.path(), &["run", "--workers", "2"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("2 succeeded"), "{}", stdout(&o));
+}

@@ -29,6 +29,28 @@ Exit codes:
   3  I/O or store failure: a file or the store's state cannot be read or written,
      the store's lock cannot be taken in time";
 
+/// The task fields `ssot run` reads and its exit codes, shown after `ssot run --help`.
+const RUN_AFTER_HELP: &str = "\
+Task fields read (YAML/JSON keys, CSV columns, Markdown `[field:: value]`):
+  command (or run)      the shell line, run with `sh -c` in the store's directory
+  timeout               per attempt, e.g. 30s or 1h30m
+  retries, retry_policy none, fixed, linear, exponential; retry_delay, retry_max_delay
+  concurrency_group     a name; one task of a group runs at a time
+  inputs, outputs       globs and paths: skipped as up to date while unchanged
+While it runs a task shows in_progress ([/]); done ([x]) when it succeeded, before
+any task waiting on it starts; a failed task is put back exactly as it was written.
+
+Examples:
+  ssot run --dry-run                  what would run and why, or up to date
+  ssot run --workers 2 --json > run.json
+  ssot run --workflow release.production
+
+Exit codes:
+  0  everything ran (or was up to date), or there was nothing to run
+  1  a task or step failed, was skipped or cancelled, or its outcome could not be
+     written; or nothing ran: a bad plan, task field or workflow name
+  3  the store could not be read or written";
+
 /// Validate, plan and change a directory of task lists and configuration files.
 ///
 /// The store is the directory given with -C (default: the current directory), described
@@ -127,6 +149,7 @@ pub(crate) enum Command {
     Health,
     /// Run each ready task's `command` (else `run`) field as a shell line, writing
     /// outcomes back (exit 1 if any failed); or a registry workflow (`--workflow`).
+    #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
 }
 

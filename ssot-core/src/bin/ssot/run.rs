@@ -9,7 +9,8 @@
 //! succeeded (before any task that depends on it starts), and a failed task is put
 //! back exactly as it was written. The task's own fields set its timeout and retries
 //! ([`ssot_core::run::TaskOptions::from_task_fields`]) and, with `inputs` and
-//! `outputs`, make it skippable as up to date (state in `.ssot/run`).
+//! `outputs`, make it skippable as up to date (state in `.ssot/run`). A
+//! `concurrency_group` is a mutex: one task of the group runs at a time.
 //!
 //! `--dry-run` says per task "would run" and why (no previous run, which inputs
 //! changed, command changed, a dependency runs) or "up to date", and what is left
@@ -30,6 +31,7 @@
 //! skipped or cancelled, or its status could not be written, 3 when the store
 //! could not be read.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::mpsc::{Sender, channel};
@@ -37,7 +39,8 @@ use std::sync::mpsc::{Sender, channel};
 use serde_json::{Value, json};
 use ssot_core::run::{
     AttemptOutcome, AutomationRegistry, CancelToken, CommandJob, DryRun, Event, EventKind,
-    Executor, Job, JobError, RunContext, RunRecord, STORE_RUN_STATE, TaskOutcome, command_of,
+    Executor, Job, JobError, RetryPolicy, RunContext, RunRecord, STORE_RUN_STATE, TaskOptions,
+    TaskOutcome, command_of,
 };
 use ssot_core::store::{Role, Store};
 use ssot_core::{Task, TaskId};
@@ -52,6 +55,10 @@ pub(crate) fn run(global: &Global, args: &RunArgs, out: &mut Output) -> Run {
     let mut builder = Executor::builder().state_dir(store.root().join(STORE_RUN_STATE));
     if let Some(n) = args.workers {
         builder = builder.workers(n);
+    }
+    // Each concurrency group a task names is a mutex: one of its tasks at a time.
+    for group in groups(&store) {
+        builder = builder.group(group, 1);
     }
     let executor = builder.build();
     if let Some(name) = &args.workflow {
@@ -108,6 +115,21 @@ pub(crate) fn run(global: &Global, args: &RunArgs, out: &mut Output) -> Run {
     } else {
         Outcome::No
     })
+}
+
+/// The concurrency groups the store's unfinished tasks name (a task field that
+/// does not parse is reported by the run itself).
+fn groups(store: &Store) -> BTreeSet<String> {
+    let Ok(plan) = store.plan() else {
+        return BTreeSet::new();
+    };
+    plan.graph()
+        .nodes()
+        .filter_map(|id| plan.task(id.as_str()))
+        .filter(|p| !p.task.status().is_finished())
+        .filter_map(|p| TaskOptions::from_task_fields(&p.task, RetryPolicy::None).ok())
+        .filter_map(|o| o.group)
+        .collect()
 }
 
 /// Ctrl-C or SIGTERM cancels the run: nothing new starts, running commands'
@@ -435,10 +457,25 @@ fn workflow(
         });
     }
     if args.dry_run {
-        for step in &wf.steps {
-            let cmd = wf.commands.get(step).map_or("", String::as_str);
-            out.line(format!("would run {}: {cmd}", wf.node(step)))
+        let rows: Vec<Value> = wf
+            .steps
+            .iter()
+            .map(
+                |step| json!({"id": wf.node(step), "runs": true, "command": wf.commands.get(step)}),
+            )
+            .collect();
+        if out.json {
+            out.json_value(&json!({"workflow": name, "registry": registry, "tasks": rows}))
                 .map_err(stdout_error)?;
+            return Ok(Outcome::Done);
+        }
+        for row in &rows {
+            out.line(format!(
+                "would run {}: {}",
+                row["id"].as_str().unwrap_or_default(),
+                row["command"].as_str().unwrap_or_default()
+            ))
+            .map_err(stdout_error)?;
         }
         return Ok(Outcome::Done);
     }
