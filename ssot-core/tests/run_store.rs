@@ -568,3 +568,9 @@ fn a_last_run_the_registry_schema_forbids_is_returned_not_lost() {
         REGISTRY
     );
 }
+
+#[test]
+fn the_run_state_lives_in_the_stores_own_state_directory() {
+    // Never a store file, never walked for inputs.
+    assert!(ssot_core::run::STORE_RUN_STATE.starts_with(ssot_core::store::STATE_DIR));
+}
