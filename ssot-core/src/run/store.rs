@@ -30,8 +30,9 @@
 //! executor releases dependents only when the job has returned, so the audit log
 //! orders a task's `done` before any `in_progress` of a task that depends on it.
 //! `InProgress` is written on the worker too, just before the job's first attempt,
-//! so a job that reads its file sees `[/]` for its own task. Tasks that started but
-//! did not succeed are put back after the run, in id order.
+//! so a job that reads its file sees `[/]` for its own task. (Both writes are part
+//! of the attempt, so its recorded time includes them: one store commit each.)
+//! Tasks that started but did not succeed are put back after the run, in id order.
 //!
 //! A write-back that fails does not fail the job nor stop the run: it is returned in
 //! [`StoreRun::write_back`] and makes the run not [`succeeded`](StoreRun::succeeded).
