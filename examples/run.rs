@@ -5,6 +5,10 @@
 //! then the run record. Last, the `release.production` workflow of the shipped
 //! automation registry (`data/registries/automation.yaml`) runs as a chain of steps
 //! (each an `echo`) with the registry's timeout, retry policy and concurrency limit.
+//! Then the `docs.check` workflow of the example store's registry
+//! (`data/store/registries/automation.yaml`, in a temporary copy) runs against the
+//! store: each step's `run` line in the store's directory, and the outcome written
+//! back into the registry as the workflow's `last_run` (validated, audited, in place).
 //! Unix only (commands run in their own process group).
 //!
 //! Run from the repository root: `cargo run --example run`.
@@ -197,5 +201,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         CommandJob::new("echo").arg(id).run(id, ctx)
     })?;
     print_record(&record);
+    println!();
+
+    println!("== the store's workflow docs.check, its outcome written back ==");
+    let store_dir = tempfile::tempdir()?;
+    copy_dir(&data.join("../store"), store_dir.path())?;
+    let store = ssot_core::Store::open(store_dir.path())?;
+    let registry = "registries/automation.yaml";
+    let before = std::fs::read_to_string(store_dir.path().join(registry))?;
+    let workflow = AutomationRegistry::parse(&before)?
+        .workflow("docs.check")
+        .cloned()
+        .ok_or("the example store's registry has docs.check")?;
+    let root = store_dir.path().to_path_buf();
+    let run = Executor::builder().build().run_workflow(
+        &store,
+        registry,
+        "docs.check",
+        &|node: &String, ctx: &RunContext| {
+            let step = node.rsplit('/').next().unwrap_or(node);
+            match workflow.commands.get(step) {
+                Some(line) => CommandJob::shell(line).current_dir(&root).run(node, ctx),
+                None => Err(ssot_core::run::JobError::new(format!(
+                    "no command for `{step}`"
+                ))),
+            }
+        },
+        &CancelToken::new(),
+        None,
+    )?;
+    print_record(&run.record);
+    println!("  lines the run added to {registry}:");
+    let after = std::fs::read_to_string(store_dir.path().join(registry))?;
+    for line in after.lines().filter(|l| !before.lines().any(|b| b == *l)) {
+        println!("    {line}");
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
     Ok(())
 }

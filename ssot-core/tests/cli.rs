@@ -174,8 +174,9 @@ fn validate_json_is_the_report_on_stdout() {
 #[test]
 fn validate_of_a_valid_store_exits_0() {
     let dir = small_store();
-    let o = ssot(dir.path(), &["validate"]);
-    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    // (The example store's one problem is elsewhere, on purpose.)
+    let o = ssot_env(dir.path(), &["validate"], &[("DB_HOST", "db")]);
+    assert!(!stdout(&o).contains("registries"), "{}", stdout(&o));
     assert_eq!(stdout(&o), "no problems in 2 files\n");
     let json = ssot(dir.path(), &["validate", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
@@ -891,7 +892,14 @@ fn run_runs_task_commands_writes_outcomes_back_and_exits_1_on_failure() {
         err.contains("failed test: `sh -c false` exited with code 1"),
         "{err}"
     );
-    assert!(err.contains("left out `manual`"), "{err}");
+    assert!(
+        err.contains("left out 1 task without a `command` field: `manual`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("left out 1 task waiting on a task left out: `ship` (on `manual`)"),
+        "{err}"
+    );
 
     // `build` is done, the failed `test` is back to pending, the rest untouched.
     assert_eq!(
@@ -908,7 +916,7 @@ fn run_runs_task_commands_writes_outcomes_back_and_exits_1_on_failure() {
     assert_eq!(code(&o), 1);
     let text = stdout(&o);
     assert!(
-        text.contains("0 succeeded, 1 failed, 0 skipped, 0 cancelled, 2 left out"),
+        text.contains("0 succeeded, 0 up to date, 1 failed, 0 skipped, 2 left out"),
         "{text}"
     );
 
@@ -972,4 +980,228 @@ fn run_interrupted_stops_the_command_group_and_puts_the_task_back_to_pending() {
         fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap(),
         yaml
     );
+}
+
+/// A store of commands with declared inputs: `gen` concatenates `src/*.txt` into
+/// `out/gen.txt`, `use` reads that (after `gen`), `plain` declares nothing.
+const INCREMENTAL_YAML: &str = "tasks:\n  - id: gen\n    title: Generate\n    inputs: [\"src/*.txt\"]\n    outputs: [out/gen.txt]\n    command: \"mkdir -p out && cat src/*.txt > out/gen.txt\"\n  - id: use\n    title: Use\n    dependencies: [gen]\n    inputs: out/gen.txt\n    command: \"test -s out/gen.txt\"\n  - id: plain\n    title: Plain\n    command: \"true\"\n";
+
+fn dry_lines(dir: &Path) -> Vec<String> {
+    let o = ssot(dir, &["run", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mut lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn run_dry_run_says_per_task_why_it_would_run_or_that_it_is_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("src")).unwrap();
+    fs::write(dir.path().join("src/a.txt"), "alpha\n").unwrap();
+    fs::write(dir.path().join("ci.tasks.yaml"), INCREMENTAL_YAML).unwrap();
+    let gen_cmd = "mkdir -p out && cat src/*.txt > out/gen.txt";
+
+    assert_eq!(
+        dry_lines(dir.path()),
+        [
+            format!("would run gen: {gen_cmd} (why: no previous successful run recorded)"),
+            "would run plain: true (why: declares no `inputs` or `outputs`: runs every time)"
+                .to_owned(),
+            "would run use: test -s out/gen.txt (why: dependency `gen` runs)".to_owned(),
+        ]
+    );
+    let o = ssot(dir.path(), &["run"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+
+    // The statuses are reset (as a checkout would): nothing changed, so the tasks
+    // with inputs are up to date, in the dry run and in the run.
+    fs::write(dir.path().join("ci.tasks.yaml"), INCREMENTAL_YAML).unwrap();
+    let lines = dry_lines(dir.path());
+    assert!(lines.contains(&"up to date gen".to_owned()), "{lines:?}");
+    assert!(lines.contains(&"up to date use".to_owned()), "{lines:?}");
+    let o = ssot(dir.path(), &["run"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("1 succeeded, 2 up to date, 0 failed"),
+        "{text}"
+    );
+    assert!(stderr(&o).contains("up to date gen"), "{}", stderr(&o));
+
+    // An input changes: the dry run names it; the dependent runs because `gen` does.
+    fs::write(dir.path().join("ci.tasks.yaml"), INCREMENTAL_YAML).unwrap();
+    fs::write(dir.path().join("src/a.txt"), "alpha, changed\n").unwrap();
+    fs::write(dir.path().join("src/b.txt"), "beta\n").unwrap();
+    let lines = dry_lines(dir.path());
+    assert!(
+        lines.contains(&format!(
+            "would run gen: {gen_cmd} (why: inputs changed: src/a.txt, src/b.txt (new))"
+        )),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(
+            &"would run use: test -s out/gen.txt (why: dependency `gen` runs)".to_owned()
+        ),
+        "{lines:?}"
+    );
+
+    // The command changes (inputs as recorded): the dry run says so.
+    fs::write(dir.path().join("src/a.txt"), "alpha\n").unwrap();
+    fs::remove_file(dir.path().join("src/b.txt")).unwrap();
+    let changed = INCREMENTAL_YAML.replace("> out/gen.txt", ">out/gen.txt");
+    fs::write(dir.path().join("ci.tasks.yaml"), &changed).unwrap();
+    let lines = dry_lines(dir.path());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("would run gen:") && l.ends_with("(why: command changed)")),
+        "{lines:?}"
+    );
+
+    // --json gives the same verdicts as data.
+    let o = ssot(dir.path(), &["run", "--dry-run", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let generate = doc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "gen")
+        .unwrap();
+    assert_eq!(generate["runs"], true);
+    assert_eq!(generate["why"], "command changed");
+    // The dry runs wrote nothing.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap(),
+        changed
+    );
+}
+
+#[test]
+fn run_on_the_shipped_example_store_explains_that_no_task_has_a_command() {
+    let dir = example_store();
+    let before = fs::read_to_string(dir.path().join("todo.md")).unwrap();
+    let o = ssot(dir.path(), &["run"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("left out 5 tasks without a `command` field: `build`, `docs`, `lint`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("nothing to run: give a task a shell line"),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).contains("0 succeeded, 0 up to date, 0 failed, 0 skipped, 5 left out"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("todo.md")).unwrap(),
+        before
+    );
+    let o = ssot(dir.path(), &["run", "--dry-run"]);
+    assert_eq!(code(&o), 0);
+    assert!(
+        stdout(&o).contains("would leave out test: no `command` field"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn run_workflow_runs_a_registry_workflow_and_writes_its_last_run() {
+    let dir = example_store();
+    let registry = dir.path().join("registries/automation.yaml");
+    let before = fs::read_to_string(&registry).unwrap();
+
+    let o = ssot(
+        dir.path(),
+        &["run", "--workflow", "docs.check", "--dry-run"],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("would run docs.check/lists: test -f todo.md"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(fs::read_to_string(&registry).unwrap(), before);
+
+    let o = ssot(dir.path(), &["run", "--workflow", "docs.check"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("docs.check/count"), "{text}");
+    assert!(
+        text.contains("3 succeeded, 0 up to date, 0 failed"),
+        "{text}"
+    );
+    let err = stderr(&o);
+    assert!(err.contains("done docs.check/lists"), "{err}");
+    assert!(
+        err.contains("recorded as `last_run` of `docs.check` in registries/automation.yaml"),
+        "{err}"
+    );
+    // Patched in place: the file is what it was plus the `last_run` lines.
+    let after = fs::read_to_string(&registry).unwrap();
+    let added: Vec<&str> = after
+        .lines()
+        .filter(|l| !before.lines().any(|b| b == *l))
+        .collect();
+    assert!(added.iter().any(|l| l.contains("last_run")), "{after}");
+    assert!(
+        added.iter().any(|l| l.contains("outcome: succeeded")),
+        "{after}"
+    );
+    assert!(
+        before.lines().all(|l| after.lines().any(|a| a == l)),
+        "{after}"
+    );
+    // (The example store's one problem is elsewhere, on purpose.)
+    let o = ssot_env(dir.path(), &["validate"], &[("DB_HOST", "db")]);
+    assert!(!stdout(&o).contains("registries"), "{}", stdout(&o));
+    let o = ssot(dir.path(), &["log", "--json"]);
+    assert!(
+        stdout(&o).contains("registries/automation.yaml"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A step that fails: exit 1, recorded as failed.
+    let broken = after.replace("test -f config/base.yaml", "test -f config/missing.yaml");
+    fs::write(&registry, broken).unwrap();
+    let o = ssot(dir.path(), &["run", "--workflow", "docs.check", "--json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["last_run"]["outcome"], "failed");
+    assert_eq!(doc["last_run"]["steps"]["count"], "skipped");
+
+    // Steps without commands, or an unknown workflow: exit 1, saying what to do.
+    let o = ssot(dir.path(), &["run", "--workflow", "release.production"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("have no command to run"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ssot(dir.path(), &["run", "--workflow", "nope.nope"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("docs.check"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_tasks_of_one_concurrency_group_never_overlap() {
+    // Each command fails if the other holds the lock file: with the group a mutex
+    // they take turns, on two workers.
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = "set -C; : > lock || exit 7; sleep 0.3; rm lock";
+    let yaml = format!(
+        "tasks:\n  - id: a\n    title: A\n    concurrency_group: db\n    command: \"{cmd}\"\n  \
+         - id: b\n    title: B\n    concurrency_group: db\n    command: \"{cmd}\"\n"
+    );
+    fs::write(dir.path().join("ci.tasks.yaml"), yaml).unwrap();
+    let o = ssot(dir.path(), &["run", "--workers", "2"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("2 succeeded"), "{}", stdout(&o));
 }

@@ -260,3 +260,317 @@ fn a_status_that_cannot_be_written_back_is_returned_not_lost() {
     );
     assert!(w.error.to_string().contains("flaky"), "{}", w.error);
 }
+
+/// A store of tasks whose status is written in every unusual form: no `status` key
+/// (YAML and JSON), `todo` in quotes, an empty CSV cell, an unusual Markdown
+/// checkbox.
+const FORMS_MANIFEST: &str =
+    "version: 1\nfiles:\n  \"**/*.md\": tasks\n  \"**/*.tasks.{yaml,json,csv}\": tasks\n";
+const FORMS_YAML: &str = "# no status keys\ntasks:\n  - id: y1   # none\n    title: Y one\n    command: make\n  - id: y2\n    title: Y two\n    status: \"todo\"\n";
+const FORMS_JSON: &str = "{\"tasks\": [\n  {\"id\": \"j1\", \"title\": \"J one\"},\n  {\"id\": \"j2\", \"title\": \"J two\", \"status\": \"Pending\"}\n]}\n";
+const FORMS_CSV: &str = "id,title,status,owner\nc1,C one,,kim\nc2,C two,todo,\n";
+const FORMS_MD: &str = "# Work\n\n- [?] Maybe later 🆔 m1\n- [ ] Plain 🆔 m2\n";
+
+fn forms_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ssot.yaml", FORMS_MANIFEST);
+    write(dir.path(), "a.tasks.yaml", FORMS_YAML);
+    write(dir.path(), "b.tasks.json", FORMS_JSON);
+    write(dir.path(), "c.tasks.csv", FORMS_CSV);
+    write(dir.path(), "todo.md", FORMS_MD);
+    let store = Store::open(dir.path()).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn a_failed_task_comes_back_byte_identical_whatever_form_its_status_had() {
+    let (dir, store) = forms_store();
+    let root = dir.path().to_owned();
+    let seen = Mutex::new(Vec::new());
+    let job = |task: &Task, _: &RunContext| -> Result<(), JobError> {
+        // While it runs, each task is in progress in its file.
+        let all: String = ["a.tasks.yaml", "b.tasks.json", "c.tasks.csv", "todo.md"]
+            .iter()
+            .map(|f| fs::read_to_string(root.join(f)).unwrap())
+            .collect();
+        seen.lock().unwrap().push(all);
+        Err(JobError::new(format!("{} failed", task.id)))
+    };
+    let before = store.revision().unwrap();
+    let run = Executor::builder()
+        .workers(1)
+        .build()
+        .run_store(&store, &job, &CancelToken::new(), None)
+        .unwrap();
+    assert!(run.write_back.is_empty(), "{:?}", run.write_back);
+    assert_eq!(run.record.tasks.len(), 8);
+    assert!(
+        run.record
+            .tasks
+            .values()
+            .all(|t| t.outcome == TaskOutcome::Failed)
+    );
+    // Each was written in progress (and the job saw it so), then put back.
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.len(), 8);
+    assert!(seen.iter().any(|s| s.contains("- [/] Maybe later")));
+    assert!(seen.iter().any(|s| s.contains("c1,C one,in_progress,kim")));
+    assert!(seen.iter().any(|s| s.contains("status: in_progress")));
+    assert_eq!(store.revision().unwrap(), before + 16);
+    for (file, text) in [
+        ("a.tasks.yaml", FORMS_YAML),
+        ("b.tasks.json", FORMS_JSON),
+        ("c.tasks.csv", FORMS_CSV),
+        ("todo.md", FORMS_MD),
+    ] {
+        assert_eq!(
+            fs::read_to_string(dir.path().join(file)).unwrap(),
+            text,
+            "{file}"
+        );
+    }
+    assert!(store.verify_audit().is_ok());
+}
+
+#[test]
+fn a_task_someone_else_moved_while_it_ran_is_left_as_they_made_it() {
+    let (dir, store) = forms_store();
+    let root = dir.path().to_owned();
+    let job = |task: &Task, _: &RunContext| -> Result<(), JobError> {
+        // Someone puts `y1` on hold while it runs; then it fails.
+        let store = Store::open(&root).unwrap();
+        let _moved = store
+            .set_status(task.id.as_str(), ssot_core::Status::Blocked)
+            .unwrap();
+        Err(JobError::new("failed"))
+    };
+    let run = Executor::builder()
+        .build()
+        .run_store_where(
+            &store,
+            |t| t.id.as_str() == "y1",
+            &job,
+            &CancelToken::new(),
+            None,
+        )
+        .unwrap();
+    assert!(run.write_back.is_empty(), "{:?}", run.write_back);
+    let yaml = fs::read_to_string(dir.path().join("a.tasks.yaml")).unwrap();
+    assert!(
+        yaml.contains("    command: make\n    status: blocked\n"),
+        "{yaml}"
+    );
+}
+
+#[test]
+fn a_dependency_is_done_in_the_store_before_any_dependent_is_written_in_progress() {
+    // A chain of 12 and a fan-out of 6 on its head, on 2 workers: each dependent is
+    // released the moment its dependency's job returns, which is where a `done`
+    // written later (from the event stream) used to lose the race.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ssot.yaml", MANIFEST);
+    let mut md = String::from("# Chain\n\n");
+    for i in 0..12 {
+        let dep = if i == 0 {
+            String::new()
+        } else {
+            format!(" ⛔ c{}", i - 1)
+        };
+        md.push_str(&format!("- [ ] Step {i} 🆔 c{i}{dep}\n"));
+    }
+    for i in 0..6 {
+        md.push_str(&format!("- [ ] Leaf {i} 🆔 f{i} ⛔ c0\n"));
+    }
+    write(dir.path(), "todo.md", &md);
+    let store = Store::open(dir.path()).unwrap();
+    let job = |_: &Task, _: &RunContext| -> Result<(), JobError> { Ok(()) };
+    let run = Executor::builder()
+        .workers(2)
+        .build()
+        .run_store(&store, &job, &CancelToken::new(), None)
+        .unwrap();
+    assert!(run.succeeded(), "{:?}", run.write_back);
+    let plan_deps = |id: &str| -> Vec<String> {
+        if let Some(n) = id.strip_prefix('c') {
+            let n: usize = n.parse().unwrap();
+            return if n == 0 {
+                vec![]
+            } else {
+                vec![format!("c{}", n - 1)]
+            };
+        }
+        vec!["c0".to_owned()]
+    };
+    let log = store.audit_log().unwrap();
+    let revision_of = |task: &str, status: &str| -> u64 {
+        log.iter()
+            .find_map(|a| match &a.operation {
+                Operation::SetStatus { id, status: s } if id == task && s == status => {
+                    Some(a.revision)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no `{status}` for {task}"))
+    };
+    for i in 0..12 {
+        for id in [format!("c{i}"), format!("f{}", i % 6)] {
+            let started = revision_of(&id, "in_progress");
+            for dep in plan_deps(&id) {
+                let done = revision_of(&dep, "done");
+                assert!(
+                    done < started,
+                    "`{dep}` done at revision {done}, after `{id}` started at {started}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        fs::read_to_string(dir.path().join("todo.md")).unwrap(),
+        md.replace("- [ ]", "- [x]")
+    );
+}
+
+const REGISTRY_MANIFEST: &str = "version: 1\nfiles:\n  \"**/*.md\": tasks\n  \"registries/*.yaml\": { schema: automation }\nschemas:\n  automation: schemas/automation.json\n";
+const REGISTRY_SCHEMA: &str = r#"{
+  "type": "object",
+  "required": ["automation"],
+  "properties": {
+    "automation": {"type": "object", "required": ["workflows"]}
+  }
+}
+"#;
+const REGISTRY: &str = "# Automation registry\nautomation:\n  workflows:\n    release:\n      preview:\n        steps: [check, build, publish]   # in order\n        timeout: 60\n  policies:\n    execution:\n      max_concurrent: 2\n";
+
+#[test]
+fn a_registry_workflow_runs_as_a_chain_and_its_last_run_is_patched_into_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ssot.yaml", REGISTRY_MANIFEST);
+    write(dir.path(), "schemas/automation.json", REGISTRY_SCHEMA);
+    write(dir.path(), "registries/automation.yaml", REGISTRY);
+    write(dir.path(), "todo.md", "- [ ] Untouched 🆔 t\n");
+    let store = Store::open(dir.path()).unwrap();
+    let ran = Mutex::new(Vec::new());
+    let fail_build = std::sync::atomic::AtomicBool::new(true);
+    let job = |node: &String, _: &RunContext| -> Result<(), JobError> {
+        ran.lock().unwrap().push(node.clone());
+        if node.ends_with("/build") && fail_build.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(JobError::new("build broke"));
+        }
+        Ok(())
+    };
+    let executor = Executor::builder().workers(2).build();
+    let before = store.revision().unwrap();
+    let run = executor
+        .run_workflow(
+            &store,
+            "registries/automation.yaml",
+            "release.preview",
+            &job,
+            &CancelToken::new(),
+            None,
+        )
+        .unwrap();
+    assert!(run.write_back.is_none(), "{:?}", run.write_back);
+    assert!(!run.succeeded());
+    assert_eq!(
+        *ran.lock().unwrap(),
+        ["release.preview/check", "release.preview/build"]
+    );
+    assert_eq!(run.last_run["outcome"], "failed");
+    assert_eq!(
+        run.last_run["steps"],
+        serde_json::json!({"check": "succeeded", "build": "failed", "publish": "skipped"})
+    );
+    // One audited revision, the registry patched in place: only the new lines.
+    assert_eq!(store.revision().unwrap(), before + 1);
+    let text = fs::read_to_string(dir.path().join("registries/automation.yaml")).unwrap();
+    assert!(text.starts_with(
+        "# Automation registry\nautomation:\n  workflows:\n    release:\n      preview:\n        steps: [check, build, publish]   # in order\n        timeout: 60\n        last_run:"
+    ), "{text}");
+    assert!(
+        text.ends_with("  policies:\n    execution:\n      max_concurrent: 2\n"),
+        "{text}"
+    );
+    let doc = store.document("registries/automation.yaml").unwrap();
+    assert_eq!(
+        doc.value()["automation"]["workflows"]["release"]["preview"]["last_run"],
+        run.last_run
+    );
+    assert!(matches!(
+        store.audit_log().unwrap().last().map(|a| &a.operation),
+        Some(Operation::Patch)
+    ));
+
+    // Fixed, the next run replaces `last_run`; the task file was never touched.
+    fail_build.store(false, std::sync::atomic::Ordering::SeqCst);
+    let run = executor
+        .run_workflow(
+            &store,
+            "registries/automation.yaml",
+            "release.preview",
+            &job,
+            &CancelToken::new(),
+            None,
+        )
+        .unwrap();
+    assert!(run.succeeded(), "{:?}", run.write_back);
+    let doc = store.document("registries/automation.yaml").unwrap();
+    let last = &doc.value()["automation"]["workflows"]["release"]["preview"]["last_run"];
+    assert_eq!(last["outcome"], "succeeded");
+    assert_eq!(last["run_id"], run.record.run_id.as_str());
+    assert_eq!(
+        fs::read_to_string(dir.path().join("todo.md")).unwrap(),
+        "- [ ] Untouched 🆔 t\n"
+    );
+
+    // An unknown workflow is an error naming the ones there are; nothing runs.
+    let err = executor
+        .run_workflow(
+            &store,
+            "registries/automation.yaml",
+            "release.nightly",
+            &job,
+            &CancelToken::new(),
+            None,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("release.preview"), "{err}");
+}
+
+#[test]
+fn a_last_run_the_registry_schema_forbids_is_returned_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ssot.yaml", REGISTRY_MANIFEST);
+    let strict = r#"{"type": "object", "properties": {"automation": {"type": "object",
+      "properties": {"workflows": {"type": "object", "additionalProperties": {"type": "object",
+        "additionalProperties": {"type": "object", "additionalProperties": false,
+          "properties": {"steps": {}, "timeout": {}}}}}}}}}"#;
+    write(dir.path(), "schemas/automation.json", strict);
+    write(dir.path(), "registries/automation.yaml", REGISTRY);
+    let store = Store::open(dir.path()).unwrap();
+    let job = |_: &String, _: &RunContext| -> Result<(), JobError> { Ok(()) };
+    let run = Executor::builder()
+        .build()
+        .run_workflow(
+            &store,
+            "registries/automation.yaml",
+            "release.preview",
+            &job,
+            &CancelToken::new(),
+            None,
+        )
+        .unwrap();
+    assert!(run.record.succeeded());
+    assert!(!run.succeeded(), "a lost last_run is not a success");
+    assert!(run.write_back.is_some());
+    assert_eq!(
+        fs::read_to_string(dir.path().join("registries/automation.yaml")).unwrap(),
+        REGISTRY
+    );
+}
+
+#[test]
+fn the_run_state_lives_in_the_stores_own_state_directory() {
+    // Never a store file, never walked for inputs.
+    assert!(ssot_core::run::STORE_RUN_STATE.starts_with(ssot_core::store::STATE_DIR));
+}

@@ -36,7 +36,10 @@
 //! [`Executor::dry_run`] says what would run and why.
 //!
 //! With the `store` feature, [`Executor::run_store`] runs a store's plan and writes
-//! each outcome back to its files (`[/]` while running, `[x]` when done).
+//! each outcome back to its files (`[/]` while running, `[x]` when done, a failed
+//! task put back byte for byte as it was), [`Executor::dry_run_store`] says what
+//! would run and why, and [`Executor::run_workflow`] runs a workflow of an
+//! automation registry kept in the store, recording its `last_run` there.
 //!
 //! # Example: a graph with a flaky node
 //!
@@ -85,12 +88,14 @@ mod store;
 pub use self::command::{CommandJob, CommandOutput, process_gone};
 pub use self::context::{CancelToken, Job, JobError, RunContext};
 pub use self::executor::{DryRun, Executor, ExecutorBuilder, FailurePolicy, ResumeReport};
-pub use self::incremental::Inputs;
+pub use self::incremental::{InputChange, InputManifest, Inputs};
 pub use self::plan::{Plan, TaskOptions};
 pub use self::record::{
     Attempt, AttemptOutcome, Event, EventKind, RunRecord, TaskOutcome, TaskRecord,
 };
 pub use self::retry::RetryPolicy;
-pub use self::settings::{AutomationRegistry, DEFAULT_RETRIES, WORKFLOW_GROUP, Workflow};
+pub use self::settings::{
+    AutomationRegistry, COMMAND_FIELDS, DEFAULT_RETRIES, WORKFLOW_GROUP, Workflow, command_of,
+};
 #[cfg(feature = "store")]
-pub use self::store::{StoreRun, WriteBackError};
+pub use self::store::{STORE_RUN_STATE, StoreDryRun, StoreRun, WorkflowRun, WriteBackError};

@@ -16,6 +16,10 @@
 //! | `retry_max_delay` | a duration or seconds | the exponential cap |
 //! | `concurrency_group` (or `group`) | a name | the executor's concurrency group |
 //!
+//! | `inputs` | globs (a list, or one text with `;` between) | with `outputs`, what makes the task up to date ([`Inputs::from_task_fields`]) |
+//! | `outputs` | paths (as `inputs`) | files the task must leave; one missing makes it run |
+//! | `command` (or `run`) | a shell line | what `ssot run` runs ([`command_of`]); also hashed with the inputs |
+//!
 //! A field that is absent leaves the executor's default. The retry settings combine
 //! with the executor's default policy field by field: `retries: 3` alone keeps the
 //! default's kind and waits and changes its count (with no default policy it means
@@ -34,9 +38,14 @@
 //! its workflow's timeout and retry policy (falling back to the registry's
 //! defaults); with `max_concurrent`, every step is in the concurrency group
 //! [`WORKFLOW_GROUP`] of that limit, which [`AutomationRegistry::configure`] adds to
-//! an executor builder. Node ids are `<category>.<name>/<step>`.
+//! an executor builder. Node ids are `<category>.<name>/<step>`. A step is a name
+//! (`build`), or a mapping giving the shell line to run (`{name: build, run: make}`;
+//! `command` is read too), kept in [`Workflow::commands`]. With the `store` feature,
+//! [`Executor::run_workflow`](crate::run::Executor::run_workflow) runs a workflow of
+//! a registry kept in a store and records its `last_run` there.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -45,6 +54,7 @@ use ssot_graph::DepGraph;
 use crate::error::Error;
 use crate::format::value::parse_duration;
 use crate::run::executor::ExecutorBuilder;
+use crate::run::incremental::Inputs;
 use crate::run::plan::{Plan, TaskOptions};
 use crate::run::retry::RetryPolicy;
 use crate::task::Task;
@@ -191,6 +201,23 @@ fn kind_of(v: &Value) -> Result<Kind, String> {
     })
 }
 
+/// A workflow step in data: its name, or a mapping with `name` and a shell line
+/// in `run` (or `command`).
+fn step_of(v: &Value) -> Result<(String, Option<String>), String> {
+    let Value::Object(m) = v else {
+        return text_of(v).map(|s| (s.to_owned(), None));
+    };
+    let name = m.get("name").map(text_of).transpose()?.ok_or_else(|| {
+        format!("step `{v}` has no `name`; write `{{name: build, run: make}}` or just `build`")
+    })?;
+    let command = ["run", "command"]
+        .iter()
+        .find_map(|k| m.get(*k))
+        .map(|c| text_of(c).map(str::to_owned))
+        .transpose()?;
+    Ok((name.to_owned(), command))
+}
+
 impl TaskOptions {
     /// The settings a task's own fields give (its [`extra`](Task::extra) fields, as
     /// any format keeps them: `timeout: 30s` in YAML, a `timeout` column in CSV,
@@ -279,14 +306,112 @@ impl TaskOptions {
     }
 }
 
+/// The task fields a task's shell command is read from, the first present wins:
+/// `command`, else `run`.
+pub const COMMAND_FIELDS: [&str; 2] = ["command", "run"];
+
+/// The task's shell command: its first non-empty [`COMMAND_FIELDS`] field.
+#[must_use]
+pub fn command_of(task: &Task) -> Option<&str> {
+    COMMAND_FIELDS
+        .iter()
+        .find_map(|f| task.extra.get(*f).and_then(Value::as_str))
+        .filter(|c| !c.trim().is_empty())
+}
+
+/// A list of texts in data: a list of strings, or one string (`;` separates
+/// several, as CSV cells write lists).
+fn texts_of(v: &Value) -> Result<Vec<String>, String> {
+    match v {
+        Value::String(s) => Ok(s
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| text_of(i).map(str::to_owned))
+            .collect(),
+        other => Err(format!(
+            "`{other}` is not a list of paths or globs; write e.g. `[src/**/*.rs, Cargo.toml]`"
+        )),
+    }
+}
+
+impl Inputs {
+    /// What a task's own fields declare it reads and writes, for incremental runs:
+    /// `inputs` (globs, relative to `root`) and `outputs` (paths), each a list or
+    /// one text (`;` separates several, as in a CSV cell); the command text hashed is
+    /// the task's [`command_of`]. `None` when the task has neither field (it then
+    /// runs every time).
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use ssot_core::run::Inputs;
+    /// use ssot_core::{Task, TaskId};
+    ///
+    /// let mut task = Task::new(TaskId::new("build")?, "Build");
+    /// task.extra.insert("inputs".into(), "src/**/*.c; Makefile".into());
+    /// task.extra.insert("outputs".into(), "build/app".into());
+    /// task.extra.insert("command".into(), "make".into());
+    /// let inputs = Inputs::from_task_fields(&task, Path::new("/proj"))?.unwrap();
+    /// assert_eq!(inputs.globs, ["src/**/*.c", "Makefile"]);
+    /// assert_eq!(inputs.command, "make");
+    /// # Ok::<(), ssot_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskField`] naming the task and field when a value is not a text or
+    /// a list of texts.
+    pub fn from_task_fields(task: &Task, root: &Path) -> Result<Option<Inputs>, Error> {
+        let get = |name: &str| -> Result<Option<Vec<String>>, Error> {
+            task.extra
+                .get(name)
+                .filter(|v| !v.is_null())
+                .map(|v| {
+                    texts_of(v).map_err(|message| Error::TaskField {
+                        id: task.id.to_string(),
+                        field: name.to_owned(),
+                        message,
+                    })
+                })
+                .transpose()
+        };
+        let (globs, outputs) = (get("inputs")?, get("outputs")?);
+        if globs.is_none() && outputs.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Inputs {
+            root: root.to_path_buf(),
+            globs: globs.unwrap_or_default(),
+            outputs: outputs
+                .unwrap_or_default()
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            command: command_of(task).unwrap_or_default().to_owned(),
+            env: Vec::new(),
+        }))
+    }
+}
+
 /// One workflow of an automation registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Workflow {
     /// `<category>.<name>`, e.g. `release.production`.
     pub name: String,
+    /// Its category: the key under `automation.workflows`, e.g. `release`.
+    pub category: String,
+    /// Its key in the category, e.g. `production`.
+    pub key: String,
     /// Its steps, in order.
     pub steps: Vec<String>,
+    /// The shell command of each step that gives one (a step written as a
+    /// mapping, `{name: build, run: make}`; `command` is read too).
+    pub commands: BTreeMap<String, String>,
     /// Time limit of each step: the workflow's `timeout`, else the registry's
     /// `timeout_default`.
     pub timeout: Option<Duration>,
@@ -388,15 +513,19 @@ impl AutomationRegistry {
             for (name, w) in entries {
                 let at = format!("automation.workflows.{cat}.{name}");
                 let field = |f: &str| w.get(f).filter(|v| !v.is_null());
+                let mut commands = BTreeMap::new();
                 let steps: Vec<String> = match field("steps") {
                     Some(Value::Array(items)) => items
                         .iter()
                         .map(|s| {
-                            text_of(s)
-                                .map(str::to_owned)
-                                .map_err(|m| bad(&format!("{at}.steps"), m))
+                            let (name, command) = step_of(s)?;
+                            if let Some(c) = command {
+                                commands.insert(name.clone(), c);
+                            }
+                            Ok(name)
                         })
-                        .collect::<Result<_, _>>()?,
+                        .collect::<Result<_, String>>()
+                        .map_err(|m| bad(&format!("{at}.steps"), m))?,
                     Some(other) => {
                         return Err(bad(
                             &format!("{at}.steps"),
@@ -432,7 +561,10 @@ impl AutomationRegistry {
                     format!("{cat}.{name}"),
                     Workflow {
                         name: format!("{cat}.{name}"),
+                        category: cat.clone(),
+                        key: name.clone(),
                         steps,
+                        commands,
                         timeout,
                         retry,
                     },

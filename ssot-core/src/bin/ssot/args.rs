@@ -23,10 +23,33 @@ Exit codes:
   0  success
   1  the answer is no: problems found (validate, plan, health), a change refused
      (invalid, illegal status change, unknown task, key or version), drift found
-     (status), a damaged chain (log --verify), nothing ready (next)
+     (status), a damaged chain (log --verify), nothing ready (next), a task that
+     failed or an unknown workflow (run)
   2  usage error: unknown option, malformed argument
   3  I/O or store failure: a file or the store's state cannot be read or written,
      the store's lock cannot be taken in time";
+
+/// The task fields `ssot run` reads and its exit codes, shown after `ssot run --help`.
+const RUN_AFTER_HELP: &str = "\
+Task fields read (YAML/JSON keys, CSV columns, Markdown `[field:: value]`):
+  command (or run)      the shell line, run with `sh -c` in the store's directory
+  timeout               per attempt, e.g. 30s or 1h30m
+  retries, retry_policy none, fixed, linear, exponential; retry_delay, retry_max_delay
+  concurrency_group     a name; one task of a group runs at a time
+  inputs, outputs       globs and paths: skipped as up to date while unchanged
+While it runs a task shows in_progress ([/]); done ([x]) when it succeeded, before
+any task waiting on it starts; a failed task is put back exactly as it was written.
+
+Examples:
+  ssot run --dry-run                  what would run and why, or up to date
+  ssot run --workers 2 --json > run.json
+  ssot run --workflow release.production
+
+Exit codes:
+  0  everything ran (or was up to date), or there was nothing to run
+  1  a task or step failed, was skipped or cancelled, or its outcome could not be
+     written; or nothing ran: a bad plan, task field or workflow name
+  3  the store could not be read or written";
 
 /// Validate, plan and change a directory of task lists and configuration files.
 ///
@@ -125,7 +148,8 @@ pub(crate) enum Command {
     /// Report validation, drift, audit log, snapshots, locks, cache (exit 1 if unwell).
     Health,
     /// Run each ready task's `command` (else `run`) field as a shell line, writing
-    /// outcomes back (exit 1 if any failed).
+    /// outcomes back (exit 1 if any failed); or a registry workflow (`--workflow`).
+    #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
 }
 
@@ -135,12 +159,34 @@ pub(crate) struct RunArgs {
     /// How many commands run at once (default: the number of CPUs).
     #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub(crate) workers: Option<usize>,
-    /// Show what would run, and what is left out, without running or writing anything.
+    /// Show, per task, whether it would run and why (no previous run, which inputs
+    /// changed, command changed) or is up to date, and what is left out, without
+    /// running or writing anything.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Run this workflow of the store's automation registry (`CATEGORY.NAME`, e.g.
+    /// `release.production`) instead of the tasks: its steps' `run` commands as a
+    /// chain; its `last_run` is written into the registry.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) workflow: Option<String>,
+    /// The registry document holding the workflow (default: the one store document
+    /// with `automation.workflows` that has it).
+    #[arg(long, value_name = "FILE", requires = "workflow")]
+    pub(crate) registry: Option<String>,
 }
 
 impl Command {
+    /// The note after a refusal (exit 1) of a subcommand that [changes](Self::changes)
+    /// the store's files.
+    pub(crate) fn refusal_note(&self) -> &'static str {
+        match self {
+            // `run` refuses before it starts anything: a bad plan, task setting or
+            // workflow. Its failed tasks are not refusals (they are its record).
+            Command::Run(_) => "nothing ran; no file was written",
+            _ => "the change was refused; no file was written",
+        }
+    }
+
     /// Whether the subcommand changes the store's files (so a refusal means nothing
     /// was written).
     pub(crate) fn changes(&self) -> bool {

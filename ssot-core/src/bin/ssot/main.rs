@@ -24,7 +24,7 @@
 //! | `explain CONFIG KEY` | which file and line set a configuration value | the explanation |
 //! | `watch [--since R] [--count N]` | each change as it is committed, outside edits included | one event object per line |
 //! | `health` | validation, drift, audit log, snapshots, locks, cache | the health report |
-//! | `run [--workers N] [--dry-run]` | runs each ready task's `command` field, writing outcomes back; exit 1 if any failed | the run record |
+//! | `run [--workers N] [--dry-run] [--workflow NAME]` | runs each ready task's `command` field (tasks with unchanged `inputs` are up to date), writing outcomes back; `--dry-run` says what would run and why; `--workflow` runs a registry workflow's steps and records its `last_run`; exit 1 if any failed | the run record |
 //!
 //! Changes are made by the store: validated before anything is written (a refused
 //! change writes nothing and exits 1), locked against other threads and processes,
@@ -51,7 +51,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | the answer is no: problems found (`validate`, `plan`), a store that needs attention (`health`), a change refused (invalid, illegal status change, unknown task, key or version), drift found (`status`), a damaged chain (`log --verify`), nothing ready (`next`) |
+//! | 1 | the answer is no: problems found (`validate`, `plan`), a store that needs attention (`health`), a change refused (invalid, illegal status change, unknown task, key or version), drift found (`status`), a damaged chain (`log --verify`), nothing ready (`next`), a task or step that failed, was skipped or cancelled, or whose outcome could not be written, an unknown workflow or a bad task setting (`run`) |
 //! | 2 | usage error: unknown option, malformed argument (clap's code) |
 //! | 3 | I/O or store failure: a file or the store's own state cannot be read or written, the store's lock cannot be taken in time, the audit log is damaged (other than `log --verify`) |
 //!
@@ -120,7 +120,7 @@ fn main() -> ExitCode {
             let code = exit_code(&e);
             report(&mut out, &e, code);
             if code == EXIT_NO && cli.command.changes() {
-                out.note("the change was refused; no file was written");
+                out.note(cli.command.refusal_note());
             }
             ExitCode::from(code)
         }
@@ -191,6 +191,8 @@ fn exit_code(e: &Error) -> u8 {
         | Error::UnknownConfig { .. }
         | Error::UnknownKey { .. }
         | Error::EmptyTransaction
+        | Error::Workflow { .. }
+        | Error::TaskField { .. }
         | Error::Version(
             ssot_core::version::Error::UnknownVersion { .. }
             | ssot_core::version::Error::AmbiguousVersion { .. }

@@ -185,6 +185,35 @@ impl CsvDocument {
         }
     }
 
+    /// Task `id`'s status as written: its `status` cell, unquoted (`None` when the
+    /// file has no `status` column or the cell is empty). See the [module
+    /// documentation](super#the-status-as-it-was-written) for writing it back in
+    /// that form. O(row).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskNotFound`] (or [`Error::InvalidId`]).
+    pub fn status_text(&self, id: &str) -> Result<Option<String>, Error> {
+        let i = self.position(id)?;
+        let Some(row) = self.rows.get(i).copied() else {
+            return Err(Error::TaskNotFound {
+                id: TaskId::new(id)?,
+            });
+        };
+        let Some(column) = self
+            .columns
+            .iter()
+            .position(|c| Field::from_name(c) == Some(Field::Status))
+        else {
+            return Ok(None);
+        };
+        let line = self.text.get(row.start..row.end).unwrap_or("");
+        Ok(cell_spans(line)
+            .get(column)
+            .map(|&(a, b)| unquote(line.get(a..b).unwrap_or("")))
+            .filter(|c| !c.is_empty()))
+    }
+
     /// Moves task `id` to status `to`, rewriting only its `status` cell.
     ///
     /// # Errors
@@ -230,12 +259,13 @@ impl CsvDocument {
         };
         let mut new = old.clone();
         f(&mut new);
+        let form = super::take_status_form(Format::Csv, &mut new)?;
         if new.status() != old.status() {
             Task::new(old.id.clone(), String::new())
                 .with_status(old.status())
                 .transition(new.status())?;
         }
-        if new == *old {
+        if new == *old && form.is_none() {
             return Ok(());
         }
         let id_changed = new.id != old.id;
@@ -275,6 +305,12 @@ impl CsvDocument {
                     new.extra.get(name).cloned(),
                 ),
             };
+            if let (Some(form), Some(Field::Status)) = (&form, Field::from_name(name)) {
+                if let Some(cell) = cells.get_mut(column) {
+                    *cell = self.quote(form.as_deref().unwrap_or(""));
+                }
+                continue;
+            }
             if changed && let Some(cell) = cells.get_mut(column) {
                 *cell = self.quote(&cell_text(&new, name, value.as_ref())?);
             }
@@ -565,5 +601,46 @@ fn unquote(cell: &str) -> String {
     match cell.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
         Some(inner) => inner.replace("\"\"", "\""),
         None => cell.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::format::edit::STATUS_AS_WRITTEN;
+
+    #[test]
+    fn an_empty_or_spelled_status_cell_is_put_back_as_it_was() {
+        let text = "id,title,status,owner\r\nc1,C one,,kim\r\nc2,\"C, two\",TODO,\r\n";
+        let mut doc = CsvDocument::parse(text).unwrap();
+        assert_eq!(doc.status_text("c1").unwrap(), None);
+        assert_eq!(doc.status_text("c2").unwrap().as_deref(), Some("TODO"));
+        let forms: Vec<Option<String>> = ["c1", "c2"]
+            .iter()
+            .map(|id| doc.status_text(id).unwrap())
+            .collect();
+        for id in ["c1", "c2"] {
+            doc.set_status(id, Status::InProgress).unwrap();
+        }
+        assert!(doc.as_str().contains("c1,C one,in_progress,kim\r\n"));
+        for (id, form) in ["c1", "c2"].iter().zip(forms) {
+            doc.update(id, |t| {
+                t.transition(Status::Pending).unwrap();
+                t.extra.insert(
+                    STATUS_AS_WRITTEN.to_owned(),
+                    form.map_or(Value::Null, Value::String),
+                );
+            })
+            .unwrap();
+        }
+        assert_eq!(doc.as_str(), text);
+    }
+
+    #[test]
+    fn a_file_without_a_status_column_has_no_status_text() {
+        let doc = CsvDocument::parse("id,title\na,A\n").unwrap();
+        assert_eq!(doc.status_text("a").unwrap(), None);
     }
 }

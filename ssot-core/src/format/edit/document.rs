@@ -4,7 +4,7 @@ use super::{CsvDocument, Position, TaskDocument};
 use crate::error::Error;
 use crate::format::Format;
 use crate::format::markdown::MarkdownDocument;
-use crate::task::{Status, Task};
+use crate::task::{Status, Task, TaskId};
 
 /// A task list in any of the four formats, kept as text and edited in place.
 ///
@@ -100,6 +100,47 @@ impl Document {
             Document::Markdown(d) => d.into_string(),
             Document::Structured(d) => d.into_string(),
             Document::Csv(d) => d.into_string(),
+        }
+    }
+
+    /// Task `id`'s status as written: in YAML and JSON the value of its `status`
+    /// key, in CSV its `status` cell (`None` when there is none, or the cell is
+    /// empty), in Markdown its checkbox character (the unusual one it was written
+    /// with, else the usual one of its status: ` `, `/`, `x`, `h`, `-`). See the [module
+    /// documentation](super#the-status-as-it-was-written).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskNotFound`] (or [`Error::InvalidId`]), or as the format's
+    /// editor gives them.
+    pub fn status_text(&self, id: &str) -> Result<Option<String>, Error> {
+        match self {
+            Document::Markdown(d) => {
+                let status = d
+                    .get(id)
+                    .map(Task::status)
+                    .ok_or_else(|| match TaskId::new(id) {
+                        Ok(id) => Error::TaskNotFound { id },
+                        Err(e) => e,
+                    })?;
+                let unusual = d
+                    .get(id)
+                    .and_then(|t| t.extra.get("status_char"))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned);
+                Ok(Some(unusual.unwrap_or_else(|| {
+                    match status {
+                        Status::Pending => " ",
+                        Status::InProgress => "/",
+                        Status::Done => "x",
+                        Status::Blocked => "h",
+                        Status::Cancelled => "-",
+                    }
+                    .to_owned()
+                })))
+            }
+            Document::Structured(d) => d.status_text(id),
+            Document::Csv(d) => d.status_text(id),
         }
     }
 

@@ -103,6 +103,23 @@
 //! `dependencies` (the dependency graph reports it as missing), and nothing is
 //! renumbered.
 //!
+//! # The status as it was written
+//!
+//! A task read from a YAML, JSON or CSV file without a `status` (no key, an empty
+//! cell), or with a spelling such as `todo`, reads as [`Status::Pending`]; moving it
+//! to another status and back would write `status: pending`. So that a change can
+//! be undone to the byte (a runner that wrote `in_progress` puts the task back as it
+//! found it), [`Document::status_text`] reads the status as written, and an
+//! [`update`](Document::update) whose task carries an `extra` entry named
+//! [`STATUS_AS_WRITTEN`] (`status`, which can never be an extra field: it is the
+//! status's own name) writes the status in that form: `null` removes the key (or
+//! empties the cell), a string is written as the status text. The entry is taken
+//! out of the task before anything else happens, and must agree with the task's
+//! status (`null` only for a pending task, a string only if it reads as the task's
+//! status), or the edit is refused with [`Error::Unrepresentable`]. Markdown always
+//! writes a checkbox; an unusual checkbox character is kept in the `status_char`
+//! extra field, which its editor already writes back for a pending task.
+//!
 //! # Costs
 //!
 //! Each editor's documentation gives the cost of each operation. In short: a change
@@ -126,9 +143,51 @@ pub use self::document::Document;
 pub use self::tasks::TaskDocument;
 pub use crate::format::place::Position;
 
+use serde_json::Value;
+
 use crate::error::Error;
 use crate::format::Format;
+use crate::task::{Status, Task};
 use ssot_schema::lines::line_column;
+
+/// The `extra` key through which [`Document::update`] is told how to write the
+/// status (see the module documentation, "The status as it was written").
+pub const STATUS_AS_WRITTEN: &str = "status";
+
+/// Takes the [`STATUS_AS_WRITTEN`] entry out of `task`: `None` when there is none,
+/// `Some(None)` to leave the status unwritten, `Some(Some(text))` to write `text`.
+///
+/// # Errors
+///
+/// [`Error::Unrepresentable`] when the entry disagrees with the task's status or is
+/// neither `null` nor a string.
+pub(crate) fn take_status_form(
+    format: Format,
+    task: &mut Task,
+) -> Result<Option<Option<String>>, Error> {
+    let Some(form) = task.extra.shift_remove(STATUS_AS_WRITTEN) else {
+        return Ok(None);
+    };
+    let refuse = |reason: String| Error::Unrepresentable {
+        format,
+        id: task.id.clone(),
+        field: "status",
+        reason,
+    };
+    match form {
+        Value::Null if task.status() == Status::Pending => Ok(Some(None)),
+        Value::Null => Err(refuse(format!(
+            "a task without a written status reads as pending, not {}; write its status",
+            task.status()
+        ))),
+        Value::String(s) if Status::from_name(s.trim()) == Some(task.status()) => Ok(Some(Some(s))),
+        other => Err(refuse(format!(
+            "the status text {other} does not read as {}; give a spelling of it (e.g. `{}`)",
+            task.status(),
+            task.status().as_str()
+        ))),
+    }
+}
 
 /// The error for an edit that cannot be made in place at byte `at` of `text`.
 pub(crate) fn not_in_place(format: Format, text: &str, at: usize, reason: &str) -> Error {

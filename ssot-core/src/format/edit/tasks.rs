@@ -267,6 +267,49 @@ impl TaskDocument {
         }
     }
 
+    /// Task `id`'s status as written: the value of its `status` key (`None` when it
+    /// has none), e.g. `Some("todo")` for a task that reads as pending. See the
+    /// [module documentation](super#the-status-as-it-was-written) for writing it
+    /// back in that form. O(task).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskNotFound`] (or [`Error::InvalidId`]); [`Error::NotInPlace`] when
+    /// the task's text is not a mapping.
+    pub fn status_text(&self, id: &str) -> Result<Option<String>, Error> {
+        let i = self.position(id)?;
+        let Some(item) = self.items.get(i).copied() else {
+            return Err(Error::TaskNotFound {
+                id: TaskId::new(id)?,
+            });
+        };
+        let region = self.text.get(item.start..item.end).unwrap_or("");
+        let (local, lead, _) = self.local_text_of(region, self.broken_at(item.end));
+        let map = self.local_map(&local).map_err(|r| {
+            not_in_place(
+                self.format,
+                &self.text,
+                (item.start + r.at).saturating_sub(lead),
+                &r.reason,
+            )
+        })?;
+        let Some(entry) = map
+            .entries()
+            .and_then(|e| e.iter().find(|e| e.name == Field::Status.name()))
+        else {
+            return Ok(None);
+        };
+        let raw = local.get(entry.value.start..entry.value.end).unwrap_or("");
+        let value = match self.format {
+            Format::Json => serde_json::from_str::<Value>(raw).ok(),
+            _ => serde_yaml::from_str::<Value>(raw).ok(),
+        };
+        Ok(Some(match value {
+            Some(Value::String(s)) => s,
+            _ => raw.trim().to_owned(),
+        }))
+    }
+
     /// Moves task `id` to status `to` through the state machine of [`Status`],
     /// rewriting only its `status` value (or adding a `status` key after its last
     /// one). A task already in status `to` is left as it is.
@@ -326,12 +369,13 @@ impl TaskDocument {
         };
         let mut new = old.clone();
         f(&mut new);
+        let form = super::take_status_form(self.format, &mut new)?;
         if new.status() != old.status() {
             Task::new(old.id.clone(), String::new())
                 .with_status(old.status())
                 .transition(new.status())?;
         }
-        if new == *old {
+        if new == *old && form.is_none() {
             return Ok(());
         }
         check_extra_keys(self.format, &new)?;
@@ -354,7 +398,12 @@ impl TaskDocument {
                 &new.id,
             )?;
         }
-        let changes = changes(old, &new, write_id);
+        let mut changes = changes(old, &new, write_id);
+        if let Some(form) = form {
+            let name = Field::Status.name();
+            changes.retain(|(n, _)| n != name);
+            changes.push((name.to_owned(), form.map(Value::String)));
+        }
         let old_id = old.id.clone();
         let region = self.rewrite(item, &changes, &new, item.explicit_id || write_id)?;
         let removed = item.end - item.start;
@@ -1027,4 +1076,176 @@ fn ordered_entries(task: &Task, template: Option<&Node>) -> Vec<(String, Value)>
         all.sort_by_key(|(k, _)| rank(k));
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::format::edit::STATUS_AS_WRITTEN;
+
+    const YAML: &str = "tasks:\n  - id: a   # no status\n    title: A\n  - id: b\n    title: B\n    status: 'todo'\n";
+
+    #[test]
+    fn status_text_is_the_status_as_written_or_none_without_a_key() {
+        let doc = TaskDocument::parse(Format::Yaml, YAML).unwrap();
+        assert_eq!(doc.status_text("a").unwrap(), None);
+        assert_eq!(doc.status_text("b").unwrap().as_deref(), Some("todo"));
+        assert!(matches!(
+            doc.status_text("zz"),
+            Err(Error::TaskNotFound { .. })
+        ));
+        let json = "[{\"id\": \"j\", \"title\": \"J\", \"status\": \"In Progress\"}]";
+        let doc = TaskDocument::parse(Format::Json, json).unwrap();
+        assert_eq!(
+            doc.status_text("j").unwrap().as_deref(),
+            Some("In Progress")
+        );
+    }
+
+    #[test]
+    fn a_status_put_back_in_its_written_form_restores_the_text_to_the_byte() {
+        for (format, text) in [
+            (Format::Yaml, YAML.to_owned()),
+            (
+                Format::Json,
+                "{\"tasks\": [\n  {\"id\": \"a\", \"title\": \"A\"},\n  {\"id\": \"b\", \"title\": \"B\", \"status\": \"todo\"}\n]}\n"
+                    .to_owned(),
+            ),
+        ] {
+            let mut doc = TaskDocument::parse(format, text.as_str()).unwrap();
+            let forms: Vec<Option<String>> = ["a", "b"]
+                .iter()
+                .map(|id| doc.status_text(id).unwrap())
+                .collect();
+            for id in ["a", "b"] {
+                doc.set_status(id, Status::InProgress).unwrap();
+            }
+            assert_ne!(doc.as_str(), text);
+            for (id, form) in ["a", "b"].iter().zip(forms) {
+                doc.update(id, |t| {
+                    t.transition(Status::Pending).unwrap();
+                    t.extra.insert(
+                        STATUS_AS_WRITTEN.to_owned(),
+                        form.map_or(Value::Null, Value::String),
+                    );
+                })
+                .unwrap();
+            }
+            assert_eq!(doc.as_str(), text, "{format:?}");
+            assert!(doc.tasks().iter().all(|t| t.extra.is_empty()));
+            doc.verify().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_written_form_that_disagrees_with_the_status_is_refused() {
+        let mut doc = TaskDocument::parse(Format::Yaml, YAML).unwrap();
+        let with = |v: Value| {
+            move |t: &mut Task| {
+                t.extra.insert(STATUS_AS_WRITTEN.to_owned(), v);
+            }
+        };
+        doc.set_status("a", Status::InProgress).unwrap();
+        let before = doc.as_str().to_owned();
+        // No key reads as pending, not in progress.
+        assert!(matches!(
+            doc.update("a", with(Value::Null)),
+            Err(Error::Unrepresentable {
+                field: "status",
+                ..
+            })
+        ));
+        // `done` does not read as in progress; a number is no status.
+        assert!(doc.update("a", with("done".into())).is_err());
+        assert!(doc.update("a", with(3.into())).is_err());
+        assert_eq!(doc.as_str(), before);
+        // A spelling of the same status is written as given.
+        doc.update("a", with("In Progress".into())).unwrap();
+        assert!(
+            doc.as_str().contains("status: In Progress\n"),
+            "{}",
+            doc.as_str()
+        );
+        assert_eq!(doc.get("a").map(Task::status), Some(Status::InProgress));
+    }
+
+    /// How a generated task writes its status: no key, or one of these texts (all
+    /// read as pending), in the format's quoting.
+    const FORMS: [Option<&str>; 5] = [
+        None,
+        Some("pending"),
+        Some("todo"),
+        Some("Pending"),
+        Some("TODO"),
+    ];
+
+    fn render(format: Format, forms: &[(usize, usize)]) -> String {
+        let mut out = String::new();
+        match format {
+            Format::Yaml => {
+                out.push_str("# generated\ntasks:\n");
+                for (i, &(form, quote)) in forms.iter().enumerate() {
+                    out.push_str(&format!("  - id: t{i}   # task {i}\n    title: Task {i}\n"));
+                    if let Some(f) = FORMS[form % FORMS.len()] {
+                        let q = ["", "'", "\""][quote % 3];
+                        out.push_str(&format!("    status: {q}{f}{q}\n"));
+                    }
+                }
+            }
+            _ => {
+                out.push_str("{\"tasks\": [\n");
+                for (i, &(form, _)) in forms.iter().enumerate() {
+                    let status = FORMS[form % FORMS.len()]
+                        .map(|f| format!(", \"status\": \"{f}\""))
+                        .unwrap_or_default();
+                    let comma = if i + 1 < forms.len() { "," } else { "" };
+                    out.push_str(&format!(
+                        "  {{\"id\": \"t{i}\", \"title\": \"Task {i}\"{status}}}{comma}\n"
+                    ));
+                }
+                out.push_str("]}\n");
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever form a pending task's status is written in, moving some tasks
+        /// to in progress and putting them back in their written form gives the
+        /// original text, byte for byte.
+        #[test]
+        fn in_progress_and_back_in_the_written_form_is_the_identity(
+            json in proptest::bool::ANY,
+            forms in proptest::collection::vec((0usize..5, 0usize..3), 1..6),
+            picks in proptest::collection::vec(0usize..6, 1..4),
+        ) {
+            let format = if json { Format::Json } else { Format::Yaml };
+            let text = render(format, &forms);
+            let mut doc = TaskDocument::parse(format, text.as_str()).unwrap();
+            let mut ids: Vec<String> = picks.iter().map(|p| format!("t{}", p % forms.len())).collect();
+            ids.dedup();
+            ids.sort();
+            ids.dedup();
+            let written: Vec<Option<String>> =
+                ids.iter().map(|id| doc.status_text(id).unwrap()).collect();
+            for id in &ids {
+                doc.set_status(id, Status::InProgress).unwrap();
+            }
+            for (id, form) in ids.iter().zip(written) {
+                doc.update(id, |t| {
+                    t.transition(Status::Pending).unwrap();
+                    t.extra.insert(
+                        STATUS_AS_WRITTEN.to_owned(),
+                        form.map_or(Value::Null, Value::String),
+                    );
+                })
+                .unwrap();
+            }
+            proptest::prop_assert_eq!(doc.as_str(), text.as_str());
+        }
+    }
 }
