@@ -132,6 +132,7 @@
 mod config;
 mod csv;
 mod document;
+mod indent;
 mod render;
 mod splice;
 mod tasks;

@@ -9,6 +9,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::indent::Indent;
 use super::tree::Style;
 
 /// Whether new strings may be written plain.
@@ -148,20 +149,26 @@ pub(crate) fn yaml_flow(v: &Value, prefer: Style, quoting: Quoting) -> String {
     }
 }
 
-/// The text after `key:` for `v` in a block mapping whose nested lines are indented
-/// by `indent`: ` value` for a scalar or an empty collection, and nested block lines
-/// for the rest. Sequences of scalars are written in flow style when `flow_lists`.
-pub(crate) fn yaml_block(v: &Value, indent: &str, step: &str, quoting: Quoting) -> String {
+/// The text after `key:` for `v`, the key at `key_pad`: ` value` for a scalar or an
+/// empty collection, and nested block lines for the rest, indented as `ind` says
+/// (a sequence at the key's column when the file writes them indentless).
+pub(crate) fn yaml_under(v: &Value, key_pad: &str, ind: &Indent, quoting: Quoting) -> String {
+    yaml_block(v, &ind.under(key_pad, v.is_array()), ind, quoting)
+}
+
+/// The text after `key:` for `v` whose nested lines are indented by `indent`:
+/// ` value` for a scalar or an empty collection, and nested block lines for the
+/// rest; deeper levels are indented as `ind` says.
+pub(crate) fn yaml_block(v: &Value, indent: &str, ind: &Indent, quoting: Quoting) -> String {
     match v {
         Value::Object(map) if !map.is_empty() => {
             let mut out = String::new();
-            let inner = format!("{indent}{step}");
             for (k, v) in map {
                 out.push('\n');
                 out.push_str(indent);
                 out.push_str(&yaml_key(k, false));
                 out.push(':');
-                out.push_str(&yaml_block(v, &inner, step, quoting));
+                out.push_str(&yaml_under(v, indent, ind, quoting));
             }
             out
         }
@@ -171,7 +178,7 @@ pub(crate) fn yaml_block(v: &Value, indent: &str, step: &str, quoting: Quoting) 
                 out.push('\n');
                 out.push_str(indent);
                 out.push_str("- ");
-                out.push_str(&yaml_item(item, &format!("{indent}  "), step, quoting));
+                out.push_str(&yaml_item(item, &format!("{indent}  "), ind, quoting));
             }
             out
         }
@@ -180,13 +187,11 @@ pub(crate) fn yaml_block(v: &Value, indent: &str, step: &str, quoting: Quoting) 
     }
 }
 
-/// The text after `- ` for a sequence item whose nested lines are indented by
-/// `indent`.
-fn yaml_item(v: &Value, indent: &str, step: &str, quoting: Quoting) -> String {
+/// The text after `- ` for a sequence item whose own keys are indented by `indent`.
+fn yaml_item(v: &Value, indent: &str, ind: &Indent, quoting: Quoting) -> String {
     match v {
         Value::Object(map) if !map.is_empty() => {
             let mut out = String::new();
-            let inner = format!("{indent}{step}");
             for (i, (k, v)) in map.iter().enumerate() {
                 if i > 0 {
                     out.push('\n');
@@ -194,7 +199,7 @@ fn yaml_item(v: &Value, indent: &str, step: &str, quoting: Quoting) -> String {
                 }
                 out.push_str(&yaml_key(k, false));
                 out.push(':');
-                out.push_str(&yaml_block(v, &inner, step, quoting));
+                out.push_str(&yaml_under(v, indent, ind, quoting));
             }
             out
         }

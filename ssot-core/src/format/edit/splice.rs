@@ -8,8 +8,10 @@
 
 use serde_json::Value;
 
+use super::indent::{self, json_unit};
 use super::render::{
     Quoting, json_inline, json_pretty, yaml_block, yaml_flow, yaml_key, yaml_literal, yaml_string,
+    yaml_under,
 };
 use super::tree::{Kind, Node, Style};
 use crate::format::Format;
@@ -135,52 +137,10 @@ fn colon_after(text: &str, key: &Node) -> Result<usize, Refusal> {
     }
 }
 
-/// The indentation step of a block mapping: how much deeper its nested keys sit
-/// than their parent, two spaces when it cannot be seen.
-fn step_of(text: &str, map: &Node) -> String {
-    let Some(entries) = map.entries() else {
-        return "  ".to_owned();
-    };
-    for e in entries {
-        let child = match &e.value.kind {
-            Kind::Map {
-                flow: false,
-                entries,
-            } => entries.first().map(|c| c.key.start),
-            Kind::Seq { flow: false, items } => items.first().map(|i| i.start),
-            _ => None,
-        };
-        if let Some(child) = child {
-            let outer = pad(text, e.key.start).len();
-            let inner = pad(text, child).len();
-            if inner > outer {
-                return " ".repeat(inner - outer);
-            }
-        }
-    }
-    "  ".to_owned()
-}
-
 /// Whether a flow collection spreads over several lines.
 fn multiline(text: &str, node: &Node) -> bool {
     text.get(node.start..node.end)
         .is_some_and(|t| t.contains('\n'))
-}
-
-/// The JSON indentation unit of a multi-line object: its first key's indentation
-/// beyond the indentation of its `{` line.
-fn json_unit(text: &str, map: &Node) -> String {
-    let outer = pad(text, line_start(text, map.start)).len() + indent_len(text, map.start);
-    let inner = map
-        .entries()
-        .and_then(|e| e.first())
-        .map_or(outer + 2, |e| pad(text, e.key.start).len());
-    " ".repeat(inner.saturating_sub(outer).max(1))
-}
-
-fn indent_len(text: &str, pos: usize) -> usize {
-    let line = text.get(line_start(text, pos)..).unwrap_or("");
-    line.len() - line.trim_start_matches([' ', '\t']).len()
 }
 
 fn scalar_style(node: &Node) -> Style {
@@ -242,7 +202,9 @@ pub(crate) fn set_value(
     }
     // A block mapping.
     let key_pad = pad(text, entry.key.start);
-    let step = step_of(text, map);
+    // Only a value written over several lines needs the file's indentation, which
+    // may cost a read of the whole document: found when needed.
+    let ind = || indent::yaml(text, map, entry.key.start);
     let after_colon = colon_after(text, &entry.key)? + 1;
     let inline = |v: &str| {
         if old.start == old.end {
@@ -273,7 +235,7 @@ pub(crate) fn set_value(
                         " ".repeat(n)
                     })
                     .filter(|p| p.len() > key_pad.len())
-                    .unwrap_or_else(|| format!("{key_pad}{step}"));
+                    .unwrap_or_else(|| ind().under(&key_pad, false));
                 if let Some(lit) = yaml_literal(s, &content_pad) {
                     return Ok(inline(&lit));
                 }
@@ -285,42 +247,44 @@ pub(crate) fn set_value(
                 flow: false,
                 items: old_items,
             } => {
+                let ind = ind();
                 let item_pad = old_items
                     .first()
                     .and_then(|i| {
                         let dash = text.get(..i.start)?.trim_end_matches([' ', '\t']);
                         dash.strip_suffix('-').map(|d| pad(text, d.len()))
                     })
-                    .unwrap_or_else(|| format!("{key_pad}{step}"));
+                    .unwrap_or_else(|| ind.under(&key_pad, true));
                 Ok(Splice {
                     start: after_colon,
                     end: old.end,
-                    text: yaml_block(value, &item_pad, &step, cx.quoting),
+                    text: yaml_block(value, &item_pad, &ind, cx.quoting),
                 })
             }
             _ if items.iter().any(|i| i.is_object() || i.is_array()) && !old.is_flow() => {
                 Ok(Splice {
                     start: after_colon,
                     end: old.end.max(after_colon),
-                    text: yaml_block(value, &format!("{key_pad}{step}"), &step, cx.quoting),
+                    text: yaml_under(value, &key_pad, &ind(), cx.quoting),
                 })
             }
             _ => Ok(inline(&yaml_flow(value, Style::Plain, cx.quoting))),
         },
         Value::Object(o) if !o.is_empty() && !old.is_flow() => {
+            let ind = ind();
             let inner = match &old.kind {
                 Kind::Map {
                     flow: false,
                     entries,
                 } => entries
                     .first()
-                    .map_or_else(|| format!("{key_pad}{step}"), |e| pad(text, e.key.start)),
-                _ => format!("{key_pad}{step}"),
+                    .map_or_else(|| ind.under(&key_pad, false), |e| pad(text, e.key.start)),
+                _ => ind.under(&key_pad, false),
             };
             Ok(Splice {
                 start: after_colon,
                 end: old.end.max(after_colon),
-                text: yaml_block(value, &inner, &step, cx.quoting),
+                text: yaml_block(value, &inner, &ind, cx.quoting),
             })
         }
         other => Ok(inline(&yaml_flow(other, scalar_style(old), cx.quoting))),
@@ -347,7 +311,6 @@ pub(crate) fn add_entry(
             text,
             entries.first().map_or(last.key.start, |e| e.key.start),
         );
-        let step = step_of(text, map);
         let at = line_end(text, map.end);
         let rendered = match value {
             Value::Array(items) if !items.iter().any(|i| i.is_object() || i.is_array()) => {
@@ -367,7 +330,7 @@ pub(crate) fn add_entry(
                 };
                 format!(" {}", yaml_string(s, style, false, cx.quoting))
             }
-            _ => yaml_block(value, &format!("{key_pad}{step}"), &step, cx.quoting),
+            _ => yaml_under(value, &key_pad, &indent::yaml(text, map, map.end), cx.quoting),
         };
         return Ok(Splice {
             start: at,
@@ -537,7 +500,8 @@ pub(crate) fn flow_map(cx: Cx<'_>, template: Option<&Node>, entries: &[(String, 
             out.push_str(kv);
             match (v, &value_pad) {
                 (Value::Object(o), Some(p)) if !o.is_empty() && open.contains('\n') => {
-                    out.push_str(&json_pretty(v, p, "  "));
+                    let unit = template.map_or_else(|| "  ".to_owned(), |t| json_unit(text, t));
+                    out.push_str(&json_pretty(v, p, &unit));
                 }
                 _ => out.push_str(&json_inline(v, kv.contains(' '))),
             }
@@ -563,7 +527,14 @@ pub(crate) fn block_item(
     entries: &[(String, Value)],
 ) -> String {
     let text = cx.text;
-    let step = template.map_or_else(|| "  ".to_owned(), |t| step_of(text, t));
+    // Found when a value needs it: without a template it reads the whole document.
+    let ind = std::cell::OnceCell::new();
+    let ind = || {
+        ind.get_or_init(|| match template {
+            Some(t) => indent::yaml(text, t, t.end),
+            None => indent::yaml_document(text),
+        })
+    };
     let kv = template
         .and_then(Node::entries)
         .and_then(|e| e.first())
@@ -584,16 +555,10 @@ pub(crate) fn block_item(
                 format!("{kv}{}", yaml_string(s, style, false, cx.quoting))
             }
             (Value::Array(_), Some(Kind::Seq { flow: false, .. })) => {
-                format!(
-                    ":{}",
-                    yaml_block(v, &format!("{key_pad}{step}"), &step, cx.quoting)
-                )
+                format!(":{}", yaml_under(v, key_pad, ind(), cx.quoting))
             }
             (Value::Object(o), _) if !o.is_empty() => {
-                format!(
-                    ":{}",
-                    yaml_block(v, &format!("{key_pad}{step}"), &step, cx.quoting)
-                )
+                format!(":{}", yaml_under(v, key_pad, ind(), cx.quoting))
             }
             (Value::String(s), _) => {
                 format!("{kv}{}", yaml_string(s, Style::Plain, false, cx.quoting))
