@@ -277,7 +277,9 @@ mod tests {
     #[test]
     fn json_units_are_spaces_or_tabs_of_any_width() {
         for unit in ["  ", "    ", "\t"] {
-            let text = format!("{{\n{unit}\"a\": {{\"b\": 1}},\n{unit}\"c\": [\n{unit}{unit}1\n{unit}]\n}}\n");
+            let text = format!(
+                "{{\n{unit}\"a\": {{\"b\": 1}},\n{unit}\"c\": [\n{unit}{unit}1\n{unit}]\n}}\n"
+            );
             let r = tree::json(&text).unwrap().unwrap();
             assert_eq!(json_unit(&text, &r), unit);
             let inline = &r.entries().unwrap()[0].value;

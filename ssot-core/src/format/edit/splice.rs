@@ -330,7 +330,12 @@ pub(crate) fn add_entry(
                 };
                 format!(" {}", yaml_string(s, style, false, cx.quoting))
             }
-            _ => yaml_under(value, &key_pad, &indent::yaml(text, map, map.end), cx.quoting),
+            _ => yaml_under(
+                value,
+                &key_pad,
+                &indent::yaml(text, map, map.end),
+                cx.quoting,
+            ),
         };
         return Ok(Splice {
             start: at,

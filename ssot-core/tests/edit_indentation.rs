@@ -1,0 +1,303 @@
+//! New block content written by `ConfigDocument::merge_patch` follows the file's own
+//! indentation: its step (2, 4), its sequences under a key (indented or
+//! "indentless", `key:\n- a`), and in JSON its unit (spaces of any width, tabs).
+//! The real-style files of `tests/data/` (a CI workflow, a compose file, a
+//! Kubernetes manifest, a `package.json`) get content that looks like theirs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::{Value, json};
+use ssot_core::Format;
+use ssot_core::format::edit::ConfigDocument;
+
+/// `text` patched with `patch`: the result must read as RFC 7396 says, and keep
+/// every line of `text` (the patch only adds lines here).
+fn patched(format: Format, text: &str, patch: &Value) -> String {
+    let mut doc = ConfigDocument::parse(format, text).unwrap();
+    let mut want = doc.value().clone();
+    json_patch::merge(&mut want, patch);
+    doc.merge_patch(patch).unwrap();
+    assert_eq!(doc.value(), &want);
+    let reread = ConfigDocument::parse(format, doc.as_str()).unwrap();
+    assert_eq!(reread.value(), &want, "{}", doc.as_str());
+    doc.into_string()
+}
+
+/// The lines of `after` that are not in `before` (in order), joined. A trailing
+/// comma is not compared: in JSON, a new last key gives the key before it its comma.
+fn added(before: &str, after: &str) -> String {
+    let bare = |l: &str| l.strip_suffix(',').unwrap_or(l).to_owned();
+    let mut old = before.lines().map(bare).peekable();
+    let mut out = Vec::new();
+    for line in after.lines() {
+        if old.peek() == Some(&bare(line)) {
+            old.next();
+        } else {
+            out.push(line);
+        }
+    }
+    assert!(old.next().is_none(), "a line was lost:\n{after}");
+    out.join("\n")
+}
+
+/// The shape of a workflow's `last_run`, as `Executor::run_workflow` patches it.
+fn last_run() -> Value {
+    json!({"last_run": {
+        "run_id": "r1",
+        "outcome": "succeeded",
+        "steps": {"lists": "succeeded", "count": "failed"},
+    }})
+}
+
+#[test]
+fn two_space_files_get_two_space_blocks() {
+    // A list whose items are flow mappings: their text starts 4 columns right of
+    // the key, which is not the file's step (the `-` is 2 columns right).
+    let text = concat!(
+        "automation:\n",
+        "  workflows:\n",
+        "    check:\n",
+        "      steps:\n",
+        "        - {name: lists, run: ls}\n",
+        "      timeout: 30\n",
+    );
+    let out = patched(
+        Format::Yaml,
+        text,
+        &json!({"automation": {"workflows": {"check": last_run()}}}),
+    );
+    assert_eq!(
+        added(text, &out),
+        concat!(
+            "      last_run:\n",
+            "        run_id: r1\n",
+            "        outcome: succeeded\n",
+            "        steps:\n",
+            "          lists: succeeded\n",
+            "          count: failed",
+        )
+    );
+}
+
+#[test]
+fn four_space_files_get_four_space_blocks() {
+    let text = concat!(
+        "server:\n",
+        "    listen:\n",
+        "        - 80\n",
+        "    name: web\n",
+    );
+    let patch = json!({"server": {
+        "tls": {"cert": "a.pem", "protocols": {"min": "1.2"}},
+        "upstreams": [{"host": "a", "weights": [1, 2]}],
+    }});
+    let out = patched(Format::Yaml, text, &patch);
+    assert_eq!(
+        added(text, &out),
+        concat!(
+            "    tls:\n",
+            "        cert: a.pem\n",
+            "        protocols:\n",
+            "            min: '1.2'\n",
+            "    upstreams:\n",
+            "        - host: a\n",
+            "          weights:\n",
+            "              - 1\n",
+            "              - 2",
+        )
+    );
+    // A scalar replaced by a mapping, at the top level.
+    let text = "name: web\nport:\n    http: 80\n";
+    let out = patched(
+        Format::Yaml,
+        text,
+        &json!({"name": {"first": "w", "last": "eb"}}),
+    );
+    assert_eq!(
+        out,
+        "name:\n    first: w\n    last: eb\nport:\n    http: 80\n"
+    );
+}
+
+#[test]
+fn indentless_sequences_stay_indentless() {
+    let text = concat!(
+        "spec:\n",
+        "  containers:\n",
+        "  - name: api\n",
+        "    image: api:1\n",
+        "  replicas: 2\n",
+    );
+    let patch = json!({"spec": {
+        "volumes": [{"name": "data", "mounts": ["/a", "/b"]}],
+        "strategy": {"steps": [{"pause": 1}]},
+    }});
+    let out = patched(Format::Yaml, text, &patch);
+    assert_eq!(
+        added(text, &out),
+        concat!(
+            "  volumes:\n",
+            "  - name: data\n",
+            "    mounts:\n",
+            "    - /a\n",
+            "    - /b\n",
+            "  strategy:\n",
+            "    steps:\n",
+            "    - pause: 1",
+        )
+    );
+}
+
+#[test]
+fn a_mapping_that_shows_no_style_takes_the_documents() {
+    // `b` has only scalars: the step (4) and the indentless lists come from the
+    // rest of the document.
+    let text = concat!(
+        "a:\n",
+        "    x:\n",
+        "        y: 1\n",
+        "    l:\n",
+        "    - 1\n",
+        "b:\n",
+        "    z: 2\n",
+    );
+    let out = patched(
+        Format::Yaml,
+        text,
+        &json!({"b": {"new": {"k": 1, "list": [{"m": 1}]}}}),
+    );
+    assert_eq!(
+        added(text, &out),
+        concat!(
+            "    new:\n",
+            "        k: 1\n",
+            "        list:\n",
+            "        - m: 1",
+        )
+    );
+    // No nesting at all: 2 spaces, indented lists.
+    let out = patched(Format::Yaml, "a: 1\n", &json!({"b": {"c": [{"d": 1}]}}));
+    assert_eq!(out, "a: 1\nb:\n  c:\n    - d: 1\n");
+}
+
+#[test]
+fn json_keeps_its_unit_spaces_or_tabs() {
+    for unit in ["  ", "    ", "\t"] {
+        let text = format!(
+            "{{\n{unit}\"name\": \"w\",\n{unit}\"deps\": {{\n{unit}{unit}\"a\": 1\n{unit}}}\n}}\n"
+        );
+        let out = patched(
+            Format::Json,
+            &text,
+            &json!({"deps": {"b": {"x": [1]}}, "scripts": {"t": "run"}}),
+        );
+        let u = unit;
+        assert_eq!(
+            added(&text, &out),
+            format!(
+                "{u}{u}\"b\": {{\n{u}{u}{u}\"x\": [\n{u}{u}{u}{u}1\n{u}{u}{u}]\n{u}{u}}}\n{u}\"scripts\": {{\n{u}{u}\"t\": \"run\"\n{u}}}"
+            ),
+            "unit {unit:?}:\n{out}"
+        );
+    }
+}
+
+fn data(file: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn real_files_get_new_blocks_in_their_own_style() {
+    let text = data("ci-workflow.yml");
+    let out = patched(
+        Format::Yaml,
+        &text,
+        &json!({"jobs": {"lint": {
+            "runs-on": "ubuntu-latest",
+            "steps": [{"uses": "actions/checkout@v4"}, {"run": "cargo clippy"}],
+        }}}),
+    );
+    assert_eq!(
+        added(&text, &out),
+        concat!(
+            "  lint:\n",
+            "    runs-on: ubuntu-latest\n",
+            "    steps:\n",
+            "      - uses: actions/checkout@v4\n",
+            "      - run: cargo clippy",
+        )
+    );
+
+    let text = data("compose.yaml");
+    let out = patched(
+        Format::Yaml,
+        &text,
+        &json!({"services": {"cache": {"image": "redis:7", "volumes": ["cache:/data"]}}}),
+    );
+    assert_eq!(
+        added(&text, &out),
+        concat!(
+            "  cache:\n",
+            "    image: redis:7\n",
+            "    volumes:\n",
+            "      - cache:/data",
+        )
+    );
+
+    let text = data("deployment.yaml");
+    let patch = json!({"spec": {"template": {"spec": {
+        "volumes": [{"name": "data", "emptyDir": {"medium": "Memory"}}],
+    }}}});
+    let out = patched(Format::Yaml, &text, &patch);
+    assert_eq!(
+        added(&text, &out),
+        concat!(
+            "      volumes:\n",
+            "        - name: data\n",
+            "          emptyDir:\n",
+            "            medium: Memory",
+        )
+    );
+    // The same manifest as `kubectl get -o yaml` writes it: lists indentless.
+    let kubectl = concat!(
+        "apiVersion: apps/v1\n",
+        "kind: Deployment\n",
+        "spec:\n",
+        "  template:\n",
+        "    spec:\n",
+        "      containers:\n",
+        "      - name: api\n",
+        "        args:\n",
+        "        - --port\n",
+        "        - \"8080\"\n",
+    );
+    let out = patched(Format::Yaml, kubectl, &patch);
+    assert_eq!(
+        added(kubectl, &out),
+        concat!(
+            "      volumes:\n",
+            "      - name: data\n",
+            "        emptyDir:\n",
+            "          medium: Memory",
+        ),
+        "{kubectl}"
+    );
+
+    let text = data("package.json");
+    let out = patched(
+        Format::Json,
+        &text,
+        &json!({"engines": {"node": ">=20"}, "scripts": {"lint": {"cmd": "eslint"}}}),
+    );
+    assert_eq!(
+        added(&text, &out),
+        concat!(
+            "    \"lint\": {\n",
+            "      \"cmd\": \"eslint\"\n",
+            "    }\n",
+            "  \"engines\": {\n",
+            "    \"node\": \">=20\"\n",
+            "  }",
+        )
+    );
+}
