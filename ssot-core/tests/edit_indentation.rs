@@ -79,6 +79,32 @@ fn two_space_files_get_two_space_blocks() {
     );
 }
 
+/// The registry `examples/run.rs` runs `docs.check` of, patched as the run patches it.
+#[test]
+fn the_example_registry_gets_its_last_run_in_its_own_style() {
+    let path = format!(
+        "{}/../examples/data/store/registries/automation.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let out = patched(
+        Format::Yaml,
+        &text,
+        &json!({"automation": {"workflows": {"docs": {"check": last_run()}}}}),
+    );
+    assert_eq!(
+        added(&text, &out),
+        concat!(
+            "        last_run:\n",
+            "          run_id: r1\n",
+            "          outcome: succeeded\n",
+            "          steps:\n",
+            "            lists: succeeded\n",
+            "            count: failed",
+        )
+    );
+}
+
 #[test]
 fn four_space_files_get_four_space_blocks() {
     let text = concat!(

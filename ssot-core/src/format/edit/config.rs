@@ -108,7 +108,9 @@ impl ConfigDocument {
     /// into a mapping, anything else replaces the value it names, written in the
     /// style of the value it replaces. Keys the patch does not name keep their bytes,
     /// comments included. New keys go after the last key of their mapping, at its
-    /// indentation; in JSON the key before a new last key gains its comma, the one
+    /// indentation; what they hold over several lines is indented as the file
+    /// indents (its step, its style of lists under a key, its JSON unit: see the
+    /// [module documentation](super#indentation-of-new-content)); in JSON the key before a new last key gains its comma, the one
     /// byte outside the patched keys that changes. A patch that changes nothing leaves
     /// the text as it is.
     ///

@@ -47,6 +47,19 @@
 //! what the file reads. [`TaskDocument::verify`] reads the whole file, for callers
 //! (and tests) that want that check too.
 //!
+//! # Indentation of new content
+//!
+//! A new value written over several lines (a mapping or list that a merge patch
+//! adds, a nested field of a new task) is indented as the file indents: YAML by its
+//! step (the nearest key with block children in the mapping edited decides, else the
+//! document's most common step, else 2 spaces), with lists under a key written
+//! indented or "indentless" (`key:` then `- a` at the key's column) as the file
+//! writes them; JSON by its unit, spaces of any width or tabs, taken from the object
+//! or array edited, else from the document. The column of a list item's content
+//! (after `- `) is not a step: `steps:` with items `- {name: a}` two columns deeper
+//! indents by 2, not 4. Reading the whole document for its majority costs a parse,
+//! O(N), and happens only when the mapping edited does not show its style.
+//!
 //! # Alternatives considered
 //!
 //! - **`yaml-edit`** (a lossless YAML syntax tree on `rowan`, the design of
