@@ -3,9 +3,12 @@
 //! "indentless", `key:\n- a`), and in JSON its unit (spaces of any width, tabs).
 //! The real-style files of `tests/data/` (a CI workflow, a compose file, a
 //! Kubernetes manifest, a `package.json`) get content that looks like theirs.
+//!
+//! Deeper run: `PROPTEST_CASES=2000 cargo test -p ssot-core --test edit_indentation`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use proptest::prelude::*;
 use serde_json::{Value, json};
 use ssot_core::Format;
 use ssot_core::format::edit::ConfigDocument;
@@ -326,4 +329,145 @@ fn real_files_get_new_blocks_in_their_own_style() {
             "  }",
         )
     );
+}
+
+/// A generated block mapping: each entry a scalar, a nested mapping, or a list of
+/// scalars or of mappings.
+#[derive(Debug, Clone)]
+enum Gen {
+    Scalar,
+    Map(Vec<Gen>),
+    Scalars,
+    Maps(Vec<Gen>),
+}
+
+fn gen_map() -> impl Strategy<Value = Vec<Gen>> {
+    let leaf = Just(Gen::Scalar).boxed();
+    let value = leaf.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            Just(Gen::Scalar),
+            Just(Gen::Scalars),
+            proptest::collection::vec(inner.clone(), 1..3).prop_map(Gen::Map),
+            proptest::collection::vec(inner, 1..3).prop_map(Gen::Maps),
+        ]
+    });
+    proptest::collection::vec(value, 1..4)
+}
+
+/// Writes `entries` with keys at `pad`, children `step` deeper, lists indentless or
+/// not; records the path of every block mapping in `maps`.
+fn render(
+    entries: &[Gen],
+    pad: usize,
+    first: Option<&str>,
+    (step, indentless): (usize, bool),
+    path: &mut Vec<String>,
+    maps: &mut Vec<Vec<String>>,
+    out: &mut String,
+) {
+    maps.push(path.clone());
+    for (i, e) in entries.iter().enumerate() {
+        let key = format!("k{}_{i}", path.len());
+        match (i, first) {
+            (0, Some(lead)) => out.push_str(lead),
+            _ => out.push_str(&" ".repeat(pad)),
+        }
+        let list_pad = if indentless { pad } else { pad + step };
+        match e {
+            Gen::Scalar => out.push_str(&format!("{key}: v{i}\n")),
+            Gen::Scalars => {
+                out.push_str(&format!("{key}:\n"));
+                for j in 0..2 {
+                    out.push_str(&format!("{}- s{j}\n", " ".repeat(list_pad)));
+                }
+            }
+            Gen::Map(inner) => {
+                out.push_str(&format!("{key}:\n"));
+                path.push(key);
+                render(inner, pad + step, None, (step, indentless), path, maps, out);
+                path.pop();
+            }
+            Gen::Maps(inner) => {
+                out.push_str(&format!("{key}:\n"));
+                let lead = format!("{}- ", " ".repeat(list_pad));
+                // Items are not patched by path: record nothing below them.
+                let mut none = Vec::new();
+                render(
+                    inner,
+                    list_pad + 2,
+                    Some(&lead),
+                    (step, indentless),
+                    &mut vec![key],
+                    &mut none,
+                    out,
+                );
+            }
+        }
+    }
+}
+
+/// Whether `pred` holds for an entry of `entries` or below.
+fn any(entries: &[Gen], pred: &dyn Fn(&Gen) -> bool) -> bool {
+    entries.iter().any(|g| {
+        pred(g)
+            || match g {
+                Gen::Map(inner) | Gen::Maps(inner) => any(inner, pred),
+                _ => false,
+            }
+    })
+}
+
+/// The column of the key a line holds (after `- ` for a list item's first key).
+fn key_column(line: &str) -> usize {
+    let body = line.trim_start_matches(' ');
+    let indent = line.len() - body.len();
+    if body.starts_with("- ") {
+        indent + 2
+    } else {
+        indent
+    }
+}
+
+proptest! {
+    /// Whatever the step and the list style of a file, the block lines a patch adds
+    /// use them: each child one step deeper than its key (a list at the key's column
+    /// when the file writes them indentless).
+    #[test]
+    fn added_blocks_use_the_files_step_and_list_style(
+        entries in gen_map(),
+        step in 2..5usize,
+        indentless: bool,
+        pick: prop::sample::Index,
+    ) {
+        let (mut out, mut maps) = (String::new(), Vec::new());
+        render(&entries, 0, None, (step, indentless), &mut Vec::new(), &mut maps, &mut out);
+        let at = maps[pick.index(maps.len())].clone();
+        let new = json!({"nk": {"na": "x1", "nb": [{"nc": "x2", "nd": ["x3", "x4"]}], "ne": {"nf": "x5"}}});
+        let mut patch = new;
+        for key in at.iter().rev() {
+            patch = json!({key.clone(): patch});
+        }
+        let result = patched(Format::Yaml, &out, &patch);
+        let lines: Vec<&str> = result.lines().collect();
+        // What the file shows: a step only through a nested mapping or an indented
+        // list; a list style only through a list. What it does not show is 2
+        // spaces, lists indented.
+        let has_map = any(&entries, &|g| matches!(g, Gen::Map(_)));
+        let has_list = any(&entries, &|g| matches!(g, Gen::Scalars | Gen::Maps(_)));
+        let step = if has_map || (has_list && !indentless) { step } else { 2 };
+        let indentless = indentless && has_list;
+        for pair in lines.windows(2) {
+            let (line, next) = (pair[0], pair[1]);
+            if !(line.contains("nk") || line.contains(" n")) || !line.ends_with(':') {
+                continue;
+            }
+            let key = key_column(line);
+            let child = next.len() - next.trim_start_matches(' ').len();
+            if next.trim_start().starts_with("- ") && indentless {
+                prop_assert_eq!(child, key, "{}", result);
+            } else {
+                prop_assert_eq!(child, key + step, "{}", result);
+            }
+        }
+    }
 }
