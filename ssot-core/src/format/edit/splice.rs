@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::indent::{self, json_unit};
+use super::indent::{self, Indent, json_unit};
 use super::render::{
     Quoting, json_inline, json_pretty, yaml_block, yaml_flow, yaml_key, yaml_literal, yaml_string,
     yaml_under,
@@ -330,12 +330,21 @@ pub(crate) fn add_entry(
                 };
                 format!(" {}", yaml_string(s, style, false, cx.quoting))
             }
-            _ => yaml_under(
+            // Block lines: indented as the file indents.
+            Value::Array(a) if !a.is_empty() => yaml_under(
                 value,
                 &key_pad,
                 &indent::yaml(text, map, map.end),
                 cx.quoting,
             ),
+            Value::Object(o) if !o.is_empty() => yaml_under(
+                value,
+                &key_pad,
+                &indent::yaml(text, map, map.end),
+                cx.quoting,
+            ),
+            // One line: no indentation to find (which may cost a parse).
+            _ => yaml_under(value, &key_pad, &Indent::default(), cx.quoting),
         };
         return Ok(Splice {
             start: at,
