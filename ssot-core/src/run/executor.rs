@@ -12,8 +12,9 @@
 //! a freed worker takes the next ready node at once (no waves, no coordinator round
 //! trip). A worker sleeps on a condition variable only when nothing can start, and
 //! is woken when something can (or every 20 ms, to look at the cancel token and due
-//! retries). Per attempt: two lock acquisitions, O(log64 V) set work, O(degree) on
-//! success, O(transitive dependents) on failure. Every event is sent under the lock,
+//! retries). Per attempt: one lock hold (booking the attempt and taking the next
+//! node), O(log64 V) set work, O(degree) on success, O(transitive dependents) on
+//! failure. Every event is sent under the lock,
 //! so the event stream is in the order the state changed.
 //!
 //! The counts come from the plan's index arrays (see the `plan` module: its
@@ -316,8 +317,9 @@ impl Executor {
     /// [`Cancelled`](TaskOutcome::Cancelled). Blocks until the run ends.
     ///
     /// Cost per node: O(log64 V) for the ready sets, O(degree) on success, O(transitive
-    /// dependents) on failure, two lock acquisitions; plus O(V + E) to set up the
-    /// run and O(V log V) to build the record.
+    /// dependents) on failure, one lock hold; plus O(V) array copies to set up the
+    /// run (and, on a plan's first run unless [`Plan::prepare`] ran, O((V + E) +
+    /// V log V) to compute its index) and O(V) to build the record.
     ///
     /// # Errors
     ///
