@@ -26,13 +26,16 @@
 #![allow(clippy::print_stderr)]
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Bencher, BenchmarkId, Criterion, Throughput, criterion_group};
+use jiff::Timestamp;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
-use ssot_core::run::{CommandJob, Executor, JobError, Plan, RunContext};
+use ssot_core::run::{Attempt, AttemptOutcome, CommandJob, Executor, JobError, Plan, RunContext};
 use ssot_graph::DepGraph;
 
 const N: u32 = 100_000;
@@ -59,6 +62,50 @@ fn noop(id: &u32, _ctx: &RunContext) -> Result<(), JobError> {
     Ok(())
 }
 
+/// One counter per task: every runner's job body is `tally.ran(id)`, an atomic
+/// increment of the task's slot through `black_box` that no optimizer can remove,
+/// and each timed run is followed (outside the timer) by a check that every task ran
+/// exactly once.
+struct Tally(Vec<AtomicU32>);
+
+impl Tally {
+    fn new(n: u32) -> Tally {
+        Tally((0..n).map(|_| AtomicU32::new(0)).collect())
+    }
+
+    #[inline]
+    fn ran(&self, id: u32) {
+        self.0[black_box(id) as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Asserts that every task ran exactly once since the last check, and resets.
+    fn check_and_reset(&self) {
+        for (i, c) in self.0.iter().enumerate() {
+            let ran = c.swap(0, Ordering::Relaxed);
+            assert_eq!(ran, 1, "task {i} ran {ran} times");
+        }
+    }
+}
+
+/// Times `run` (and the drop of what it returns), checking the tally and the
+/// result between runs, outside the timer.
+fn timed<R>(b: &mut Bencher<'_>, tally: &Tally, mut run: impl FnMut() -> R, check: impl Fn(&R)) {
+    b.iter_custom(|iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let t = Instant::now();
+            let r = run();
+            total += t.elapsed();
+            tally.check_and_reset();
+            check(&r);
+            let t = Instant::now();
+            drop(black_box(r));
+            total += t.elapsed();
+        }
+        total
+    });
+}
+
 fn bench_noop(c: &mut Criterion) {
     for workers in [1usize, 2] {
         let mut group = c.benchmark_group(format!("run/noop/{workers}"));
@@ -69,6 +116,8 @@ fn bench_noop(c: &mut Criterion) {
             .num_threads(workers)
             .build()
             .expect("a rayon pool");
+        let tally = Tally::new(N);
+        let tally = &tally;
         for kind in ["random", "chain", "independent"] {
             let graph = workload(kind, N);
             let waves: Vec<Vec<u32>> = graph
@@ -78,36 +127,95 @@ fn bench_noop(c: &mut Criterion) {
                 .collect();
             let topo: Vec<u32> = graph.topo_order().into_iter().copied().collect();
             let plan = Plan::new(graph);
+            // The index arrays a plan computes once, on its first run (timed
+            // separately: `ssot_setup`); the floors' setup (waves, order) is outside
+            // their timings too.
+            plan.prepare();
             let executor = Executor::builder().workers(workers).build();
+            let job = |id: &u32, _: &RunContext| -> Result<(), JobError> {
+                tally.ran(*id);
+                Ok(())
+            };
             group.bench_function(BenchmarkId::new("ssot", kind), |b| {
-                b.iter(|| {
-                    let record = executor.run(&plan, &noop).expect("runs");
-                    assert_eq!(record.tasks.len(), N as usize);
-                });
+                timed(
+                    b,
+                    tally,
+                    || executor.run(&plan, &job).expect("runs"),
+                    |record| {
+                        assert_eq!(record.tasks.len(), N as usize);
+                        assert!(record.succeeded());
+                    },
+                );
             });
             group.bench_function(BenchmarkId::new("rayon_waves", kind), |b| {
-                b.iter(|| {
-                    pool.install(|| {
-                        for wave in &waves {
-                            wave.par_iter().for_each(|id| {
-                                black_box(id);
-                            });
-                        }
-                    });
-                });
+                timed(
+                    b,
+                    tally,
+                    || {
+                        pool.install(|| {
+                            for wave in &waves {
+                                wave.par_iter().for_each(|&id| tally.ran(id));
+                            }
+                        });
+                    },
+                    |()| {},
+                );
             });
             if workers == 1 {
                 group.bench_function(BenchmarkId::new("topo_loop", kind), |b| {
-                    b.iter(|| {
-                        for id in &topo {
-                            black_box(id);
-                        }
-                    });
+                    timed(
+                        b,
+                        tally,
+                        || {
+                            for &id in &topo {
+                                tally.ran(id);
+                            }
+                        },
+                        |()| {},
+                    );
+                });
+                group.bench_function(BenchmarkId::new("ssot_setup", kind), |b| {
+                    b.iter_batched(
+                        || Plan::new(plan.graph().clone()),
+                        |fresh| {
+                            fresh.prepare();
+                            fresh
+                        },
+                        BatchSize::LargeInput,
+                    );
                 });
             }
         }
         group.finish();
     }
+}
+
+/// What an attempt record costs on this machine, beside the executor's per-task
+/// figure: the two timestamps of an attempt, and the allocation of a node's
+/// attempt list holding one `Attempt`.
+fn bench_parts(c: &mut Criterion) {
+    let mut group = c.benchmark_group("run/parts");
+    group.bench_function("two_timestamps", |b| {
+        b.iter(|| (black_box(Timestamp::now()), black_box(Timestamp::now())));
+    });
+    group.bench_function("attempt_vec", |b| {
+        let now = Timestamp::now();
+        b.iter(|| {
+            black_box(vec![Attempt {
+                number: 1,
+                started: now,
+                ended: now,
+                outcome: AttemptOutcome::Succeeded,
+                error: None,
+                output_tail: String::new(),
+            }])
+        });
+    });
+    let lock = Mutex::new(0u64);
+    group.bench_function("mutex_lock_unlock", |b| {
+        b.iter(|| *lock.lock().expect("not poisoned") += 1);
+    });
+    group.finish();
 }
 
 fn bench_journal(c: &mut Criterion) {
@@ -206,5 +314,49 @@ fn bench_commands(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_noop, bench_journal, bench_commands);
-criterion_main!(benches);
+criterion_group!(
+    benches,
+    bench_noop,
+    bench_parts,
+    bench_journal,
+    bench_commands
+);
+
+/// One executor run of a `run/noop` workload, for instruction counts:
+/// `SSOT_RUN_ONCE=random:1 valgrind --tool=callgrind --toggle-collect='*run_inner*'
+/// --toggle-collect='*Shared*worker*' target/release/deps/run-*` counts the run
+/// alone (not building the graph). Without the variable: the criterion benches.
+fn main() {
+    if let Ok(spec) = std::env::var("SSOT_RUN_ONCE") {
+        run_once(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+fn run_once(spec: &str) {
+    let (kind, workers) = spec.split_once(':').unwrap_or((spec, "1"));
+    let workers: usize = workers.parse().expect("SSOT_RUN_ONCE=KIND:WORKERS");
+    let n = std::env::var("SSOT_RUN_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(N);
+    let plan = Plan::new(workload(kind, n));
+    let executor = Executor::builder().workers(workers).build();
+    let tally = Tally::new(n);
+    let job = |id: &u32, _: &RunContext| -> Result<(), JobError> {
+        tally.ran(*id);
+        Ok(())
+    };
+    let runs: usize = std::env::var("SSOT_RUN_TIMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    for _ in 0..runs {
+        let record = executor.run(&plan, &job).expect("runs");
+        tally.check_and_reset();
+        assert!(record.succeeded());
+        assert_eq!(record.tasks.len(), n as usize);
+    }
+}

@@ -309,3 +309,82 @@ fn a_panicking_job_is_a_failed_attempt() {
         .unwrap();
     assert_eq!(record.tasks["a"].outcome, TaskOutcome::Failed);
 }
+
+#[test]
+fn a_worker_carries_no_output_or_deadline_from_one_attempt_to_the_next() {
+    // One worker runs every attempt with the same context, reset in between.
+    let g = graph(&[("a", &[]), ("b", &["a"]), ("c", &["b"])]);
+    let mut plan = Plan::new(g);
+    plan.set_options(
+        "a",
+        TaskOptions {
+            timeout: Some(Duration::from_millis(1)),
+            retry: Some(RetryPolicy::Fixed {
+                retries: 1,
+                delay: Duration::ZERO,
+            }),
+            ..TaskOptions::default()
+        },
+    )
+    .unwrap();
+    let record = Executor::builder()
+        .workers(1)
+        .build()
+        .run(&plan, &|id: &&str, ctx: &RunContext| {
+            ctx.log(&format!("{id} {}", ctx.attempt()));
+            match *id {
+                // Times out on its first attempt only.
+                "a" if ctx.attempt() == 1 => {
+                    ctx.wait(Duration::from_secs(60));
+                    Ok(())
+                }
+                // No timeout of its own: a's deadline must not apply.
+                "b" => {
+                    assert!(ctx.deadline().is_none());
+                    assert!(!ctx.wait(Duration::from_millis(5)));
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        })
+        .unwrap();
+    let a = &record.tasks["a"];
+    assert_eq!(a.attempts[0].outcome, AttemptOutcome::TimedOut);
+    assert_eq!(a.attempts[0].output_tail, "a 1");
+    assert_eq!(a.attempts[1].outcome, AttemptOutcome::Succeeded);
+    assert_eq!(a.attempts[1].output_tail, "a 2");
+    assert_eq!(record.tasks["b"].attempts[0].output_tail, "b 1");
+    assert_eq!(record.tasks["b"].outcome, TaskOutcome::Succeeded);
+    assert_eq!(record.tasks["c"].attempts[0].output_tail, "c 1");
+    assert!(record.succeeded());
+}
+
+#[test]
+fn a_plan_runs_the_same_after_its_index_is_computed_and_after_a_reorder() {
+    let g = graph(&[("a", &[]), ("b", &[]), ("c", &["a"])]);
+    let plan = Plan::new(g);
+    plan.prepare();
+    let order = |plan: &Plan<&'static str>| {
+        let seen = Mutex::new(Vec::new());
+        let record = Executor::builder()
+            .workers(1)
+            .build()
+            .run(plan, &|id: &&'static str, _: &RunContext| {
+                seen.lock().unwrap().push(*id);
+                Ok(())
+            })
+            .unwrap();
+        assert!(record.succeeded());
+        assert_eq!(
+            record.tasks.keys().copied().collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        seen.into_inner().unwrap()
+    };
+    assert_eq!(order(&plan), ["a", "b", "c"]);
+    assert_eq!(order(&plan), ["a", "b", "c"]);
+    // A new order drops the shared index: the clone's runs follow it.
+    let reordered = plan.clone().with_order(["b", "c"]).unwrap();
+    assert_eq!(order(&reordered), ["b", "a", "c"]);
+    assert_eq!(order(&plan), ["a", "b", "c"]);
+}

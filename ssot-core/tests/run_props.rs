@@ -165,12 +165,24 @@ proptest! {
         let mut live_group = [0usize; 2];
         let mut failed = BTreeSet::new();
         let mut skipped = BTreeSet::new();
+        // Nodes waiting for a worker, by rank (`Plan::new` ranks by id): queued, or
+        // retrying (their zero delay has passed by the next start).
+        let mut ready = BTreeSet::new();
         for e in &events {
             let i = e.node;
             match &e.kind {
                 EventKind::Started { attempt } => {
                     for &d in &c.deps[i] {
                         prop_assert!(succeeded[d], "{i} started before dependency {d} succeeded");
+                    }
+                    prop_assert!(ready.remove(&i), "{i} started without being queued");
+                    // The queue order among ready nodes: the best-ranked one whose
+                    // group has room starts. (With a journal the events overlap the
+                    // jobs, so the groups' room is not readable from them.)
+                    if !c.journal {
+                        let room = |r: &usize| c.group[*r].is_none_or(|g| live_group[g] < c.limits[g]);
+                        let best = ready.iter().copied().filter(room).min();
+                        prop_assert!(best.is_none_or(|b| i < b), "{i} started before the better-ranked ready {best:?}");
                     }
                     attempts[i] += 1;
                     prop_assert_eq!(*attempt, attempts[i]);
@@ -195,7 +207,7 @@ proptest! {
                     match &e.kind {
                         EventKind::Succeeded { .. } => { succeeded[i] = true; terminal[i] += 1; }
                         EventKind::Failed { .. } => { failed.insert(i); terminal[i] += 1; }
-                        _ => {}
+                        _ => { ready.insert(i); }
                     }
                 }
                 EventKind::Skipped { because } => {
@@ -204,7 +216,7 @@ proptest! {
                     terminal[i] += 1;
                 }
                 EventKind::Cancelled => terminal[i] += 1,
-                EventKind::Queued => {}
+                EventKind::Queued => { prop_assert!(ready.insert(i), "{i} queued twice"); }
                 _ => prop_assert!(false, "unexpected event {:?}", e),
             }
         }

@@ -9,6 +9,7 @@
 //! its end and is then recorded as timed out.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::run::journal::Journal;
@@ -16,9 +17,22 @@ use std::time::{Duration, Instant};
 
 /// A shared flag that tells running jobs to stop. Cloning gives another handle to the
 /// same flag. Cancelling is one-way.
+///
+/// [`is_cancelled`](Self::is_cancelled) is one atomic load (the executor asks it
+/// once per attempt); the mutex and condition variable serve only
+/// [`RunContext::wait`].
 #[derive(Debug, Clone, Default)]
 pub struct CancelToken {
-    inner: Arc<(Mutex<bool>, Condvar)>,
+    inner: Arc<TokenInner>,
+}
+
+#[derive(Debug, Default)]
+struct TokenInner {
+    cancelled: AtomicBool,
+    /// Held while setting the flag and by a waiter between its check and its wait,
+    /// so that a waiter cannot miss the wake-up.
+    lock: Mutex<()>,
+    wake: Condvar,
 }
 
 impl CancelToken {
@@ -31,32 +45,35 @@ impl CancelToken {
     /// Cancels: every holder sees [`is_cancelled`](Self::is_cancelled), and every
     /// [`RunContext::wait`] returns.
     pub fn cancel(&self) {
-        let (lock, cv) = &*self.inner;
-        *lock.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        cv.notify_all();
+        let inner = &*self.inner;
+        let guard = inner.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.cancelled.store(true, Ordering::Release);
+        drop(guard);
+        inner.wake.notify_all();
     }
 
-    /// Whether [`cancel`](Self::cancel) was called.
+    /// Whether [`cancel`](Self::cancel) was called. One atomic load.
     #[must_use]
     pub fn is_cancelled(&self) -> bool {
-        *self.inner.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner.cancelled.load(Ordering::Acquire)
     }
 
     /// Waits until cancelled or `until`, whichever comes first; returns whether
     /// cancelled.
     fn wait_until(&self, until: Instant) -> bool {
-        let (lock, cv) = &*self.inner;
-        let mut cancelled = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = &*self.inner;
+        let mut guard = inner.lock.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            if *cancelled {
+            if inner.cancelled.load(Ordering::Acquire) {
                 return true;
             }
             let now = Instant::now();
             if now >= until {
                 return false;
             }
-            cancelled = cv
-                .wait_timeout(cancelled, until - now)
+            guard = inner
+                .wake
+                .wait_timeout(guard, until - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -92,6 +109,11 @@ impl Tail {
     pub(crate) fn into_string(self) -> String {
         self.buf
     }
+
+    /// What was kept, leaving the tail empty.
+    pub(crate) fn take(&mut self) -> String {
+        std::mem::take(&mut self.buf)
+    }
 }
 
 /// What a job is given for one attempt: the attempt number, the run's cancellation,
@@ -122,11 +144,6 @@ impl RunContext {
             output: Mutex::new(Tail::new(output_limit)),
             journal: None,
         }
-    }
-
-    pub(crate) fn with_journal(mut self, journal: Option<(Arc<Journal>, String)>) -> RunContext {
-        self.journal = journal;
-        self
     }
 
     /// Records in the run journal (if any) that process group `pgid` runs for this
@@ -200,11 +217,27 @@ impl RunContext {
             .push(text);
     }
 
-    pub(crate) fn into_output(self) -> String {
+    /// Readies a worker's context for its next attempt: each worker keeps one
+    /// context for the whole run instead of building one per attempt (which cost a
+    /// reference-count round trip on the shared cancel token per node).
+    pub(crate) fn reset(
+        &mut self,
+        attempt: u32,
+        timeout: Option<Duration>,
+        journal: Option<(Arc<Journal>, String)>,
+    ) {
+        self.attempt = attempt;
+        self.timeout = timeout;
+        self.deadline = timeout.map(|t| Instant::now() + t);
+        self.journal = journal;
+    }
+
+    /// The attempt's output tail, leaving the sink empty for the next attempt.
+    pub(crate) fn take_output(&mut self) -> String {
         self.output
-            .into_inner()
+            .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
-            .into_string()
+            .take()
     }
 }
 
