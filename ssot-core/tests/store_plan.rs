@@ -254,3 +254,36 @@ fn every_status_maps_to_one_graph_state() {
         ]
     );
 }
+
+#[test]
+fn the_plan_shares_tasks_and_root_causes_instead_of_copying_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // A chain `a <- b <- c <- d`, and `e` held by `d` and by `x` (ready).
+    write(
+        dir.path(),
+        "todo.md",
+        "- [ ] A 🆔 a\n- [ ] B 🆔 b ⛔ a\n- [ ] C 🆔 c ⛔ b\n- [ ] D 🆔 d ⛔ c\n\
+         - [ ] X 🆔 x\n- [ ] E 🆔 e ⛔ d,x\n",
+    );
+    let store = Store::open(dir.path()).unwrap();
+    let plan = store.plan().unwrap();
+
+    // The planned task is the parsed file's task, not a copy of it.
+    let file = store.task_file("todo.md").unwrap();
+    let c = plan.task("c").unwrap();
+    assert_eq!(c.task.index(), 2);
+    assert!(std::ptr::eq::<ssot_core::Task>(&*c.task, &file.tasks()[2]));
+    assert_eq!(c.task.title, "C");
+    assert_eq!(c.task.to_task(), file.tasks()[2]);
+
+    // Along the chain every blocked task has `a` as root cause: one shared slice.
+    let blocked = |id: &str| plan.blocked().iter().find(|b| b.id == id).unwrap();
+    for id in ["b", "c", "d"] {
+        assert_eq!(ids(&blocked(id).root_causes), ["a"]);
+    }
+    assert!(std::sync::Arc::ptr_eq(
+        &blocked("b").root_causes,
+        &blocked("d").root_causes
+    ));
+    assert_eq!(ids(&blocked("e").root_causes), ["a", "x"]);
+}

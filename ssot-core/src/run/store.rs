@@ -554,7 +554,7 @@ fn select_tasks(store: &Store, select: &impl Fn(&Task) -> bool) -> Result<Select
     for id in plan.graph().nodes() {
         if let Some(p) = plan.task(id.as_str()) {
             files.insert(p.task.id.clone(), p.location.file.clone());
-            tasks.push(p.task.clone());
+            tasks.push(p.task.to_task());
         }
     }
     tasks.sort_by(|a, b| a.id.cmp(&b.id));

@@ -34,7 +34,7 @@
 //! assert_eq!(plan.ready(), ["build"]);
 //! assert_eq!(plan.blocked()[0].id, "ship");
 //! assert_eq!(plan.blocked()[0].waiting_on, ["build", "test"]);
-//! assert_eq!(plan.blocked()[0].root_causes, ["build"]);
+//! assert_eq!(*plan.blocked()[0].root_causes, ["build"]);
 //! assert_eq!(plan.next_task().map(|t| t.location.to_string()), Some("todo.md:1".into()));
 //!
 //! // A dependency on a task no file holds is reported where it is written.
@@ -148,7 +148,7 @@ pub use self::health::{
 pub use self::manifest::{
     AuditRetention, ConfigSet, FileKind, FileRule, Manifest, Settings, SnapshotPolicy,
 };
-pub use self::plan::{Blocked, CriticalPath, Plan, PlannedTask};
+pub use self::plan::{Blocked, CriticalPath, Plan, PlannedTask, SharedTask};
 pub use self::read::{Document, RACY_WINDOW, ReadStats, TaskFile};
 pub use self::report::{Location, Problem, ProblemKind, Report};
 pub use self::retention::{AuditPruned, PruneAudit};

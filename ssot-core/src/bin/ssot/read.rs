@@ -137,7 +137,7 @@ fn plan_text(plan: &Plan, out: &Output) -> String {
         for b in plan.blocked() {
             text.push_str(&row(&b.id, crate::out::Paint::yellow, true));
             text.push_str(&format!("  waits on {}", list(&b.waiting_on)));
-            if b.root_causes != b.waiting_on {
+            if *b.root_causes != *b.waiting_on {
                 text.push_str(&format!("; root causes: {}", list(&b.root_causes)));
             }
             text.push('\n');
