@@ -124,6 +124,7 @@ mod report;
 mod scan;
 mod transaction;
 mod versions;
+mod wal;
 #[cfg(feature = "watch")]
 mod watch;
 
@@ -149,6 +150,7 @@ pub use self::read::{Document, RACY_WINDOW, ReadStats, TaskFile};
 pub use self::report::{Location, Problem, ProblemKind, Report};
 pub use self::scan::{Role, STATE_DIR, StoreFile};
 pub use self::transaction::Transaction;
+pub use self::wal::{CHECKPOINT_BYTES, CHECKPOINT_REVISIONS, Checkpointed, Redo};
 #[cfg(feature = "watch")]
 pub use self::watch::{DEFAULT_DEBOUNCE, Watcher};
 
@@ -250,6 +252,8 @@ impl StoreBuilder {
         };
         // Fail early on what would make every whole-store call fail.
         store.files()?;
+        // Finish the applies of a commit a crash interrupted (`wal.rs`).
+        store.recover_at_open();
         Ok(store)
     }
 
