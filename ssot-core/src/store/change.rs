@@ -77,11 +77,14 @@
 //! place without an fsync; every [`CHECKPOINT_REVISIONS`](super::CHECKPOINT_REVISIONS)
 //! revisions (or [`CHECKPOINT_BYTES`](super::CHECKPOINT_BYTES) of log) a checkpoint
 //! fsyncs the files changed since the last one and their directories, so a
-//! single-file change costs one fdatasync plus 2/128 of an fsync amortized. Counted
-//! with `strace -f -c -e trace=fsync,fdatasync,rename` over 200 single changes (see
-//! `BENCHMARKS.md`): 1 `fdatasync` and 2 `rename`s (the file, the head) per
-//! change, plus the checkpoints' fsyncs; before this design, 5 `fsync` and 1
-//! `fdatasync` per change, through the version store's journal.
+//! single-file change costs one fdatasync plus two syncs (the file's `fdatasync`,
+//! its directory's `fsync`) per 128 changes. Counted with `strace -f -c -e
+//! trace=fsync,fdatasync,rename,flock` over `ssot set` run 50 and 300 times (one
+//! process per change; see `BENCHMARKS.md`): per change **1 `fdatasync`, 0
+//! `fsync`**, 2 `rename`s (the file, the head), 8 `flock`s; over 300 changes, the two
+//! checkpoints added 2 `fdatasync` and 2 `fsync`. Before this design: 5 `fsync`, 1
+//! `fdatasync`, 2 `rename`s and 14 `flock`s per change, through the version store's
+//! journal.
 //!
 //! With `snapshot: every-change`: the version store's three ordered fsync rounds
 //! (commit: the staged files and the journal; sync: each touched directory; remove:
@@ -91,8 +94,10 @@
 //! `.ssot/versions/lock` when that directory exists, to finish a version store
 //! write a crash interrupted). Validation costs a parse of each changed file and,
 //! for changes that can alter ids or dependencies, a plan of the whole store from
-//! the cached reads (O(tasks)). Finding a task by id walks the store and `stat`s
-//! each task file (the cached reads' freshness check).
+//! the cached reads (O(tasks)). Finding a task by id goes through an id index
+//! checked against the indexed file (one `stat`); when that misses, the store is
+//! walked and every task file `stat`ed (see `Store::locate` for what the index can
+//! miss).
 //!
 //! [`VersionStore::write_with`]: ssot_version::VersionStore::write_with
 //! [`format::edit::Document`]: crate::format::edit::Document
@@ -542,8 +547,9 @@ impl Store {
     /// read through the cache (a `stat`, and a read only when it changed), and used
     /// if it still holds `id`. Otherwise the whole store is walked (a `stat` of
     /// every file), which also rebuilds the index. Measured with callgrind on the
-    /// 10,000-task, 100-file benchmark store: the walk was about 25 M of the 33 M
-    /// instructions of a `set_status` (see `BENCHMARKS.md`).
+    /// 10,000-task, 100-file benchmark store, once the fsyncs were gone: the walk
+    /// was 5.2 M of the 12.9 M instructions of a `set_status`; with the index a
+    /// `set_status` is 7.7 M (see `BENCHMARKS.md`).
     ///
     /// What the index misses: the walk refuses an id found in two files; through
     /// the index, an id added to another file outside the store since the last walk
