@@ -367,10 +367,7 @@ fn durable_sqlite(c: &mut Criterion) {
         let mut update = conn.prepare(UPDATE).expect("prepare");
         b.iter(|| {
             let n = update
-                .execute((
-                    FLIP[(i / TASKS) % 2],
-                    format!("t{}", (i * 7919) % TASKS),
-                ))
+                .execute((FLIP[(i / TASKS) % 2], format!("t{}", (i * 7919) % TASKS)))
                 .expect("update");
             assert_eq!(n, 1, "update {i} changed no row");
             i += 1;

@@ -657,8 +657,12 @@ fn a_task_moved_to_another_file_outside_the_store_is_found_again() {
     .unwrap();
     fs::write(dir.path().join("moved.md"), "- [/] Build 🆔 build\n").unwrap();
     let commit = store.set_status("build", Status::Done).unwrap();
-    assert!(commit.records.iter().any(|r| r.path == "moved.md"
-        && matches!(r.operation, Operation::SetStatus { .. })));
+    assert!(
+        commit
+            .records
+            .iter()
+            .any(|r| r.path == "moved.md" && matches!(r.operation, Operation::SetStatus { .. }))
+    );
     assert_eq!(read(dir.path(), "moved.md"), "- [x] Build 🆔 build\n");
 }
 

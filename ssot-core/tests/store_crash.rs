@@ -429,7 +429,10 @@ mod during {
             other => panic!("{other}"),
         }
         let text = fs::read_to_string(root.join("todo.md")).unwrap();
-        assert!(text.contains("Outside") && text.contains("- [ ] Build"), "{text}");
+        assert!(
+            text.contains("Outside") && text.contains("- [ ] Build"),
+            "{text}"
+        );
         assert_eq!(store.drift().unwrap().modified, ["todo.md"]);
         let recorded = store.record_drift().unwrap().unwrap();
         assert_eq!(recorded.revision, 3);
@@ -450,7 +453,9 @@ fn a_change_undone_outside_the_store_is_drift_not_redone() {
     let store = Store::open(root).unwrap();
     assert_eq!(fs::read_to_string(root.join("todo.md")).unwrap(), TODO);
     assert_eq!(store.drift().unwrap().modified, ["todo.md"]);
-    let _ = store.patch("config/app.yaml", &serde_json::json!({"replicas": 2})).unwrap();
+    let _ = store
+        .patch("config/app.yaml", &serde_json::json!({"replicas": 2}))
+        .unwrap();
     assert_eq!(fs::read_to_string(root.join("todo.md")).unwrap(), TODO);
     let _ = store.set_status("ship", Status::InProgress).unwrap();
     assert_eq!(
@@ -489,7 +494,10 @@ fn checkpoints_are_taken_by_commits_and_on_request() {
     assert!(text["revision"].as_u64().unwrap() >= ssot_core::store::CHECKPOINT_REVISIONS);
     let done = store.checkpoint().unwrap();
     assert_eq!(done.revision, store.revision().unwrap());
-    assert_eq!(done.synced, 1, "only todo.md changed since the last checkpoint");
+    assert_eq!(
+        done.synced, 1,
+        "only todo.md changed since the last checkpoint"
+    );
     assert!(done.repaired.is_empty());
     assert_log_explains(root, &store);
     let again = store.checkpoint().unwrap();

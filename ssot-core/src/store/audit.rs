@@ -496,10 +496,7 @@ impl AuditLog {
     /// (`wal.rs`) writes the head with [`mark_applied`](Self::mark_applied) once the
     /// group's files are in place, so a head behind the log marks a group whose files
     /// may not all be written.
-    pub(crate) fn append_unapplied(
-        &self,
-        records: &[Pending],
-    ) -> Result<Option<Appended>, Error> {
+    pub(crate) fn append_unapplied(&self, records: &[Pending]) -> Result<Option<Appended>, Error> {
         self.append_group(records, None, |_| Ok(false), false)
     }
 
@@ -815,7 +812,8 @@ impl AuditLog {
             let mut lines = Vec::new();
             let mut start = 0;
             for raw in bytes[..whole].split_inclusive(|&b| b == b'\n') {
-                let text = std::str::from_utf8(raw).map_err(|_| self.damaged(0, "not UTF-8 text"))?;
+                let text =
+                    std::str::from_utf8(raw).map_err(|_| self.damaged(0, "not UTF-8 text"))?;
                 let record = check_line(text.trim_end_matches('\n'))
                     .map_err(|r| self.damaged(lines.len() as u64 + 1, r))?;
                 lines.push((start, record));

@@ -96,7 +96,9 @@ impl Store {
     pub fn snapshot(&self, description: &str) -> Result<Version, Error> {
         // Under the store's lock: a commit renames its files one by one after its
         // commit point (`wal.rs`), and a snapshot must not see half of one.
-        self.locked(&BTreeSet::new(), || Ok(self.versions()?.snapshot(description)?))
+        self.locked(&BTreeSet::new(), || {
+            Ok(self.versions()?.snapshot(description)?)
+        })
     }
 
     /// Every version, newest first.

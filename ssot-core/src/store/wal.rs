@@ -218,8 +218,8 @@ impl Checkpoint {
     fn write(&self, state_dir: &Path) -> Result<(), Error> {
         let path = Checkpoint::path(state_dir);
         let tmp = state_dir.join(format!("checkpoint.tmp{}", std::process::id()));
-        let text = serde_json::to_string(self)
-            .map_err(|e| Error::io(&path, io::Error::other(e)))?;
+        let text =
+            serde_json::to_string(self).map_err(|e| Error::io(&path, io::Error::other(e)))?;
         fs::write(&tmp, text + "\n")
             .and_then(|()| fs::rename(&tmp, &path))
             .map_err(|e| {
@@ -642,7 +642,10 @@ mod tests {
         let redo = Redo::between(b"- [ ] Build\n- [ ] Ship\n", "- [x] Build\n- [ ] Ship\n");
         assert_eq!((redo.at, redo.cut, redo.put.as_str()), (3, 1, "x"));
         let created = Redo::between(b"", "new\n");
-        assert_eq!((created.at, created.cut, created.put.as_str()), (0, 0, "new\n"));
+        assert_eq!(
+            (created.at, created.cut, created.put.as_str()),
+            (0, 0, "new\n")
+        );
     }
 
     #[test]
