@@ -319,6 +319,24 @@ pub enum Error {
     #[error("the transaction has no change to commit; add changes before commit, or drop it")]
     EmptyTransaction,
 
+    /// A commit is durable (its audit records are in the log, the write-ahead log)
+    /// but one of its files was not written: it was changed outside the store while
+    /// the commit ran (it is then left as found), or writing it failed (the next
+    /// change of the file, [`Store::open`](crate::store::Store::open) or
+    /// [`Store::checkpoint`](crate::store::Store::checkpoint) writes it from the log).
+    #[cfg(feature = "store")]
+    #[error(
+        "revision {revision} is committed in the audit log, but `{path}` was not written: {reason}"
+    )]
+    Unapplied {
+        /// The committed revision.
+        revision: u64,
+        /// The file, relative to the store's root.
+        path: String,
+        /// Why, and what happens next.
+        reason: String,
+    },
+
     /// A schema could not be registered (a built-in one: a bug).
     #[error(transparent)]
     Schema(#[from] ssot_schema::Error),

@@ -643,3 +643,48 @@ fn a_problem_the_store_already_had_does_not_block_other_changes() {
     assert!(matches!(r, Err(Error::Invalid(_))), "{r:?}");
     assert_eq!(store.revision().unwrap(), 2);
 }
+
+/// Finding a task goes through an id index checked against the indexed file: a
+/// task moved to another file outside the store is found again by a walk.
+#[test]
+fn a_task_moved_to_another_file_outside_the_store_is_found_again() {
+    let (dir, store) = store();
+    store.set_status("build", Status::InProgress).unwrap();
+    fs::write(
+        dir.path().join("todo.md"),
+        "# Work\n\n- [ ] Test 🆔 test ⛔ build\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("moved.md"), "- [/] Build 🆔 build\n").unwrap();
+    let commit = store.set_status("build", Status::Done).unwrap();
+    assert!(
+        commit
+            .records
+            .iter()
+            .any(|r| r.path == "moved.md" && matches!(r.operation, Operation::SetStatus { .. }))
+    );
+    assert_eq!(read(dir.path(), "moved.md"), "- [x] Build 🆔 build\n");
+}
+
+/// What the index does not see (documented on `Store::locate`): an id copied into
+/// another file outside the store after the index was built. The change goes to the
+/// indexed file; `validate` reports the duplicate with both files.
+#[test]
+fn a_duplicate_id_added_outside_the_store_is_reported_by_validate() {
+    let (dir, store) = store();
+    store.set_status("build", Status::InProgress).unwrap();
+    fs::write(dir.path().join("copy.md"), "- [ ] Build again 🆔 build\n").unwrap();
+    store.set_status("build", Status::Done).unwrap();
+    assert!(read(dir.path(), "todo.md").contains("- [x] Build"));
+    let report = store.validate().unwrap();
+    assert!(
+        report
+            .problems()
+            .iter()
+            .any(|p| p.kind == ProblemKind::DuplicateId),
+        "{report:?}"
+    );
+    // A new handle walks the store first, and refuses the ambiguous id.
+    let fresh = Store::open(dir.path()).unwrap();
+    assert!(fresh.set_status("build", Status::Pending).is_err());
+}

@@ -270,6 +270,15 @@ mod killed {
             // Whatever the crash left unrecorded is found as drift and recorded.
             let _ = store.record_drift().unwrap();
             assert_log_explains(root, &store);
+            // A crashed apply is finished from the log, never recorded as drift:
+            // the only `External` records are the first revision's baseline.
+            let log = store.audit_log().unwrap();
+            assert!(
+                log.iter()
+                    .filter(|r| matches!(r.operation, Operation::External))
+                    .all(|r| r.revision == 1),
+                "{snapshot}, crash at {point}: an External record after the baseline: {log:#?}"
+            );
             assert!(store.validate().unwrap().problems().is_empty());
             // The store goes on working after the crash.
             let _ = store.set_status("ship", Status::InProgress).unwrap();
@@ -294,6 +303,79 @@ mod killed {
         );
     }
 
+    /// Runs the child until it stops at crash point `name`; the store's directory.
+    fn crash_at(name: &str) -> tempfile::TempDir {
+        for step in 1.. {
+            let dir = tempfile::tempdir().unwrap();
+            setup(dir.path(), "on-request");
+            match run_child(dir.path(), step) {
+                Outcome::Crashed(point) if point.ends_with(name) => return dir,
+                Outcome::Crashed(_) => {}
+                Outcome::Done(_) => panic!("no crash point {name}"),
+            }
+        }
+        unreachable!()
+    }
+
+    /// A crash during the audit append that left the group's last line torn (or
+    /// missing), so its fdatasync never returned: none of the transaction, and the
+    /// group's first records are cut off the log too.
+    #[test]
+    fn a_group_cut_short_in_the_log_is_none_of_the_transaction() {
+        for keep_partial_line in [true, false] {
+            let dir = crash_at("audit:after-sync");
+            let root = dir.path();
+            let log_path = root.join(".ssot/audit.log");
+            let log = fs::read(&log_path).unwrap();
+            let lines = log.split_inclusive(|&b| b == b'\n').count();
+            assert!(lines >= 4, "the baseline and the three changes: {lines}");
+            let last_start = log[..log.len() - 1]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .unwrap()
+                + 1;
+            let cut = if keep_partial_line {
+                log.len() - 10
+            } else {
+                last_start
+            };
+            fs::write(&log_path, &log[..cut]).unwrap();
+            let store = Store::open(root).unwrap();
+            let old: Tree = FILES
+                .iter()
+                .map(|(p, t)| (p.to_string(), Some((*t).to_owned())))
+                .collect();
+            assert_eq!(tree(root), old, "torn (partial line: {keep_partial_line})");
+            assert!(store.audit_log().unwrap().is_empty());
+            assert!(store.verify_audit().unwrap().is_ok());
+            let _ = store.record_drift().unwrap();
+            assert_log_explains(root, &store);
+            let _ = transaction(&store).unwrap();
+            assert_log_explains(root, &store);
+        }
+    }
+
+    /// After the commit point and the first of the three files: all of it once the
+    /// store is opened again, each revision once, no External record.
+    #[test]
+    fn a_crash_after_the_first_file_is_applied_is_all_after_reopening() {
+        let dir = crash_at("wal:applied");
+        let root = dir.path();
+        let (_, new) = old_and_new("on-request");
+        let written = FILES
+            .iter()
+            .filter(|(p, t)| fs::read_to_string(root.join(p)).unwrap() != *t)
+            .count();
+        assert_eq!(written, 1, "the crash came after one file");
+        let store = Store::open(root).unwrap();
+        assert_eq!(tree(root), new);
+        let log = store.audit_log().unwrap();
+        assert!(log.iter().all(|r| r.revision == 1), "{log:#?}");
+        assert!(store.verify_audit().unwrap().is_ok());
+        assert!(store.drift().unwrap().is_empty());
+        assert_log_explains(root, &store);
+    }
+
     #[test]
     fn a_transaction_killed_at_every_crash_point_is_all_or_nothing() {
         crash_everywhere("on-request");
@@ -303,6 +385,123 @@ mod killed {
     fn a_transaction_with_a_snapshot_killed_at_every_crash_point_is_all_or_nothing() {
         crash_everywhere("every-change");
     }
+}
+
+/// A file saved by an editor while a commit runs (between reading it under the lock
+/// and writing it) is left as the editor saved it: the commit is in the log, says
+/// so (`Unapplied`), and the next look records the file as an outside change.
+#[cfg(feature = "fault-injection")]
+mod during {
+    use super::*;
+    use std::cell::RefCell;
+    use std::path::PathBuf;
+
+    thread_local! {
+        /// The file this thread's hook appends to at `wal:staged`.
+        static EDIT: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+    }
+
+    fn hook(name: &'static str) {
+        if name == "wal:staged" {
+            EDIT.with(|e| {
+                if let Some(path) = e.borrow_mut().take() {
+                    let mut text = fs::read_to_string(&path).unwrap();
+                    text.push_str("- [ ] Outside 🆔 outside\n");
+                    fs::write(&path, text).unwrap();
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn a_file_saved_outside_while_a_commit_runs_is_left_as_saved() {
+        let (dir, store) = fresh();
+        let root = dir.path();
+        let _ = store.set_status("ship", Status::InProgress).unwrap();
+        ssot_core::version::set_fault_hook(Some(hook));
+        EDIT.with(|e| *e.borrow_mut() = Some(root.join("todo.md")));
+        let err = store.set_status("build", Status::Done).unwrap_err();
+        EDIT.with(|e| *e.borrow_mut() = None);
+        match &err {
+            Error::Unapplied { revision, path, .. } => {
+                assert_eq!((*revision, path.as_str()), (2, "todo.md"));
+            }
+            other => panic!("{other}"),
+        }
+        let text = fs::read_to_string(root.join("todo.md")).unwrap();
+        assert!(
+            text.contains("Outside") && text.contains("- [ ] Build"),
+            "{text}"
+        );
+        assert_eq!(store.drift().unwrap().modified, ["todo.md"]);
+        let recorded = store.record_drift().unwrap().unwrap();
+        assert_eq!(recorded.revision, 3);
+        assert_log_explains(root, &store);
+    }
+}
+
+/// An undo made outside the store (the file put back to its text before the last
+/// change) is an outside change: not redone from the log, recorded as drift.
+#[test]
+fn a_change_undone_outside_the_store_is_drift_not_redone() {
+    let (dir, store) = fresh();
+    let root = dir.path();
+    let _ = store.set_status("build", Status::Done).unwrap();
+    assert_ne!(fs::read_to_string(root.join("todo.md")).unwrap(), TODO);
+    fs::write(root.join("todo.md"), TODO).unwrap();
+    drop(store);
+    let store = Store::open(root).unwrap();
+    assert_eq!(fs::read_to_string(root.join("todo.md")).unwrap(), TODO);
+    assert_eq!(store.drift().unwrap().modified, ["todo.md"]);
+    let _ = store
+        .patch("config/app.yaml", &serde_json::json!({"replicas": 2}))
+        .unwrap();
+    assert_eq!(fs::read_to_string(root.join("todo.md")).unwrap(), TODO);
+    let _ = store.set_status("ship", Status::InProgress).unwrap();
+    assert_eq!(
+        fs::read_to_string(root.join("todo.md")).unwrap(),
+        TODO.replace("- [ ] Ship", "- [/] Ship")
+    );
+    let externals = store
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.revision > 1 && r.operation == ssot_core::store::Operation::External)
+        .count();
+    assert_eq!(externals, 1);
+    assert_log_explains(root, &store);
+}
+
+/// `Store::checkpoint` makes everything durable and moves the checkpoint; a store
+/// keeps working across checkpoints taken by the commits themselves.
+#[test]
+fn checkpoints_are_taken_by_commits_and_on_request() {
+    let (dir, store) = fresh();
+    let root = dir.path();
+    let first = store.checkpoint().unwrap();
+    assert_eq!((first.revision, first.synced), (0, 0));
+    let mut to = Status::InProgress;
+    for _ in 0..(ssot_core::store::CHECKPOINT_REVISIONS + 5) {
+        let _ = store.set_status("ship", to).unwrap();
+        to = if to == Status::InProgress {
+            Status::Pending
+        } else {
+            Status::InProgress
+        };
+    }
+    let text: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(root.join(".ssot/checkpoint")).unwrap()).unwrap();
+    assert!(text["revision"].as_u64().unwrap() >= ssot_core::store::CHECKPOINT_REVISIONS);
+    let done = store.checkpoint().unwrap();
+    assert_eq!(done.revision, store.revision().unwrap());
+    assert_eq!(
+        done.synced, 1,
+        "only todo.md changed since the last checkpoint"
+    );
+    assert!(done.repaired.is_empty());
+    assert_log_explains(root, &store);
+    let again = store.checkpoint().unwrap();
+    assert_eq!((again.revision, again.synced), (done.revision, 0));
 }
 
 fn fresh() -> (tempfile::TempDir, Store) {

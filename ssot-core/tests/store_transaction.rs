@@ -184,18 +184,19 @@ fn crash_once(point: &'static str, test: impl FnOnce() -> Result<ssot_core::stor
 
 #[cfg(feature = "fault-injection")]
 #[test]
-fn crash_after_the_files_before_the_audit_is_recovered_exactly_once() {
+fn crash_after_the_first_file_is_finished_from_the_log_exactly_once() {
     let (dir, store) = store();
     store.set_status("lint", Status::Done).unwrap();
     let root = dir.path().to_path_buf();
-    crash_once("commit:files-written", move || {
+    // After the commit point (the audit append) and the first of the two files.
+    crash_once("wal:applied", move || {
         store
             .transaction()
             .set_status("build", Status::Done)
             .set_status("fmt", Status::Done)
             .commit()
     });
-    // Reopening finishes the write and appends its records, once.
+    // Reopening writes the other file from the log; the records are there once.
     let store = Store::open(&root).unwrap();
     assert_eq!(store.revision().unwrap(), 2);
     let again = Store::open(&root).unwrap();
@@ -215,13 +216,16 @@ fn crash_after_the_files_before_the_audit_is_recovered_exactly_once() {
 
 #[cfg(feature = "fault-injection")]
 #[test]
-fn crash_after_the_audit_before_the_journal_is_removed_is_not_appended_twice() {
+fn crash_after_the_audit_before_the_file_is_written_is_finished_once() {
     let (dir, store) = store();
     let root = dir.path().to_path_buf();
     crash_once("audit:after-sync", move || {
         store.set_status("build", Status::Done)
     });
+    assert!(!read(&root, "todo.md").contains("- [x] Build"));
     let store = Store::open(&root).unwrap();
+    assert!(read(&root, "todo.md").contains("- [x] Build"));
+    assert!(store.drift().unwrap().is_empty());
     assert_eq!(store.revision().unwrap(), 1);
     let changes = store
         .audit_log()

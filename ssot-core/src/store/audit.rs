@@ -69,6 +69,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::retention::{self, Anchor, AnchorError, AuditPruned, PruneAudit};
+use super::wal::Redo;
 use crate::error::Error;
 
 /// The hash a first record names as its `prev`.
@@ -131,6 +132,18 @@ pub struct AuditRecord {
     pub before: Option<String>,
     /// BLAKE3 (hex) of the file's bytes after; `None`: deleted.
     pub after: Option<String>,
+    /// How to redo the change from the `before` bytes: the audit log is the store's
+    /// write-ahead log (see [`Redo`]). On every record that changes a file through
+    /// the store; absent on `External` and `Rollback` records and on records written
+    /// before the log carried it. Covered by [`hash`](Self::hash) like every field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redo: Option<Redo>,
+    /// On the last record of a group written ahead of its files (see `wal.rs`): the
+    /// number of records in the group. A group whose records carry a redo but whose
+    /// last record lacks this was cut short by a crash during its append (never
+    /// acknowledged): it is removed, never replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<u64>,
     /// The `ssot-version` id recorded with this revision, if any.
     pub version: Option<String>,
     /// `hash` of the previous record ([`GENESIS`] for the first).
@@ -149,6 +162,10 @@ struct Unhashed<'a> {
     path: &'a str,
     before: &'a Option<String>,
     after: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redo: Option<&'a Redo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<u64>,
     version: &'a Option<String>,
     prev: &'a str,
 }
@@ -162,6 +179,9 @@ pub(crate) struct Pending {
     pub(crate) path: String,
     pub(crate) before: Option<String>,
     pub(crate) after: Option<String>,
+    /// The record's redo (see [`AuditRecord::redo`]).
+    #[serde(default)]
+    pub(crate) redo: Option<Redo>,
 }
 
 /// One event per committed record: what changed, where, at which revision.
@@ -290,6 +310,7 @@ const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
 fn line_of(
     revision: u64,
     p: &Pending,
+    group: Option<u64>,
     version: &Option<String>,
     prev: &str,
 ) -> Result<(String, String), Error> {
@@ -301,6 +322,8 @@ fn line_of(
         path: &p.path,
         before: &p.before,
         after: &p.after,
+        redo: p.redo.as_ref(),
+        group,
         version,
         prev,
     })
@@ -452,6 +475,8 @@ pub(crate) struct AuditLog {
 #[derive(Debug)]
 pub(crate) struct Appended {
     pub(crate) records: Vec<AuditRecord>,
+    /// The log's length after the group: where the next record starts.
+    pub(crate) end: u64,
 }
 
 impl AuditLog {
@@ -628,6 +653,24 @@ impl AuditLog {
         version: Option<String>,
         skip: impl FnOnce(&AuditLog) -> Result<bool, Error>,
     ) -> Result<Option<Appended>, Error> {
+        self.append_group(records, version, skip, true)
+    }
+
+    /// [`append`](Self::append) without writing `audit.head`: the write-ahead commit
+    /// (`wal.rs`) writes the head with [`mark_applied`](Self::mark_applied) once the
+    /// group's files are in place, so a head behind the log marks a group whose files
+    /// may not all be written.
+    pub(crate) fn append_unapplied(&self, records: &[Pending]) -> Result<Option<Appended>, Error> {
+        self.append_group(records, None, |_| Ok(false), false)
+    }
+
+    fn append_group(
+        &self,
+        records: &[Pending],
+        version: Option<String>,
+        skip: impl FnOnce(&AuditLog) -> Result<bool, Error>,
+        head: bool,
+    ) -> Result<Option<Appended>, Error> {
         use std::os::unix::fs::MetadataExt as _;
         let mut tail = self.lock_tail();
         let lock_file = loop {
@@ -669,8 +712,10 @@ impl AuditLog {
             let mut prev = tail.hash.clone();
             let mut text = String::new();
             let mut out = Vec::with_capacity(records.len());
-            for p in records {
-                let (line, hash) = line_of(revision, p, &version, &prev)?;
+            for (i, p) in records.iter().enumerate() {
+                // The write-ahead commit closes its group (see `AuditRecord::group`).
+                let group = (!head && i + 1 == records.len()).then_some(records.len() as u64);
+                let (line, hash) = line_of(revision, p, group, &version, &prev)?;
                 text.push_str(&line);
                 out.push(AuditRecord {
                     revision,
@@ -680,6 +725,8 @@ impl AuditLog {
                     path: p.path.clone(),
                     before: p.before.clone(),
                     after: p.after.clone(),
+                    redo: p.redo.clone(),
+                    group,
                     version: version.clone(),
                     prev: std::mem::replace(&mut prev, hash.clone()),
                     hash,
@@ -701,8 +748,13 @@ impl AuditLog {
             for r in &out {
                 tail.last.insert(r.path.clone(), r.after.clone());
             }
-            self.write_head(revision, &prev);
-            Ok(Some(Appended { records: out }))
+            if head {
+                self.write_head(revision, &prev);
+            }
+            Ok(Some(Appended {
+                records: out,
+                end: tail.offset,
+            }))
         })();
         let unlocked = lock_file.unlock().map_err(|e| Error::io(&self.path, e));
         let appended = result?;
@@ -1065,6 +1117,189 @@ fn scan_bytes(
     (records, None, ends)
 }
 
+/// The write-ahead log's reads and marks (see `wal.rs`).
+impl AuditLog {
+    /// The last revision, its last record's hash, and the log's length in bytes of
+    /// whole lines (`0`, [`GENESIS`], `0` for an empty log).
+    pub(crate) fn position(&self) -> Result<(u64, String, u64), Error> {
+        let mut tail = self.lock_tail();
+        self.refresh(&mut tail, false)?;
+        Ok((tail.revision, tail.hash.clone(), tail.offset))
+    }
+
+    /// The last revision in the log, read from its end only (the last whole line,
+    /// its hash checked, not its chain): `None` when there is no log or no record.
+    /// For [`Store::open`](super::Store::open), which must not read a long log.
+    pub(crate) fn last_revision_quick(&self) -> Option<u64> {
+        let file = File::open(&self.path).ok()?;
+        let len = file.metadata().ok()?.len();
+        let mut window: u64 = 64 * 1024;
+        loop {
+            let from = len.saturating_sub(window);
+            let mut buf = vec![0; usize::try_from(len - from).ok()?];
+            file.read_exact_at(&mut buf, from).ok()?;
+            let whole = buf.iter().rposition(|&b| b == b'\n')?;
+            match buf[..whole].iter().rposition(|&b| b == b'\n') {
+                Some(start) => {
+                    let line = std::str::from_utf8(&buf[start + 1..whole]).ok()?;
+                    return check_line(line).ok().map(|r| r.revision);
+                }
+                None if from == 0 => {
+                    let line = std::str::from_utf8(&buf[..whole]).ok()?;
+                    return check_line(line).ok().map(|r| r.revision);
+                }
+                None => window = window.saturating_mul(4),
+            }
+        }
+    }
+
+    /// The revision `audit.head` names (`None`: no readable head). With the
+    /// write-ahead commit, the head is written once a group's files are in place,
+    /// so the groups after it are the ones whose files may not all be written.
+    pub(crate) fn head_revision(&self) -> Option<u64> {
+        let text = fs::read_to_string(&self.head_path).ok()?;
+        serde_json::from_str::<Head>(&text).ok().map(|h| h.revision)
+    }
+
+    /// Removes the last group when a crash cut it short during its append (see
+    /// [`AuditRecord::group`]): truncates the log to the group's first line and
+    /// syncs it, under the log's lock. Returns whether it did. Reads the whole log;
+    /// called by recovery only, when the head is behind the log.
+    pub(crate) fn cut_torn_group(&self) -> Result<bool, Error> {
+        let mut tail = self.lock_tail();
+        self.refresh(&mut tail, false)?;
+        let Some(file) = tail.file.as_ref() else {
+            return Ok(false);
+        };
+        let lock_file = file.try_clone().map_err(|e| Error::io(&self.path, e))?;
+        lock_file.lock().map_err(|e| Error::io(&self.path, e))?;
+        let result = (|| -> Result<bool, Error> {
+            let bytes = fs::read(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            // (start offset, record) of each whole line.
+            let mut lines = Vec::new();
+            let mut start = 0;
+            for raw in bytes[..whole].split_inclusive(|&b| b == b'\n') {
+                let text =
+                    std::str::from_utf8(raw).map_err(|_| self.damaged(0, "not UTF-8 text"))?;
+                let record = check_line(text.trim_end_matches('\n'))
+                    .map_err(|r| self.damaged(lines.len() as u64 + 1, r))?;
+                lines.push((start, record));
+                start += raw.len();
+            }
+            let Some((_, last)) = lines.last() else {
+                return Ok(false);
+            };
+            if last.redo.is_none() || last.group.is_some() {
+                return Ok(false);
+            }
+            let revision = last.revision;
+            let Some(&(cut_at, _)) = lines.iter().find(|(_, r)| r.revision == revision) else {
+                return Ok(false);
+            };
+            let Some(file) = tail.file.as_ref() else {
+                return Ok(false);
+            };
+            file.set_len(cut_at as u64)
+                .and_then(|()| file.sync_data())
+                .map_err(|e| Error::io(&self.path, e))?;
+            Ok(true)
+        })();
+        let unlocked = lock_file.unlock().map_err(|e| Error::io(&self.path, e));
+        let cut = result?;
+        unlocked?;
+        if cut {
+            // Read again from the start: the tail named the records cut off.
+            *tail = Tail {
+                file: None,
+                offset: 0,
+                lines: 0,
+                revision: 0,
+                hash: GENESIS.to_owned(),
+                last: HashMap::new(),
+            };
+            self.refresh(&mut tail, false)?;
+        }
+        Ok(cut)
+    }
+
+    /// Writes `audit.head` for the group `revision` whose last record is `hash`:
+    /// its files are in place (see [`append_unapplied`](Self::append_unapplied)).
+    pub(crate) fn mark_applied(&self, revision: u64, hash: &str) {
+        self.write_head(revision, hash);
+    }
+
+    /// The records after the one whose line ends at byte `offset` and whose hash is
+    /// `hash` (a checkpoint), checked, oldest first, and the log's length in whole
+    /// lines. When `offset` is not such a line end any more (the log was replaced
+    /// or rewritten), the records after the one with that hash, found by reading the
+    /// whole log; when no record has it, every record (more to check, never less).
+    pub(crate) fn records_after(
+        &self,
+        offset: u64,
+        hash: &str,
+    ) -> Result<(Vec<AuditRecord>, u64), Error> {
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        let len = file.metadata().map_err(|e| Error::io(&self.path, e))?.len();
+        if offset <= len {
+            // From the byte before `offset`, which must end a line.
+            let from = offset.saturating_sub(1);
+            let size = usize::try_from(len - from)
+                .map_err(|_| self.damaged(0, "the log is too large to read"))?;
+            let mut buf = vec![0; size];
+            file.read_exact_at(&mut buf, from)
+                .map_err(|e| Error::io(&self.path, e))?;
+            let body = if offset == 0 {
+                Some(&buf[..])
+            } else if buf.first() == Some(&b'\n') {
+                Some(&buf[1..])
+            } else {
+                None
+            };
+            if let Some(body) = body
+                && let Some(records) = chained(body, hash)
+            {
+                let whole = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                return Ok((records, offset + whole as u64));
+            }
+        }
+        let all = self.read_all()?;
+        let end = {
+            let bytes = fs::read(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) as u64
+        };
+        let after = all
+            .iter()
+            .rposition(|r| r.hash == hash)
+            .map_or(0, |i| i + 1);
+        Ok((all[after..].to_vec(), end))
+    }
+}
+
+/// The records of the whole lines of `buf`, if each checks and the first chains to
+/// `prev`; `None` otherwise.
+fn chained(buf: &[u8], prev: &str) -> Option<Vec<AuditRecord>> {
+    let whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut prev = prev.to_owned();
+    let mut out = Vec::new();
+    for raw in buf[..whole].split(|&b| b == b'\n') {
+        if raw.is_empty() {
+            continue;
+        }
+        let record = check_line(std::str::from_utf8(raw).ok()?).ok()?;
+        if record.prev != prev {
+            return None;
+        }
+        prev.clone_from(&record.hash);
+        out.push(record);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1080,12 +1315,13 @@ mod tests {
             path: path.into(),
             before: None,
             after: Some("ab".repeat(32)),
+            redo: None,
         }
     }
 
     #[test]
     fn a_line_checks_and_an_edited_line_does_not() {
-        let (line, hash) = line_of(1, &pending("a.md"), &None, GENESIS).unwrap();
+        let (line, hash) = line_of(1, &pending("a.md"), None, &None, GENESIS).unwrap();
         let record = check_line(line.trim_end()).unwrap();
         assert_eq!(record.hash, hash);
         assert_eq!(record.revision, 1);

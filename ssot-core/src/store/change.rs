@@ -31,54 +31,73 @@
 //!    held against a change (they are compared without line numbers, which an edit
 //!    may shift). A refused change is [`Error::Invalid`] with the report; nothing is
 //!    written.
-//! 6. **Write** every changed file, all or nothing, as one
-//!    [`ssot_version::WriteSet`] (with an `expect` of each file's hash as read, so
-//!    a file changed behind the lock fails the commit with a conflict instead of
-//!    being overwritten), through [`VersionStore::write_with`]; its note carries the
-//!    commit's audit records. Once the files are in place, and before the version
-//!    store's journal is removed, the records are **appended** to the audit log as
-//!    one revision. Then the read cache's entries of the files are invalidated and
-//!    one [`Event`] per record is published to [`Store::subscribe`]rs. With
-//!    `snapshot: every-change` in the manifest the same write also records a version
-//!    (its id is in every record of the revision and in [`Commit::version`]).
+//! 6. **Write**, with the audit log as the write-ahead log (`wal.rs`): each changed
+//!    file's new bytes are staged in a temporary file beside it; the records, each
+//!    with its redo (the splice from the text before it to the text after it), are
+//!    **appended** to the audit log as one revision with one `fdatasync`: the
+//!    commit point. Then each staged file is renamed over its file, unless the
+//!    file's bytes changed since they were read under the lock (then it is left as
+//!    found and the commit returns [`Error::Unapplied`]); then `.ssot/audit.head`
+//!    is written, marking the group applied. Then the read cache's entries of the
+//!    files are invalidated and one [`Event`] per record is published to
+//!    [`Store::subscribe`]rs.
+//!
+//!    With `snapshot: every-change` in the manifest the files are instead written
+//!    all or nothing as one [`ssot_version::WriteSet`] (with an `expect` of each
+//!    file's hash as read), through [`VersionStore::write_with`], which also records
+//!    a version (its id is in every record of the revision and in
+//!    [`Commit::version`]); its note carries the records, which are appended once
+//!    the files are in place and before the version store's journal is removed.
 //!
 //! # Crashes
 //!
-//! A crash before the version store's commit point leaves every file as it was and
-//! no record. A crash after it is finished by whoever next locks the version store
-//! (opening the store is enough): the files are rolled forward, and the recovery
-//! hook (registered by every [`Store`]) appends the note's records unless the log
-//! already has them, so each committed revision is in the log exactly once. A torn
-//! last line of the log is cut off at the next append (see `audit.rs`).
+//! A crash before the audit append's `fdatasync` returns leaves every file as it
+//! was: the staged files are never renamed, and a group the crash cut short in the
+//! log is removed by the next recovery (see `AuditRecord::group`). A crash after it
+//! is finished from the log by whoever next takes the store's lock (opening the
+//! store is enough): the files not yet written are redone from their records, and
+//! no `External` record is made for them. See `wal.rs` for how a crashed apply is
+//! told from an outside edit, and for an operating-system crash.
 //!
-//! A write that fails after the version store's commit point (a directory that
-//! refuses the rename) returns its error after one more attempt to finish the
-//! journal (which, if it works, appends the records through the hook); if that
-//! fails too, the files stay a mix of old and new until an operation on the store
-//! can finish the journal (the version store rolls forward, never back).
+//! With `snapshot: every-change`, a crash before the version store's commit point
+//! leaves every file as it was and no record; a crash after it is finished by
+//! whoever next locks the version store: the files are rolled forward, and the
+//! recovery hook appends the note's records unless the log already has them, so
+//! each committed revision is in the log exactly once.
 //!
-//! An audit append that fails (a full disk) after the files are in place returns
-//! [`Error::Version`] (`Finish`: the files are in place, the journal stays); the next
-//! operation on the store, in any process, appends the records through the same hook.
+//! A failure to stage (a read-only directory, a full disk) or to append refuses the
+//! commit: nothing is written. A rename that fails after the commit point returns
+//! [`Error::Unapplied`]; the head stays behind, so the next commit, open or
+//! [`Store::checkpoint`] writes the file from the log.
 //!
 //! # Durability and its cost
 //!
-//! One code path for a single change and a transaction of any size: the version
-//! store's three ordered fsync rounds (commit: the staged files and the journal,
-//! which holds up to 1 MiB of new bytes inline; sync: each touched directory; remove:
-//! the journal's directory), plus one fdatasync of the audit log between the second
-//! and the third: **4 fsync rounds per commit**, whatever the number of files (the
-//! fsyncs of a round run concurrently; past 1 MiB of new bytes the version store adds
-//! a round). Counted with `strace -f -c` over the integration tests: 5 `fsync` and 1
-//! `fdatasync` calls per single-file change. Plus a `flock` of `.ssot/lock`, of
-//! `.ssot/versions/lock` (twice: the recovery check and the write) and of the audit
-//! log. Validation costs a parse of each changed file and, for changes that can
-//! alter ids or dependencies, a plan of the whole store from the cached reads
-//! (O(tasks)).
+//! **One `fdatasync` per commit** (`snapshot: on-request`), whatever the number of
+//! changes and files: the audit log's, the commit point. The files are renamed into
+//! place without an fsync; every [`CHECKPOINT_REVISIONS`](super::CHECKPOINT_REVISIONS)
+//! revisions (or [`CHECKPOINT_BYTES`](super::CHECKPOINT_BYTES) of log) a checkpoint
+//! fsyncs the files changed since the last one and their directories, so a
+//! single-file change costs one fdatasync plus two syncs (the file's `fdatasync`,
+//! its directory's `fsync`) per 128 changes. Counted with `strace -f -c -e
+//! trace=fsync,fdatasync,rename,flock` over `ssot set` run 50 and 300 times (one
+//! process per change; see `BENCHMARKS.md`): per change **1 `fdatasync`, 0
+//! `fsync`**, 2 `rename`s (the file, the head), 8 `flock`s; over 300 changes, the two
+//! checkpoints added 2 `fdatasync` and 2 `fsync`. Before this design: 5 `fsync`, 1
+//! `fdatasync`, 2 `rename`s and 14 `flock`s per change, through the version store's
+//! journal.
 //!
-//! The limit the issue sets (one fsync per change, the audit log as the write-ahead
-//! log) is not reached: it needs the new bytes in the log and a repair of files
-//! from it, which is a different design of both the log and the version store.
+//! With `snapshot: every-change`: the version store's three ordered fsync rounds
+//! (commit: the staged files and the journal; sync: each touched directory; remove:
+//! the journal's directory) plus the audit log's fdatasync, 4 rounds per commit.
+//!
+//! Plus a `flock` of `.ssot/lock` and of the audit log (and of
+//! `.ssot/versions/lock` when that directory exists, to finish a version store
+//! write a crash interrupted). Validation costs a parse of each changed file and,
+//! for changes that can alter ids or dependencies, a plan of the whole store from
+//! the cached reads (O(tasks)). Finding a task by id goes through an id index
+//! checked against the indexed file (one `stat`); when that misses, the store is
+//! walked and every task file `stat`ed (see `Store::locate` for what the index can
+//! miss).
 //!
 //! [`VersionStore::write_with`]: ssot_version::VersionStore::write_with
 //! [`format::edit::Document`]: crate::format::edit::Document
@@ -101,6 +120,7 @@ use super::read::{Content, ReadAs, TaskFile};
 use super::report::{Location, Problem, ProblemKind, Report};
 use super::scan::{self, Role, STATE_DIR};
 use super::versions::Note;
+use super::wal::Redo;
 use super::{Plan, Store};
 use crate::error::Error;
 use crate::format::Format;
@@ -239,6 +259,13 @@ pub(crate) struct WriteSide {
     pub(crate) versions: OnceLock<VersionStore>,
     /// Drift's stat cache: path -> (fingerprint, trusted, hash); see `file_hashes`.
     pub(crate) hashes: Mutex<HashMap<String, (Fingerprint, bool, String)>>,
+    /// The last checkpoint this handle saw (revision, log offset); see `wal.rs`.
+    checkpoint_hint: Mutex<Option<(u64, u64)>>,
+    /// Whether the checkpoint was found written in this boot (see `wal.rs`).
+    pub(crate) boot_checked: std::sync::atomic::AtomicBool,
+    /// Task id -> the task file that held it at the last whole-store walk; see
+    /// `Store::locate`.
+    ids: Mutex<HashMap<String, String>>,
 }
 
 /// A file's size, mtime, ctime (seconds and nanoseconds), inode and device.
@@ -282,7 +309,24 @@ impl WriteSide {
             subscribers: Mutex::new(Vec::new()),
             versions: OnceLock::new(),
             hashes: Mutex::new(HashMap::new()),
+            checkpoint_hint: Mutex::new(None),
+            boot_checked: std::sync::atomic::AtomicBool::new(false),
+            ids: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub(crate) fn checkpoint_hint(&self) -> Option<(u64, u64)> {
+        *self
+            .checkpoint_hint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_checkpoint_hint(&self, revision: u64, offset: u64) {
+        *self
+            .checkpoint_hint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((revision, offset));
     }
 
     pub(crate) fn subscribe(&self) -> Receiver<Event> {
@@ -498,9 +542,39 @@ impl Store {
     }
 
     /// The task file holding task `id`, through the cached reads.
+    ///
+    /// First through the id index: the file that held `id` at the last walk is
+    /// read through the cache (a `stat`, and a read only when it changed), and used
+    /// if it still holds `id`. Otherwise the whole store is walked (a `stat` of
+    /// every file), which also rebuilds the index. Measured with callgrind on the
+    /// 10,000-task, 100-file benchmark store, once the fsyncs were gone: the walk
+    /// was 5.2 M of the 12.9 M instructions of a `set_status`; with the index a
+    /// `set_status` is 7.7 M (see `BENCHMARKS.md`).
+    ///
+    /// What the index misses: the walk refuses an id found in two files; through
+    /// the index, an id added to another file outside the store since the last walk
+    /// is not seen, so the change goes to the indexed file, and the duplicate is
+    /// reported by [`validate`](Store::validate) and [`plan`](Store::plan) (and
+    /// refused by any change that checks the plan: add, remove, update, patch).
     fn locate(&self, id: &str, cache: &mut Option<TaskFiles>) -> Result<(String, ReadAs), Error> {
         if cache.is_none() {
-            *cache = Some(self.task_files()?);
+            if let Some(hit) = self.locate_indexed(id) {
+                return Ok(hit);
+            }
+            let walked = self.task_files()?;
+            let mut ids = self
+                .write
+                .ids
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            ids.clear();
+            for file in &walked.0 {
+                for task in file.tasks() {
+                    ids.insert(task.id.as_str().to_owned(), file.path().to_owned());
+                }
+            }
+            drop(ids);
+            *cache = Some(walked);
         }
         let Some((files, problems)) = cache.as_ref() else {
             return Err(Error::TaskNotFound {
@@ -554,6 +628,30 @@ impl Store {
                 path: rel,
                 wanted: "task list",
             }),
+        }
+    }
+
+    /// The file the id index names for `id`, if it is still a task list of the
+    /// manifest and still holds `id` (read through the cache).
+    fn locate_indexed(&self, id: &str) -> Option<(String, ReadAs)> {
+        let rel = self
+            .write
+            .ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .cloned()?;
+        let role = match scan::role_of(&self.manifest, &rel) {
+            Some(Ok(role @ Role::Tasks { .. })) => role,
+            _ => return None,
+        };
+        let read_as = ReadAs::Role(role);
+        let loaded = self.load(&rel, &read_as);
+        match &loaded.content {
+            Some(Content::Tasks(t)) if t.tasks().iter().any(|t| t.id.as_str() == id) => {
+                Some((rel, read_as))
+            }
+            _ => None,
         }
     }
 
@@ -611,6 +709,34 @@ impl Store {
         }
     }
 
+    /// Runs `f` holding the store's lock file if it is free now (and no thread of
+    /// this handle holds it); `None` otherwise. Takes no in-process path lock: for
+    /// work on the whole store that may be skipped (recovery at open, before drift).
+    pub(crate) fn try_locked<R>(
+        &self,
+        f: impl FnOnce() -> Result<R, Error>,
+    ) -> Result<Option<R>, Error> {
+        let mut slot = match self.write.file_lock.try_lock() {
+            Ok(slot) => slot,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+        };
+        if slot.is_none() {
+            if !self.write.state_dir.is_dir() {
+                return Ok(None);
+            }
+            *slot = Some(FileLock::open(self.write.state_dir.join("lock"))?);
+        }
+        let Some(file_lock) = slot.as_mut() else {
+            return Ok(None);
+        };
+        match file_lock.try_lock(LockKind::Exclusive) {
+            Ok(_held) => f().map(Some),
+            Err(ssot_lock::Error::WouldBlock { .. }) => Ok(None),
+            Err(other) => Err(Error::Lock(other)),
+        }
+    }
+
     /// Commits `changes` as one revision (see the module docs).
     pub(crate) fn commit_changes(&self, changes: Vec<Change<'_>>) -> Result<Commit, Error> {
         if changes.is_empty() {
@@ -633,10 +759,16 @@ impl Store {
     }
 
     fn commit_locked(&self, targeted: Vec<(String, ReadAs, Change<'_>)>) -> Result<Commit, Error> {
-        // Any version store operation first finishes a write a crash interrupted
-        // (appending its audit records), so the log and files read below are whole.
-        let versions = self.versions()?;
-        let head = versions.head()?;
+        // A version store write a crash interrupted (a rollback, an `every-change`
+        // commit) is finished first, appending its records; so is a write-ahead
+        // apply (`wal.rs`). Then the log and the files read below are whole.
+        let every_change = self.settings().snapshot == SnapshotPolicy::EveryChange;
+        let head = if every_change || self.write.state_dir.join("versions").is_dir() {
+            Some(self.versions()?.head()?)
+        } else {
+            None
+        };
+        self.recover_locked()?;
         let (revision, last) = self.write.audit.state()?;
         let first_revision = revision == 0;
         let now = jiff::Timestamp::now();
@@ -705,12 +837,14 @@ impl Store {
             }
         }
 
-        // Apply the changes in order; several to one file compose.
+        // Apply the changes in order; several to one file compose. Each record
+        // carries its redo, from the text before it to the text after it.
         let plan_check = targeted.iter().any(|(_, _, c)| c.touches_plan());
         for (rel, read_as, change) in targeted {
             let Some(w) = work.get_mut(&rel) else {
                 continue;
             };
+            let was = w.text.as_str().to_owned();
             let operation = match change {
                 Change::SetStatus { id, status } => {
                     let format = task_format(&read_as).unwrap_or(Format::Markdown);
@@ -746,7 +880,9 @@ impl Store {
             };
             let before = w.hash.clone();
             w.hash = Some(hash_hex(w.text.as_str().as_bytes()));
-            records.push(pending(operation, &rel, before, w.hash.clone()));
+            let mut record = pending(operation, &rel, before, w.hash.clone());
+            record.redo = Some(Redo::between(was.as_bytes(), w.text.as_str()));
+            records.push(record);
         }
 
         // Validate every new text as the read side reads it, then the plan.
@@ -769,8 +905,101 @@ impl Store {
         }
         Report::new(problems).into_result()?;
 
-        // Write all files, all or nothing, and append the audit records before the
-        // version store's journal is removed.
+        if every_change {
+            self.commit_versioned(&work, records, head.flatten().is_none())
+        } else {
+            self.commit_ahead(&work, &records)
+        }
+    }
+
+    /// Writes the files of a validated commit with the audit log as the write-ahead
+    /// log: stage, append (the commit point, one fdatasync), apply, mark applied
+    /// (see `wal.rs`).
+    fn commit_ahead(
+        &self,
+        work: &BTreeMap<String, Work>,
+        records: &[super::audit::Pending],
+    ) -> Result<Commit, Error> {
+        let mut staged = Vec::new();
+        for w in work.values() {
+            let new = w.text.as_str().as_bytes();
+            if w.before.as_deref() == Some(new) {
+                continue;
+            }
+            match super::wal::stage(&self.root, &w.rel, new) {
+                Ok(s) => staged.push(s),
+                Err(e) => {
+                    staged.into_iter().for_each(super::wal::Staged::discard);
+                    return Err(e);
+                }
+            }
+        }
+        super::fault::point("wal:staged");
+        let appended = match self.write.audit.append_unapplied(records) {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                staged.into_iter().for_each(super::wal::Staged::discard);
+                return Err(Error::io(
+                    self.write.audit.path(),
+                    std::io::Error::other("the audit log refused the group; this is a bug"),
+                ));
+            }
+            Err(e) => {
+                staged.into_iter().for_each(super::wal::Staged::discard);
+                return Err(e);
+            }
+        };
+        let revision = appended.records.first().map_or(0, |r| r.revision);
+        let mut unapplied = None;
+        let mut failed = false;
+        for s in staged {
+            let rel = s.rel.clone();
+            let expect = work.get(&rel).and_then(|w| w.before.as_deref());
+            if let Err(why) = s.install(expect) {
+                failed |= matches!(why, super::wal::NotInstalled::Failed(_));
+                if unapplied.is_none() {
+                    unapplied = Some(Error::Unapplied {
+                        revision,
+                        path: rel.clone(),
+                        reason: why.reason(),
+                    });
+                }
+            }
+            super::fault::point("wal:applied");
+            self.reader.invalidate(&rel);
+        }
+        for w in work.values() {
+            self.reader.invalidate(&w.rel);
+        }
+        // A file left unwritten by a failed rename keeps the head behind, so the
+        // next commit, open or checkpoint writes it from the log; one left as an
+        // editor saved it is final (drift records it).
+        if !failed && let Some(last) = appended.records.last() {
+            self.write.audit.mark_applied(revision, &last.hash);
+        }
+        super::fault::point("commit:audited");
+        self.write.publish(&appended.records);
+        self.checkpoint_if_due(revision, appended.end);
+        if let Some(e) = unapplied {
+            return Err(e);
+        }
+        Ok(Commit {
+            revision,
+            version: None,
+            records: appended.records,
+        })
+    }
+
+    /// Writes the files of a validated commit through the version store, recording
+    /// a version (`snapshot: every-change`): all or nothing under its journal, whose
+    /// note carries the records, appended once the files are in place.
+    fn commit_versioned(
+        &self,
+        work: &BTreeMap<String, Work>,
+        records: Vec<super::audit::Pending>,
+        no_version_yet: bool,
+    ) -> Result<Commit, Error> {
+        let versions = self.versions()?;
         let mut set = WriteSet::new();
         let mut description = Vec::new();
         for w in work.values() {
@@ -791,12 +1020,10 @@ impl Store {
         })
         .map_err(|e| Error::io(&self.write.state_dir, std::io::Error::other(e)))?;
         set = set.note(note);
-        if self.settings().snapshot == SnapshotPolicy::EveryChange {
-            if head.is_none() {
-                versions.snapshot("the store before its first recorded change")?;
-            }
-            set = set.record_version(description.join("; "));
+        if no_version_yet {
+            versions.snapshot("the store before its first recorded change")?;
         }
+        set = set.record_version(description.join("; "));
         let mut appended = Vec::new();
         let written = versions.write_with(set, |written| {
             super::fault::point("commit:files-written");

@@ -12,6 +12,13 @@
 //! files it touches first, as `External` records of its own revision, and
 //! `record_drift` records all of it.
 //!
+//! **Not drift: a crashed apply.** A commit is durable once its audit records are
+//! in the log (`wal.rs`); a crash before its files were all written leaves them at
+//! their `before` state. [`Store::drift`] (when the store's lock is free) and
+//! [`Store::record_drift`] first write such files from the log, so a crashed apply
+//! is never reported or recorded as an outside change. A file being written by a
+//! commit in another process at that moment can show as modified for that moment.
+//!
 //! **Cost.** A walk of the store and a `stat` of every file; a file is read and hashed
 //! only when its fingerprint changed since this handle last hashed it, or when it
 //! was modified less than [`RACY_WINDOW`](super::RACY_WINDOW) before that (the read
@@ -114,6 +121,7 @@ impl Store {
     ///
     /// [`Error::Io`]; [`Error::AuditDamaged`]; [`Error::SymlinkEscape`].
     pub fn drift(&self) -> Result<Drift, Error> {
+        self.try_locked(|| self.recover_locked())?;
         Ok(self.drift_detail()?.0)
     }
 
@@ -128,7 +136,10 @@ impl Store {
     pub fn record_drift(&self) -> Result<Option<Commit>, Error> {
         self.locked(&BTreeSet::new(), || {
             // Finishes a write a crash interrupted before looking.
-            self.versions()?.head()?;
+            if self.write.state_dir.join("versions").is_dir() {
+                self.versions()?.head()?;
+            }
+            self.recover_locked()?;
             let (_, detail) = self.drift_detail()?;
             if detail.is_empty() {
                 return Ok(None);

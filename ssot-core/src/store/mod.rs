@@ -128,6 +128,7 @@ mod retention;
 mod scan;
 mod transaction;
 mod versions;
+mod wal;
 #[cfg(feature = "watch")]
 mod watch;
 
@@ -154,6 +155,7 @@ pub use self::report::{Location, Problem, ProblemKind, Report};
 pub use self::retention::{AuditPruned, PruneAudit};
 pub use self::scan::{Role, STATE_DIR, StoreFile};
 pub use self::transaction::Transaction;
+pub use self::wal::{CHECKPOINT_BYTES, CHECKPOINT_REVISIONS, Checkpointed, Redo};
 #[cfg(feature = "watch")]
 pub use self::watch::{DEFAULT_DEBOUNCE, Watcher};
 
@@ -255,6 +257,8 @@ impl StoreBuilder {
         };
         // Fail early on what would make every whole-store call fail.
         store.files()?;
+        // Finish the applies of a commit a crash interrupted (`wal.rs`).
+        store.recover_at_open();
         Ok(store)
     }
 

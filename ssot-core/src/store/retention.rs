@@ -35,17 +35,20 @@
 //! # What is never pruned
 //!
 //! The last revision (the chain's head and the revision counter live in it), and any
-//! revision above the caller's bound `upto` (the write-ahead log keeps records after
-//! its checkpoint). Only a prefix of whole revisions goes: the cut stops at the first
+//! revision after the write-ahead log's checkpoint: those records are what a crashed
+//! apply is repaired from (`wal.rs`), so a prune first takes a checkpoint
+//! ([`Store::checkpoint`]: it fsyncs the files changed since the last one) and cuts
+//! no further. Only a prefix of whole revisions goes: the cut stops at the first
 //! record younger than the retention, so a clock that went back keeps records rather
 //! than losing them.
 //!
 //! # Cost
 //!
 //! [`Store::prune_audit`] reads and checks the whole log (linear in its size) and
-//! writes the anchor and the kept part of the log, with 4 fsyncs. `maybe_prune_audit`
-//! (meant to run after each commit) costs no I/O when the oldest record this handle
-//! read is younger than the retention: the time is kept in memory.
+//! writes the anchor and the kept part of the log, with 4 fsyncs, after a
+//! checkpoint. `maybe_prune_audit` (meant to run after each commit) costs no I/O
+//! when the oldest record this handle read is younger than the retention: the time
+//! is kept in memory.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -256,13 +259,15 @@ impl Store {
     /// [`Error::AuditPruned`], and [`drift`](Self::drift) is unchanged (the anchor
     /// keeps each path's last logged hash).
     ///
-    /// Cost: reads and checks the whole log, writes the anchor and the kept part of
-    /// the log (4 fsyncs), under the log's lock (commits wait meanwhile).
+    /// Cost: a [`checkpoint`](Self::checkpoint), then reads and checks the whole
+    /// log and writes the anchor and the kept part of the log (4 fsyncs), under the
+    /// log's lock (commits wait meanwhile).
     ///
     /// # Errors
     ///
     /// [`Error::AuditDamaged`] when the log or the anchor is damaged (nothing is
-    /// pruned from a log that does not check); [`Error::Io`].
+    /// pruned from a log that does not check); [`Error::LockTimeout`] (the
+    /// checkpoint takes the store's lock); [`Error::Io`].
     pub fn prune_audit(&self) -> Result<PruneAudit, Error> {
         self.prune_audit_at(jiff::Timestamp::now(), u64::MAX)
     }
@@ -279,7 +284,11 @@ impl Store {
     }
 
     /// [`prune_audit`](Self::prune_audit) as of `now`, keeping every revision above
-    /// `upto` (the write-ahead log's checkpoint; `u64::MAX`: no bound).
+    /// `upto` (`u64::MAX`: no bound of the caller's).
+    ///
+    /// The write-ahead log needs the records after its checkpoint (they are what a
+    /// crashed apply is repaired from, see `wal.rs`), so a prune first takes a
+    /// [`checkpoint`](Self::checkpoint) and never cuts past it.
     pub(crate) fn prune_audit_at(
         &self,
         now: jiff::Timestamp,
@@ -291,7 +300,8 @@ impl Store {
                 pruned: self.write.audit.pruned()?,
             });
         };
-        self.write.audit.prune(cutoff, now, upto)
+        let durable = self.checkpoint()?.revision;
+        self.write.audit.prune(cutoff, now, upto.min(durable))
     }
 
     /// Prunes the audit log if this handle knows of a record older than the
@@ -310,9 +320,7 @@ impl Store {
         if !self.write.audit.may_prune(cutoff) {
             return false;
         }
-        self.write
-            .audit
-            .prune(cutoff, now, upto)
+        self.prune_audit_at(now, upto)
             .is_ok_and(|p| p.removed > 0)
     }
 

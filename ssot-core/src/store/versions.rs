@@ -102,7 +102,11 @@ impl Store {
     ///
     /// [`Error::Version`] when the version store fails.
     pub fn snapshot(&self, description: &str) -> Result<Version, Error> {
-        Ok(self.versions()?.snapshot(description)?)
+        // Under the store's lock: a commit renames its files one by one after its
+        // commit point (`wal.rs`), and a snapshot must not see half of one.
+        self.locked(&BTreeSet::new(), || {
+            Ok(self.versions()?.snapshot(description)?)
+        })
     }
 
     /// Every version, newest first.
@@ -378,6 +382,7 @@ impl Store {
             path: path.to_owned(),
             before,
             after,
+            redo: None,
         }
     }
 }
