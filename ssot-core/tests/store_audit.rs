@@ -29,14 +29,23 @@ const CI: &str = "- id: lint\n  title: Lint\n";
 const MANIFEST: &str = "version: 1\nsettings:\n  audit_retention: 90d\n";
 
 fn setup(root: &Path) {
-    fs::write(root.join("ssot.yaml"), MANIFEST).unwrap();
+    setup_with(root, MANIFEST);
+}
+
+fn setup_with(root: &Path, manifest: &str) {
+    fs::write(root.join("ssot.yaml"), manifest).unwrap();
     fs::write(root.join("todo.md"), TODO).unwrap();
     fs::write(root.join("ci.tasks.yaml"), CI).unwrap();
 }
 
 /// A store with three revisions: the first also records the baseline of every file.
 fn store_with_history(root: &Path) -> Store {
-    setup(root);
+    store_with_history_of(root, MANIFEST)
+}
+
+/// [`store_with_history`] with another manifest.
+fn store_with_history_of(root: &Path, manifest: &str) -> Store {
+    setup_with(root, manifest);
     let store = Store::open(root).unwrap();
     for id in ["a", "b", "lint"] {
         let _ = store.set_status(id, Status::Done).unwrap();
@@ -474,7 +483,12 @@ mod killed {
     fn records_of_a_write_recovered_without_the_hook_are_appended_at_the_next_open() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let store = store_with_history(root);
+        // A change goes through the version store's journal (and its note) only
+        // when it records a version; by default it is a write-ahead commit.
+        let store = store_with_history_of(
+            root,
+            "version: 1\nsettings:\n  audit_retention: 90d\n  snapshot: every-change\n",
+        );
         let revision = store.revision().unwrap();
         drop(store);
         // Killed after the files are in place, before the records are appended.

@@ -671,35 +671,8 @@ impl AuditLog {
         skip: impl FnOnce(&AuditLog) -> Result<bool, Error>,
         head: bool,
     ) -> Result<Option<Appended>, Error> {
-        use std::os::unix::fs::MetadataExt as _;
         let mut tail = self.lock_tail();
-        let lock_file = loop {
-            if tail.file.is_none() {
-                if let Some(dir) = self.path.parent() {
-                    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-                }
-                OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(&self.path)
-                    .map_err(|e| Error::io(&self.path, e))?;
-            }
-            self.refresh(&mut tail, false)?;
-            let Some(file) = tail.file.as_ref() else {
-                // Deleted between the create and the refresh: create it again.
-                continue;
-            };
-            let lock_file = file.try_clone().map_err(|e| Error::io(&self.path, e))?;
-            lock_file.lock().map_err(|e| Error::io(&self.path, e))?;
-            // The lock must be on the file the path names now.
-            let locked = lock_file.metadata().map_err(|e| Error::io(&self.path, e))?;
-            match fs::metadata(&self.path) {
-                Ok(m) if (m.dev(), m.ino()) == (locked.dev(), locked.ino()) => break lock_file,
-                _ => {
-                    lock_file.unlock().map_err(|e| Error::io(&self.path, e))?;
-                }
-            }
-        };
+        let lock_file = self.lock_log(&mut tail)?;
         let result = (|| {
             self.refresh(&mut tail, true)?;
             if skip(self)? {
@@ -942,6 +915,7 @@ impl AuditLog {
             }
             self.refresh(tail, false)?;
             let Some(file) = tail.file.as_ref() else {
+                // Deleted between the create and the refresh: create it again.
                 continue;
             };
             let lock_file = file.try_clone().map_err(|e| Error::io(&self.path, e))?;
@@ -1168,11 +1142,11 @@ impl AuditLog {
     pub(crate) fn cut_torn_group(&self) -> Result<bool, Error> {
         let mut tail = self.lock_tail();
         self.refresh(&mut tail, false)?;
-        let Some(file) = tail.file.as_ref() else {
+        if tail.file.is_none() {
             return Ok(false);
-        };
-        let lock_file = file.try_clone().map_err(|e| Error::io(&self.path, e))?;
-        lock_file.lock().map_err(|e| Error::io(&self.path, e))?;
+        }
+        // Locked on the file the path names now (a prune may have replaced it).
+        let lock_file = self.lock_log(&mut tail)?;
         let result = (|| -> Result<bool, Error> {
             let bytes = fs::read(&self.path).map_err(|e| Error::io(&self.path, e))?;
             let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -1210,14 +1184,10 @@ impl AuditLog {
         unlocked?;
         if cut {
             // Read again from the start: the tail named the records cut off.
-            *tail = Tail {
-                file: None,
-                offset: 0,
-                lines: 0,
-                revision: 0,
-                hash: GENESIS.to_owned(),
-                last: HashMap::new(),
-            };
+            // (`refresh` opens it again, with the anchor.)
+            let stuck = tail.prune_stuck;
+            *tail = Tail::at(None, None);
+            tail.prune_stuck = stuck;
             self.refresh(&mut tail, false)?;
         }
         Ok(cut)

@@ -352,6 +352,8 @@ mod tests {
             before: None,
             after: None,
             version: None,
+            redo: None,
+            group: None,
             prev: String::new(),
             hash: String::new(),
         }
