@@ -584,7 +584,10 @@ const INCREMENTAL_MD: &str = "# Build
 ";
 
 /// Runs the store with a job that does `gen`'s and `use`'s work; the ids that ran.
-fn run_incremental(root: &std::path::Path, store: &Store) -> (ssot_core::run::StoreRun, Vec<String>) {
+fn run_incremental(
+    root: &std::path::Path,
+    store: &Store,
+) -> (ssot_core::run::StoreRun, Vec<String>) {
     let ran = Mutex::new(Vec::new());
     let job = |task: &Task, _: &RunContext| -> Result<(), JobError> {
         ran.lock().unwrap().push(task.id.to_string());
@@ -613,9 +616,7 @@ fn set_status_revision(store: &Store, since: u64, task: &str, status: &str) -> O
         .iter()
         .filter(|a| a.revision > since)
         .find_map(|a| match &a.operation {
-            Operation::SetStatus { id, status: s } if id == task && s == status => {
-                Some(a.revision)
-            }
+            Operation::SetStatus { id, status: s } if id == task && s == status => Some(a.revision),
             _ => None,
         })
 }
@@ -671,7 +672,10 @@ fn an_up_to_date_task_is_written_done_before_its_dependent_starts() {
         "`gen` done at revision {done}, after `use` started at {started}"
     );
     // An up-to-date task is never written in progress.
-    assert_eq!(set_status_revision(&store, before, "gen", "in_progress"), None);
+    assert_eq!(
+        set_status_revision(&store, before, "gen", "in_progress"),
+        None
+    );
 
     // Written done, it is finished: the next run has nothing to do and writes nothing.
     let before = last_revision(&store);
