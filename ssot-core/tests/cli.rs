@@ -1028,6 +1028,18 @@ fn run_dry_run_says_per_task_why_it_would_run_or_that_it_is_up_to_date() {
         "{text}"
     );
     assert!(stderr(&o).contains("up to date gen"), "{}", stderr(&o));
+    // What the run found up to date is written done, as the run treats it: the
+    // file agrees with the record, and the next dry run has nothing left.
+    let yaml = fs::read_to_string(dir.path().join("ci.tasks.yaml")).unwrap();
+    assert_eq!(yaml.matches("status: done").count(), 3, "{yaml}");
+    let o = ssot(dir.path(), &["run", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("nothing to run: every task is finished"),
+        "{}",
+        stderr(&o)
+    );
 
     // An input changes: the dry run names it; the dependent runs because `gen` does.
     fs::write(dir.path().join("ci.tasks.yaml"), INCREMENTAL_YAML).unwrap();

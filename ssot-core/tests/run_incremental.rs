@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use ssot_core::run::{
-    DryRun, Executor, Inputs, JobError, Plan, RunContext, RunRecord, TaskOptions, TaskOutcome,
+    DryRun, Executor, Inputs, Job, JobError, Plan, RunContext, RunRecord, TaskOptions, TaskOutcome,
 };
 use ssot_graph::DepGraph;
 
@@ -141,4 +141,68 @@ fn a_failed_task_is_never_up_to_date() {
     std::fs::write(root.path().join("a.txt"), "a1").unwrap();
     let (_, ran) = run(state.path(), &plan, &[]);
     assert_eq!(ran, ["combine", "gen_a"]);
+}
+
+/// A job that logs, in one sequence, each run and each up-to-date call.
+struct Logged(Mutex<Vec<String>>);
+
+impl Job<&'static str> for Logged {
+    fn run(&self, id: &&'static str, _: &RunContext) -> Result<(), JobError> {
+        self.0.lock().unwrap().push(format!("run {id}"));
+        Ok(())
+    }
+
+    fn up_to_date(&self, id: &&'static str) {
+        self.0.lock().unwrap().push(format!("up to date {id}"));
+    }
+}
+
+#[test]
+fn the_up_to_date_hook_is_called_for_each_skipped_node_before_its_dependents_run() {
+    let root = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("a.txt"), "a1").unwrap();
+    std::fs::create_dir(root.path().join("b")).unwrap();
+    std::fs::write(root.path().join("b/x.txt"), "b1").unwrap();
+    let plan = plan(root.path());
+    let executor = Executor::builder()
+        .workers(2)
+        .state_dir(state.path())
+        .build();
+    let run = |plan: &Plan<&'static str>| {
+        let job = Logged(Mutex::new(Vec::new()));
+        let record = executor.run(plan, &job).unwrap();
+        assert!(record.succeeded());
+        job.0.into_inner().unwrap()
+    };
+
+    // First run: everything runs, no hook call.
+    let mut log = run(&plan);
+    log.sort();
+    assert_eq!(log, ["run combine", "run gen_a", "run gen_b"]);
+
+    // `gen_b` changes: `gen_a` is up to date (hook), `combine` runs after both.
+    std::fs::write(root.path().join("b/x.txt"), "b2").unwrap();
+    let log = run(&plan);
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert!(log.contains(&"up to date gen_a".to_owned()), "{log:?}");
+    assert!(log.contains(&"run gen_b".to_owned()), "{log:?}");
+    assert_eq!(log[2], "run combine", "{log:?}");
+
+    // Nothing changes: each node's hook, once, `combine`'s after its dependencies'.
+    let log = run(&plan);
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(log[2], "up to date combine", "{log:?}");
+
+    // Without a state directory nothing is up to date: no hook call.
+    let job = Logged(Mutex::new(Vec::new()));
+    Executor::builder().build().run(&plan, &job).unwrap();
+    assert!(
+        job.0
+            .into_inner()
+            .unwrap()
+            .iter()
+            .all(|l| l.starts_with("run ")),
+        "no hook without a state directory"
+    );
 }

@@ -574,3 +574,186 @@ fn the_run_state_lives_in_the_stores_own_state_directory() {
     // Never a store file, never walked for inputs.
     assert!(ssot_core::run::STORE_RUN_STATE.starts_with(ssot_core::store::STATE_DIR));
 }
+
+/// Two tasks with inputs (`use` waits on `gen`), in Markdown; `gen` writes
+/// `out/gen.txt` from `src/a.txt`, `use` reads it and `use.txt`.
+const INCREMENTAL_MD: &str = "# Build
+
+- [ ] Generate [inputs:: src/a.txt] [outputs:: out/gen.txt] 🆔 gen
+- [ ] Use [inputs:: out/gen.txt; use.txt] 🆔 use ⛔ gen
+";
+
+/// Runs the store with a job that does `gen`'s and `use`'s work; the ids that ran.
+fn run_incremental(
+    root: &std::path::Path,
+    store: &Store,
+) -> (ssot_core::run::StoreRun, Vec<String>) {
+    let ran = Mutex::new(Vec::new());
+    let job = |task: &Task, _: &RunContext| -> Result<(), JobError> {
+        ran.lock().unwrap().push(task.id.to_string());
+        if task.id.as_str() == "gen" {
+            fs::create_dir_all(root.join("out")).unwrap();
+            fs::copy(root.join("src/a.txt"), root.join("out/gen.txt")).unwrap();
+        }
+        Ok(())
+    };
+    let run = Executor::builder()
+        .workers(2)
+        .state_dir(root.join(ssot_core::run::STORE_RUN_STATE))
+        .build()
+        .run_store(store, &job, &CancelToken::new(), None)
+        .unwrap();
+    let mut ran = ran.into_inner().unwrap();
+    ran.sort();
+    (run, ran)
+}
+
+/// The revision of the last `SetStatus` of `task` to `status` after `since`.
+fn set_status_revision(store: &Store, since: u64, task: &str, status: &str) -> Option<u64> {
+    store
+        .audit_log()
+        .unwrap()
+        .iter()
+        .filter(|a| a.revision > since)
+        .find_map(|a| match &a.operation {
+            Operation::SetStatus { id, status: s } if id == task && s == status => Some(a.revision),
+            _ => None,
+        })
+}
+
+fn last_revision(store: &Store) -> u64 {
+    store
+        .audit_log()
+        .unwrap()
+        .iter()
+        .map(|a| a.revision)
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn an_up_to_date_task_is_written_done_before_its_dependent_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    write(&root, "ssot.yaml", MANIFEST);
+    write(&root, "src/a.txt", "alpha\n");
+    write(&root, "use.txt", "one\n");
+    write(&root, "todo.md", INCREMENTAL_MD);
+    let store = Store::open(&root).unwrap();
+
+    let (run, ran) = run_incremental(&root, &store);
+    assert!(run.succeeded(), "{:?}", run.write_back);
+    assert_eq!(ran, ["gen", "use"]);
+    assert_eq!(
+        fs::read_to_string(root.join("todo.md")).unwrap(),
+        INCREMENTAL_MD.replace("- [ ]", "- [x]")
+    );
+
+    // The statuses are reset (as a checkout would); only `use.txt` changed: `gen`
+    // is up to date and written done, before `use` (which runs) is in progress.
+    write(&root, "todo.md", INCREMENTAL_MD);
+    write(&root, "use.txt", "two\n");
+    let before = last_revision(&store);
+    let (run, ran) = run_incremental(&root, &store);
+    assert!(run.succeeded(), "{:?}", run.write_back);
+    assert_eq!(ran, ["use"]);
+    assert_eq!(run.record.tasks[&id("gen")].outcome, TaskOutcome::UpToDate);
+    assert!(run.record.tasks[&id("gen")].attempts.is_empty());
+    assert_eq!(run.record.tasks[&id("use")].outcome, TaskOutcome::Succeeded);
+    assert_eq!(
+        fs::read_to_string(root.join("todo.md")).unwrap(),
+        INCREMENTAL_MD.replace("- [ ]", "- [x]")
+    );
+    let done = set_status_revision(&store, before, "gen", "done").expect("`gen` written done");
+    let started =
+        set_status_revision(&store, before, "use", "in_progress").expect("`use` in progress");
+    assert!(
+        done < started,
+        "`gen` done at revision {done}, after `use` started at {started}"
+    );
+    // An up-to-date task is never written in progress.
+    assert_eq!(
+        set_status_revision(&store, before, "gen", "in_progress"),
+        None
+    );
+
+    // Written done, it is finished: the next run has nothing to do and writes nothing.
+    let before = last_revision(&store);
+    let (run, ran) = run_incremental(&root, &store);
+    assert!(run.succeeded());
+    assert!(ran.is_empty() && run.record.tasks.is_empty(), "{ran:?}");
+    assert_eq!(last_revision(&store), before);
+
+    // Reset again, and `gen`'s input changed: it runs again, and so does `use`.
+    write(&root, "todo.md", INCREMENTAL_MD);
+    write(&root, "src/a.txt", "alpha, changed\n");
+    let (run, ran) = run_incremental(&root, &store);
+    assert!(run.succeeded(), "{:?}", run.write_back);
+    assert_eq!(ran, ["gen", "use"]);
+    assert_eq!(run.record.tasks[&id("gen")].outcome, TaskOutcome::Succeeded);
+    assert_eq!(
+        fs::read_to_string(root.join("out/gen.txt")).unwrap(),
+        "alpha, changed\n"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("todo.md")).unwrap(),
+        INCREMENTAL_MD.replace("- [ ]", "- [x]")
+    );
+}
+
+#[test]
+fn an_up_to_date_done_that_cannot_be_written_is_returned_not_lost() {
+    // `a_cut` (no inputs, first by id on one worker) deletes `z_gen`'s line, which
+    // is then found up to date: its `done` cannot be written.
+    const MD: &str = "# Work\n\n- [ ] Cut 🆔 a_cut\n- [ ] Generate [inputs:: src/a.txt] 🆔 z_gen\n";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    write(&root, "ssot.yaml", MANIFEST);
+    write(&root, "src/a.txt", "alpha\n");
+    write(&root, "todo.md", MD);
+    let store = Store::open(&root).unwrap();
+    let executor = Executor::builder()
+        .workers(1)
+        .state_dir(root.join(ssot_core::run::STORE_RUN_STATE))
+        .build();
+    let nothing = |_: &Task, _: &RunContext| -> Result<(), JobError> { Ok(()) };
+    let run = executor
+        .run_store_where(
+            &store,
+            |t| t.id.as_str() == "z_gen",
+            &nothing,
+            &CancelToken::new(),
+            None,
+        )
+        .unwrap();
+    assert!(run.succeeded(), "{:?}", run.write_back);
+
+    write(&root, "todo.md", MD);
+    let cut = |task: &Task, _: &RunContext| -> Result<(), JobError> {
+        if task.id.as_str() == "a_cut" {
+            let todo = fs::read_to_string(root.join("todo.md")).unwrap();
+            let without: String = todo
+                .lines()
+                .filter(|l| !l.contains("🆔 z_gen"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            fs::write(root.join("todo.md"), without).unwrap();
+        }
+        Ok(())
+    };
+    let run = executor
+        .run_store(&store, &cut, &CancelToken::new(), None)
+        .unwrap();
+    assert_eq!(
+        run.record.tasks[&id("z_gen")].outcome,
+        TaskOutcome::UpToDate
+    );
+    assert!(!run.succeeded(), "a lost write-back is not a success");
+    assert_eq!(run.write_back.len(), 1, "{:?}", run.write_back);
+    let w = &run.write_back[0];
+    assert_eq!(
+        (w.task.as_str(), w.status),
+        ("z_gen", ssot_core::Status::Done)
+    );
+    assert!(w.error.to_string().contains("z_gen"), "{}", w.error);
+}

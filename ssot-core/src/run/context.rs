@@ -274,6 +274,17 @@ pub trait Job<N: ?Sized>: Sync {
     /// Whatever made the attempt fail; it is recorded and the attempt retried by the
     /// node's [`RetryPolicy`](crate::run::RetryPolicy).
     fn run(&self, node: &N, ctx: &RunContext) -> Result<(), JobError>;
+
+    /// Called instead of [`run`](Self::run) when the executor finds `node` up to
+    /// date (its [`Inputs`](crate::run::Inputs) hash as at its last success), on
+    /// the worker, before the node's dependents are released: what is done here
+    /// (e.g. [`Executor::run_store`](crate::run::Executor::run_store) writing the
+    /// task `done`) happens before any dependent starts. The default does nothing;
+    /// closures get the default. Failures are the implementation's to report (the
+    /// node is up to date whatever happens here); a panic is caught and ignored.
+    fn up_to_date(&self, node: &N) {
+        let _ = node;
+    }
 }
 
 impl<N: ?Sized, F> Job<N> for F

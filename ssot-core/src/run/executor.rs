@@ -30,6 +30,13 @@
 //! attempt and takes the next node. A worker wakes another only when more can start
 //! than it takes itself; nothing is sent or written when no channel or journal listens.
 //!
+//! A node found up to date gets no attempt: the worker calls the job's
+//! [`Job::up_to_date`] instead (no lock held), then books it like a success, so
+//! whatever the hook does (the store run writes the task done) is finished before a
+//! dependent is released. The check, and so the call, happens only for nodes that
+//! declare inputs in a run with a state directory: a run without them does not
+//! reach it (nothing added per attempt).
+//!
 //! Retries wait in the heap of due times instead of on a worker, so a backing-off
 //! node does not occupy one. `fail_fast` stops new starts and lets running attempts
 //! finish (as `make` does); cancellation also tells running attempts to stop through
@@ -302,12 +309,7 @@ impl Executor {
             plan.set_options(t.id.clone(), options(t).or(fields))?;
             by_id.insert(&t.id, t);
         }
-        let by_id = &by_id;
-        let each = move |id: &TaskId, ctx: &RunContext| match by_id.get(id) {
-            Some(task) => job.run(task, ctx),
-            // The plan was built from exactly these tasks.
-            None => Err(JobError::new(format!("task `{id}` is not in the list"))),
-        };
+        let each = ByTask { by_id: &by_id, job };
         self.run_with(&plan, &each, cancel, events)
     }
 
@@ -1192,6 +1194,11 @@ where
             && inp.outputs_exist()
             && store.get(&id.to_string()) == Some(*hash)
         {
+            // Before returning, so before the executor releases dependents (only
+            // on this path: a run without inputs never gets here). The node is up
+            // to date whatever the hook does; a panic in it must not leave the
+            // worker's attempt unbooked (the run would never finish).
+            let _ = catch_unwind(AssertUnwindSafe(|| self.job.up_to_date(id)));
             return self.journal_success(i, None);
         }
         let timeout = self.cfg(i).timeout;
@@ -1261,6 +1268,29 @@ where
         match journal.write(&self.ids[i].to_string(), event, number, None) {
             Ok(line) => Finished::Unsynced(attempt, line),
             Err(e) => Finished::JournalFailed(attempt, e),
+        }
+    }
+}
+
+/// The job of [`Executor::run_tasks`]: a task's id to the task, for both of
+/// [`Job`]'s calls.
+struct ByTask<'a, J: ?Sized> {
+    by_id: &'a HashMap<&'a TaskId, &'a Task>,
+    job: &'a J,
+}
+
+impl<J: Job<Task> + ?Sized> Job<TaskId> for ByTask<'_, J> {
+    fn run(&self, id: &TaskId, ctx: &RunContext) -> Result<(), JobError> {
+        match self.by_id.get(id) {
+            Some(task) => self.job.run(task, ctx),
+            // The plan was built from exactly these tasks.
+            None => Err(JobError::new(format!("task `{id}` is not in the list"))),
+        }
+    }
+
+    fn up_to_date(&self, id: &TaskId) {
+        if let Some(task) = self.by_id.get(id) {
+            self.job.up_to_date(task);
         }
     }
 }

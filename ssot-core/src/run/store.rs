@@ -11,8 +11,9 @@
 //! |---|---|---|
 //! | the first attempt starts | [`Status::InProgress`] | `[/]` |
 //! | an attempt succeeds, before its dependents are released | [`Status::Done`] | `[x]` |
+//! | found up to date (no attempt), before its dependents are released | [`Status::Done`] | `[x]` |
 //! | it failed after its retries, or the run was cancelled while it ran | as it was before the run | `[ ]` |
-//! | skipped (a dependency failed), not started, up to date | untouched | |
+//! | skipped (a dependency failed), not started | untouched | |
 //!
 //! **A failed task comes back byte-identical.** It is still work to do, the next run
 //! picks it up again, and why it failed is in the [`RunRecord`]. Before the run, the
@@ -33,6 +34,16 @@
 //! so a job that reads its file sees `[/]` for its own task. (Both writes are part
 //! of the attempt, so its recorded time includes them: one store commit each.)
 //! Tasks that started but did not succeed are put back after the run, in id order.
+//!
+//! **Up to date is done.** A task the executor skips as up to date (see
+//! *Incremental runs*) is treated as done by the run, so it is written `Done`
+//! likewise: through [`Job::up_to_date`], which the executor calls on the worker
+//! when it finds the task up to date and before it releases the dependents, so the
+//! same ordering holds (no `[/]` is written for it first). Otherwise the file would
+//! say `[ ]`, and every later run would find the task again, skip it again, and
+//! leave it pending. A `Done` that cannot be written is in
+//! [`StoreRun::write_back`] like any other. `job`'s own
+//! [`up_to_date`](Job::up_to_date) is called after the write.
 //!
 //! A write-back that fails does not fail the job nor stop the run: it is returned in
 //! [`StoreRun::write_back`] and makes the run not [`succeeded`](StoreRun::succeeded).
@@ -84,7 +95,8 @@
 //! not, the patch is refused and returned in [`WorkflowRun::write_back`].
 //!
 //! Cost: one store revision (a locked, audited, in-place rewrite of one file) per
-//! status change, i.e. two per successful task, one per workflow run: right for
+//! status change, i.e. two per successful task, one per up-to-date task, one per
+//! workflow run: right for
 //! commands, not for thousands of tiny tasks per second.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -127,8 +139,9 @@ pub struct WriteBackError {
 /// |---|---|---|
 /// | the first attempt starts (before the job is called) | [`Status::InProgress`] | `[/]` |
 /// | an attempt succeeds (before its dependents are released) | [`Status::Done`] | `[x]` |
+/// | found up to date, no attempt (before its dependents are released) | [`Status::Done`] | `[x]` |
 /// | it failed after its retries, or the run was cancelled while it ran | as written before the run | `[ ]` |
-/// | skipped (a dependency failed), never started, up to date, left out | untouched | |
+/// | skipped (a dependency failed), never started, left out | untouched | |
 ///
 /// - **A failed task comes back byte-identical**: its status is read as written
 ///   before the run ([`Document::status_text`]: no `status` key, `todo`, an empty
@@ -137,9 +150,10 @@ pub struct WriteBackError {
 ///   `status` does not gain `status: pending`. A task someone else moved while it
 ///   ran (no longer `in_progress`) is left as they made it.
 /// - **`[x]` before the dependents' `[/]`**: `Done` is written on the worker after
-///   the job succeeded and before it returns; the executor releases dependents only
-///   then, so the audit log orders a task's `done` before any `in_progress` of a task
-///   depending on it.
+///   the job succeeded and before it returns (for an up-to-date task, in
+///   [`Job::up_to_date`], before the executor goes on); the executor releases
+///   dependents only then, so the audit log orders a task's `done` before any
+///   `in_progress` of a task depending on it.
 /// - **A write-back that fails** is in [`write_back`](Self::write_back); it neither
 ///   fails the job nor stops the run. A `Done` that cannot be written leaves the job a
 ///   success (running it again would repeat its effects); its dependents run, the
@@ -310,11 +324,21 @@ impl Executor {
             }
             Ok(())
         };
+        // Found up to date: the run treats it as done, so the file says so too,
+        // written on the worker before the executor releases its dependents.
+        let up_to_date = |task: &Task| {
+            write(&task.id, Status::Done);
+            job.up_to_date(task);
+        };
         let options = |t: &Task| TaskOptions {
             inputs: inputs.get(&t.id).cloned(),
             ..TaskOptions::default()
         };
-        let record = self.run_tasks(&tasks, options, &each, cancel, events)?;
+        let job = WithUpToDate {
+            run: each,
+            up_to_date,
+        };
+        let record = self.run_tasks(&tasks, options, &job, cancel, events)?;
         let started = std::mem::take(&mut *lock(&started));
         for id in started {
             let succeeded = record
@@ -459,6 +483,27 @@ impl Executor {
             last_run,
             write_back,
         })
+    }
+}
+
+/// A job from two closures: `run` for [`Job::run`], `up_to_date` for
+/// [`Job::up_to_date`].
+struct WithUpToDate<R, U> {
+    run: R,
+    up_to_date: U,
+}
+
+impl<N: ?Sized, R, U> Job<N> for WithUpToDate<R, U>
+where
+    R: Fn(&N, &RunContext) -> Result<(), JobError> + Sync,
+    U: Fn(&N) + Sync,
+{
+    fn run(&self, node: &N, ctx: &RunContext) -> Result<(), JobError> {
+        (self.run)(node, ctx)
+    }
+
+    fn up_to_date(&self, node: &N) {
+        (self.up_to_date)(node);
     }
 }
 

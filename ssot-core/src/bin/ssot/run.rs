@@ -6,15 +6,18 @@
 //! ([`CommandJob`]). Tasks without one are left out with a note, and so are the
 //! tasks waiting on them. Outcomes are written back by
 //! [`Executor::run_store_where`]: `in_progress` while a task runs, `done` when it
-//! succeeded (before any task that depends on it starts), and a failed task is put
-//! back exactly as it was written. The task's own fields set its timeout and retries
-//! ([`ssot_core::run::TaskOptions::from_task_fields`]) and, with `inputs` and
-//! `outputs`, make it skippable as up to date (state in `.ssot/run`). A
+//! succeeded or was found up to date (before any task that depends on it starts),
+//! and a failed task is put back exactly as it was written. The task's own fields
+//! set its timeout and retries ([`ssot_core::run::TaskOptions::from_task_fields`])
+//! and, with `inputs` and `outputs`, make it skippable as up to date (state in
+//! `.ssot/run`; the file then says `done`, as the record says `up to date`, so the
+//! next run and dry run do not list it again). A
 //! `concurrency_group` is a mutex: one task of the group runs at a time.
 //!
 //! `--dry-run` says per task "would run" and why (no previous run, which inputs
-//! changed, command changed, a dependency runs) or "up to date", and what is left
-//! out; it runs and writes nothing.
+//! changed, command changed, a dependency runs) or "up to date" (what the run
+//! records, and writes `done`, for that task), and what is left out; it runs and
+//! writes nothing.
 //!
 //! `--workflow CATEGORY.NAME` runs a workflow of the automation registry (a store
 //! document with `automation.workflows`; `--registry FILE` names it when several
