@@ -14,20 +14,30 @@ use ssot_graph::DepGraph;
 fn a_command_past_its_timeout_is_killed_with_the_grandchild_it_spawned() {
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("grandchild.pid");
-    let job = CommandJob::shell(format!(
-        "sleep 300 & echo $! > '{}'; sleep 300",
-        pidfile.display()
-    ))
-    .timeout(Duration::from_millis(300))
-    .grace(Duration::from_millis(200));
-    let out = job.execute_alone().unwrap();
-    assert!(out.timed_out);
-    let pid: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(process_gone(pid), "grandchild {pid} still runs");
+    let tmp = dir.path().join("grandchild.pid.tmp");
+    // The pid file appears whole (written, then renamed) once the grandchild runs.
+    // On a loaded machine the shell may not get that far before a short timeout:
+    // then the run proves nothing, and is tried again with a longer one (the test
+    // does not depend on speed, only on the timeout coming after the pid file).
+    for timeout_ms in [300, 1_000, 5_000, 30_000] {
+        let job = CommandJob::shell(format!(
+            "sleep 300 & echo $! > '{}' && mv '{}' '{}'; sleep 300",
+            tmp.display(),
+            tmp.display(),
+            pidfile.display()
+        ))
+        .timeout(Duration::from_millis(timeout_ms))
+        .grace(Duration::from_millis(200));
+        let out = job.execute_alone().unwrap();
+        assert!(out.timed_out);
+        let Ok(text) = std::fs::read_to_string(&pidfile) else {
+            continue;
+        };
+        let pid: i32 = text.trim().parse().unwrap();
+        assert!(process_gone(pid), "grandchild {pid} still runs");
+        return;
+    }
+    panic!("the shell never wrote the grandchild's pid within 30 s");
 }
 
 #[test]
@@ -102,9 +112,13 @@ fn cancelling_stops_the_running_command_group() {
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("child.pid");
     let cancel = CancelToken::new();
+    // The pid file appears whole (written, then renamed): the cancel below waits
+    // for it, so the group is never stopped before the pid is in the file.
     let g = DepGraph::from_tasks([("a", Vec::<&str>::new()), ("b", vec!["a"])]).unwrap();
     let job = CommandJob::shell(format!(
-        "sleep 300 & echo $! > '{}'; wait",
+        "sleep 300 & echo $! > '{}.tmp' && mv '{}.tmp' '{}'; wait",
+        pidfile.display(),
+        pidfile.display(),
         pidfile.display()
     ))
     .grace(Duration::from_millis(100));
