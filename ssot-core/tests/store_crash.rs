@@ -399,9 +399,15 @@ mod during {
     thread_local! {
         /// The file this thread's hook appends to at `wal:staged`.
         static EDIT: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+        /// The point at which this thread's hook panics (a crash the test survives).
+        static PANIC_AT: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
     }
 
     fn hook(name: &'static str) {
+        if PANIC_AT.with(|p| p.get()) == Some(name) {
+            PANIC_AT.with(|p| p.set(None));
+            panic!("simulated crash at {name}");
+        }
         if name == "wal:staged" {
             EDIT.with(|e| {
                 if let Some(path) = e.borrow_mut().take() {
@@ -411,6 +417,37 @@ mod during {
                 }
             });
         }
+    }
+
+    /// A rollback by a handle opened before another one crashed after its commit
+    /// point finishes the crashed apply first: no `External` record for it.
+    #[test]
+    fn a_rollback_after_a_crashed_apply_finishes_it_first() {
+        let (dir, store) = fresh();
+        let root = dir.path();
+        let start = store.snapshot("start").unwrap();
+        let other = Store::open(root).unwrap();
+        ssot_core::version::set_fault_hook(Some(hook));
+        PANIC_AT.with(|p| p.set(Some("audit:after-sync")));
+        // `other` is moved in and dropped by the unwinding, as a killed process's
+        // files are closed (its audit log `flock` goes with them).
+        let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            other.set_status("build", Status::Done)
+        }));
+        PANIC_AT.with(|p| p.set(None));
+        assert!(crashed.is_err(), "the crash point was not reached");
+        assert_eq!(fs::read_to_string(root.join("todo.md")).unwrap(), TODO);
+        let commit = store.rollback(start.id().as_str()).unwrap();
+        assert!(
+            commit
+                .records
+                .iter()
+                .all(|r| r.operation != ssot_core::store::Operation::External),
+            "{:#?}",
+            commit.records
+        );
+        assert_eq!(fs::read_to_string(root.join("todo.md")).unwrap(), TODO);
+        assert_log_explains(root, &store);
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! [`Store::remove_task`], [`Store::patch`]), every [`Transaction`](super::Transaction),
 //! [`Store::record_drift`] and [`Store::rollback`] goes through one function:
 //!
-//! 1. **Find** each change's file: a task id through the cached reads (ids are
-//!    unique across the store), a path through the manifest.
+//! 1. **Find** each change's file: a task id through the id index, checked against
+//!    the cached read of the indexed file, else through a walk of the store (ids
+//!    are unique across the store), a path through the manifest.
 //! 2. **Lock**: an in-process `Write` lock per file touched ([`ssot_lock::LockManager`],
 //!    in path order), then the store's lock file `.ssot/lock` (an exclusive
 //!    [`ssot_lock::FileLock`]) for the rest of the commit; the waits are bounded by the
@@ -655,7 +656,10 @@ impl Store {
         }
     }
 
-    /// Runs `f` holding the in-process locks of `paths` and the store's lock file.
+    /// Runs `f` holding the in-process locks of `paths` and the store's lock file,
+    /// after finishing the applies of a commit a crash interrupted (`wal.rs`): so
+    /// every operation under the lock (a commit, a rollback, a snapshot,
+    /// `record_drift`, `checkpoint`) sees them done, never as drift.
     pub(crate) fn locked<R>(
         &self,
         paths: &BTreeSet<String>,
@@ -695,13 +699,19 @@ impl Store {
         }
         if let Some(file_lock) = slot.as_mut() {
             match file_lock.try_lock(LockKind::Exclusive) {
-                Ok(_held) => return f(),
+                Ok(_held) => {
+                    self.recover_locked()?;
+                    return f();
+                }
                 Err(ssot_lock::Error::WouldBlock { .. }) => {}
                 Err(other) => return Err(Error::Lock(other)),
             }
         }
         match WaitedLock::acquire(lock_path, left())? {
-            Some(_held) => f(),
+            Some(_held) => {
+                self.recover_locked()?;
+                f()
+            }
             None => Err(Error::LockTimeout {
                 path: lock_name,
                 timeout,
@@ -768,7 +778,6 @@ impl Store {
         } else {
             None
         };
-        self.recover_locked()?;
         let (revision, last) = self.write.audit.state()?;
         let first_revision = revision == 0;
         let now = jiff::Timestamp::now();

@@ -139,7 +139,6 @@ impl Store {
             if self.write.state_dir.join("versions").is_dir() {
                 self.versions()?.head()?;
             }
-            self.recover_locked()?;
             let (_, detail) = self.drift_detail()?;
             if detail.is_empty() {
                 return Ok(None);

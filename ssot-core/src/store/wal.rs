@@ -43,8 +43,9 @@
 //! hash checked) and the file written (temporary file + rename). That is a crashed
 //! apply, not drift. A file at no state of those records was edited outside the
 //! store: it is left alone, and drift records it (`External`) as before. Then the
-//! head is written. Recovery runs under the store's lock: in every commit before the
-//! drift check, in [`Store::checkpoint`], in [`Store::record_drift`], at
+//! head is written. Recovery runs under the store's lock, first thing whenever it
+//! is taken (so in every commit before the drift check, in [`Store::rollback`],
+//! [`Store::snapshot`], [`Store::checkpoint`] and [`Store::record_drift`]), and at
 //! [`Store::open`] and before [`Store::drift`] reports when the store's lock is free
 //! (a try-lock; skipped otherwise), so a crashed apply never shows as drift.
 //!
