@@ -110,6 +110,21 @@ pub enum TaskOutcome<Id> {
     UpToDate,
 }
 
+impl<Id> TaskOutcome<Id> {
+    /// The outcome's name in data and reports: `succeeded`, `failed`, `skipped`,
+    /// `cancelled` or `up_to_date` (a workflow's `last_run.steps`, `ssot run --json`).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskOutcome::Succeeded => "succeeded",
+            TaskOutcome::Failed => "failed",
+            TaskOutcome::Skipped { .. } => "skipped",
+            TaskOutcome::Cancelled => "cancelled",
+            TaskOutcome::UpToDate => "up_to_date",
+        }
+    }
+}
+
 /// Every attempt of one node and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskRecord<Id> {

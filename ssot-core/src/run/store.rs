@@ -566,7 +566,7 @@ fn last_run_of(workflow: &Workflow, record: &RunRecord<String>) -> Value {
             let o = record
                 .tasks
                 .get(&workflow.node(step))
-                .map_or("not_run", |t| outcome_name(&t.outcome));
+                .map_or("not_run", |t| t.outcome.name());
             (step.clone(), Value::from(o))
         })
         .collect();
@@ -577,17 +577,6 @@ fn last_run_of(workflow: &Workflow, record: &RunRecord<String>) -> Value {
         "outcome": outcome,
         "steps": steps,
     })
-}
-
-/// The name of a task outcome in data (`last_run.steps`).
-fn outcome_name<Id>(o: &TaskOutcome<Id>) -> &'static str {
-    match o {
-        TaskOutcome::Succeeded => "succeeded",
-        TaskOutcome::Failed => "failed",
-        TaskOutcome::Skipped { .. } => "skipped",
-        TaskOutcome::Cancelled => "cancelled",
-        TaskOutcome::UpToDate => "up_to_date",
-    }
 }
 
 /// The unfinished tasks of the store's plan for which `select` is true, minus

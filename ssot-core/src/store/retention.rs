@@ -320,8 +320,7 @@ impl Store {
         if !self.write.audit.may_prune(cutoff) {
             return false;
         }
-        self.prune_audit_at(now, upto)
-            .is_ok_and(|p| p.removed > 0)
+        self.prune_audit_at(now, upto).is_ok_and(|p| p.removed > 0)
     }
 
     /// What was pruned from the audit log so far (`None`: nothing ever was), as

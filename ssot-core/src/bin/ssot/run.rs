@@ -265,7 +265,7 @@ fn record_json<Id: fmt::Display + Ord>(r: &RunRecord<Id>) -> Value {
         .map(|(id, t)| {
             json!({
                 "id": id.to_string(),
-                "outcome": outcome_name(&t.outcome),
+                "outcome": t.outcome.name(),
                 "because": match &t.outcome {
                     TaskOutcome::Skipped { because } => Some(because.to_string()),
                     _ => None,
@@ -322,7 +322,7 @@ fn print_record<Id: fmt::Display + Ord>(
         let mut line = format!(
             "{:<width$}  {:<10}",
             id.to_string(),
-            outcome_name(&t.outcome).replace('_', " ")
+            t.outcome.name().replace('_', " ")
         );
         match t.attempts.len() {
             0 => {}
@@ -340,7 +340,7 @@ fn print_record<Id: fmt::Display + Ord>(
     let count = |name: &str| {
         r.tasks
             .values()
-            .filter(|t| outcome_name(&t.outcome) == name)
+            .filter(|t| t.outcome.name() == name)
             .count()
     };
     let mut summary = format!(
@@ -650,17 +650,6 @@ fn event_line<Id: fmt::Display>(e: &Event<Id>) -> Option<String> {
         EventKind::UpToDate => format!("up to date {id}"),
         _ => return None,
     })
-}
-
-fn outcome_name<Id>(o: &TaskOutcome<Id>) -> &'static str {
-    match o {
-        TaskOutcome::Succeeded => "succeeded",
-        TaskOutcome::Failed => "failed",
-        TaskOutcome::Skipped { .. } => "skipped",
-        TaskOutcome::Cancelled => "cancelled",
-        TaskOutcome::UpToDate => "up_to_date",
-        _ => "other",
-    }
 }
 
 fn attempt_name(o: AttemptOutcome) -> &'static str {
