@@ -107,12 +107,12 @@
 //! | a read of an unchanged file | a cache lookup by the path as given and one `stat`, when the path is one the store already resolved (its relative form): no canonicalization, no glob match. A file modified in the last 2 s is also re-read and hashed; another spelling of the path (absolute, `./x`) takes the full path: resolution, a `canonicalize` for the containment check, the manifest's globs |
 //! | a read of a changed file | read, hash, parse, validate; for JSON and YAML task lists, one more pass over the text to find each task's line ([`ssot_schema::position`]: a byte scan for JSON, saphyr's events for YAML) |
 //! | [`Store::plan`] | a walk, a read of each task file, then O(V + E) to build the graph and O(V log V + E) for waves and the critical path |
-//! | a change ([`Store::set_status`], ...) or a [`Transaction`] | find the task through the cached reads (a walk and a `stat` per task file), two lock files and the version store's lock, a read and parse of each file touched, the edit, a parse of the new text (and, for changes that can alter ids or dependencies, a plan of the store); then 4 fsync rounds (the version store's 3, the audit log's 1) whatever the number of files; see `change.rs` |
+//! | a change ([`Store::set_status`], ...) or a [`Transaction`] | find the task through the id index (checked against the indexed file's cached read; a walk of the store when it misses), the store's lock file, a read and parse of each file touched, the edit, a parse of the new text (and, for changes that can alter ids or dependencies, a plan of the store); then **one `fdatasync`** (the audit log's: the write-ahead commit) whatever the number of files, and the renames; a checkpoint every 128 revisions fsyncs the files changed since. With `snapshot: every-change`: the version store's 3 fsync rounds plus the log's. See `change.rs` and `wal.rs` |
 //! | [`Store::revision`] | two `stat`s, and a read of the records other handles appended since |
 //! | [`Store::audit_log`], [`Store::changes_since`], [`Store::verify_audit`] | a read and check of the whole log |
 //! | [`Store::drift`], [`Store::record_drift`] | a walk and a `stat` per file; a read and hash of each file changed (or changed in the last 2 s) since this handle last looked |
 //! | [`Store::rollback`] | a snapshot of the tree (a scan), a read and hash of every store file, a read of each file to restore from its pack, then one all-or-nothing write as a change's (3 fsync rounds, plus the audit log's 1) |
-//! | [`Store::prune_audit`] | a read and check of the whole log, then the anchor and the kept log written (4 fsyncs); see `retention.rs` |
+//! | [`Store::prune_audit`] | a [`Store::checkpoint`], a read and check of the whole log, then the anchor and the kept log written (4 fsyncs); see `retention.rs` |
 
 mod audit;
 mod change;
